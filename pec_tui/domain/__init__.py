@@ -1,0 +1,1 @@
+"""Pure business rules of PEC renewals: plans, prices, lifecycle, validation. No I/O."""

@@ -1,0 +1,82 @@
+"""Translations (gettext catalogs compiled by Babel) and Italian-style money and dates."""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from babel.dates import format_date as _babel_format_date
+from babel.dates import format_datetime as _babel_format_datetime
+from babel.numbers import format_currency, format_decimal, parse_decimal
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "pec_tui"
+LANGUAGES = ("it", "en")
+_BABEL_LOCALES = {"it": "it_IT", "en": "en_GB"}
+
+_language = "it"
+_translations: _gettext.NullTranslations = _gettext.NullTranslations()
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it yet."""
+    return message
+
+
+def set_language(language: str) -> None:
+    """Switch every later `_()` call to `language` ('it' or 'en')."""
+    global _language, _translations
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}; choose one of {', '.join(LANGUAGES)}")
+    _language = language
+    _translations = _gettext.translation(
+        DOMAIN, localedir=LOCALE_DIR, languages=[language], fallback=True
+    )
+
+
+def get_language() -> str:
+    return _language
+
+
+def babel_locale() -> str:
+    return _BABEL_LOCALES[_language]
+
+
+def _(message: str) -> str:
+    return _translations.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations.ngettext(singular, plural, n)
+
+
+def format_money(amount: Decimal) -> str:
+    """`1.234,56 €` in Italian, `€1,234.56` in English."""
+    return format_currency(amount, "EUR", locale=babel_locale())
+
+
+def format_number(amount: Decimal | int) -> str:
+    return format_decimal(amount, locale=babel_locale())
+
+
+def parse_amount(text: str) -> Decimal:
+    """Parse an amount typed the local way (`1.234,56` in Italian); raises ValueError."""
+    cleaned = text.replace("€", "").strip()
+    try:
+        return Decimal(parse_decimal(cleaned, locale=babel_locale(), strict=False))
+    except Exception as exc:  # babel raises NumberFormatError, a ValueError subclass
+        raise ValueError(str(exc)) from exc
+
+
+def format_date(value: date) -> str:
+    """`25/09/2019`."""
+    return _babel_format_date(value, "dd/MM/yyyy", locale=babel_locale())
+
+
+def format_datetime(value: datetime) -> str:
+    return _babel_format_datetime(value, "dd/MM/yyyy HH:mm", locale=babel_locale())
+
+
+set_language("it")
