@@ -1,0 +1,83 @@
+"""Settings: command-line flag > environment `PEC_TUI_*` > `config.toml` > defaults."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_config_path, user_data_path
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "pec-tui"
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("PEC_TUI_CONFIG_DIR") or user_config_path(APP_NAME))
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("PEC_TUI_DATA_DIR") or user_data_path(APP_NAME))
+
+
+def config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PEC_TUI_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in the data directory"
+    )
+    lang: Literal["it", "en"] = "it"
+    terminal: str = Field(default_factory=socket.gethostname)
+    # The bank account shown for bank transfers (the provider's, not the customer's).
+    bank_iban: str = "IT60X0542811101000000123456"
+    bank_beneficiary: str = "PEC Provider S.p.A."
+    # E-mail delivery: a Maildir under the data directory unless an SMTP host is set.
+    mail_from: str = "noreply@pec-tui.local"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    maildir: Path | None = None
+    kiosk_idle_seconds: int = 120
+    idle_lock_minutes: int = 15
+    keymap: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        path = data_dir() / "pec-tui.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+
+    def resolved_maildir(self) -> Path:
+        return self.maildir or data_dir() / "Maildir"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings; `overrides` are command-line flags (None means 'not given')."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**given)

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, engine/session set-up and Alembic migrations."""

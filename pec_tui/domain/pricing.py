@@ -1,0 +1,133 @@
+"""The one place where order amounts are computed: lines, taxable total, VAT, gross."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from pec_tui.domain.enums import Plan, PriceItem, SignatureKit
+from pec_tui.domain.money import round_cents, vat_of
+
+DEFAULT_PRICES: dict[PriceItem, Decimal] = {
+    PriceItem.STANDARD: Decimal("9.90"),
+    PriceItem.PRO: Decimal("25.00"),
+    PriceItem.PREMIUM: Decimal("40.00"),
+    PriceItem.EXTRA_MAILBOX_GB: Decimal("3.00"),
+    PriceItem.EXTRA_ARCHIVE_GB: Decimal("3.00"),
+    PriceItem.KIT_SMART_CARD: Decimal("59.90"),
+    PriceItem.KIT_USB_TOKEN: Decimal("69.90"),
+    PriceItem.KIT_REMOTE: Decimal("39.90"),
+}
+
+# Plans and extra space are priced per year; signature kits once.
+YEARLY_ITEMS = frozenset(
+    {
+        PriceItem.STANDARD,
+        PriceItem.PRO,
+        PriceItem.PREMIUM,
+        PriceItem.EXTRA_MAILBOX_GB,
+        PriceItem.EXTRA_ARCHIVE_GB,
+    }
+)
+
+
+@dataclass(frozen=True)
+class PriceList:
+    prices: Mapping[PriceItem, Decimal] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    def __post_init__(self) -> None:
+        for item, amount in self.prices.items():
+            if not isinstance(amount, Decimal):
+                raise TypeError(f"price of {item} must be a Decimal")
+            if amount < 0:
+                raise ValueError(f"price of {item} cannot be negative")
+
+    def __getitem__(self, item: PriceItem) -> Decimal:
+        return self.prices.get(item, DEFAULT_PRICES[item])
+
+    def yearly_price(
+        self, plan: Plan, extra_mailbox_gb: int = 0, extra_archive_gb: int = 0
+    ) -> Decimal:
+        """A plan's price per year with its extra GB: what a plan card shows."""
+        return (
+            self[PriceItem.for_plan(plan)]
+            + self[PriceItem.EXTRA_MAILBOX_GB] * extra_mailbox_gb
+            + self[PriceItem.EXTRA_ARCHIVE_GB] * extra_archive_gb
+        )
+
+
+@dataclass(frozen=True)
+class MailboxChoice:
+    """What one mailbox of the order becomes: plan and extra GB."""
+
+    address: str
+    plan: Plan
+    extra_mailbox_gb: int = 0
+    extra_archive_gb: int = 0
+    mailbox_id: int | None = None
+    previous_plan: Plan | None = None
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    item: PriceItem
+    unit: Decimal
+    quantity: int
+    years: int
+    address: str | None = None
+    mailbox_id: int | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit * self.quantity * self.years
+
+
+@dataclass(frozen=True)
+class Quote:
+    lines: tuple[QuoteLine, ...]
+    vat_rate: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return round_cents(sum((line.total for line in self.lines), Decimal("0")))
+
+    @property
+    def vat(self) -> Decimal:
+        return vat_of(self.net, self.vat_rate)
+
+    @property
+    def gross(self) -> Decimal:
+        return self.net + self.vat
+
+
+def quote(
+    prices: PriceList,
+    choices: Sequence[MailboxChoice],
+    years: int,
+    kit: SignatureKit | None = None,
+    vat_rate: Decimal = Decimal("0.22"),
+) -> Quote:
+    """Price an order: per mailbox its plan and extra GB for `years`, plus an optional kit."""
+    if years < 1:
+        raise ValueError("years must be at least 1")
+    lines: list[QuoteLine] = []
+    for choice in choices:
+        plan_item = PriceItem.for_plan(choice.plan)
+        lines.append(
+            QuoteLine(plan_item, prices[plan_item], 1, years, choice.address, choice.mailbox_id)
+        )
+        for item, quantity in (
+            (PriceItem.EXTRA_MAILBOX_GB, choice.extra_mailbox_gb),
+            (PriceItem.EXTRA_ARCHIVE_GB, choice.extra_archive_gb),
+        ):
+            if quantity:
+                lines.append(
+                    QuoteLine(
+                        item, prices[item], quantity, years, choice.address, choice.mailbox_id
+                    )
+                )
+    if kit is not None:
+        kit_item = PriceItem.for_kit(kit)
+        lines.append(QuoteLine(kit_item, prices[kit_item], 1, 1))
+    return Quote(tuple(lines), vat_rate)
