@@ -25,9 +25,10 @@ from stdnum.exceptions import ValidationError as _StdnumError
 from stdnum.it import codicefiscale as _cf
 from stdnum.it import iva as _iva
 
-from pec_tui.domain.enums import HolderKind, Plan, label
+from pec_tui.domain.enums import HolderKind, Plan
+from pec_tui.domain.enums import label as enum_label
 from pec_tui.domain.plans import PLANS
-from pec_tui.i18n import _
+from pec_tui.i18n import _, ngettext
 
 MAX_YEARS = 5
 MAX_PROMO_YEARS = 2
@@ -132,9 +133,12 @@ def check_codice_fiscale(value: str) -> str:
             field,
         )
     raise ValidationError(
-        _(
+        ngettext(
             "The codice fiscale must have 16 characters (people) or 11 digits (companies and "
-            "public bodies); {count} characters were entered."
+            "public bodies); {count} character was entered.",
+            "The codice fiscale must have 16 characters (people) or 11 digits (companies and "
+            "public bodies); {count} characters were entered.",
+            len(code),
         ).format(count=len(code)),
         field,
     )
@@ -155,7 +159,11 @@ def check_partita_iva(value: str) -> str:
         )
     if len(code) != 11:
         raise ValidationError(
-            _("The partita IVA must have 11 digits; {count} were entered.").format(count=len(code)),
+            ngettext(
+                "The partita IVA must have 11 digits; {count} digit was entered.",
+                "The partita IVA must have 11 digits; {count} digits were entered.",
+                len(code),
+            ).format(count=len(code)),
             field,
         )
     try:
@@ -198,7 +206,7 @@ def check_holder_tax_ids(
     An optional code that is given is checked all the same.
     """
     kind = HolderKind(kind)
-    kind_label = label(kind)
+    kind_label = enum_label(kind)
     cf = _clean(codice_fiscale) or None
     piva = _clean(partita_iva) or None
 
