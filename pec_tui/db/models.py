@@ -66,7 +66,10 @@ class Holder(SQLModel, table=True):
     """The titolare of one or more mailboxes, with billing (e-invoicing) data."""
 
     __tablename__ = "holder"
-    __table_args__ = (Index("ix_holder_reseller_name", "reseller_id", "display_name"),)
+    __table_args__ = (
+        Index("ix_holder_reseller_name", "reseller_id", "display_name"),
+        Index("ix_holder_name", "display_name"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reseller_id: int | None = Field(default=None, foreign_key="reseller.id")

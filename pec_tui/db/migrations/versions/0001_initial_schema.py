@@ -74,6 +74,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('holder', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_holder_codice_fiscale'), ['codice_fiscale'], unique=False)
+        batch_op.create_index('ix_holder_name', ['display_name'], unique=False)
         batch_op.create_index(batch_op.f('ix_holder_partita_iva'), ['partita_iva'], unique=False)
         batch_op.create_index('ix_holder_reseller_name', ['reseller_id', 'display_name'], unique=False)
 
@@ -331,6 +332,7 @@ def downgrade() -> None:
     with op.batch_alter_table('holder', schema=None) as batch_op:
         batch_op.drop_index('ix_holder_reseller_name')
         batch_op.drop_index(batch_op.f('ix_holder_partita_iva'))
+        batch_op.drop_index('ix_holder_name')
         batch_op.drop_index(batch_op.f('ix_holder_codice_fiscale'))
 
     op.drop_table('holder')
