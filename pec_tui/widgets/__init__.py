@@ -1,0 +1,1 @@
+"""Reusable widgets: mailbox table, plan card, GB stepper, ..."""
