@@ -1,0 +1,749 @@
+"""Renewal orders from draft to confirmation: drafts saved at every step, then the order.
+
+A draft is an `orders` row in status Bozza whose `draft_state` holds the choices made so far,
+so a terminal that crashes mid-flow finds it again. Confirmation assigns the order number,
+writes the priced lines, records the three consents, reserves each mailbox (one open order per
+mailbox, enforced by the `open_renewal` primary key) and queues the Conferma ordine e-mail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Engine, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from pec_tui.db.engine import session_scope
+from pec_tui.db.models import (
+    Counter,
+    Holder,
+    Mailbox,
+    OpenRenewal,
+    Order,
+    OrderLine,
+    Reseller,
+    utcnow,
+)
+from pec_tui.domain import validation
+from pec_tui.domain.enums import (
+    HolderKind,
+    OrderStatus,
+    OrderType,
+    PaymentMethod,
+    Plan,
+    SignatureKit,
+    label,
+)
+from pec_tui.domain.lifecycle import renewability
+from pec_tui.domain.money import to_cents
+from pec_tui.domain.plan_change import PlanChange, evaluate_plan_change
+from pec_tui.domain.pricing import MailboxChoice, PriceList, Quote, QuoteLine, quote
+from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS, ValidationError
+from pec_tui.i18n import _
+from pec_tui.services import audit
+from pec_tui.services.actor import AccessDenied, Actor
+from pec_tui.services.database import ORDER_NUMBER_COUNTER
+from pec_tui.services.prices import load_price_list
+
+
+class Step(StrEnum):
+    PLAN = "plan"
+    KIT = "kit"
+    HOLDER = "holder"
+    ORDER_FORM = "order_form"
+    CONTRACT = "contract"
+    DONE = "done"
+
+
+class RenewalRefused(Exception):
+    """The renewal cannot go on; `message` tells the user why, in the UI language."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DraftItem:
+    mailbox_id: int
+    address: str
+    expiry: date
+    promo: bool
+    current_plan: Plan
+    current_extra_mailbox_gb: int
+    current_extra_archive_gb: int
+    mailbox_used_mb: int
+    archive_used_mb: int
+    plan: Plan
+    extra_mailbox_gb: int
+    extra_archive_gb: int
+    archive_deletion_confirmed: bool = False
+
+    def change(self) -> PlanChange:
+        return evaluate_plan_change(
+            self.current_plan,
+            self.plan,
+            self.mailbox_used_mb,
+            self.archive_used_mb,
+            self.extra_mailbox_gb,
+            self.extra_archive_gb,
+        )
+
+    def choice(self) -> MailboxChoice:
+        return MailboxChoice(
+            self.address,
+            self.plan,
+            self.extra_mailbox_gb,
+            self.extra_archive_gb,
+            self.mailbox_id,
+            self.current_plan,
+        )
+
+
+@dataclass(frozen=True)
+class HolderData:
+    holder_id: int | None
+    version: int
+    kind: HolderKind
+    first_name: str | None = None
+    last_name: str | None = None
+    company_name: str | None = None
+    codice_fiscale: str | None = None
+    partita_iva: str | None = None
+    street: str | None = None
+    cap: str | None = None
+    city: str | None = None
+    province: str | None = None
+    reference_email: str | None = None
+    phone: str | None = None
+    sdi_code: str | None = None
+    billing_pec: str | None = None
+    pa_office_code: str | None = None
+    cig: str | None = None
+    cup: str | None = None
+    split_payment: bool = False
+
+    @property
+    def display_name(self) -> str:
+        if self.kind in (HolderKind.COMPANY, HolderKind.PUBLIC_ADMIN) and self.company_name:
+            return self.company_name
+        person = " ".join(p for p in (self.first_name, self.last_name) if p)
+        if self.company_name and person:
+            return f"{self.company_name} ({person})"
+        return person or self.company_name or ""
+
+
+@dataclass(frozen=True)
+class Consents:
+    terms: bool = False
+    clauses: bool = False
+    privacy: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.terms and self.clauses and self.privacy
+
+
+@dataclass(frozen=True)
+class Draft:
+    order_id: int
+    step: Step
+    items: tuple[DraftItem, ...]
+    kit: SignatureKit | None
+    # None when the mailboxes belong to several holders: the reseller is billed.
+    holder: HolderData | None
+    billed_to: str
+    payment_method: PaymentMethod | None
+    auto_renew: bool
+    years: int
+    consents: Consents = field(default_factory=Consents)
+    order_type: OrderType = OrderType.RENEWAL
+
+    @property
+    def promo(self) -> bool:
+        return any(item.promo for item in self.items)
+
+    @property
+    def max_years(self) -> int:
+        return MAX_PROMO_YEARS if self.promo else MAX_YEARS
+
+    def quote(self, prices: PriceList) -> Quote:
+        return quote(prices, [item.choice() for item in self.items], self.years, self.kit)
+
+
+@dataclass(frozen=True)
+class DraftSummary:
+    order_id: int
+    billed_to: str
+    addresses: tuple[str, ...]
+    step: Step
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ConfirmedOrder:
+    order_id: int
+    number: int
+    quote: Quote
+    payment_method: PaymentMethod
+    payment_instructions: str
+    email_to: str
+    paid: bool
+
+
+# --- draft (de)serialisation -------------------------------------------------------------
+
+
+def _to_json(draft: Draft) -> dict[str, Any]:
+    data = asdict(draft)
+    data.pop("order_id")
+    for item in data["items"]:
+        item["expiry"] = item["expiry"].isoformat()
+    return data
+
+
+def _from_json(order_id: int, data: dict[str, Any]) -> Draft:
+    items = tuple(
+        DraftItem(
+            **{
+                **item,
+                "expiry": date.fromisoformat(item["expiry"]),
+                "current_plan": Plan(item["current_plan"]),
+                "plan": Plan(item["plan"]),
+            }
+        )
+        for item in data["items"]
+    )
+    holder = data.get("holder")
+    return Draft(
+        order_id=order_id,
+        step=Step(data["step"]),
+        items=items,
+        kit=SignatureKit(data["kit"]) if data.get("kit") else None,
+        holder=HolderData(**{**holder, "kind": HolderKind(holder["kind"])}) if holder else None,
+        billed_to=data["billed_to"],
+        payment_method=PaymentMethod(data["payment_method"])
+        if data.get("payment_method")
+        else None,
+        auto_renew=data["auto_renew"],
+        years=data["years"],
+        consents=Consents(**data.get("consents", {})),
+        order_type=OrderType(data.get("order_type", OrderType.RENEWAL)),
+    )
+
+
+def holder_data(holder: Holder) -> HolderData:
+    names = {f.name for f in fields(HolderData)} - {"holder_id", "kind"}
+    return HolderData(
+        holder_id=holder.id,
+        kind=HolderKind(holder.kind),
+        **{name: getattr(holder, name) for name in names},
+    )
+
+
+# --- scoping -----------------------------------------------------------------------------
+
+
+def _check_mailbox_access(actor: Actor, mailbox: Mailbox) -> None:
+    if actor.holder_id is not None and mailbox.holder_id != actor.holder_id:
+        raise AccessDenied(_("This mailbox does not belong to you."))
+    if actor.reseller_id is not None and mailbox.reseller_id != actor.reseller_id:
+        raise AccessDenied(_("This mailbox belongs to another reseller."))
+
+
+def _load_own_order(session: Session, actor: Actor, order_id: int, lock: bool = False) -> Order:
+    order = session.get(Order, order_id, with_for_update=lock)
+    if order is None:
+        raise LookupError(_("Order {id} does not exist.").format(id=order_id))
+    if actor.holder_id is not None and order.holder_id != actor.holder_id:
+        raise AccessDenied(_("This order does not belong to you."))
+    if actor.reseller_id is not None and order.reseller_id != actor.reseller_id:
+        raise AccessDenied(_("This order belongs to another reseller."))
+    return order
+
+
+def _open_order_numbers(session: Session, mailbox_ids: list[int]) -> dict[int, int | None]:
+    rows = session.exec(
+        select(OpenRenewal.mailbox_id, Order.number)
+        .join(Order, col(Order.id) == OpenRenewal.order_id)
+        .where(col(OpenRenewal.mailbox_id).in_(mailbox_ids))
+    ).all()
+    return dict(rows)
+
+
+# --- drafts ------------------------------------------------------------------------------
+
+
+def start_renewal(engine: Engine, actor: Actor, mailbox_ids: list[int], today: date) -> Draft:
+    """Open a draft renewal of `mailbox_ids` (each renewable, none with an open order)."""
+    if not mailbox_ids:
+        raise RenewalRefused(_("Select at least one mailbox to renew."))
+    ids = sorted(set(mailbox_ids))
+    with session_scope(engine) as session:
+        mailboxes = session.exec(select(Mailbox).where(col(Mailbox.id).in_(ids))).all()
+        if len(mailboxes) != len(ids):
+            raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))
+        for mailbox in mailboxes:
+            _check_mailbox_access(actor, mailbox)
+            verdict = renewability(mailbox.expiry, today, mailbox.auto_renew)
+            if not verdict.allowed:
+                raise RenewalRefused(f"{mailbox.address}: {verdict.reason}")
+        open_numbers = _open_order_numbers(session, ids)
+        if open_numbers:
+            by_id = {m.id: m.address for m in mailboxes}
+            mailbox_id, number = next(iter(sorted(open_numbers.items())))
+            raise RenewalRefused(
+                _(
+                    "{address} already has an open order, no. {number}: pay or cancel it first."
+                ).format(address=by_id[mailbox_id], number=number)
+            )
+        holder_ids = {m.holder_id for m in mailboxes}
+        reseller_ids = {m.reseller_id for m in mailboxes}
+        holder: HolderData | None = None
+        if len(holder_ids) == 1:
+            row = session.get(Holder, holder_ids.pop())
+            holder = holder_data(row)
+            billed_to = holder.display_name
+            reseller_id = mailboxes[0].reseller_id
+        else:
+            if len(reseller_ids) != 1 or None in reseller_ids:
+                raise RenewalRefused(
+                    _(
+                        "One order covers the mailboxes of one holder, or of one reseller's "
+                        "holders: narrow the selection."
+                    )
+                )
+            reseller_id = reseller_ids.pop()
+            billed_to = session.get(Reseller, reseller_id).name
+        items = tuple(
+            DraftItem(
+                mailbox_id=m.id,
+                address=m.address,
+                expiry=m.expiry,
+                promo=m.promo,
+                current_plan=Plan(m.plan),
+                current_extra_mailbox_gb=m.extra_mailbox_gb,
+                current_extra_archive_gb=m.extra_archive_gb,
+                mailbox_used_mb=m.mailbox_used_mb,
+                archive_used_mb=m.archive_used_mb,
+                plan=Plan(m.plan),
+                extra_mailbox_gb=m.extra_mailbox_gb,
+                extra_archive_gb=m.extra_archive_gb,
+            )
+            for m in sorted(mailboxes, key=lambda m: m.address)
+        )
+        first = mailboxes[0]
+        years = max(
+            1,
+            min(
+                first.renewal_years,
+                MAX_PROMO_YEARS if any(m.promo for m in mailboxes) else MAX_YEARS,
+            ),
+        )
+        order = Order(
+            type=OrderType.RENEWAL.value,
+            status=OrderStatus.DRAFT.value,
+            holder_id=holder.holder_id if holder else None,
+            reseller_id=reseller_id,
+            operator_id=actor.operator_id,
+            terminal=actor.terminal,
+            years=years,
+        )
+        session.add(order)
+        session.flush()
+        draft = Draft(
+            order_id=order.id,
+            step=Step.PLAN,
+            items=items,
+            kit=None,
+            holder=holder,
+            billed_to=billed_to,
+            payment_method=PaymentMethod(first.payment_method) if first.payment_method else None,
+            auto_renew=False,
+            years=years,
+        )
+        order.draft_state = _to_json(draft)
+        audit.record(
+            session,
+            actor,
+            "draft.start",
+            "order",
+            order.id,
+            {"mailboxes": [i.address for i in items]},
+        )
+    return draft
+
+
+def save_draft(engine: Engine, actor: Actor, draft: Draft) -> Draft:
+    """Store the draft as it stands (called at every step of the flow)."""
+    with session_scope(engine) as session:
+        order = _load_own_order(session, actor, draft.order_id, lock=True)
+        if order.status != OrderStatus.DRAFT.value:
+            raise RenewalRefused(_("This order has already been confirmed or discarded."))
+        order.draft_state = _to_json(draft)
+        order.years = draft.years
+        order.payment_method = draft.payment_method.value if draft.payment_method else None
+        order.auto_renew = draft.auto_renew
+        order.signature_kit = draft.kit.value if draft.kit else None
+        order.updated_at = utcnow()
+        session.add(order)
+    return draft
+
+
+def load_draft(engine: Engine, actor: Actor, order_id: int) -> Draft:
+    with Session(engine) as session:
+        order = _load_own_order(session, actor, order_id)
+        if order.status != OrderStatus.DRAFT.value or not order.draft_state:
+            raise RenewalRefused(_("Order {id} is not a draft.").format(id=order_id))
+        return _from_json(order.id, order.draft_state)
+
+
+def list_drafts(engine: Engine, actor: Actor) -> list[DraftSummary]:
+    """Drafts this actor may resume, newest first."""
+    with Session(engine) as session:
+        stmt = select(Order).where(Order.status == OrderStatus.DRAFT.value)
+        if actor.reseller_id is not None:
+            stmt = stmt.where(Order.reseller_id == actor.reseller_id)
+        if actor.holder_id is not None:
+            stmt = stmt.where(Order.holder_id == actor.holder_id)
+        orders = session.exec(stmt.order_by(col(Order.updated_at).desc())).all()
+        summaries = []
+        for order in orders:
+            state = order.draft_state or {}
+            summaries.append(
+                DraftSummary(
+                    order_id=order.id,
+                    billed_to=state.get("billed_to", ""),
+                    addresses=tuple(i["address"] for i in state.get("items", [])),
+                    step=Step(state.get("step", Step.PLAN)),
+                    updated_at=order.updated_at,
+                )
+            )
+        return summaries
+
+
+def discard_draft(engine: Engine, actor: Actor, order_id: int) -> None:
+    with session_scope(engine) as session:
+        order = _load_own_order(session, actor, order_id, lock=True)
+        if order.status != OrderStatus.DRAFT.value:
+            raise RenewalRefused(_("Only drafts can be discarded."))
+        session.delete(order)
+        audit.record(session, actor, "draft.discard", "order", order_id)
+
+
+# --- validation --------------------------------------------------------------------------
+
+_PERSON_KINDS = (HolderKind.PRIVATE, HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL)
+
+
+def validate_holder(data: HolderData) -> dict[str, str]:
+    """Field name -> message for every invalid field; empty when the holder data is valid."""
+    errors: dict[str, str] = {}
+
+    def check(field_name: str, fn, *args) -> None:
+        try:
+            fn(*args)
+        except ValidationError as exc:
+            errors.setdefault(exc.field or field_name, exc.message)
+
+    if data.kind in _PERSON_KINDS:
+        check(
+            "first_name", validation.check_required, data.first_name, "first_name", _("First name")
+        )
+        check("last_name", validation.check_required, data.last_name, "last_name", _("Last name"))
+    if data.kind is not HolderKind.PRIVATE:
+        check(
+            "company_name",
+            validation.check_required,
+            data.company_name,
+            "company_name",
+            _("Company or office name"),
+        )
+    check(
+        "codice_fiscale",
+        validation.check_holder_tax_ids,
+        data.kind,
+        data.codice_fiscale,
+        data.partita_iva,
+    )
+    check("street", validation.check_required, data.street, "street", _("Address"))
+    check("city", validation.check_required, data.city, "city", _("City"))
+    check("cap", validation.check_cap, data.cap or "")
+    check("province", validation.check_province, data.province or "")
+    check("reference_email", validation.check_email, data.reference_email or "")
+    if data.kind is HolderKind.PUBLIC_ADMIN:
+        check("pa_office_code", validation.check_pa_office_code, data.pa_office_code or "")
+        check("cig", validation.check_cig, data.cig)
+        check("cup", validation.check_cup, data.cup)
+    elif data.kind.needs_billing:
+        check("sdi_code", validation.check_sdi_code, data.sdi_code or "", data.billing_pec)
+        if data.billing_pec:
+            check("billing_pec", validation.check_pec_address, data.billing_pec)
+    return errors
+
+
+def item_problems(draft: Draft) -> dict[int, str]:
+    """Mailbox id -> why its chosen plan cannot be ordered as it stands."""
+    problems: dict[int, str] = {}
+    for item in draft.items:
+        try:
+            validation.check_extra_gb(item.plan, item.extra_mailbox_gb, item.extra_archive_gb)
+        except ValidationError as exc:
+            problems[item.mailbox_id] = exc.message
+            continue
+        change = item.change()
+        if not change.allowed:
+            problems[item.mailbox_id] = change.reason or ""
+        elif change.deletes_archive and not item.archive_deletion_confirmed:
+            problems[item.mailbox_id] = _(
+                "Changing to STANDARD deletes every archived message: confirm it explicitly."
+            )
+    return problems
+
+
+def _draft_problems(draft: Draft) -> list[str]:
+    problems = [
+        f"{i.address}: {msg}"
+        for i, msg in ((i, item_problems(draft).get(i.mailbox_id)) for i in draft.items)
+        if msg
+    ]
+    try:
+        validation.check_years(draft.years, draft.promo)
+    except ValidationError as exc:
+        problems.append(exc.message)
+    if draft.payment_method is None:
+        problems.append(_("Choose a payment method."))
+    if draft.holder is not None:
+        problems.extend(validate_holder(draft.holder).values())
+    if not draft.consents.complete:
+        problems.append(
+            _(
+                "The general conditions, the unfair-terms clauses and the privacy notice must "
+                "each be accepted."
+            )
+        )
+    return problems
+
+
+# --- confirmation ------------------------------------------------------------------------
+
+
+def next_order_number(session: Session) -> int:
+    """The next 10-digit order number; the row lock makes it unique under concurrency."""
+    result = session.execute(
+        update(Counter)
+        .where(Counter.name == ORDER_NUMBER_COUNTER)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    return int(result.scalar_one())
+
+
+def payment_instructions(
+    method: PaymentMethod, number: int, gross: Decimal, iban: str, beneficiary: str
+) -> str:
+    from pec_tui.i18n import format_money
+
+    amount = format_money(gross)
+    if method is PaymentMethod.BANK_TRANSFER:
+        return _(
+            "Pay {amount} by bank transfer to {beneficiary}, IBAN {iban}, with the order "
+            "number {number} as the reason for payment (causale)."
+        ).format(amount=amount, beneficiary=beneficiary, iban=iban, number=number)
+    if method is PaymentMethod.POSTAL_SLIP:
+        return _(
+            "Pay {amount} with a postal payment slip to {beneficiary}, writing the order "
+            "number {number} as the reason for payment."
+        ).format(amount=amount, beneficiary=beneficiary, number=number)
+    if method is PaymentMethod.PREPAID_CREDIT:
+        return _("{amount} is charged to the reseller's prepaid credit.").format(amount=amount)
+    return _(
+        "Pay {amount} by {method} from the payment link in the confirmation e-mail "
+        "(order {number})."
+    ).format(amount=amount, method=label(method), number=number)
+
+
+def line_description(line: QuoteLine) -> str:
+    return label(line.item) if line.item.value not in Plan.__members__ else f"PEC {line.item.value}"
+
+
+def _apply_holder(session: Session, actor: Actor, data: HolderData) -> Holder:
+    """Store the holder data confirmed in the flow, refusing to overwrite another change."""
+    holder = session.get(Holder, data.holder_id, with_for_update=True)
+    if holder is None:
+        raise RenewalRefused(_("The holder no longer exists."))
+    if holder.version != data.version:
+        raise RenewalRefused(
+            _("Another terminal changed this holder's data meanwhile: reload and check it.")
+        )
+    changed = {}
+    for f in fields(HolderData):
+        if f.name in ("holder_id", "version"):
+            continue
+        new = getattr(data, f.name)
+        new = new.value if isinstance(new, StrEnum) else new
+        if getattr(holder, f.name) != new:
+            changed[f.name] = {"old": getattr(holder, f.name), "new": new}
+            setattr(holder, f.name, new)
+    if changed:
+        holder.display_name = data.display_name
+        holder.version += 1
+        holder.updated_at = utcnow()
+        session.add(holder)
+        audit.record(session, actor, "holder.update", "holder", holder.id, changed)
+    return holder
+
+
+def confirm_order(
+    engine: Engine,
+    actor: Actor,
+    draft: Draft,
+    today: date,
+    iban: str = "",
+    beneficiary: str = "",
+) -> ConfirmedOrder:
+    """Turn a complete draft into an order awaiting payment (or paid, with prepaid credit)."""
+    from pec_tui.services import notifications
+
+    problems = _draft_problems(draft)
+    if problems:
+        raise RenewalRefused("\n".join(problems))
+    assert draft.payment_method is not None
+    try:
+        with session_scope(engine) as session:
+            order = _load_own_order(session, actor, draft.order_id, lock=True)
+            if order.status != OrderStatus.DRAFT.value:
+                raise RenewalRefused(_("This order has already been confirmed or discarded."))
+            ids = [i.mailbox_id for i in draft.items]
+            mailboxes = {
+                m.id: m for m in session.exec(select(Mailbox).where(col(Mailbox.id).in_(ids))).all()
+            }
+            for item in draft.items:
+                mailbox = mailboxes.get(item.mailbox_id)
+                if mailbox is None:
+                    raise RenewalRefused(
+                        _("{address} no longer exists.").format(address=item.address)
+                    )
+                _check_mailbox_access(actor, mailbox)
+                verdict = renewability(mailbox.expiry, today, mailbox.auto_renew)
+                if not verdict.allowed:
+                    raise RenewalRefused(f"{mailbox.address}: {verdict.reason}")
+            prices = load_price_list(session)
+            q = draft.quote(prices)
+            now = utcnow()
+            holder_row = _apply_holder(session, actor, draft.holder) if draft.holder else None
+            # Reserve the mailboxes first: a concurrent confirmation fails here, cleanly.
+            for item in draft.items:
+                session.add(OpenRenewal(mailbox_id=item.mailbox_id, order_id=order.id))
+            session.flush()
+            order.number = next_order_number(session)
+            order.status = OrderStatus.AWAITING_PAYMENT.value
+            order.confirmed_at = now
+            order.updated_at = now
+            order.years = draft.years
+            order.payment_method = draft.payment_method.value
+            order.auto_renew = draft.auto_renew
+            order.signature_kit = draft.kit.value if draft.kit else None
+            order.net_cents, order.vat_cents, order.gross_cents = (
+                to_cents(q.net),
+                to_cents(q.vat),
+                to_cents(q.gross),
+            )
+            who = actor.name
+            order.consent_terms_at = order.consent_clauses_at = order.consent_privacy_at = now
+            order.consent_terms_by = order.consent_clauses_by = order.consent_privacy_by = who
+            order.holder_snapshot = _snapshot(draft, holder_row)
+            order.draft_state = _to_json(replace(draft, step=Step.DONE))
+            session.add(order)
+            items = {i.mailbox_id: i for i in draft.items}
+            for line in q.lines:
+                item = items.get(line.mailbox_id) if line.mailbox_id else None
+                is_plan_line = item is not None and line.item.value == item.plan.value
+                session.add(
+                    OrderLine(
+                        order_id=order.id,
+                        mailbox_id=line.mailbox_id,
+                        address=line.address,
+                        item=line.item.value,
+                        description=line_description(line),
+                        quantity=line.quantity,
+                        years=line.years,
+                        unit_cents=to_cents(line.unit),
+                        total_cents=to_cents(line.total),
+                        plan=item.plan.value if is_plan_line else None,
+                        previous_plan=item.current_plan.value if is_plan_line else None,
+                        extra_mailbox_gb=item.extra_mailbox_gb if is_plan_line else 0,
+                        extra_archive_gb=item.extra_archive_gb if is_plan_line else 0,
+                    )
+                )
+            audit.record(
+                session,
+                actor,
+                "order.confirm",
+                "order",
+                order.id,
+                {
+                    "number": order.number,
+                    "gross": str(q.gross),
+                    "consents": {"terms": True, "clauses": True, "privacy": True, "by": who},
+                    "mailboxes": [i.address for i in draft.items],
+                },
+            )
+            instructions = payment_instructions(
+                draft.payment_method, order.number, q.gross, iban, beneficiary
+            )
+            email_to = _recipient(session, draft, holder_row, order)
+            notifications.queue_order_confirmation(session, order, q, draft, email_to, instructions)
+            number, order_id = order.number, order.id
+    except IntegrityError as exc:
+        with Session(engine) as session:
+            open_numbers = _open_order_numbers(session, [i.mailbox_id for i in draft.items])
+        if open_numbers:
+            by_id = {i.mailbox_id: i.address for i in draft.items}
+            mailbox_id, other = next(iter(sorted(open_numbers.items())))
+            raise RenewalRefused(
+                _(
+                    "{address} already has an open order, no. {number}: pay or cancel it first."
+                ).format(address=by_id[mailbox_id], number=other)
+            ) from exc
+        raise
+    paid = False
+    if draft.payment_method is PaymentMethod.PREPAID_CREDIT:
+        from pec_tui.services import payments
+
+        paid = payments.pay_with_credit(engine, actor, order_id, today)
+    return ConfirmedOrder(
+        order_id=order_id,
+        number=number,
+        quote=q,
+        payment_method=draft.payment_method,
+        payment_instructions=instructions,
+        email_to=email_to,
+        paid=paid,
+    )
+
+
+def _snapshot(draft: Draft, holder: Holder | None) -> dict[str, Any]:
+    if draft.holder is not None:
+        data = asdict(draft.holder)
+        data["kind"] = draft.holder.kind.value
+        data["display_name"] = draft.holder.display_name
+        return data
+    return {"billed_to": draft.billed_to}
+
+
+def _recipient(session: Session, draft: Draft, holder: Holder | None, order: Order) -> str:
+    if holder is not None:
+        return holder.reference_email
+    reseller = session.get(Reseller, order.reseller_id) if order.reseller_id else None
+    return (reseller.email if reseller and reseller.email else "") or ""
+
+
+def count_open_orders(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(OpenRenewal)).one()

@@ -1,0 +1,176 @@
+"""Renewal drafts and confirmation on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from pec_tui.db.models import (
+    AuditEvent,
+    Holder,
+    Mailbox,
+    OpenRenewal,
+    Order,
+    OrderLine,
+    OutboxMessage,
+)
+from pec_tui.domain.enums import HolderKind, OrderStatus, PaymentMethod, Plan, Role, SignatureKit
+from pec_tui.domain.money import to_cents
+from pec_tui.domain.pricing import PriceList, quote
+from pec_tui.services import orders
+from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
+from pec_tui.services.database import ensure_reference_data
+from pec_tui.services.orders import Consents, RenewalRefused
+
+TODAY = date(2026, 11, 26)
+
+
+def _book(engine) -> tuple[int, list[int]]:
+    ensure_reference_data(engine)
+    with Session(engine) as session:
+        holder = Holder(
+            kind=HolderKind.PRIVATE.value,
+            first_name="Mario",
+            last_name="Rossi",
+            display_name="Mario Rossi",
+            codice_fiscale="RSSMRA85T10A562S",
+            street="Via Roma 1",
+            cap="00184",
+            city="Roma",
+            province="RM",
+            reference_email="mario.rossi@example.it",
+        )
+        session.add(holder)
+        session.flush()
+        boxes = [
+            Mailbox(
+                address="mario.rossi@pec.it",
+                holder_id=holder.id,
+                plan="PRO",
+                expiry=date(2027, 1, 10),
+                mailbox_used_mb=300,
+                archive_used_mb=900,
+            ),
+            Mailbox(
+                address="studio.rossi@pec.it",
+                holder_id=holder.id,
+                plan="STANDARD",
+                expiry=date(2026, 12, 20),
+                mailbox_used_mb=100,
+            ),
+            Mailbox(
+                address="auto.rossi@pec.it",
+                holder_id=holder.id,
+                plan="STANDARD",
+                expiry=date(2026, 12, 20),
+                auto_renew=True,
+            ),
+        ]
+        session.add_all(boxes)
+        session.commit()
+        return holder.id, [b.id for b in boxes]
+
+
+def _complete(draft):
+    return replace(
+        draft,
+        payment_method=PaymentMethod.BANK_TRANSFER,
+        consents=Consents(True, True, True),
+    )
+
+
+def test_confirm_assigns_number_lines_totals_consents_and_email(engine):
+    _, (pro, std, _auto) = _book(engine)
+    draft = orders.start_renewal(engine, SYSTEM, [pro, std], TODAY)
+    assert [i.address for i in draft.items] == ["mario.rossi@pec.it", "studio.rossi@pec.it"]
+    items = tuple(
+        replace(i, plan=Plan.PREMIUM, extra_archive_gb=2) if i.mailbox_id == pro else i
+        for i in draft.items
+    )
+    draft = orders.save_draft(
+        engine, SYSTEM, replace(_complete(draft), items=items, years=2, kit=SignatureKit.USB_TOKEN)
+    )
+    assert orders.load_draft(engine, SYSTEM, draft.order_id) == draft
+
+    confirmed = orders.confirm_order(
+        engine, SYSTEM, draft, TODAY, iban="IT60X0542811101000000123456"
+    )
+    expected = quote(PriceList(), [i.choice() for i in items], 2, SignatureKit.USB_TOKEN)
+    assert confirmed.quote.gross == expected.gross
+    assert confirmed.number == 1_000_000_000
+    assert "IT60X0542811101000000123456" in confirmed.payment_instructions
+    with Session(engine) as session:
+        order = session.get(Order, draft.order_id)
+        assert order.status == OrderStatus.AWAITING_PAYMENT.value
+        assert order.gross_cents == to_cents(expected.gross)
+        assert order.consent_terms_by == "system" and order.consent_privacy_at is not None
+        lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
+        assert sum(line.total_cents for line in lines) == order.net_cents
+        assert {r.mailbox_id for r in session.exec(select(OpenRenewal)).all()} == {pro, std}
+        mail = session.exec(select(OutboxMessage)).one()
+        assert mail.to_address == "mario.rossi@example.it"
+        assert "1000000000" in mail.subject
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "order.confirm")).one()
+
+
+def test_second_order_on_same_mailbox_is_refused_with_the_first_number(engine):
+    _, (pro, std, _auto) = _book(engine)
+    first = orders.start_renewal(engine, SYSTEM, [pro], TODAY)
+    second = orders.start_renewal(engine, SYSTEM, [pro], TODAY)
+    done = orders.confirm_order(engine, SYSTEM, _complete(first), TODAY)
+    with pytest.raises(RenewalRefused, match=str(done.number)):
+        orders.confirm_order(engine, SYSTEM, _complete(second), TODAY)
+    with pytest.raises(RenewalRefused, match=str(done.number)):
+        orders.start_renewal(engine, SYSTEM, [pro], TODAY)
+
+
+def test_auto_renew_and_missing_consent_are_refused(engine):
+    _, (pro, _std, auto) = _book(engine)
+    with pytest.raises(RenewalRefused):
+        orders.start_renewal(engine, SYSTEM, [auto], TODAY)
+    draft = orders.start_renewal(engine, SYSTEM, [pro], TODAY)
+    incomplete = replace(_complete(draft), consents=Consents(True, False, True))
+    with pytest.raises(RenewalRefused):
+        orders.confirm_order(engine, SYSTEM, incomplete, TODAY)
+
+
+def test_downgrade_deleting_archive_needs_confirmation(engine):
+    _, (pro, _std, _auto) = _book(engine)
+    draft = _complete(orders.start_renewal(engine, SYSTEM, [pro], TODAY))
+    down = replace(draft, items=(replace(draft.items[0], plan=Plan.STANDARD, extra_archive_gb=0),))
+    assert pro in orders.item_problems(down)
+    with pytest.raises(RenewalRefused):
+        orders.confirm_order(engine, SYSTEM, down, TODAY)
+    ok = replace(down, items=(replace(down.items[0], archive_deletion_confirmed=True),))
+    assert orders.item_problems(ok) == {}
+    orders.confirm_order(engine, SYSTEM, ok, TODAY)
+
+
+def test_drafts_listed_discarded_and_scoped(engine):
+    _, (pro, _std, _auto) = _book(engine)
+    draft = orders.start_renewal(engine, SYSTEM, [pro], TODAY)
+    assert [d.order_id for d in orders.list_drafts(engine, SYSTEM)] == [draft.order_id]
+    stranger = Actor("other", Role.RESELLER, reseller_id=999)
+    assert orders.list_drafts(engine, stranger) == []
+    with pytest.raises(AccessDenied):
+        orders.load_draft(engine, stranger, draft.order_id)
+    with pytest.raises(AccessDenied):
+        orders.start_renewal(engine, stranger, [pro], TODAY)
+    orders.discard_draft(engine, SYSTEM, draft.order_id)
+    assert orders.list_drafts(engine, SYSTEM) == []
+
+
+def test_holder_edit_conflict_is_reported(engine):
+    holder_id, (pro, _std, _auto) = _book(engine)
+    draft = _complete(orders.start_renewal(engine, SYSTEM, [pro], TODAY))
+    with Session(engine) as session:
+        holder = session.get(Holder, holder_id)
+        holder.phone, holder.version = "061234567", holder.version + 1
+        session.add(holder)
+        session.commit()
+    edited = replace(draft, holder=replace(draft.holder, city="Milano", province="MI", cap="20121"))
+    with pytest.raises(RenewalRefused, match="Another terminal|Un altro terminale"):
+        orders.confirm_order(engine, SYSTEM, edited, TODAY)
