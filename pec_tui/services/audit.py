@@ -1,9 +1,14 @@
-"""The append-only audit trail: who did what, when, from which terminal."""
+"""The append-only audit trail: who did what, when, from which terminal.
+
+The application only ever inserts: changing or deleting an `AuditEvent` raises `AuditTampering`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Delete, Engine, Update, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from pec_tui.db.models import AuditEvent
@@ -33,3 +38,32 @@ def record(
     )
     session.add(event)
     return event
+
+
+# --- append-only guard -------------------------------------------------------------------
+
+
+_TABLE = AuditEvent.__tablename__
+
+
+class AuditTampering(RuntimeError):
+    """Something tried to change or delete an audit record: the application only appends."""
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _refuse_changed_events(session: OrmSession, _context: object, _instances: object) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, AuditEvent):
+            raise AuditTampering(f"audit event {obj.id} cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) and session.is_modified(obj):
+            raise AuditTampering(f"audit event {obj.id} cannot be changed")
+
+
+@event.listens_for(Engine, "before_execute")
+def _refuse_bulk_changes(_conn: object, clause: object, *_args: object) -> None:
+    # Covers `update(AuditEvent)` / `delete(AuditEvent)` from the ORM and Core alike. Raw SQL
+    # text is out of reach here: the database's own permissions are the last line.
+    table = getattr(clause, "table", None)
+    if isinstance(clause, (Update, Delete)) and getattr(table, "name", None) == _TABLE:
+        raise AuditTampering("audit events cannot be updated or deleted")
