@@ -1,0 +1,441 @@
+"""Operators' sign-in: argon2 password hashes, lockout after repeated failures, script tokens.
+
+Five wrong passwords in a row lock the account for 15 minutes; while locked, the password is
+not even checked. A disabled account is refused. Every attempt is audited (action "login" or
+"unlock", outcome ok / failed / locked) with the terminal it came from. Script tokens are
+random, shown once, and stored only as their SHA-256 (a 256-bit random token needs no slow
+hash; a password does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from pec_tui.db.engine import session_scope
+from pec_tui.db.models import Operator, utcnow
+from pec_tui.domain.enums import Role
+from pec_tui.domain.validation import ValidationError
+from pec_tui.i18n import _, ngettext
+from pec_tui.services import audit
+from pec_tui.services.actor import Actor
+from pec_tui.services.scope import Denied, audit_denials, require_admin
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+TOKEN_PREFIX = "pec_"
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+
+_hasher = PasswordHasher()
+# Verified against when the username does not exist, so that the answer takes as long.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class LoginRefused(Exception):
+    """Sign-in refused. `reason`: failed, locked or disabled; `field`: the form field to blame."""
+
+    def __init__(
+        self,
+        message: str,
+        reason: str,
+        field: str = "password",
+        locked_until: datetime | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+        self.field = field
+        self.locked_until = locked_until
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- passwords and names -----------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def check_username(username: str) -> str:
+    """The username as stored (lower case); raises ValidationError on field 'username'."""
+    name = normalise_username(username)
+    if not _USERNAME.match(name):
+        raise ValidationError(
+            _(
+                "A username is 2 to 64 characters: letters, digits and . _ @ - "
+                "(starting with a letter or digit)."
+            ),
+            "username",
+        )
+    return name
+
+
+def check_password(password: str, username: str | None = None) -> None:
+    """Raise ValidationError (field 'password') for a password too weak to accept."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            _("The password must be at least {n} characters long.").format(n=MIN_PASSWORD_LENGTH),
+            "password",
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationError(
+            _("The password must be at most {n} characters long.").format(n=MAX_PASSWORD_LENGTH),
+            "password",
+        )
+    if username and password.strip().lower() == normalise_username(username):
+        raise ValidationError(_("The password cannot be the username."), "password")
+
+
+def minutes_left(until: datetime, now: datetime) -> int:
+    """Whole minutes until `until`, rounded up (at least 1 while it is in the future)."""
+    return max(1, math.ceil((until - now).total_seconds() / 60))
+
+
+def lockout_message(until: datetime, now: datetime) -> str:
+    n = minutes_left(until, now)
+    return ngettext(
+        "Too many wrong passwords: the account is locked, try again in {n} minute.",
+        "Too many wrong passwords: the account is locked, try again in {n} minutes.",
+        n,
+    ).format(n=n)
+
+
+# --- actors ------------------------------------------------------------------------------
+
+
+def actor_of(operator: Operator, terminal: str | None = None) -> Actor:
+    return Actor(
+        name=operator.username,
+        role=Role(operator.role),
+        operator_id=operator.id,
+        reseller_id=operator.reseller_id,
+        terminal=terminal,
+    )
+
+
+def _attempt_actor(operator: Operator | None, username: str, terminal: str | None) -> Actor:
+    """Who an audit record of a sign-in attempt names (an unknown name is kept as typed)."""
+    if operator is not None:
+        return actor_of(operator, terminal)
+    return Actor(name=username[:100] or "?", role=Role.BACK_OFFICE, terminal=terminal)
+
+
+def _is_locked(operator: Operator, now: datetime) -> bool:
+    return operator.locked_until is not None and operator.locked_until > now
+
+
+# --- first administrator -----------------------------------------------------------------
+
+
+def needs_first_admin(engine: Engine) -> bool:
+    """True on a database without any operator: the first start creates an administrator."""
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(Operator)).one() == 0
+
+
+def create_first_admin(
+    engine: Engine,
+    username: str,
+    password: str,
+    full_name: str = "",
+    terminal: str | None = None,
+    now: datetime | None = None,
+) -> Actor:
+    """Create the first administrator of an empty database and sign them in."""
+    name = check_username(username)
+    check_password(password, name)
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        if session.exec(select(func.count()).select_from(Operator)).one():
+            raise Denied(_("An administrator already exists: sign in instead."), "operator.create")
+        operator = Operator(
+            username=name,
+            full_name=full_name.strip(),
+            role=Role.ADMIN.value,
+            password_hash=hash_password(password),
+            created_at=now,
+            last_login_at=now,
+        )
+        session.add(operator)
+        session.flush()
+        actor = actor_of(operator, terminal)
+        audit.record(
+            session,
+            actor,
+            "operator.create",
+            "operator",
+            operator.id,
+            {"username": name, "role": Role.ADMIN.value, "first_admin": True},
+        )
+        audit.record(session, actor, "login", "operator", operator.id, {"method": "password"})
+    return actor
+
+
+# --- signing in --------------------------------------------------------------------------
+
+
+def authenticate(
+    engine: Engine,
+    username: str,
+    password: str,
+    terminal: str | None = None,
+    now: datetime | None = None,
+) -> Actor:
+    """The actor of `username` if `password` is right; raises LoginRefused otherwise."""
+    return _password_sign_in(engine, username, password, terminal, now or utcnow(), "login")
+
+
+def reauthenticate(
+    engine: Engine, actor: Actor, password: str, now: datetime | None = None
+) -> Actor:
+    """Unlock an idle-locked terminal: the same operator's password, same lockout rules."""
+    return _password_sign_in(
+        engine, actor.name, password, actor.terminal, now or utcnow(), "unlock"
+    )
+
+
+def _password_sign_in(
+    engine: Engine,
+    username: str,
+    password: str,
+    terminal: str | None,
+    now: datetime,
+    action: str,
+) -> Actor:
+    name = normalise_username(username)
+    if not name:
+        raise LoginRefused(_("Enter your username."), "failed", field="username")
+    refusal: LoginRefused | None = None
+    with session_scope(engine) as session:
+        operator = session.exec(
+            select(Operator).where(Operator.username == name).with_for_update()
+        ).first()
+        who = _attempt_actor(operator, name, terminal)
+        entity_id = operator.id if operator else None
+        if operator is None:
+            verify_password(_DUMMY_HASH, password)
+            refusal = LoginRefused(_("Wrong username or password."), "failed")
+            audit.record(
+                session, who, action, "operator", None, {"reason": "unknown user"}, "failed"
+            )
+        elif _is_locked(operator, now):
+            refusal = LoginRefused(
+                lockout_message(operator.locked_until, now),
+                "locked",
+                locked_until=operator.locked_until,
+            )
+            audit.record(
+                session,
+                who,
+                action,
+                "operator",
+                entity_id,
+                {"locked_until": operator.locked_until.isoformat()},
+                "locked",
+            )
+        elif not verify_password(operator.password_hash, password):
+            operator.failed_logins += 1
+            details: dict[str, object] = {
+                "reason": "wrong password",
+                "failures": operator.failed_logins,
+            }
+            if operator.failed_logins >= MAX_FAILED_LOGINS:
+                operator.locked_until = now + LOCKOUT
+                operator.failed_logins = 0
+                details["locked_until"] = operator.locked_until.isoformat()
+                refusal = LoginRefused(
+                    lockout_message(operator.locked_until, now),
+                    "locked",
+                    locked_until=operator.locked_until,
+                )
+            else:
+                refusal = LoginRefused(_("Wrong username or password."), "failed")
+            session.add(operator)
+            audit.record(session, who, action, "operator", entity_id, details, "failed")
+        elif operator.disabled:
+            # Said only to whoever knows the password: nobody else learns the account's state.
+            refusal = LoginRefused(_("This account is disabled."), "disabled", field="username")
+            audit.record(
+                session, who, action, "operator", entity_id, {"reason": "disabled"}, "failed"
+            )
+        else:
+            operator.failed_logins = 0
+            operator.locked_until = None
+            operator.last_login_at = now
+            if _hasher.check_needs_rehash(operator.password_hash):
+                operator.password_hash = hash_password(password)
+            session.add(operator)
+            audit.record(session, who, action, "operator", entity_id, {"method": "password"})
+    if refusal is not None:
+        raise refusal
+    return who
+
+
+# --- script tokens -----------------------------------------------------------------------
+
+
+def _token_digest(token: str) -> str:
+    return "sha256$" + hashlib.sha256(token.encode()).hexdigest()
+
+
+@audit_denials("operator.token")
+def issue_token(engine: Engine, actor: Actor, username: str, now: datetime | None = None) -> str:
+    """A new script token for `username` (admins, or the operator for themself), shown once.
+
+    It replaces any earlier token of that operator.
+    """
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with session_scope(engine) as session:
+        operator = _operator_for_token_change(session, actor, username)
+        replaced = operator.token_hash is not None
+        operator.token_hash = _token_digest(token)
+        session.add(operator)
+        audit.record(
+            session,
+            actor,
+            "operator.token",
+            "operator",
+            operator.id,
+            {"username": operator.username, "changed": ["token"], "replaced": replaced},
+        )
+    return token
+
+
+@audit_denials("operator.token")
+def revoke_token(engine: Engine, actor: Actor, username: str) -> bool:
+    """Forget `username`'s script token; False when there was none."""
+    with session_scope(engine) as session:
+        operator = _operator_for_token_change(session, actor, username)
+        if operator.token_hash is None:
+            return False
+        operator.token_hash = None
+        session.add(operator)
+        audit.record(
+            session,
+            actor,
+            "operator.token",
+            "operator",
+            operator.id,
+            {"username": operator.username, "changed": ["token"], "revoked": True},
+        )
+    return True
+
+
+def _operator_for_token_change(session: Session, actor: Actor, username: str) -> Operator:
+    name = normalise_username(username)
+    if actor.operator_id is None or name != actor.name:
+        require_admin(actor, "operator.token")
+    operator = session.exec(
+        select(Operator).where(Operator.username == name).with_for_update()
+    ).first()
+    if operator is None:
+        raise LookupError(_("There is no operator {name}.").format(name=name))
+    return operator
+
+
+def authenticate_token(
+    engine: Engine, token: str, terminal: str | None = None, now: datetime | None = None
+) -> Actor:
+    """The actor a script token stands for; raises LoginRefused for an unknown token.
+
+    The password lockout does not stop a token (a mistyped password must not break the
+    scripts); disabling the operator does.
+    """
+    now = now or utcnow()
+    token = token.strip()
+    refusal: LoginRefused | None = None
+    with session_scope(engine) as session:
+        operator = None
+        if token.startswith(TOKEN_PREFIX):
+            operator = session.exec(
+                select(Operator).where(Operator.token_hash == _token_digest(token))
+            ).first()
+        if operator is None:
+            who = Actor(name="?", role=Role.BACK_OFFICE, terminal=terminal)
+            refusal = LoginRefused(_("Unknown or revoked token."), "failed", field="token")
+            audit.record(
+                session,
+                who,
+                "login",
+                "operator",
+                None,
+                {"method": "token", "reason": "unknown token"},
+                "failed",
+            )
+        else:
+            who = actor_of(operator, terminal)
+            if operator.disabled:
+                refusal = LoginRefused(_("This account is disabled."), "disabled", field="token")
+                audit.record(
+                    session,
+                    who,
+                    "login",
+                    "operator",
+                    operator.id,
+                    {"method": "token", "reason": "disabled"},
+                    "failed",
+                )
+            else:
+                operator.last_login_at = now
+                session.add(operator)
+                audit.record(session, who, "login", "operator", operator.id, {"method": "token"})
+    if refusal is not None:
+        raise refusal
+    return who
+
+
+# --- the UI's handle ---------------------------------------------------------------------
+
+
+@dataclass
+class AuthService:
+    """Sign-in bound to one database and terminal, for screens (which never see the engine)."""
+
+    engine: Engine
+    terminal: str | None = None
+    clock: Callable[[], datetime] = utcnow
+
+    def needs_first_admin(self) -> bool:
+        return needs_first_admin(self.engine)
+
+    def create_first_admin(self, username: str, password: str, full_name: str = "") -> Actor:
+        return create_first_admin(
+            self.engine, username, password, full_name, self.terminal, self.clock()
+        )
+
+    def login(self, username: str, password: str) -> Actor:
+        return authenticate(self.engine, username, password, self.terminal, self.clock())
+
+    def unlock(self, actor: Actor, password: str) -> Actor:
+        return reauthenticate(self.engine, actor.on_terminal(self.terminal), password, self.clock())
+
+    def check_password(self, password: str, username: str | None = None) -> None:
+        check_password(password, username)
+
+    def check_username(self, username: str) -> str:
+        return check_username(username)
