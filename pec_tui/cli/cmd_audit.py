@@ -1,0 +1,76 @@
+"""`pec-tui audit export`: the audit trail as CSV or JSON (administrators)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+from pec_tui.cli import CliContext, main, pass_ctx
+
+
+class _When(click.ParamType):
+    """A day (YYYY-MM-DD, whole day in local time) or an ISO date-time."""
+
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date | datetime):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither YYYY-MM-DD nor an ISO date-time", param, ctx)
+        return moment if moment.tzinfo else moment.astimezone()
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail: who did what, when, from which terminal."""
+
+
+@audit.command("export")
+@click.option("--since", type=_When(), help="From this day (or instant), inclusive.")
+@click.option("--until", type=_When(), help="Up to this day inclusive (or this instant, excluded).")
+@click.option("--actor", help="Only this operator's events (username; 'system' for jobs).")
+@click.option("--action", help="Only this action and its sub-actions (e.g. login, operator).")
+@click.option("--outcome", type=click.Choice(["ok", "failed", "locked", "denied"]))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w", encoding="utf-8", lazy=True),
+    default="-",
+    help="File to write (default: standard output).",
+)
+@pass_ctx
+def audit_export(
+    ctx: CliContext,
+    since: date | datetime | None,
+    until: date | datetime | None,
+    actor: str | None,
+    action: str | None,
+    outcome: str | None,
+    fmt: str,
+    output,
+) -> None:
+    """Export the matching events, oldest first (streamed: any size)."""
+    from pec_tui.services import audit_queries as aq
+
+    flt = aq.AuditFilter(
+        since=aq.day_start(since) if type(since) is date else since,
+        until=aq.day_end(until) if type(until) is date else until,
+        actor=actor,
+        action=action,
+        outcome=outcome,
+    )
+    events = aq.iter_events(ctx.engine, ctx.actor, flt)
+    write = aq.write_json if fmt == "json" else aq.write_csv
+    n = write(events, output)
+    click.echo(f"{n} events exported", err=True)
