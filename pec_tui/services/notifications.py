@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from sqlmodel import Session
 
 from pec_tui.config import load_settings
-from pec_tui.db.models import Order
-from pec_tui.domain.money import from_cents
-from pec_tui.domain.pricing import Quote
-from pec_tui.i18n import _, format_date, format_money
+from pec_tui.db.models import Holder, Order, OrderLine, OutboxMessage, Reseller
+from pec_tui.domain.enums import PriceItem
+from pec_tui.domain.lifecycle import cancelled_from
+from pec_tui.domain.money import VAT_RATE, from_cents
+from pec_tui.domain.pricing import Quote, QuoteLine
+from pec_tui.i18n import _, format_date, format_money, ngettext
 from pec_tui.services import outbox
 
 
@@ -68,3 +73,216 @@ def queue_order_confirmation(
         )
     )
     outbox.enqueue(session, new_message(email_to, subject, body), "order_confirmation", order.id)
+
+
+# --- after the order: payment, reminders, lifecycle notices ------------------------------
+
+
+def quote_of_lines(lines: Sequence[OrderLine], vat_rate: Decimal = VAT_RATE) -> Quote:
+    """The stored lines of an order as a Quote, to print them the way the confirmation did."""
+    return Quote(
+        tuple(
+            QuoteLine(
+                PriceItem(line.item),
+                from_cents(line.unit_cents),
+                line.quantity,
+                line.years,
+                line.address,
+                line.mailbox_id,
+            )
+            for line in lines
+        ),
+        vat_rate,
+    )
+
+
+def order_recipient(session: Session, order: Order) -> tuple[str, str]:
+    """(name, e-mail address) of whom an order's messages go to: its holder, else its reseller."""
+    snapshot = order.holder_snapshot or {}
+    if order.holder_id is not None:
+        holder = session.get(Holder, order.holder_id)
+        if holder is not None:
+            return holder.display_name, holder.reference_email
+    reseller = session.get(Reseller, order.reseller_id) if order.reseller_id else None
+    name = snapshot.get("billed_to") or (reseller.name if reseller else "")
+    return name, (reseller.email if reseller and reseller.email else "")
+
+
+def _state_footer(expiry: date) -> str:
+    return _(
+        "After the expiry date the mailbox is suspended for 90 days (readable, but it cannot "
+        "send or receive) and on {date} it is cancelled."
+    ).format(date=format_date(cancelled_from(expiry)))
+
+
+def queue_renewal_completed(
+    session: Session,
+    order: Order,
+    lines: Sequence[OrderLine],
+    renewed: Sequence[tuple[str, date]],
+    paid_on: date,
+) -> OutboxMessage | None:
+    """The Rinnovo completato e-mail: payment registered, new expiry of every mailbox."""
+    name, email_to = order_recipient(session, order)
+    if not email_to:
+        return None
+    subject = _("Renewal completed: order no. {number}").format(number=order.number)
+    parts = [
+        _("Dear {name},").format(name=name),
+        _(
+            "the payment of {amount} for order no. {number} was registered on {date}: "
+            "the renewal is complete."
+        ).format(
+            amount=format_money(from_cents(order.gross_cents)),
+            number=order.number,
+            date=format_date(paid_on),
+        ),
+        order_lines_text(quote_of_lines(lines)),
+        totals_text(order.net_cents, order.vat_cents, order.gross_cents),
+        _("New expiry dates:")
+        + "\n"
+        + "\n".join(f"  {address}: {format_date(expiry)}" for address, expiry in renewed),
+    ]
+    if order.auto_renew:
+        parts.append(
+            _(
+                "Automatic renewal is on: an order for {years} year(s) will be created 7 days "
+                "before the next expiry."
+            ).format(years=order.years)
+        )
+    return outbox.enqueue(
+        session, new_message(email_to, subject, "\n\n".join(parts)), "renewal_completed", order.id
+    )
+
+
+def queue_auto_renewal_awaiting_payment(
+    session: Session,
+    order: Order,
+    lines: Sequence[OrderLine],
+    address: str,
+    expiry: date,
+    instructions: str,
+) -> OutboxMessage | None:
+    """An automatic renewal order could not be paid by itself: tell the holder how to pay."""
+    name, email_to = order_recipient(session, order)
+    if not email_to:
+        return None
+    subject = _("Automatic renewal of {address}: order no. {number} awaiting payment").format(
+        address=address, number=order.number
+    )
+    body = "\n\n".join(
+        (
+            _("Dear {name},").format(name=name),
+            _(
+                "the PEC mailbox {address} expires on {date}. Its automatic renewal created "
+                "order no. {number}, which could not be paid automatically."
+            ).format(address=address, date=format_date(expiry), number=order.number),
+            order_lines_text(quote_of_lines(lines)),
+            totals_text(order.net_cents, order.vat_cents, order.gross_cents),
+            instructions,
+            _("The renewal is complete only once the payment has been registered."),
+            _state_footer(expiry),
+        )
+    )
+    return outbox.enqueue(
+        session, new_message(email_to, subject, body), "auto_renewal_unpaid", order.id, None
+    )
+
+
+def queue_expiry_reminder(
+    session: Session,
+    *,
+    mailbox_id: int,
+    address: str,
+    name: str,
+    email_to: str,
+    expiry: date,
+    today: date,
+    yearly_price: Decimal,
+    open_order: tuple[int, str] | None = None,
+) -> OutboxMessage:
+    """A reminder that `address` expires soon; with the open order's instructions if any."""
+    days = (expiry - today).days
+    subject = _("Your PEC mailbox {address} expires on {date}").format(
+        address=address, date=format_date(expiry)
+    )
+    parts = [
+        _("Dear {name},").format(name=name),
+        ngettext(
+            "your PEC mailbox {address} expires on {date}, in {days} day.",
+            "your PEC mailbox {address} expires on {date}, in {days} days.",
+            days,
+        ).format(address=address, date=format_date(expiry), days=days),
+    ]
+    if open_order is not None:
+        number, instructions = open_order
+        parts.append(
+            _("Order no. {number} for its renewal is awaiting payment.").format(number=number)
+        )
+        parts.append(instructions)
+    else:
+        parts.append(
+            _(
+                "Renew it from the customer area (Rinnova caselle) or through your reseller: "
+                "{amount} + VAT per year."
+            ).format(amount=format_money(yearly_price))
+        )
+    parts.append(_state_footer(expiry))
+    return outbox.enqueue(
+        session,
+        new_message(email_to, subject, "\n\n".join(parts)),
+        "expiry_reminder",
+        None,
+        mailbox_id,
+    )
+
+
+def queue_suspended_notice(
+    session: Session, *, mailbox_id: int, address: str, name: str, email_to: str, expiry: date
+) -> OutboxMessage:
+    """The mailbox expired unrenewed and is now Sospesa."""
+    last_day = cancelled_from(expiry) - timedelta(days=1)
+    subject = _("Your PEC mailbox {address} is suspended").format(address=address)
+    body = "\n\n".join(
+        (
+            _("Dear {name},").format(name=name),
+            _(
+                "your PEC mailbox {address} expired on {date} without being renewed and is now "
+                "suspended: you can still read it, but it cannot send or receive messages."
+            ).format(address=address, date=format_date(expiry)),
+            _(
+                "Renew it by {last_day} to reactivate it; on {date} it will be cancelled and "
+                "only a new purchase will be possible."
+            ).format(last_day=format_date(last_day), date=format_date(cancelled_from(expiry))),
+        )
+    )
+    return outbox.enqueue(
+        session, new_message(email_to, subject, body), "mailbox_suspended", None, mailbox_id
+    )
+
+
+def queue_cancelled_notice(
+    session: Session, *, mailbox_id: int, address: str, name: str, email_to: str, expiry: date
+) -> OutboxMessage:
+    """The mailbox stayed unrenewed 90 days past its expiry and is now Cancellata."""
+    subject = _("Your PEC mailbox {address} has been cancelled").format(address=address)
+    body = "\n\n".join(
+        (
+            _("Dear {name},").format(name=name),
+            _(
+                "your PEC mailbox {address} expired on {expiry} and was not renewed within 90 "
+                "days: it was cancelled on {date}."
+            ).format(
+                address=address,
+                expiry=format_date(expiry),
+                date=format_date(cancelled_from(expiry)),
+            ),
+            _(
+                "The address can only be bought again with a new purchase, by the same holder "
+                "(same codice fiscale or partita IVA)."
+            ),
+        )
+    )
+    return outbox.enqueue(
+        session, new_message(email_to, subject, body), "mailbox_cancelled", None, mailbox_id
+    )

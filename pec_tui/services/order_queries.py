@@ -1,0 +1,226 @@
+"""Reading orders: find one by number, list them page by page, show one with its lines.
+
+Everything is scoped to the actor: a reseller sees its own orders, a kiosk holder its own,
+back office and administrators all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine, func, or_
+from sqlmodel import Session, col, select
+
+from pec_tui.db.models import Holder, OpenRenewal, Order, OrderLine, Payment
+from pec_tui.domain.enums import OrderStatus
+from pec_tui.domain.money import from_cents
+from pec_tui.domain.records import OrderRow
+from pec_tui.i18n import _
+from pec_tui.services.actor import Actor
+from pec_tui.services.database import FIRST_ORDER_NUMBER
+
+DEFAULT_PAGE_SIZE = 200
+
+
+def parse_order_ref(ref: int | str) -> int:
+    """An order number or id given as text or int; raises LookupError when it is neither."""
+    text = str(ref).strip()
+    if not text.isdigit():
+        raise LookupError(
+            _("“{ref}” is not an order number: expected 10 digits, e.g. 1000000000.").format(
+                ref=ref
+            )
+        )
+    return int(text)
+
+
+def find_order_id(session: Session, ref: int | str) -> int:
+    """The id of the order `ref` names: a 10-digit number from 1000000000, else an order id."""
+    value = parse_order_ref(ref)
+    if value >= FIRST_ORDER_NUMBER:
+        order_id = session.exec(select(Order.id).where(Order.number == value)).first()
+        if order_id is None:
+            raise LookupError(_("There is no order no. {number}.").format(number=value))
+        return order_id
+    # Not session.get: the caller may lock the row next, and must then read it fresh.
+    if session.exec(select(Order.id).where(Order.id == value)).first() is None:
+        raise LookupError(_("Order {id} does not exist.").format(id=value))
+    return value
+
+
+def load_order(session: Session, actor: Actor, ref: int | str, lock: bool = False) -> Order:
+    """The order `ref` names, if the actor may see it (locked FOR UPDATE when `lock`)."""
+    from pec_tui.services.orders import _load_own_order
+
+    return _load_own_order(session, actor, find_order_id(session, ref), lock=lock)
+
+
+def _scoped(stmt, actor: Actor):
+    if actor.reseller_id is not None:
+        stmt = stmt.where(Order.reseller_id == actor.reseller_id)
+    if actor.holder_id is not None:
+        stmt = stmt.where(Order.holder_id == actor.holder_id)
+    return stmt
+
+
+def _order_row(order: Order, holder_name: str | None) -> OrderRow:
+    snapshot = order.holder_snapshot or {}
+    return OrderRow(
+        id=order.id,
+        number=order.number,
+        type=order.type,
+        status=order.status,
+        created_at=order.confirmed_at or order.created_at,
+        holder_id=order.holder_id,
+        holder_name=holder_name or snapshot.get("display_name") or snapshot.get("billed_to", ""),
+        net=from_cents(order.net_cents),
+        vat=from_cents(order.vat_cents),
+        gross=from_cents(order.gross_cents),
+        years=order.years,
+        payment_method=order.payment_method,
+    )
+
+
+def iter_orders(
+    engine: Engine,
+    actor: Actor,
+    status: OrderStatus | None = None,
+    holder: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Iterator[list[OrderRow]]:
+    """Confirmed orders (drafts only when `status` asks for them), newest first, in pages.
+
+    `holder` matches the holder's name (any part, any case), codice fiscale or partita IVA.
+    """
+    last_id: int | None = None
+    while True:
+        with Session(engine) as session:
+            stmt = select(Order, Holder.display_name).outerjoin(
+                Holder, col(Holder.id) == Order.holder_id
+            )
+            stmt = _scoped(stmt, actor)
+            if status is not None:
+                stmt = stmt.where(Order.status == status.value)
+            else:
+                stmt = stmt.where(Order.status != OrderStatus.DRAFT.value)
+            if holder:
+                text = holder.strip()
+                stmt = stmt.where(
+                    or_(
+                        func.lower(Holder.display_name).contains(text.lower(), autoescape=True),
+                        Holder.codice_fiscale == text.upper(),
+                        Holder.partita_iva == text.upper().removeprefix("IT"),
+                    )
+                )
+            if last_id is not None:
+                stmt = stmt.where(col(Order.id) < last_id)
+            rows = session.exec(stmt.order_by(col(Order.id).desc()).limit(page_size)).all()
+        if not rows:
+            return
+        yield [_order_row(order, name) for order, name in rows]
+        if len(rows) < page_size:
+            return
+        last_id = rows[-1][0].id
+
+
+def list_orders(
+    engine: Engine,
+    actor: Actor,
+    status: OrderStatus | None = None,
+    holder: str | None = None,
+    limit: int | None = None,
+) -> list[OrderRow]:
+    """The orders `iter_orders` yields, at most `limit` of them."""
+    result: list[OrderRow] = []
+    for page in iter_orders(engine, actor, status, holder):
+        result.extend(page)
+        if limit is not None and len(result) >= limit:
+            return result[:limit]
+    return result
+
+
+@dataclass(frozen=True)
+class OrderLineRow:
+    address: str | None
+    item: str
+    description: str
+    quantity: int
+    years: int
+    unit: Decimal
+    total: Decimal
+    plan: str | None
+    previous_plan: str | None
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    amount: Decimal
+    method: str
+    paid_on: date
+    reference: str | None
+    registered_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: OrderRow
+    lines: tuple[OrderLineRow, ...]
+    payment: PaymentRow | None
+    auto_renew: bool
+    auto_generated: bool
+    signature_kit: str | None
+    confirmed_at: datetime | None
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+    # Mailboxes this unpaid order still reserves (one open order per mailbox).
+    reserved_mailbox_ids: tuple[int, ...]
+
+
+def get_order(engine: Engine, actor: Actor, ref: int | str) -> OrderDetail:
+    """One order with its lines and payment; LookupError or AccessDenied otherwise."""
+    with Session(engine) as session:
+        order = load_order(session, actor, ref)
+        holder = session.get(Holder, order.holder_id) if order.holder_id else None
+        lines = session.exec(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(col(OrderLine.id))
+        ).all()
+        payment = session.exec(select(Payment).where(Payment.order_id == order.id)).first()
+        reserved = session.exec(
+            select(OpenRenewal.mailbox_id).where(OpenRenewal.order_id == order.id)
+        ).all()
+        return OrderDetail(
+            order=_order_row(order, holder.display_name if holder else None),
+            lines=tuple(
+                OrderLineRow(
+                    address=line.address,
+                    item=line.item,
+                    description=line.description,
+                    quantity=line.quantity,
+                    years=line.years,
+                    unit=from_cents(line.unit_cents),
+                    total=from_cents(line.total_cents),
+                    plan=line.plan,
+                    previous_plan=line.previous_plan,
+                )
+                for line in lines
+            ),
+            payment=PaymentRow(
+                amount=from_cents(payment.amount_cents),
+                method=payment.method,
+                paid_on=payment.paid_on,
+                reference=payment.reference,
+                registered_at=payment.registered_at,
+            )
+            if payment
+            else None,
+            auto_renew=order.auto_renew,
+            auto_generated=order.auto_generated,
+            signature_kit=order.signature_kit,
+            confirmed_at=order.confirmed_at,
+            paid_at=order.paid_at,
+            cancelled_at=order.cancelled_at,
+            reserved_mailbox_ids=tuple(sorted(reserved)),
+        )

@@ -1,0 +1,500 @@
+"""Settling orders: registering a payment, paying with prepaid credit, cancelling unpaid orders.
+
+A renewal is complete only when its payment is registered. Registration is one transaction
+with the order and its mailboxes locked: every mailbox is extended from its old expiry, the
+chosen plan and extra space apply, the auto-renew choice is stored, the Payment row is
+written (one per order, enforced by the database) and the Rinnovo completato e-mail queued.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Engine, delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from pec_tui.db.models import (
+    CreditMovement,
+    Mailbox,
+    OpenRenewal,
+    Order,
+    OrderLine,
+    Payment,
+    Reseller,
+    utcnow,
+)
+from pec_tui.domain.enums import MailboxState, OrderStatus, PaymentMethod, Plan, label
+from pec_tui.domain.lifecycle import cancelled_from, renewed_expiry, state_of
+from pec_tui.domain.money import from_cents, to_cents
+from pec_tui.domain.plans import PLANS
+from pec_tui.i18n import _, format_date, format_money
+from pec_tui.services import audit, notifications
+from pec_tui.services.actor import AccessDenied, Actor
+from pec_tui.services.order_queries import load_order
+from pec_tui.services.transactions import write_session
+
+
+class PaymentRefused(Exception):
+    """The payment (or cancellation) cannot be registered; `message` says why, in the UI language.
+
+    Nothing was changed.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RenewedMailbox:
+    mailbox_id: int
+    address: str
+    old_expiry: date
+    new_expiry: date
+    plan: str
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    order_id: int
+    number: int
+    amount: Decimal
+    method: PaymentMethod
+    paid_on: date
+    # True when the order had been paid before: this call changed nothing.
+    already_paid: bool
+    renewed: tuple[RenewedMailbox, ...] = ()
+
+    @property
+    def message(self) -> str:
+        if self.already_paid:
+            return _(
+                "Order no. {number} was already paid ({amount} on {date}): nothing changed."
+            ).format(
+                number=self.number, amount=format_money(self.amount), date=format_date(self.paid_on)
+            )
+        return _(
+            "Payment of {amount} registered for order no. {number}: {count} mailbox(es) renewed."
+        ).format(amount=format_money(self.amount), number=self.number, count=len(self.renewed))
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    order_id: int
+    number: int | None
+    already_cancelled: bool
+    released_mailboxes: int = 0
+
+    @property
+    def message(self) -> str:
+        if self.already_cancelled:
+            return _("Order no. {number} was already cancelled: nothing changed.").format(
+                number=self.number
+            )
+        return _("Order no. {number} cancelled; {count} mailbox(es) can be renewed again.").format(
+            number=self.number, count=self.released_mailboxes
+        )
+
+
+# --- amounts ------------------------------------------------------------------------------
+
+_AMOUNT_RE = re.compile(
+    r"(?P<sign>[+-]?)(?P<int>\d{1,3}(?:(?P<group>[.,'])\d{3})+|\d+)(?:(?P<dec>[.,])(?P<cents>\d{1,2}))?"
+)
+
+
+def parse_money(text: str) -> Decimal:
+    """An amount typed either way, exactly: "25,00", "25.00", "1.234,56", "1,234.56", "€ 30".
+
+    Raises ValueError for anything else, including more than two decimals and the ambiguous
+    "1.234" (a thousand or one euro?).
+    """
+    cleaned = text.replace("€", "").replace("EUR", "").replace("\xa0", "").replace(" ", "").strip()
+    match = _AMOUNT_RE.fullmatch(cleaned)
+    if not match:
+        raise ValueError(
+            _("“{text}” is not an amount in euros: write it like 25,00 or 25.00.").format(text=text)
+        )
+    group, dec = match["group"], match["dec"]
+    integer = match["int"]
+    if group is not None:
+        if dec == group or (dec is None and integer.count(group) == 1):
+            raise ValueError(
+                _("“{text}” is ambiguous: write the amount like 1234,00 or 1.234,00.").format(
+                    text=text
+                )
+            )
+        integer = integer.replace(group, "")
+    amount = Decimal(f"{integer}.{match['cents'] or '0'}")
+    return -amount if match["sign"] == "-" else amount
+
+
+# --- the one place where a payment takes effect -------------------------------------------
+
+
+def _lock_mailboxes(session: Session, ids: list[int]) -> dict[int, Mailbox]:
+    rows = session.exec(
+        select(Mailbox).where(col(Mailbox.id).in_(ids)).order_by(col(Mailbox.id)).with_for_update()
+    ).all()
+    return {m.id: m for m in rows}
+
+
+def _already_paid(session: Session, order: Order) -> PaymentResult:
+    payment = session.exec(select(Payment).where(Payment.order_id == order.id)).first()
+    return PaymentResult(
+        order_id=order.id,
+        number=order.number,
+        amount=from_cents(payment.amount_cents if payment else order.gross_cents),
+        method=PaymentMethod(payment.method if payment else order.payment_method),
+        paid_on=payment.paid_on if payment else order.paid_at.date(),
+        already_paid=True,
+    )
+
+
+def _refuse_unpayable(order: Order) -> None:
+    if order.status == OrderStatus.CANCELLED.value:
+        when = order.cancelled_at.date() if order.cancelled_at else None
+        raise PaymentRefused(
+            _("Order no. {number} was cancelled{on}: it cannot be paid.").format(
+                number=order.number,
+                on=" " + _("on {date}").format(date=format_date(when)) if when else "",
+            )
+        )
+    if order.status != OrderStatus.AWAITING_PAYMENT.value:
+        raise PaymentRefused(
+            _("Order {id} is still a draft: confirm it before registering a payment.").format(
+                id=order.id
+            )
+        )
+
+
+def settle(
+    session: Session,
+    actor: Actor,
+    order: Order,
+    amount_cents: int,
+    method: PaymentMethod,
+    paid_on: date,
+    reference: str | None,
+    today: date,
+) -> PaymentResult:
+    """Register the payment of `order` (already locked) inside the caller's transaction.
+
+    Everything is checked before anything changes, so a refusal leaves the session clean.
+    """
+    if order.status == OrderStatus.PAID.value:
+        return _already_paid(session, order)
+    _refuse_unpayable(order)
+    if amount_cents != order.gross_cents:
+        raise PaymentRefused(
+            _(
+                "The amount {amount} does not match the total of order no. {number}, "
+                "{gross} VAT included: nothing was registered."
+            ).format(
+                amount=format_money(from_cents(amount_cents)),
+                number=order.number,
+                gross=format_money(from_cents(order.gross_cents)),
+            )
+        )
+    if paid_on > today:
+        raise PaymentRefused(
+            _("The payment date {date} is in the future.").format(date=format_date(paid_on))
+        )
+    lines = session.exec(
+        select(OrderLine).where(OrderLine.order_id == order.id).order_by(col(OrderLine.id))
+    ).all()
+    plan_lines = [line for line in lines if line.plan and line.mailbox_id is not None]
+    mailboxes = _lock_mailboxes(session, sorted({line.mailbox_id for line in plan_lines}))
+    for line in plan_lines:
+        mailbox = mailboxes.get(line.mailbox_id)
+        if mailbox is None:
+            raise PaymentRefused(
+                _("{address} no longer exists: the order cannot be paid.").format(
+                    address=line.address
+                )
+            )
+        if state_of(mailbox.expiry, paid_on) is MailboxState.CANCELLED:
+            raise PaymentRefused(
+                _(
+                    "{address} was cancelled on {date}: it can no longer be renewed, only "
+                    "bought again. Cancel order no. {number}."
+                ).format(
+                    address=mailbox.address,
+                    date=format_date(cancelled_from(mailbox.expiry)),
+                    number=order.number,
+                )
+            )
+
+    renewed: list[RenewedMailbox] = []
+    for line in plan_lines:
+        mailbox = mailboxes[line.mailbox_id]
+        old = mailbox.expiry
+        mailbox.expiry = renewed_expiry(old, line.years)
+        mailbox.plan = line.plan
+        mailbox.extra_mailbox_gb = line.extra_mailbox_gb
+        mailbox.extra_archive_gb = line.extra_archive_gb
+        if not PLANS[Plan(line.plan)].has_archive:
+            # Down to STANDARD: the security archive is switched off and its messages deleted.
+            mailbox.archive_used_mb = 0
+            mailbox.extra_archive_gb = 0
+        mailbox.auto_renew = order.auto_renew
+        mailbox.renewal_years = order.years
+        mailbox.payment_method = order.payment_method
+        mailbox.version += 1
+        session.add(mailbox)
+        renewed.append(
+            RenewedMailbox(mailbox.id, mailbox.address, old, mailbox.expiry, mailbox.plan)
+        )
+
+    now = utcnow()
+    order.status = OrderStatus.PAID.value
+    order.paid_at = now
+    order.updated_at = now
+    order.version += 1
+    session.add(order)
+    session.execute(delete(OpenRenewal).where(col(OpenRenewal.order_id) == order.id))
+    session.add(
+        Payment(
+            order_id=order.id,
+            amount_cents=amount_cents,
+            method=method.value,
+            paid_on=paid_on,
+            reference=reference[:140] if reference else None,
+            operator_id=actor.operator_id,
+        )
+    )
+    # A racing second registration fails here, on the unique order_id, and rolls back.
+    session.flush()
+    notifications.queue_renewal_completed(
+        session, order, lines, [(r.address, r.new_expiry) for r in renewed], paid_on
+    )
+    audit.record(
+        session,
+        actor,
+        "payment.register",
+        "order",
+        order.id,
+        {
+            "number": order.number,
+            "amount": str(from_cents(amount_cents)),
+            "method": method.value,
+            "paid_on": paid_on.isoformat(),
+            "reference": reference,
+            "mailboxes": [
+                {
+                    "address": r.address,
+                    "old_expiry": r.old_expiry.isoformat(),
+                    "new_expiry": r.new_expiry.isoformat(),
+                    "plan": r.plan,
+                }
+                for r in renewed
+            ],
+        },
+    )
+    return PaymentResult(
+        order_id=order.id,
+        number=order.number,
+        amount=from_cents(amount_cents),
+        method=method,
+        paid_on=paid_on,
+        already_paid=False,
+        renewed=tuple(renewed),
+    )
+
+
+def _audit_denied(engine: Engine, actor: Actor, action: str, ref: object, exc: Exception) -> None:
+    with write_session(engine) as session:
+        audit.record(session, actor, action, "order", ref, {"reason": str(exc)}, outcome="denied")
+
+
+# --- public use cases ----------------------------------------------------------------------
+
+
+def register_payment(
+    engine: Engine,
+    actor: Actor,
+    order_number_or_id: int | str,
+    amount: Decimal,
+    method: PaymentMethod | str,
+    paid_on: date | None = None,
+    reference: str | None = None,
+    today: date | None = None,
+) -> PaymentResult:
+    """Register the payment of an order and complete its renewal, once.
+
+    Registering an order that is already paid changes nothing (`result.already_paid`).
+    Raises PaymentRefused (amount different from the gross total, cancelled order, draft,
+    a mailbox already cancelled), LookupError (no such order) or AccessDenied.
+    """
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"amount must be a Decimal, not {type(amount).__name__}")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise PaymentRefused(
+            _("The amount {amount} has more than two decimals.").format(amount=amount)
+        )
+    method = PaymentMethod(method)
+    today = today or date.today()
+    paid_on = paid_on or today
+    try:
+        with write_session(engine) as session:
+            order = load_order(session, actor, order_number_or_id, lock=True)
+            return settle(
+                session, actor, order, to_cents(amount), method, paid_on, reference, today
+            )
+    except AccessDenied as exc:
+        _audit_denied(engine, actor, "payment.register", order_number_or_id, exc)
+        raise
+    except IntegrityError:
+        # Another process registered it between our read and our write: report it as paid.
+        with Session(engine) as session:
+            order = load_order(session, actor, order_number_or_id)
+            if order.status != OrderStatus.PAID.value:
+                raise
+            return _already_paid(session, order)
+
+
+def credit_covers(session: Session, order: Order) -> Reseller | None:
+    """The order's reseller, locked, when its prepaid credit covers the gross total."""
+    if order.reseller_id is None:
+        return None
+    reseller = session.get(Reseller, order.reseller_id, with_for_update=True)
+    if reseller is None or reseller.credit_cents < order.gross_cents:
+        return None
+    return reseller
+
+
+def settle_with_credit(
+    session: Session, actor: Actor, order: Order, today: date
+) -> PaymentResult | None:
+    """Pay `order` (locked) with its reseller's prepaid credit inside the caller's transaction.
+
+    None, with nothing changed, when there is no reseller or its credit does not cover the
+    gross total; PaymentRefused when the order cannot be paid at all.
+    """
+    if order.status == OrderStatus.PAID.value:
+        return _already_paid(session, order)
+    _refuse_unpayable(order)
+    reseller = credit_covers(session, order)
+    if reseller is None:
+        return None
+    result = settle(
+        session,
+        actor,
+        order,
+        order.gross_cents,
+        PaymentMethod.PREPAID_CREDIT,
+        today,
+        _("prepaid credit"),
+        today,
+    )
+    reseller.credit_cents -= order.gross_cents
+    reseller.version += 1
+    session.add(reseller)
+    session.add(
+        CreditMovement(
+            reseller_id=reseller.id,
+            amount_cents=-order.gross_cents,
+            balance_after_cents=reseller.credit_cents,
+            order_id=order.id,
+            operator_id=actor.operator_id,
+            note=_("Order no. {number}").format(number=order.number),
+        )
+    )
+    return result
+
+
+def pay_with_credit(engine: Engine, actor: Actor, order_id: int, today: date) -> bool:
+    """Pay an order awaiting payment with the reseller's prepaid credit, at once.
+
+    True when the order is paid (now or before); False, with nothing changed, when the
+    credit does not cover the gross total — the order then stays awaiting payment.
+    """
+    try:
+        with write_session(engine) as session:
+            order = load_order(session, actor, order_id, lock=True)
+            result = settle_with_credit(session, actor, order, today)
+            if result is None:
+                balance = from_cents(
+                    session.get(Reseller, order.reseller_id).credit_cents
+                    if order.reseller_id
+                    else 0
+                )
+                audit.record(
+                    session,
+                    actor,
+                    "payment.credit",
+                    "order",
+                    order.id,
+                    {
+                        "number": order.number,
+                        "gross": str(from_cents(order.gross_cents)),
+                        "balance": str(balance),
+                    },
+                    outcome="refused",
+                )
+                return False
+            return True
+    except AccessDenied as exc:
+        _audit_denied(engine, actor, "payment.credit", order_id, exc)
+        raise
+
+
+def cancel_order(
+    engine: Engine, actor: Actor, order_number_or_id: int | str, reason: str | None = None
+) -> CancelResult:
+    """Annulla an unpaid order: status Annullato, its mailboxes free for another order.
+
+    Cancelling a cancelled order changes nothing; a paid order or a draft is refused.
+    """
+    try:
+        with write_session(engine) as session:
+            order = load_order(session, actor, order_number_or_id, lock=True)
+            if order.status == OrderStatus.CANCELLED.value:
+                return CancelResult(order.id, order.number, already_cancelled=True)
+            if order.status == OrderStatus.PAID.value:
+                raise PaymentRefused(
+                    _("Order no. {number} is paid: a paid order cannot be cancelled.").format(
+                        number=order.number
+                    )
+                )
+            if order.status == OrderStatus.DRAFT.value:
+                raise PaymentRefused(
+                    _("Order {id} is a draft: discard it instead of cancelling it.").format(
+                        id=order.id
+                    )
+                )
+            now = utcnow()
+            order.status = OrderStatus.CANCELLED.value
+            order.cancelled_at = now
+            order.updated_at = now
+            order.version += 1
+            session.add(order)
+            released = session.execute(
+                delete(OpenRenewal).where(col(OpenRenewal.order_id) == order.id)
+            ).rowcount
+            audit.record(
+                session,
+                actor,
+                "order.cancel",
+                "order",
+                order.id,
+                {"number": order.number, "reason": reason, "released_mailboxes": released},
+            )
+            return CancelResult(order.id, order.number, False, released)
+    except AccessDenied as exc:
+        _audit_denied(engine, actor, "order.cancel", order_number_or_id, exc)
+        raise
+
+
+def method_label(method: str | None) -> str:
+    """The on-screen name of a stored payment method."""
+    if not method:
+        return ""
+    try:
+        return label(PaymentMethod(method))
+    except ValueError:
+        return method

@@ -1,0 +1,309 @@
+"""Registering payments, cancelling orders and paying with prepaid credit (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from book_builder import add_holder, add_mailbox, add_reseller, confirm_renewal, get
+from sqlmodel import Session, select
+
+from pec_tui.db.models import (
+    AuditEvent,
+    CreditMovement,
+    Mailbox,
+    OpenRenewal,
+    Order,
+    OutboxMessage,
+    Payment,
+    Reseller,
+)
+from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan, Role
+from pec_tui.domain.money import from_cents
+from pec_tui.services import credit, orders, payments
+from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
+from pec_tui.services.payments import PaymentRefused, parse_money
+
+TODAY = date(2026, 11, 26)
+
+
+@pytest.fixture
+def book(engine):
+    reseller = add_reseller(engine, credit_cents=10_000)
+    holder = add_holder(engine, reseller_id=reseller)
+    pro = add_mailbox(
+        engine,
+        holder,
+        "mario.rossi@pec.it",
+        date(2027, 1, 10),
+        plan="PRO",
+        reseller_id=reseller,
+        mailbox_used_mb=300,
+        archive_used_mb=900,
+        extra_archive_gb=1,
+    )
+    std = add_mailbox(
+        engine, holder, "studio.rossi@pec.it", date(2026, 12, 20), reseller_id=reseller
+    )
+    return {"reseller": reseller, "holder": holder, "pro": pro, "std": std}
+
+
+def _gross(engine, order_id) -> Decimal:
+    return from_cents(get(engine, Order, order_id).gross_cents)
+
+
+def test_payment_extends_from_old_expiry_applies_choices_once(engine, book):
+    done = confirm_renewal(engine, [book["pro"], book["std"]], TODAY, years=2, auto_renew=True)
+    result = payments.register_payment(
+        engine,
+        SYSTEM,
+        done.number,
+        done.quote.gross,
+        PaymentMethod.BANK_TRANSFER,
+        TODAY,
+        reference="CRO 123",
+        today=TODAY,
+    )
+    assert not result.already_paid
+    assert {(r.address, r.old_expiry, r.new_expiry) for r in result.renewed} == {
+        ("mario.rossi@pec.it", date(2027, 1, 10), date(2029, 1, 10)),
+        ("studio.rossi@pec.it", date(2026, 12, 20), date(2028, 12, 20)),
+    }
+    pro = get(engine, Mailbox, book["pro"])
+    assert (pro.expiry, pro.auto_renew, pro.renewal_years, pro.payment_method, pro.version) == (
+        date(2029, 1, 10),
+        True,
+        2,
+        "bonifico",
+        2,
+    )
+    with Session(engine) as session:
+        order = session.get(Order, done.order_id)
+        assert order.status == OrderStatus.PAID.value and order.paid_at is not None
+        assert session.exec(select(OpenRenewal)).all() == []
+        payment = session.exec(select(Payment)).one()
+        assert (payment.amount_cents, payment.reference) == (order.gross_cents, "CRO 123")
+        kinds = [m.kind for m in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))]
+        assert kinds == ["order_confirmation", "renewal_completed"]
+        mail = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "renewal_completed")
+        ).one()
+        assert mail.to_address == "mario.rossi@example.it"
+        assert "10/01/2029" in mail.message and str(done.number) in mail.subject
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "payment.register")).one()
+
+    again = payments.register_payment(
+        engine, SYSTEM, done.number, done.quote.gross, "bonifico", TODAY, today=TODAY
+    )
+    assert again.already_paid and again.renewed == ()
+    assert str(done.number) in again.message
+    assert get(engine, Mailbox, book["pro"]).expiry == date(2029, 1, 10)
+    with Session(engine) as session:
+        assert len(session.exec(select(Payment)).all()) == 1
+        assert len(session.exec(select(OutboxMessage)).all()) == 2
+
+
+def test_plan_change_and_downgrade_empty_the_archive(engine, book):
+    def to_standard(items):
+        return tuple(
+            replace(i, plan=Plan.STANDARD, extra_archive_gb=0, archive_deletion_confirmed=True)
+            for i in items
+        )
+
+    done = confirm_renewal(engine, [book["pro"]], TODAY, items=to_standard)
+    payments.register_payment(
+        engine, SYSTEM, done.order_id, done.quote.gross, "carta", TODAY, today=TODAY
+    )
+    pro = get(engine, Mailbox, book["pro"])
+    assert (pro.plan, pro.archive_used_mb, pro.extra_archive_gb) == ("STANDARD", 0, 0)
+    assert pro.mailbox_used_mb == 300
+
+
+@pytest.mark.parametrize("amount", ["1.00", "0.01"])
+def test_wrong_amount_is_refused_and_nothing_changes(engine, book, amount):
+    done = confirm_renewal(engine, [book["std"]], TODAY)
+    wrong = done.quote.gross + Decimal(amount)
+    with pytest.raises(PaymentRefused, match=str(done.number)):
+        payments.register_payment(engine, SYSTEM, done.number, wrong, "bonifico", today=TODAY)
+    with pytest.raises(PaymentRefused):
+        payments.register_payment(
+            engine,
+            SYSTEM,
+            done.number,
+            done.quote.gross + Decimal("0.001"),
+            "bonifico",
+            today=TODAY,
+        )
+    assert get(engine, Order, done.order_id).status == OrderStatus.AWAITING_PAYMENT.value
+    assert get(engine, Mailbox, book["std"]).expiry == date(2026, 12, 20)
+
+
+def test_cancelled_order_draft_and_cancelled_mailbox_are_refused(engine, book):
+    done = confirm_renewal(engine, [book["std"]], TODAY)
+    result = payments.cancel_order(engine, SYSTEM, done.number)
+    assert not result.already_cancelled and result.released_mailboxes == 1
+    assert payments.cancel_order(engine, SYSTEM, done.number).already_cancelled
+    with pytest.raises(PaymentRefused):
+        payments.register_payment(
+            engine, SYSTEM, done.number, done.quote.gross, "bonifico", today=TODAY
+        )
+    order = get(engine, Order, done.order_id)
+    assert order.status == OrderStatus.CANCELLED.value and order.cancelled_at is not None
+
+    draft = orders.start_renewal(engine, SYSTEM, [book["std"]], TODAY)  # released: renewable
+    with pytest.raises(PaymentRefused):
+        payments.register_payment(
+            engine, SYSTEM, draft.order_id, Decimal("0.00"), "bonifico", today=TODAY
+        )
+    with pytest.raises(PaymentRefused):
+        payments.cancel_order(engine, SYSTEM, draft.order_id)
+    orders.discard_draft(engine, SYSTEM, draft.order_id)
+
+    # Confirmed while Sospesa, paid when already Cancellata (91 days after expiry).
+    late = confirm_renewal(engine, [book["std"]], date(2027, 3, 1))
+    cancelled_day = date(2026, 12, 20) + timedelta(days=91)
+    with pytest.raises(PaymentRefused, match="studio.rossi@pec.it"):
+        payments.register_payment(
+            engine,
+            SYSTEM,
+            late.number,
+            late.quote.gross,
+            "bonifico",
+            cancelled_day,
+            today=cancelled_day,
+        )
+    # A transfer made on the last day of Sospesa and registered later still counts.
+    paid = payments.register_payment(
+        engine,
+        SYSTEM,
+        late.number,
+        late.quote.gross,
+        "bonifico",
+        cancelled_day - timedelta(days=1),
+        today=cancelled_day + timedelta(days=3),
+    )
+    assert paid.renewed[0].new_expiry == date(2027, 12, 20)
+
+
+def test_paid_order_cannot_be_cancelled_and_future_date_refused(engine, book):
+    done = confirm_renewal(engine, [book["std"]], TODAY)
+    with pytest.raises(PaymentRefused):
+        payments.register_payment(
+            engine,
+            SYSTEM,
+            done.number,
+            done.quote.gross,
+            "bonifico",
+            TODAY + timedelta(days=1),
+            today=TODAY,
+        )
+    payments.register_payment(
+        engine, SYSTEM, done.number, done.quote.gross, "bonifico", today=TODAY
+    )
+    with pytest.raises(PaymentRefused):
+        payments.cancel_order(engine, SYSTEM, done.number)
+
+
+def test_other_resellers_orders_are_out_of_reach_and_audited(engine, book):
+    done = confirm_renewal(engine, [book["std"]], TODAY)
+    other = add_reseller(engine, "Altra Rivendita")
+    stranger = Actor("altro", Role.RESELLER, reseller_id=other)
+    with pytest.raises(AccessDenied):
+        payments.register_payment(
+            engine, stranger, done.number, done.quote.gross, "bonifico", today=TODAY
+        )
+    with pytest.raises(AccessDenied):
+        payments.cancel_order(engine, stranger, done.number)
+    owner = Actor("rivendita", Role.RESELLER, reseller_id=book["reseller"])
+    back_office = Actor("bo", Role.BACK_OFFICE)
+    assert payments.cancel_order(engine, owner, done.number).released_mailboxes == 1
+    assert payments.cancel_order(engine, back_office, done.number).already_cancelled
+    with Session(engine) as session:
+        denied = session.exec(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
+        assert {e.action for e in denied} == {"payment.register", "order.cancel"}
+    with pytest.raises(LookupError):
+        payments.register_payment(
+            engine, SYSTEM, 1_999_999_999, Decimal("1.00"), "bonifico", today=TODAY
+        )
+
+
+def test_prepaid_credit_pays_at_once_when_it_covers_the_total(engine, book):
+    done = confirm_renewal(engine, [book["std"]], TODAY, method=PaymentMethod.PREPAID_CREDIT)
+    assert done.paid
+    gross_cents = get(engine, Order, done.order_id).gross_cents
+    assert get(engine, Reseller, book["reseller"]).credit_cents == 10_000 - gross_cents
+    assert get(engine, Mailbox, book["std"]).expiry == date(2027, 12, 20)
+    with Session(engine) as session:
+        movement = session.exec(select(CreditMovement)).one()
+        assert (movement.amount_cents, movement.order_id) == (-gross_cents, done.order_id)
+        assert session.exec(select(Payment)).one().method == "credito"
+    assert payments.pay_with_credit(engine, SYSTEM, done.order_id, TODAY)  # already paid
+    assert get(engine, Reseller, book["reseller"]).credit_cents == 10_000 - gross_cents
+
+
+def test_prepaid_credit_short_leaves_the_order_awaiting_payment(engine, book):
+    def premium(items):
+        return tuple(replace(i, plan=Plan.PREMIUM, extra_archive_gb=10) for i in items)
+
+    done = confirm_renewal(
+        engine, [book["pro"]], TODAY, method=PaymentMethod.PREPAID_CREDIT, items=premium, years=3
+    )
+    assert not done.paid
+    assert get(engine, Order, done.order_id).status == OrderStatus.AWAITING_PAYMENT.value
+    assert get(engine, Reseller, book["reseller"]).credit_cents == 10_000
+    assert get(engine, Mailbox, book["pro"]).expiry == date(2027, 1, 10)
+    with Session(engine) as session:
+        assert session.exec(select(CreditMovement)).all() == []
+        assert session.exec(select(Payment)).all() == []
+
+    credit.top_up(engine, SYSTEM, book["reseller"], Decimal("500.00"))
+    assert payments.pay_with_credit(engine, SYSTEM, done.order_id, TODAY)
+    balance = credit.balance(engine, SYSTEM, book["reseller"]).balance
+    assert balance == Decimal("600.00") - done.quote.gross
+    history = credit.movements(engine, SYSTEM, book["reseller"])
+    assert [m.amount for m in history] == [-done.quote.gross, Decimal("500.00")]
+    assert history[0].order_number == done.number
+
+
+def test_credit_top_up_is_for_administrators(engine, book):
+    reseller_actor = Actor("rivendita", Role.RESELLER, reseller_id=book["reseller"])
+    with pytest.raises(AccessDenied):
+        credit.top_up(engine, reseller_actor, book["reseller"], Decimal("10.00"))
+    with pytest.raises(ValueError):
+        credit.top_up(engine, SYSTEM, book["reseller"], Decimal("-1.00"))
+    with pytest.raises(ValueError):
+        credit.top_up(engine, SYSTEM, book["reseller"], Decimal("1.005"))
+    assert credit.balance(engine, reseller_actor, book["reseller"]).balance == Decimal("100.00")
+    with pytest.raises(AccessDenied):
+        credit.balance(engine, Actor("x", Role.RESELLER, reseller_id=999), book["reseller"])
+    with pytest.raises(AccessDenied):
+        credit.balance(
+            engine, Actor("kiosk", Role.RESELLER, holder_id=book["holder"]), book["reseller"]
+        )
+    assert [b.reseller_id for b in credit.balances(engine, reseller_actor)] == [book["reseller"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("25,00", "25.00"),
+        ("25.00", "25.00"),
+        ("30,5", "30.50"),
+        ("1.234,56", "1234.56"),
+        ("1,234.56", "1234.56"),
+        ("€ 30,50", "30.50"),
+        ("30,50\xa0€", "30.50"),
+        ("1234", "1234.00"),
+        ("1.234.567,00", "1234567.00"),
+    ],
+)
+def test_parse_money_is_exact(text, amount):
+    assert parse_money(text) == Decimal(amount)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "25,001", "1.234", "1,234", "25.0.0", "2,5,0"])
+def test_parse_money_refuses_what_it_cannot_read_exactly(text):
+    with pytest.raises(ValueError):
+        parse_money(text)
