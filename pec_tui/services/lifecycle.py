@@ -1,0 +1,606 @@
+"""The daily lifecycle job: automatic renewals, expiry reminders, suspension and cancellation.
+
+Idempotent per day and safe to interrupt: every notice is recorded in `sent_notice` (unique
+per mailbox, kind and expiry date) in the transaction that queues its e-mail, and so is each
+automatic renewal order, so a second run sends and creates nothing new and an interrupted
+run is simply run again. Mailboxes are read in keyset batches over the (expiry, id) index,
+inside the windows of dates that matter today, never the whole book at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from sqlalchemy import Engine, func, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from pec_tui.config import Settings, load_settings
+from pec_tui.db.models import (
+    Holder,
+    Mailbox,
+    OpenRenewal,
+    Order,
+    OrderLine,
+    Reseller,
+    SentNotice,
+    utcnow,
+)
+from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, Plan
+from pec_tui.domain.lifecycle import AUTO_RENEW_DAYS_BEFORE, REMINDER_DAYS, SUSPENSION_DAYS
+from pec_tui.domain.money import from_cents, to_cents
+from pec_tui.domain.pricing import MailboxChoice, PriceList, Quote, quote
+from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS
+from pec_tui.services import audit, notifications
+from pec_tui.services.actor import SYSTEM, Actor
+from pec_tui.services.orders import holder_data, line_description, next_order_number
+from pec_tui.services.orders import payment_instructions as instructions_for
+from pec_tui.services.payments import PaymentRefused, settle_with_credit
+from pec_tui.services.prices import load_price_list
+from pec_tui.services.transactions import write_session
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+# A mailbox cancelled while the job was not running still gets its notice this many days on.
+CANCELLED_NOTICE_CATCH_UP_DAYS = 30
+JOB_ACTOR = SYSTEM.on_terminal("lifecycle")
+
+ProgressCallback = Callable[[int, int], None]
+CancelCheck = Callable[[], bool]
+
+
+class Notice(StrEnum):
+    """`sent_notice.kind`: what was sent (or done) once per mailbox and expiry date."""
+
+    REMINDER_90 = "reminder_90"
+    REMINDER_30 = "reminder_30"
+    REMINDER_7 = "reminder_7"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+    # Not an e-mail: the automatic renewal order for this expiry has been created.
+    AUTO_RENEWAL = "auto_renewal"
+
+
+def reminder_notice(days: int) -> Notice:
+    return Notice(f"reminder_{days}")
+
+
+def due_reminder(expiry: date, today: date) -> Notice | None:
+    """The most urgent reminder due today: at 90, 30 and 7 days, or the one a missed run owes."""
+    days_left = (expiry - today).days
+    if not 0 <= days_left <= max(REMINDER_DAYS):
+        return None
+    return reminder_notice(min(d for d in REMINDER_DAYS if days_left <= d))
+
+
+@dataclass
+class LifecycleReport:
+    today: date
+    reminders: int = 0
+    suspended_notices: int = 0
+    cancelled_notices: int = 0
+    renewal_orders: int = 0
+    paid_with_credit: int = 0
+    awaiting_payment: int = 0
+    examined: int = 0
+    interrupted: bool = False
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def changed_anything(self) -> bool:
+        return any(
+            (
+                self.reminders,
+                self.suspended_notices,
+                self.cancelled_notices,
+                self.renewal_orders,
+                self.paid_with_credit,
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: int
+    address: str
+    expiry: date
+    plan: str
+    extra_mailbox_gb: int
+    extra_archive_gb: int
+    auto_renew: bool
+    renewal_years: int
+    payment_method: str | None
+    promo: bool
+    holder_id: int
+    reseller_id: int | None
+    holder_name: str
+    email: str
+
+
+_m = Mailbox.__table__.c
+_h = Holder.__table__.c
+_ROW_COLUMNS = (
+    _m.id,
+    _m.address,
+    _m.expiry,
+    _m.plan,
+    _m.extra_mailbox_gb,
+    _m.extra_archive_gb,
+    _m.auto_renew,
+    _m.renewal_years,
+    _m.payment_method,
+    _m.promo,
+    _m.holder_id,
+    _m.reseller_id,
+    _h.display_name,
+    _h.reference_email,
+)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Mailboxes with `start <= expiry <= end` (and the given auto-renew flag, if any)."""
+
+    start: date
+    end: date
+    auto_renew: bool | None = None
+
+    def where(self, stmt):
+        stmt = stmt.where(_m.expiry <= self.end)
+        if self.auto_renew is not None:
+            stmt = stmt.where(_m.auto_renew == self.auto_renew)
+        return stmt
+
+    def page(self, session: Session, after: tuple[date, int] | None) -> list[_Row]:
+        # Keyset: after the first page only the upper bound, or SQLite rescans from `start`.
+        stmt = self.where(select(*_ROW_COLUMNS).join(Holder, _h.id == _m.holder_id))
+        if after is None:
+            stmt = stmt.where(_m.expiry >= self.start)
+        else:
+            stmt = stmt.where(tuple_(_m.expiry, _m.id) > tuple_(*after))
+        stmt = stmt.order_by(_m.expiry, _m.id).limit(BATCH_SIZE)
+        return [_Row(*row) for row in session.execute(stmt)]
+
+    def count(self, engine: Engine) -> int:
+        stmt = self.where(select(func.count()).select_from(Mailbox.__table__))
+        with Session(engine) as session:
+            return session.execute(stmt.where(_m.expiry >= self.start)).scalar_one()
+
+
+def _windows(today: date) -> dict[str, _Window]:
+    suspended_from = today - timedelta(days=SUSPENSION_DAYS)
+    return {
+        # Auto-renew orders from 7 days before expiry; a missed one is still made while Sospesa.
+        "auto_renew": _Window(
+            suspended_from, today + timedelta(days=AUTO_RENEW_DAYS_BEFORE), auto_renew=True
+        ),
+        "suspended": _Window(suspended_from, today - timedelta(days=1)),
+        "cancelled": _Window(
+            today - timedelta(days=SUSPENSION_DAYS + 1 + CANCELLED_NOTICE_CATCH_UP_DAYS),
+            today - timedelta(days=SUSPENSION_DAYS + 1),
+        ),
+        "reminders": _Window(today, today + timedelta(days=max(REMINDER_DAYS)), auto_renew=False),
+    }
+
+
+class _Run:
+    """One run of the job: its date, settings, price list, report and progress."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        today: date,
+        settings: Settings,
+        actor: Actor,
+        progress: ProgressCallback | None,
+        cancelled: CancelCheck | None,
+    ) -> None:
+        self.engine = engine
+        self.today = today
+        self.settings = settings
+        self.actor = actor
+        self.report = LifecycleReport(today)
+        self._progress = progress
+        self._cancelled = cancelled
+        self.total = 0
+        with Session(engine) as session:
+            self.prices: PriceList = load_price_list(session)
+
+    def tick(self, count: int) -> None:
+        self.report.examined += count
+        if self._progress is not None:
+            self._progress(self.report.examined, self.total)
+
+    def stop_requested(self) -> bool:
+        if self._cancelled is not None and self._cancelled():
+            self.report.interrupted = True
+        return self.report.interrupted
+
+    def instructions(self, method: PaymentMethod, number: int, gross_cents: int) -> str:
+        return instructions_for(
+            method,
+            number,
+            from_cents(gross_cents),
+            self.settings.bank_iban,
+            self.settings.bank_beneficiary,
+        )
+
+    # --- automatic renewals -----------------------------------------------------------
+
+    def auto_renewals(self, window: _Window) -> None:
+        for rows in self._pages(window):
+            ids = [r.id for r in rows]
+            with Session(self.engine) as session:
+                created = _notices_of(session, ids, [Notice.AUTO_RENEWAL])
+                # Open orders the job made and could not pay: tried again while credit lacks.
+                retry = dict(
+                    session.execute(
+                        select(OpenRenewal.mailbox_id, Order.id)
+                        .join(Order, col(Order.id) == OpenRenewal.order_id)
+                        .join(Reseller, col(Reseller.id) == Order.reseller_id)
+                        .where(
+                            col(OpenRenewal.mailbox_id).in_(ids),
+                            col(Order.auto_generated).is_(True),
+                            Order.status == OrderStatus.AWAITING_PAYMENT.value,
+                            Order.payment_method == PaymentMethod.PREPAID_CREDIT.value,
+                            Reseller.credit_cents >= Order.gross_cents,
+                        )
+                    ).all()
+                )
+                open_ids = set(
+                    session.exec(
+                        select(OpenRenewal.mailbox_id).where(col(OpenRenewal.mailbox_id).in_(ids))
+                    ).all()
+                )
+            for row in rows:
+                try:
+                    if row.id in retry:
+                        self._retry_credit(retry[row.id])
+                    elif (
+                        row.id not in open_ids
+                        and (row.id, Notice.AUTO_RENEWAL, row.expiry) not in created
+                    ):
+                        self._create_auto_renewal(row.id, window)
+                except Exception as exc:  # one bad mailbox must not stop the book's renewals
+                    log.exception("automatic renewal of %s failed", row.address)
+                    self.report.failures.append(f"{row.address}: {exc}")
+            self.tick(len(rows))
+            if self.stop_requested():
+                return
+
+    def _retry_credit(self, order_id: int) -> None:
+        with write_session(self.engine) as session:
+            order = session.get(Order, order_id, with_for_update=True)
+            if order is None or order.status != OrderStatus.AWAITING_PAYMENT.value:
+                return
+            try:
+                result = settle_with_credit(session, self.actor, order, self.today)
+            except PaymentRefused:
+                return
+            if result is not None and not result.already_paid:
+                self.report.paid_with_credit += 1
+
+    def _create_auto_renewal(self, mailbox_id: int, window: _Window) -> None:
+        try:
+            with write_session(self.engine) as session:
+                mailbox = session.get(Mailbox, mailbox_id, with_for_update=True)
+                # Checked again under the lock: a terminal may have renewed it meanwhile.
+                if (
+                    mailbox is None
+                    or not mailbox.auto_renew
+                    or not window.start <= mailbox.expiry <= window.end
+                    or session.get(OpenRenewal, mailbox_id) is not None
+                    or _notices_of(session, [mailbox_id], [Notice.AUTO_RENEWAL], mailbox.expiry)
+                ):
+                    return
+                order, lines = self._renewal_order(session, mailbox)
+                session.add(
+                    SentNotice(
+                        mailbox_id=mailbox.id,
+                        kind=Notice.AUTO_RENEWAL.value,
+                        expiry=mailbox.expiry,
+                        sent_on=self.today,
+                    )
+                )
+                session.flush()
+                self.report.renewal_orders += 1
+                expiry = mailbox.expiry
+                if PaymentMethod(order.payment_method) is PaymentMethod.PREPAID_CREDIT:
+                    paid = settle_with_credit(session, self.actor, order, self.today)
+                    if paid is not None:
+                        self.report.paid_with_credit += 1
+                        return
+                notifications.queue_auto_renewal_awaiting_payment(
+                    session,
+                    order,
+                    lines,
+                    mailbox.address,
+                    expiry,
+                    self.instructions(
+                        PaymentMethod(order.payment_method), order.number, order.gross_cents
+                    ),
+                )
+                self.report.awaiting_payment += 1
+        except IntegrityError:
+            # Another run or terminal opened an order for this mailbox first: nothing to do.
+            log.info("mailbox %s got an open order concurrently", mailbox_id)
+
+    def _renewal_order(self, session: Session, mailbox: Mailbox) -> tuple[Order, list[OrderLine]]:
+        """The renewal order for the stored frequency and method, priced with today's list."""
+        holder = session.get(Holder, mailbox.holder_id)
+        years = max(1, min(mailbox.renewal_years, MAX_PROMO_YEARS if mailbox.promo else MAX_YEARS))
+        try:
+            method = PaymentMethod(mailbox.payment_method)
+        except ValueError:
+            method = PaymentMethod.BANK_TRANSFER
+        plan = Plan(mailbox.plan)
+        choice = MailboxChoice(
+            mailbox.address,
+            plan,
+            mailbox.extra_mailbox_gb,
+            mailbox.extra_archive_gb,
+            mailbox.id,
+            plan,
+        )
+        q = quote(self.prices, [choice], years)
+        now = utcnow()
+        snapshot = asdict(holder_data(holder))
+        snapshot.update(kind=holder.kind, display_name=holder.display_name)
+        order = Order(
+            type=OrderType.RENEWAL.value,
+            status=OrderStatus.AWAITING_PAYMENT.value,
+            holder_id=mailbox.holder_id,
+            reseller_id=mailbox.reseller_id,
+            terminal=self.actor.terminal,
+            confirmed_at=now,
+            years=years,
+            payment_method=method.value,
+            auto_renew=True,
+            net_cents=to_cents(q.net),
+            vat_cents=to_cents(q.vat),
+            gross_cents=to_cents(q.gross),
+            holder_snapshot=snapshot,
+            auto_generated=True,
+        )
+        session.add(order)
+        session.flush()
+        # The primary key of open_renewal keeps this the mailbox's only open order.
+        session.add(OpenRenewal(mailbox_id=mailbox.id, order_id=order.id))
+        session.flush()
+        order.number = next_order_number(session)
+        session.add(order)
+        lines = _lines_of(order.id, q, choice)
+        session.add_all(lines)
+        audit.record(
+            session,
+            self.actor,
+            "order.auto_renew",
+            "order",
+            order.id,
+            {
+                "number": order.number,
+                "mailbox": mailbox.address,
+                "expiry": mailbox.expiry.isoformat(),
+                "years": years,
+                "gross": str(q.gross),
+                "method": method.value,
+            },
+        )
+        return order, lines
+
+    # --- notices ------------------------------------------------------------------------
+
+    def notices(
+        self,
+        window: _Window,
+        kind_of: Callable[[_Row], Notice | None],
+        send: Callable[[Session, _Row, Notice, dict[int, tuple[int, str]]], None],
+        with_open_orders: bool = False,
+    ) -> int:
+        """Send each row's notice once per expiry; returns how many were sent."""
+        sent_total = 0
+        after: tuple[date, int] | None = None
+        while not self.stop_requested():
+            for attempt in (1, 2):
+                try:
+                    with write_session(self.engine) as session:
+                        rows = window.page(session, after)
+                        sent = self._notice_batch(session, rows, kind_of, send, with_open_orders)
+                    break
+                except IntegrityError:
+                    # A concurrent run sent some of these first; read the batch again.
+                    if attempt == 2:
+                        raise
+            if not rows:
+                break
+            sent_total += sent
+            self.tick(len(rows))
+            after = (rows[-1].expiry, rows[-1].id)
+            if len(rows) < BATCH_SIZE:
+                break
+        return sent_total
+
+    def _notice_batch(self, session, rows, kind_of, send, with_open_orders) -> int:
+        wanted = {row.id: kind_of(row) for row in rows}
+        ids = [i for i, kind in wanted.items() if kind is not None]
+        if not ids:
+            return 0
+        done = _notices_of(session, ids, {k for k in wanted.values() if k is not None})
+        open_orders = self._open_orders(session, ids) if with_open_orders else {}
+        count = 0
+        for row in rows:
+            kind = wanted[row.id]
+            if kind is None or (row.id, kind, row.expiry) in done:
+                continue
+            session.add(
+                SentNotice(
+                    mailbox_id=row.id, kind=kind.value, expiry=row.expiry, sent_on=self.today
+                )
+            )
+            if row.email:
+                send(session, row, kind, open_orders)
+            count += 1
+        session.flush()
+        return count
+
+    def _open_orders(self, session: Session, ids: list[int]) -> dict[int, tuple[int, str]]:
+        """Mailbox id -> (number, payment instructions) of its order awaiting payment."""
+        rows = session.execute(
+            select(OpenRenewal.mailbox_id, Order.number, Order.gross_cents, Order.payment_method)
+            .join(Order, col(Order.id) == OpenRenewal.order_id)
+            .where(col(OpenRenewal.mailbox_id).in_(ids))
+        ).all()
+        result = {}
+        for mailbox_id, number, gross_cents, method in rows:
+            try:
+                method = PaymentMethod(method)
+            except ValueError:
+                method = PaymentMethod.BANK_TRANSFER
+            result[mailbox_id] = (number, self.instructions(method, number, gross_cents))
+        return result
+
+    def send_reminder(self, session, row: _Row, _kind, open_orders) -> None:
+        notifications.queue_expiry_reminder(
+            session,
+            mailbox_id=row.id,
+            address=row.address,
+            name=row.holder_name,
+            email_to=row.email,
+            expiry=row.expiry,
+            today=self.today,
+            yearly_price=self.prices.yearly_price(
+                Plan(row.plan), row.extra_mailbox_gb, row.extra_archive_gb
+            ),
+            open_order=open_orders.get(row.id),
+        )
+
+    @staticmethod
+    def send_suspended(session, row: _Row, _kind, _open_orders) -> None:
+        notifications.queue_suspended_notice(
+            session,
+            mailbox_id=row.id,
+            address=row.address,
+            name=row.holder_name,
+            email_to=row.email,
+            expiry=row.expiry,
+        )
+
+    @staticmethod
+    def send_cancelled(session, row: _Row, _kind, _open_orders) -> None:
+        notifications.queue_cancelled_notice(
+            session,
+            mailbox_id=row.id,
+            address=row.address,
+            name=row.holder_name,
+            email_to=row.email,
+            expiry=row.expiry,
+        )
+
+    def _pages(self, window: _Window) -> Iterator[list[_Row]]:
+        after: tuple[date, int] | None = None
+        while True:
+            with Session(self.engine) as session:
+                rows = window.page(session, after)
+            if not rows:
+                return
+            yield rows
+            if len(rows) < BATCH_SIZE:
+                return
+            after = (rows[-1].expiry, rows[-1].id)
+
+
+def _notices_of(
+    session: Session, mailbox_ids, kinds, expiry: date | None = None
+) -> set[tuple[int, Notice, date]]:
+    stmt = select(SentNotice.mailbox_id, SentNotice.kind, SentNotice.expiry).where(
+        col(SentNotice.mailbox_id).in_(list(mailbox_ids)),
+        col(SentNotice.kind).in_([Notice(k).value for k in kinds]),
+    )
+    if expiry is not None:
+        stmt = stmt.where(SentNotice.expiry == expiry)
+    return {(m, Notice(k), e) for m, k, e in session.execute(stmt)}
+
+
+def _lines_of(order_id: int, q: Quote, choice: MailboxChoice) -> list[OrderLine]:
+    plan_item = choice.plan.value
+    return [
+        OrderLine(
+            order_id=order_id,
+            mailbox_id=line.mailbox_id,
+            address=line.address,
+            item=line.item.value,
+            description=line_description(line),
+            quantity=line.quantity,
+            years=line.years,
+            unit_cents=to_cents(line.unit),
+            total_cents=to_cents(line.total),
+            plan=choice.plan.value if line.item.value == plan_item else None,
+            previous_plan=choice.previous_plan.value if line.item.value == plan_item else None,
+            extra_mailbox_gb=choice.extra_mailbox_gb if line.item.value == plan_item else 0,
+            extra_archive_gb=choice.extra_archive_gb if line.item.value == plan_item else 0,
+        )
+        for line in q.lines
+    ]
+
+
+def run_lifecycle(
+    engine: Engine,
+    today: date,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
+    settings: Settings | None = None,
+    actor: Actor = JOB_ACTOR,
+) -> LifecycleReport:
+    """Run the daily job for `today`; see the module docstring.
+
+    `progress(done, total)` is called after each batch; when `cancelled()` turns true the
+    job stops after the batch in hand (report.interrupted) and may simply be run again.
+    """
+    run = _Run(engine, today, settings or load_settings(), actor, progress, cancelled)
+    windows = _windows(today)
+    run.total = sum(window.count(engine) for window in windows.values())
+    if run.total == 0 and progress is not None:
+        progress(0, 0)
+    report = run.report
+
+    # Renewals first: a mailbox renewed today must not get a reminder for its old expiry.
+    run.auto_renewals(windows["auto_renew"])
+    if not run.stop_requested():
+        report.cancelled_notices = run.notices(
+            windows["cancelled"], lambda _row: Notice.CANCELLED, run.send_cancelled
+        )
+    if not run.stop_requested():
+        report.suspended_notices = run.notices(
+            windows["suspended"], lambda _row: Notice.SUSPENDED, run.send_suspended
+        )
+    if not run.stop_requested():
+        report.reminders = run.notices(
+            windows["reminders"],
+            lambda row: due_reminder(row.expiry, today),
+            run.send_reminder,
+            with_open_orders=True,
+        )
+    with write_session(engine) as session:
+        audit.record(
+            session,
+            actor,
+            "lifecycle.run",
+            details={
+                "today": today.isoformat(),
+                "reminders": report.reminders,
+                "suspended_notices": report.suspended_notices,
+                "cancelled_notices": report.cancelled_notices,
+                "renewal_orders": report.renewal_orders,
+                "paid_with_credit": report.paid_with_credit,
+                "awaiting_payment": report.awaiting_payment,
+                "interrupted": report.interrupted,
+                "failures": len(report.failures),
+            },
+            outcome="stopped" if report.interrupted else "ok",
+        )
+    return report
