@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from sqlalchemy import Engine
-from textual.app import App
+from textual import events
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from pec_tui.config import Settings
+from pec_tui.domain.enums import Role
 from pec_tui.i18n import _
 from pec_tui.services.actor import SYSTEM, Actor
+
+# Before sign-in: scoped to reseller and holder 0, which do not exist, so it sees nothing.
+NOBODY = Actor(name="", role=Role.BACK_OFFICE, reseller_id=0, holder_id=0)
+# App actions that stay available before sign-in and while the terminal is locked.
+ALWAYS = frozenset({"quit", "help", "help_quit", "bell"})
 
 
 class PecApp(App[None]):
@@ -21,6 +29,9 @@ class PecApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
         Binding("f1", "help", _("Keys"), id="help"),
+        Binding("f8", "audit", _("Audit"), id="audit"),
+        Binding("f7", "operators", _("Operators"), id="operators"),
+        Binding("ctrl+l", "lock", _("Lock"), id="lock"),
     ]
 
     def __init__(
@@ -29,6 +40,7 @@ class PecApp(App[None]):
         engine: Engine,
         actor: Actor | None = None,
         today: Callable[[], date] = date.today,
+        login: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -36,13 +48,84 @@ class PecApp(App[None]):
         self.actor = (actor or SYSTEM).on_terminal(settings.terminal)
         self.today = today
         self.sub_title = _("PEC mailbox management")
+        # With `login`, the operator signs in first and the terminal locks when left idle.
+        self.login = login
+        self.idle_timeout = settings.idle_lock_minutes * 60.0
+        self.idle_lock = None
+        if login:
+            from pec_tui.services.auth import AuthService
+
+            self.actor = NOBODY
+            self.auth = AuthService(engine, settings.terminal)
 
     def on_mount(self) -> None:
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        if self.login:
+            from pec_tui.screens.login import start_session
+
+            start_session(self, self.auth, self.begin_session)
+        else:
+            self.open_home()
+
+    def open_home(self) -> None:
         from pec_tui.screens.mailboxes import MailboxesScreen
 
         self.push_screen(MailboxesScreen())
+
+    # --- operator session: sign-in, idle lock, administration ---------------------------
+
+    def begin_session(self, actor: Actor) -> None:
+        from pec_tui.screens.lock import IdleLock
+
+        self.actor = actor.on_terminal(self.settings.terminal)
+        self.sub_title = f"{_('PEC mailbox management')} — {self.actor.name}"
+        if self.idle_timeout > 0:
+            self.idle_lock = IdleLock(self, self.auth, self.idle_timeout)
+            self.idle_lock.arm(self.actor)
+        self.open_home()
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.idle_lock is not None and isinstance(event, events.InputEvent):
+            self.idle_lock.touch()
+        await super().on_event(event)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ALWAYS:
+            return True
+        if self.actor is NOBODY or (self.idle_lock is not None and self.idle_lock.locked):
+            return False
+        if action in ("audit", "operators"):
+            return self.actor.is_admin and self.actor.reseller_id is None
+        if action == "lock":
+            return self.idle_lock is not None
+        return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for action, title, help_text in (
+            ("audit", _("Audit trail"), _("Who did what, when, from which terminal")),
+            ("operators", _("Operators"), _("Add, list and disable operator accounts")),
+            ("lock", _("Lock the terminal"), _("Ask the password again before going on")),
+        ):
+            if self.check_action(action, ()):
+                yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
+
+    def action_audit(self) -> None:
+        from pec_tui.screens.audit import AuditScreen
+        from pec_tui.services.audit_queries import AuditLog
+
+        self.push_screen(AuditScreen(AuditLog(self.engine, self.actor)))
+
+    def action_operators(self) -> None:
+        from pec_tui.screens.operators import OperatorsScreen
+        from pec_tui.services.operators import OperatorAdmin
+
+        self.push_screen(OperatorsScreen(OperatorAdmin(self.engine, self.actor)))
+
+    def action_lock(self) -> None:
+        if self.idle_lock is not None:
+            self.idle_lock.lock()
 
     def action_help(self) -> None:
         if self.screen.query("HelpPanel"):
@@ -52,4 +135,4 @@ class PecApp(App[None]):
 
 
 def run_app(settings: Settings, engine: Engine) -> None:
-    PecApp(settings, engine).run()
+    PecApp(settings, engine, login=True).run()

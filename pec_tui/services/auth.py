@@ -9,6 +9,7 @@ hash; a password does).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -39,8 +40,12 @@ TOKEN_PREFIX = "pec_"
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 _hasher = PasswordHasher()
-# Verified against when the username does not exist, so that the answer takes as long.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username does not exist, so that the answer takes as long."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class LoginRefused(Exception):
@@ -238,7 +243,7 @@ def _password_sign_in(
         who = _attempt_actor(operator, name, terminal)
         entity_id = operator.id if operator else None
         if operator is None:
-            verify_password(_DUMMY_HASH, password)
+            verify_password(_dummy_hash(), password)
             refusal = LoginRefused(_("Wrong username or password."), "failed")
             audit.record(
                 session, who, action, "operator", None, {"reason": "unknown user"}, "failed"
@@ -412,6 +417,20 @@ def authenticate_token(
 # --- the UI's handle ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """The answer to a sign-in form: the actor, or what to say at which field."""
+
+    actor: Actor | None = None
+    message: str = ""
+    field: str = "password"
+    locked_until: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.actor is not None
+
+
 @dataclass
 class AuthService:
     """Sign-in bound to one database and terminal, for screens (which never see the engine)."""
@@ -424,18 +443,39 @@ class AuthService:
         return needs_first_admin(self.engine)
 
     def create_first_admin(self, username: str, password: str, full_name: str = "") -> Actor:
+        """Raises ValidationError (with the field) or Denied (an administrator exists)."""
         return create_first_admin(
             self.engine, username, password, full_name, self.terminal, self.clock()
         )
 
-    def login(self, username: str, password: str) -> Actor:
-        return authenticate(self.engine, username, password, self.terminal, self.clock())
+    def sign_in(self, username: str, password: str) -> SignIn:
+        return self._answer(
+            lambda: authenticate(self.engine, username, password, self.terminal, self.clock())
+        )
 
-    def unlock(self, actor: Actor, password: str) -> Actor:
-        return reauthenticate(self.engine, actor.on_terminal(self.terminal), password, self.clock())
+    def unlock(self, actor: Actor, password: str) -> SignIn:
+        return self._answer(
+            lambda: reauthenticate(
+                self.engine, actor.on_terminal(self.terminal), password, self.clock()
+            )
+        )
 
-    def check_password(self, password: str, username: str | None = None) -> None:
-        check_password(password, username)
+    def lockout_message(self, until: datetime) -> str | None:
+        """The lockout message as of now; None once the lock has expired."""
+        now = self.clock()
+        return lockout_message(until, now) if until > now else None
 
-    def check_username(self, username: str) -> str:
+    @staticmethod
+    def _answer(attempt: Callable[[], Actor]) -> SignIn:
+        try:
+            return SignIn(actor=attempt())
+        except LoginRefused as exc:
+            return SignIn(message=exc.message, field=exc.field, locked_until=exc.locked_until)
+
+    @staticmethod
+    def check_username(username: str) -> str:
         return check_username(username)
+
+    @staticmethod
+    def check_password(password: str, username: str | None = None) -> None:
+        check_password(password, username)

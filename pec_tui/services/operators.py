@@ -268,3 +268,11 @@ class OperatorAdmin:
 
     def now(self) -> datetime:
         return utcnow()
+
+    @staticmethod
+    def check_username(username: str) -> str:
+        return check_username(username)
+
+    @staticmethod
+    def check_password(password: str, username: str | None = None) -> None:
+        check_password(password, username)

@@ -1,0 +1,254 @@
+"""Operators administration (administrators): list, add, disable and enable accounts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+
+from pec_tui.domain.enums import Role, label
+from pec_tui.domain.validation import ValidationError
+from pec_tui.i18n import _, format_datetime
+from pec_tui.screens.login import FieldErrors, field_block
+
+
+class OperatorAdmin(Protocol):
+    """Implemented by `services.operators.OperatorAdmin`."""
+
+    def list(self) -> list[Any]: ...
+    def create(
+        self,
+        username: str,
+        password: str,
+        role: Role,
+        reseller_id: int | None = None,
+        full_name: str = "",
+    ) -> Any: ...
+    def disable(self, username: str) -> bool: ...
+    def enable(self, username: str) -> bool: ...
+    def now(self) -> datetime: ...
+    def check_username(self, username: str) -> str: ...
+    def check_password(self, password: str, username: str | None = None) -> None: ...
+
+
+class AddOperatorScreen(FieldErrors, ModalScreen[Any]):
+    """The new operator's data; dismissed with the created operator or None."""
+
+    CSS_PATH = "../styles/auth.tcss"
+    FIELDS = ("username", "full_name", "role", "reseller_id", "password", "confirm")
+    BINDINGS: ClassVar = [
+        Binding("ctrl+s", "save", _("Create"), id="operators.save", priority=True),
+        Binding("escape", "cancel", _("Cancel"), id="operators.cancel"),
+    ]
+
+    def __init__(self, admin: OperatorAdmin) -> None:
+        super().__init__()
+        self.admin = admin
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="auth-box"):
+            yield Static(_("New operator"), classes="auth-title")
+            yield from field_block(_("Username"), "username", max_length=64)
+            yield from field_block(_("Full name"), "full_name", max_length=200)
+            yield Static(_("Role"), classes="auth-label")
+            yield Select(
+                [(label(role), role.value) for role in Role],
+                value=Role.BACK_OFFICE.value,
+                allow_blank=False,
+                id="role",
+            )
+            yield Label("", id="role-error", classes="auth-error")
+            yield from field_block(
+                _("Reseller number (reseller operators only)"),
+                "reseller_id",
+                type="integer",
+                max_length=10,
+            )
+            yield from field_block(_("Password"), "password", password=True, max_length=256)
+            yield from field_block(
+                _("Repeat the password"), "confirm", password=True, max_length=256
+            )
+            yield Static("", id="auth-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#username").focus()
+
+    @on(Input.Submitted)
+    def _next(self) -> None:
+        self.action_next_or_submit()
+
+    def action_save(self) -> None:
+        self.submit()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def submit(self) -> None:
+        role = Role(self.query_one("#role", Select).value)
+        reseller_text = self.value("reseller_id").strip()
+        try:
+            username = self.admin.check_username(self.value("username"))
+            self.admin.check_password(self.value("password"), username)
+        except ValidationError as exc:
+            self.show_error(exc.field, exc.message)
+            return
+        if self.value("confirm") != self.value("password"):
+            self.show_error("confirm", _("The two passwords differ."))
+            return
+        self.clear_errors()
+        self._create(
+            username,
+            self.value("password"),
+            role,
+            int(reseller_text) if reseller_text else None,
+            self.value("full_name"),
+        )
+
+    @work(exclusive=True, group="operator-create")
+    async def _create(
+        self, username: str, password: str, role: Role, reseller_id: int | None, full_name: str
+    ) -> None:
+        self.set_busy(True)
+        try:
+            row = await asyncio.to_thread(
+                self.admin.create, username, password, role, reseller_id, full_name
+            )
+        except ValidationError as exc:
+            self.show_error(exc.field, exc.message)
+            return
+        except Exception as exc:  # refused, or the database is out of reach
+            self.show_error(None, str(exc))
+            return
+        finally:
+            self.set_busy(False)
+        self.dismiss(row)
+
+
+class OperatorsScreen(Screen[None]):
+    CSS_PATH = "../styles/auth.tcss"
+    BINDINGS: ClassVar = [
+        Binding("escape", "back", _("Back"), id="operators.back"),
+        Binding("a", "add", _("Add"), id="operators.add"),
+        Binding("d", "disable", _("Disable"), id="operators.disable"),
+        Binding("e", "enable", _("Enable"), id="operators.enable"),
+        Binding("r", "refresh", _("Refresh"), id="operators.refresh"),
+    ]
+
+    def __init__(self, admin: OperatorAdmin) -> None:
+        super().__init__()
+        self.admin = admin
+        self.rows: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="operators-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="operators-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = _("Operators")
+        table = self.query_one(DataTable)
+        for text, key in (
+            (_("Username"), "username"),
+            (_("Full name"), "full_name"),
+            (_("Role"), "role"),
+            (_("Reseller"), "reseller"),
+            (_("State"), "state"),
+            (_("Last sign-in"), "last"),
+            (_("Token"), "token"),
+        ):
+            table.add_column(text, key=key)
+        table.focus()
+        self.action_refresh()
+
+    @property
+    def selected(self) -> Any | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("disable", "enable"):
+            row = self.selected
+            if row is None:
+                return None
+            return row.disabled if action == "enable" else not row.disabled
+        return True
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_add(self) -> None:
+        def added(row: Any | None) -> None:
+            if row is not None:
+                self.notify(_("Operator {name} created.").format(name=row.username))
+                self.action_refresh(select=row.username)
+
+        self.app.push_screen(AddOperatorScreen(self.admin), added)
+
+    def action_disable(self) -> None:
+        if (row := self.selected) is not None:
+            self._change(row.username, self.admin.disable, _("{name} disabled."))
+
+    def action_enable(self) -> None:
+        if (row := self.selected) is not None:
+            self._change(row.username, self.admin.enable, _("{name} enabled."))
+
+    @work(exclusive=True, group="operators")
+    async def _change(self, username: str, change: Any, done: str) -> None:
+        try:
+            await asyncio.to_thread(change, username)
+        except Exception as exc:  # refused (last administrator, oneself) or out of reach
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(done.format(name=username))
+        self.action_refresh(select=username)
+
+    @work(exclusive=True, group="operators-list")
+    async def action_refresh(self, select: str | None = None) -> None:
+        try:
+            rows, now = await asyncio.to_thread(lambda: (self.admin.list(), self.admin.now()))
+        except Exception as exc:
+            self.query_one("#operators-status", Static).update(str(exc))
+            return
+        table = self.query_one(DataTable)
+        keep = select or (self.selected.username if self.selected else None)
+        self.rows = list(rows)
+        table.clear()
+        for row in self.rows:
+            if row.disabled:
+                state = _("Disabled")
+            elif row.is_locked(now):
+                state = _("Locked")
+            else:
+                state = _("Active")
+            table.add_row(
+                row.username,
+                row.full_name,
+                label(row.role),
+                f"{row.reseller_id} {row.reseller_name or ''}".strip() if row.reseller_id else "",
+                state,
+                format_datetime(row.last_login_at.astimezone()) if row.last_login_at else "",
+                _("yes") if row.has_token else "",
+                key=row.username,
+            )
+        names = [row.username for row in self.rows]
+        if keep in names:
+            table.move_cursor(row=names.index(keep))
+        self.query_one("#operators-status", Static).update(
+            _("{n} operators").format(n=len(self.rows))
+        )
+        self.refresh_bindings()
