@@ -72,6 +72,21 @@ class PecApp(App[None]):
         from pec_tui.screens.mailboxes import MailboxesScreen
 
         self.push_screen(MailboxesScreen())
+        from pec_tui.screens.flow import offer_unfinished_drafts
+
+        offer_unfinished_drafts(self)
+
+    def start_renewal(self, mailbox_ids: list[int]) -> None:
+        """Walk the renewal flow for these mailboxes (the steps live in screens/flow.py)."""
+        from pec_tui.screens.flow import run_renewal
+
+        run_renewal(self, mailbox_ids=mailbox_ids)
+
+    def resume_draft(self, order_id: int) -> None:
+        """Resume a saved renewal draft at the step where it was left."""
+        from pec_tui.screens.flow import run_renewal
+
+        run_renewal(self, order_id=order_id)
 
     # --- operator session: sign-in, idle lock, administration ---------------------------
 

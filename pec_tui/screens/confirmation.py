@@ -1,0 +1,96 @@
+"""Step 6, Conferma: the order number, its lines and totals, how to pay, where the e-mail went."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Label, Static
+
+from pec_tui.domain.enums import label
+from pec_tui.i18n import N_, _, format_money
+from pec_tui.screens.flow import ScreenKeysProvider, translate_bindings
+from pec_tui.services.orders import ConfirmedOrder, Draft, Step, line_description
+from pec_tui.widgets.flow_header import FlowHeader
+
+
+class ConfirmationScreen(Screen[None]):
+    CSS_PATH = "../styles/flow.tcss"
+    COMMANDS: ClassVar = {ScreenKeysProvider}
+    BINDINGS: ClassVar = [
+        Binding("enter,escape", "close", N_("Back to the mailbox list"), id="confirmation.close"),
+    ]
+
+    def __init__(self, draft: Draft, order: ConfirmedOrder) -> None:
+        super().__init__(classes="flow-step")
+        self.draft = draft
+        self.order = order
+        translate_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        order = self.order
+        q = order.quote
+        yield FlowHeader(Step.DONE, self.draft.billed_to, len(self.draft.items))
+        with VerticalScroll(classes="step-body", id="confirmation-body"):
+            yield Label(
+                _("Order no. {number} confirmed").format(number=order.number),
+                id="order-number",
+                classes="section-title",
+            )
+            yield Static(
+                _("Paid with the reseller's prepaid credit.")
+                if order.paid
+                else _("Status: awaiting payment ({method}).").format(
+                    method=label(order.payment_method)
+                ),
+                id="order-status",
+            )
+            table: DataTable = DataTable(id="order-lines", cursor_type="none", zebra_stripes=True)
+            table.add_columns(
+                _("Mailbox"), _("Item"), _("Qty"), _("Years"), _("Unit price"), _("Total")
+            )
+            for line in q.lines:
+                table.add_row(
+                    line.address or "—",
+                    line_description(line),
+                    str(line.quantity),
+                    str(line.years),
+                    format_money(line.unit),
+                    format_money(line.total),
+                )
+            yield table
+            with Vertical(id="order-totals"):
+                yield Static(_("Total: {amount} + VAT").format(amount=format_money(q.net)))
+                yield Static(_("VAT: {amount}").format(amount=format_money(q.vat)))
+                yield Static(
+                    _("Total incl. VAT: {amount}").format(amount=f"[b]{format_money(q.gross)}[/]")
+                )
+            yield Label(_("How to pay"), classes="section-title")
+            yield Static(order.payment_instructions, markup=False, id="payment-instructions")
+            yield Static(
+                _("An e-mail “Order confirmation” has been sent to {address}.").format(
+                    address=order.email_to
+                )
+                if order.email_to
+                else _("No reference e-mail address is on file: no confirmation e-mail was sent."),
+                markup=False,
+                id="email-notice",
+            )
+            yield Static(
+                _("The renewal is complete once the payment is registered."), classes="hint"
+            )
+        with Horizontal(classes="totals-bar"):
+            yield Button(_("Back to the mailbox list"), id="close", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)
