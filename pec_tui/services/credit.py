@@ -17,7 +17,8 @@ from pec_tui.db.models import CreditMovement, Order, Reseller
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.i18n import _
 from pec_tui.services import audit
-from pec_tui.services.actor import AccessDenied, Actor
+from pec_tui.services.actor import Actor
+from pec_tui.services.scope import audit_denials, check_owned, require_admin, scope_reseller
 from pec_tui.services.transactions import write_session
 
 
@@ -37,9 +38,8 @@ class CreditMovementRow:
     note: str | None
 
 
-def _check_can_see(actor: Actor, reseller_id: int) -> None:
-    if actor.is_kiosk or (actor.reseller_id is not None and actor.reseller_id != reseller_id):
-        raise AccessDenied(_("You may not see another reseller's credit."))
+def _check_can_see(actor: Actor, reseller_id: int, action: str) -> None:
+    check_owned(actor, reseller_id, None, action=action, entity="reseller", entity_id=reseller_id)
 
 
 def _reseller(session: Session, reseller_id: int, lock: bool = False) -> Reseller:
@@ -52,26 +52,26 @@ def _reseller(session: Session, reseller_id: int, lock: bool = False) -> Reselle
 def balances(engine: Engine, actor: Actor) -> list[CreditBalance]:
     """Every reseller's credit the actor may see (its own, or all for back office and admin)."""
     with Session(engine) as session:
-        stmt = select(Reseller).order_by(col(Reseller.name), col(Reseller.id))
-        if actor.is_kiosk:
-            return []
-        if actor.reseller_id is not None:
-            stmt = stmt.where(Reseller.id == actor.reseller_id)
+        stmt = scope_reseller(
+            select(Reseller).order_by(col(Reseller.name), col(Reseller.id)), actor, Reseller.id
+        )
         return [CreditBalance(r.id, r.name, from_cents(r.credit_cents)) for r in session.exec(stmt)]
 
 
+@audit_denials("credit.show")
 def balance(engine: Engine, actor: Actor, reseller_id: int) -> CreditBalance:
-    _check_can_see(actor, reseller_id)
+    _check_can_see(actor, reseller_id, "credit.show")
     with Session(engine) as session:
         reseller = _reseller(session, reseller_id)
         return CreditBalance(reseller.id, reseller.name, from_cents(reseller.credit_cents))
 
 
+@audit_denials("credit.show")
 def movements(
     engine: Engine, actor: Actor, reseller_id: int, limit: int = 20
 ) -> list[CreditMovementRow]:
     """The latest movements of a reseller's credit, newest first."""
-    _check_can_see(actor, reseller_id)
+    _check_can_see(actor, reseller_id, "credit.show")
     with Session(engine) as session:
         _reseller(session, reseller_id)
         rows = session.exec(
@@ -89,12 +89,12 @@ def movements(
         ]
 
 
+@audit_denials("credit.topup")
 def top_up(
     engine: Engine, actor: Actor, reseller_id: int, amount: Decimal, note: str | None = None
 ) -> CreditBalance:
     """Add `amount` to a reseller's prepaid credit (administrators only)."""
-    if not actor.is_admin:
-        raise AccessDenied(_("Only an administrator may top up a reseller's credit."))
+    require_admin(actor, action="credit.topup")
     if not isinstance(amount, Decimal):
         raise TypeError(f"amount must be a Decimal, not {type(amount).__name__}")
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):

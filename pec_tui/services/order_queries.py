@@ -21,6 +21,7 @@ from pec_tui.domain.records import OrderRow
 from pec_tui.i18n import _
 from pec_tui.services.actor import Actor
 from pec_tui.services.database import FIRST_ORDER_NUMBER
+from pec_tui.services.scope import scope_orders
 
 DEFAULT_PAGE_SIZE = 200
 
@@ -58,14 +59,6 @@ def load_order(session: Session, actor: Actor, ref: int | str, lock: bool = Fals
     return _load_own_order(session, actor, find_order_id(session, ref), lock=lock)
 
 
-def _scoped(stmt, actor: Actor):
-    if actor.reseller_id is not None:
-        stmt = stmt.where(Order.reseller_id == actor.reseller_id)
-    if actor.holder_id is not None:
-        stmt = stmt.where(Order.holder_id == actor.holder_id)
-    return stmt
-
-
 def _order_row(order: Order, holder_name: str | None) -> OrderRow:
     snapshot = order.holder_snapshot or {}
     return OrderRow(
@@ -101,7 +94,7 @@ def iter_orders(
             stmt = select(Order, Holder.display_name).outerjoin(
                 Holder, col(Holder.id) == Order.holder_id
             )
-            stmt = _scoped(stmt, actor)
+            stmt = scope_orders(stmt, actor)
             if status is not None:
                 stmt = stmt.where(Order.status == status.value)
             else:

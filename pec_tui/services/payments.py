@@ -35,6 +35,7 @@ from pec_tui.i18n import _, format_date, format_money
 from pec_tui.services import audit, notifications
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.order_queries import load_order
+from pec_tui.services.scope import record_denial
 from pec_tui.services.transactions import write_session
 
 
@@ -306,11 +307,6 @@ def settle(
     )
 
 
-def _audit_denied(engine: Engine, actor: Actor, action: str, ref: object, exc: Exception) -> None:
-    with write_session(engine) as session:
-        audit.record(session, actor, action, "order", ref, {"reason": str(exc)}, outcome="denied")
-
-
 # --- public use cases ----------------------------------------------------------------------
 
 
@@ -346,7 +342,7 @@ def register_payment(
                 session, actor, order, to_cents(amount), method, paid_on, reference, today
             )
     except AccessDenied as exc:
-        _audit_denied(engine, actor, "payment.register", order_number_or_id, exc)
+        record_denial(engine, actor, exc, "payment.register")
         raise
     except IntegrityError:
         # Another process registered it between our read and our write: report it as paid.
@@ -439,7 +435,7 @@ def pay_with_credit(engine: Engine, actor: Actor, order_id: int, today: date) ->
                 return False
             return True
     except AccessDenied as exc:
-        _audit_denied(engine, actor, "payment.credit", order_id, exc)
+        record_denial(engine, actor, exc, "payment.credit")
         raise
 
 
@@ -486,7 +482,7 @@ def cancel_order(
             )
             return CancelResult(order.id, order.number, False, released)
     except AccessDenied as exc:
-        _audit_denied(engine, actor, "order.cancel", order_number_or_id, exc)
+        record_denial(engine, actor, exc, "order.cancel")
         raise
 
 
