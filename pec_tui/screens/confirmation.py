@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
-from pec_tui.domain.enums import label
+from pec_tui.domain.enums import PaymentMethod, label
 from pec_tui.i18n import N_, _, format_money
 from pec_tui.screens.flow import ScreenKeysProvider, translate_bindings
 from pec_tui.services.orders import ConfirmedOrder, Draft, Step, line_description
@@ -70,6 +70,15 @@ class ConfirmationScreen(Screen[None]):
                 )
             yield Label(_("How to pay"), classes="section-title")
             yield Static(order.payment_instructions, markup=False, id="payment-instructions")
+            if order.payment_method is PaymentMethod.PREPAID_CREDIT and not order.paid:
+                yield Static(
+                    _(
+                        "The prepaid credit does not cover this order: it stays awaiting "
+                        "payment. Top up the credit or pay it another way."
+                    ),
+                    classes="error",
+                    id="credit-warning",
+                )
             yield Static(
                 _("An e-mail “Order confirmation” has been sent to {address}.").format(
                     address=order.email_to

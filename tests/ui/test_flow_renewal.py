@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import pytest
 from sqlmodel import Session, select
 from test_flow_support import (
     SIZE,
@@ -353,3 +354,103 @@ async def test_the_keys_are_in_the_command_palette(sqlite_url):
         await pilot.press("enter")
         await pilot.pause(0.3)
         assert plan.draft.items[0].plan is Plan.PRO
+
+
+async def test_a_database_error_is_a_message_not_a_traceback(sqlite_url, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import pec_tui.screens.flow as flow
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("UPDATE counter", {}, Exception("database is locked"))
+
+    app = make_app(sqlite_url)
+    holder = add_holder(app.engine)
+    mailbox = add_mailbox(app.engine, holder, "mario.rossi@pec.it")
+    async with app.run_test(size=SIZE) as pilot:
+        app.start_renewal([mailbox])
+        await wait_for_screen(pilot, PlanScreen)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, KitScreen)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, HolderScreen)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, OrderFormScreen)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, ContractScreen)
+        monkeypatch.setattr(flow, "confirm_order", database_down)
+        await pilot.press("1", "2", "3", "enter")
+        modal = await wait_for_screen(pilot, MessageModal)
+        assert "database is locked" in screen_text(modal)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, ContractScreen)
+        monkeypatch.undo()
+        await pilot.press("enter")
+        await wait_for_screen(pilot, ConfirmationScreen)
+    assert _order(app.engine).number == 1_000_000_000
+
+
+async def test_the_mouse_works_too(sqlite_url):
+    app = make_app(sqlite_url)
+    holder = add_holder(app.engine)
+    mailbox = add_mailbox(app.engine, holder, "mario.rossi@pec.it")
+    async with app.run_test(size=SIZE) as pilot:
+        app.start_renewal([mailbox])
+        plan = await wait_for_screen(pilot, PlanScreen)
+        await pilot.click("#plan-premium #select")
+        await pilot.click("#plan-premium #extra-archive #inc")
+        await pilot.click("#plan-premium #extra-archive #inc")
+        await pilot.click("#plan-premium #extra-archive #dec")
+        item = plan.draft.items[0]
+        assert (item.plan, item.extra_archive_gb) == (Plan.PREMIUM, 1)
+        await pilot.click("#proceed")
+        await wait_for_screen(pilot, KitScreen)
+        await pilot.click("#proceed")
+        await wait_for_screen(pilot, HolderScreen)
+        await pilot.click("#proceed")
+        await wait_for_screen(pilot, OrderFormScreen)
+        await pilot.click("#proceed")
+        await wait_for_screen(pilot, ContractScreen)
+        for name in ("terms", "clauses", "privacy"):
+            await pilot.click(f"#consent-{name}")
+        await pilot.click("#confirm")
+        await wait_for_screen(pilot, ConfirmationScreen)
+        await pilot.click("#close")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, ConfirmationScreen)
+    [line] = [line for line in _lines(app.engine, _order(app.engine).id) if line.plan]
+    assert (line.plan, line.extra_archive_gb) == ("PREMIUM", 1)
+
+
+@pytest.mark.parametrize(("credit_cents", "paid"), [(10_000, True), (500, False)])
+async def test_reseller_prepaid_credit(sqlite_url, credit_cents, paid):
+    from pec_tui.db.models import Reseller
+
+    app = make_app(sqlite_url)
+    reseller = add_reseller(app.engine)
+    with Session(app.engine) as session:
+        row = session.get(Reseller, reseller)
+        row.credit_cents = credit_cents
+        session.add(row)
+        session.commit()
+    holder = add_holder(app.engine, reseller_id=reseller)
+    mailbox = add_mailbox(app.engine, holder, "mario.rossi@pec.it", reseller_id=reseller)
+    async with app.run_test(size=SIZE) as pilot:
+        app.start_renewal([mailbox])
+        await wait_for_screen(pilot, PlanScreen)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, KitScreen)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, HolderScreen)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, OrderFormScreen)
+        await pilot.press("5", "enter")
+        await wait_for_screen(pilot, ContractScreen)
+        await pilot.press("1", "2", "3", "enter")
+        confirmation = await wait_for_screen(pilot, ConfirmationScreen)
+        text = screen_text(confirmation)
+        assert ("Paid with the reseller's prepaid credit" in text) is paid
+        assert ("does not cover this order" in text) is not paid
+    order = _order(app.engine)
+    assert order.payment_method == PaymentMethod.PREPAID_CREDIT.value
+    assert order.status == (OrderStatus.PAID if paid else OrderStatus.AWAITING_PAYMENT).value
