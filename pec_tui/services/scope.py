@@ -168,13 +168,21 @@ def _entity_label(entity: str | None) -> str:
 
 
 def record_denial(
-    engine: Engine, actor: Actor, exc: AccessDenied, action: str | None = None
+    engine: Engine,
+    actor: Actor,
+    exc: AccessDenied,
+    action: str | None = None,
+    entity: str | None = None,
+    entity_id: object = None,
 ) -> None:
-    """Audit `exc` (once) in a transaction of its own; never hides the refusal itself."""
+    """Audit `exc` (once) in a transaction of its own; never hides the refusal itself.
+
+    What `exc` knows (a `Denied`) wins over the `action`, `entity` and `entity_id` given.
+    """
     if getattr(exc, "audited", False):
         return
-    entity = getattr(exc, "entity", None)
-    entity_id = getattr(exc, "entity_id", None)
+    entity = getattr(exc, "entity", None) or entity
+    entity_id = getattr(exc, "entity_id", None) or entity_id
     what = getattr(exc, "action", None) or action or "access"
     try:
         with session_scope(engine) as session:

@@ -209,11 +209,11 @@ ATTEMPTS = {
         lambda w: payments.cancel_order(w.engine, w.nord, w.sud_order_number),
         True,
     ),
-    "read credit": (lambda w: credit.balance(w.engine, w.nord, w.sud_reseller), False),
-    "credit movements": (lambda w: credit.movements(w.engine, w.nord, w.sud_reseller), False),
+    "read credit": (lambda w: credit.balance(w.engine, w.nord, w.sud_reseller), True),
+    "credit movements": (lambda w: credit.movements(w.engine, w.nord, w.sud_reseller), True),
     "credit top-up": (
         lambda w: credit.top_up(w.engine, w.nord, w.nord_reseller, Decimal("100.00")),
-        False,
+        True,
     ),
     "price change": (
         lambda w: prices.set_price(w.engine, w.nord, PriceItem.STANDARD, Decimal("1.00")),
