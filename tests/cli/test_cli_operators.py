@@ -1,0 +1,235 @@
+"""The command line's sign-in rule, `operators ...` and `audit export`, run in-process."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from argon2 import PasswordHasher
+from click.testing import CliRunner
+from sqlmodel import Session, select
+
+from pec_tui.cli import EXIT_REFUSED, main
+from pec_tui.db.engine import make_engine
+from pec_tui.db.models import AuditEvent, Operator, Reseller
+from pec_tui.services import auth
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(monkeypatch):
+    monkeypatch.setattr(
+        auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
+class Cli:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None, **env: str):
+        env = {"PEC_TUI_TERMINAL": "cli-test", **env}
+        return self.runner.invoke(
+            main, ["--database-url", self.url, *args], input=input, env=env, catch_exceptions=False
+        )
+
+    def as_boss(self, *args: str, input: str | None = None):
+        return self("--operator", "boss", *args, input=input, PEC_TUI_PASSWORD="boss-password")
+
+    def events(self, **where) -> list[AuditEvent]:
+        engine = make_engine(self.url)
+        try:
+            with Session(engine) as session:
+                stmt = select(AuditEvent).order_by(AuditEvent.id)
+                for name, value in where.items():
+                    stmt = stmt.where(getattr(AuditEvent, name) == value)
+                return list(session.exec(stmt).all())
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def cli(sqlite_url) -> Cli:
+    return Cli(sqlite_url)
+
+
+@pytest.fixture
+def staffed(cli) -> Cli:
+    """A database with the administrator boss, back-office mario and reseller operator nord1."""
+    assert cli("operators", "add", "boss", "--role", "admin", "--password-stdin",
+               input="boss-password\n").exit_code == 0  # fmt: skip
+    engine = make_engine(cli.url)
+    with Session(engine) as session:
+        session.add(Reseller(name="Rivendita Nord"))
+        session.commit()
+    engine.dispose()
+    result = cli.as_boss(
+        "operators", "add", "mario", "--role", "backoffice", "--full-name", "Mario Rossi",
+        "--password-stdin", input="mario-password\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = cli.as_boss(
+        "operators", "add", "nord1", "--role", "rivenditore", "--reseller-id", "1",
+        "--password-stdin", input="nord-password\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return cli
+
+
+def test_help_states_the_sign_in_rule(cli):
+    result = cli("--help")
+    assert result.exit_code == 0
+    for text in ("--operator", "PEC_TUI_PASSWORD", "--token", "PEC_TUI_SYSTEM=1", "77"):
+        assert text in result.output
+
+
+def test_an_empty_database_acts_as_the_system_to_create_the_first_admin(cli):
+    result = cli("operators", "add", "boss", "--role", "admin", "--password-stdin",
+                 input="boss-password\n")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "boss created" in result.output
+    created = cli.events(action="operator.create")[0]
+    assert (created.actor, created.terminal) == ("system", "cli-test")
+
+
+def test_without_credentials_a_staffed_database_refuses(staffed):
+    result = staffed("operators", "list")
+    assert result.exit_code == EXIT_REFUSED
+    assert "--operator" in result.output
+
+
+def test_system_mode_only_when_asked(staffed):
+    result = staffed("operators", "list", PEC_TUI_SYSTEM="1")
+    assert result.exit_code == 0 and "mario" in result.output
+    assert staffed("operators", "list", PEC_TUI_SYSTEM="yes").exit_code == EXIT_REFUSED
+
+
+def test_operator_and_password_from_the_environment(staffed):
+    result = staffed.as_boss("operators", "list")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split()[:2] == ["username", "role"]
+    assert [line.split()[0] for line in lines[1:]] == ["boss", "mario", "nord1"]
+    assert "1 Rivendita Nord" in result.output
+    login = staffed.events(action="login", actor="boss")[-1]
+    assert (login.outcome, login.terminal) == ("ok", "cli-test")
+
+
+def test_wrong_password_is_refused_and_audited(staffed):
+    result = staffed("--operator", "boss", "operators", "list", PEC_TUI_PASSWORD="nope-nope")
+    assert result.exit_code == EXIT_REFUSED
+    assert "Wrong username or password" in result.output
+    assert staffed.events(action="login", actor="boss")[-1].outcome == "failed"
+
+
+def test_no_password_and_no_terminal_is_refused(staffed):
+    result = staffed("--operator", "boss", "operators", "list")
+    assert result.exit_code == EXIT_REFUSED
+    assert "PEC_TUI_PASSWORD" in result.output
+
+
+def test_lockout_through_the_cli(staffed):
+    for _ in range(5):
+        staffed("--operator", "mario", "operators", "passwd", "mario", "--password-stdin",
+                input="whatever-1\n", PEC_TUI_PASSWORD="bad-password")  # fmt: skip
+    result = staffed("--operator", "mario", "operators", "passwd", "mario", "--password-stdin",
+                     input="whatever-1\n", PEC_TUI_PASSWORD="mario-password")  # fmt: skip
+    assert result.exit_code == EXIT_REFUSED
+    assert "locked" in result.output and "15 minutes" in result.output
+    # The administrator's reset lifts the lock.
+    result = staffed.as_boss("operators", "passwd", "mario", "--password-stdin",
+                             input="mario-password-2\n")  # fmt: skip
+    assert result.exit_code == 0
+    result = staffed("--operator", "mario", "operators", "passwd", "mario", "--password-stdin",
+                     input="mario-password-3\n", PEC_TUI_PASSWORD="mario-password-2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+def test_tokens_for_scripts(staffed):
+    result = staffed.as_boss("operators", "token", "mario")
+    assert result.exit_code == 0
+    token = result.stdout.strip()
+    assert token.startswith("pec_")
+    result = staffed("--token", token, "operators", "passwd", "mario", "--password-stdin",
+                     input="mario-password-2\n")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert staffed("operators", "list", PEC_TUI_TOKEN=token).exit_code == EXIT_REFUSED
+    result = staffed("--token", token, "--operator", "boss", "operators", "list")
+    assert result.exit_code == EXIT_REFUSED and "another operator" in result.output
+    assert staffed.as_boss("operators", "token", "mario", "--revoke").exit_code == 0
+    result = staffed("--token", token, "operators", "list")
+    assert result.exit_code == EXIT_REFUSED and "token" in result.output
+    with Session(make_engine(staffed.url)) as session:
+        stored = session.exec(select(Operator.token_hash).where(Operator.username == "mario"))
+        assert stored.one() is None
+
+
+def test_disable_and_enable(staffed):
+    result = staffed.as_boss("operators", "disable", "mario")
+    assert result.exit_code == 0 and "mario disabled" in result.output
+    assert "disabled" in staffed.as_boss("operators", "list").output
+    result = staffed("--operator", "mario", "operators", "list", PEC_TUI_PASSWORD="mario-password")
+    assert result.exit_code == EXIT_REFUSED and "disabled" in result.output
+    assert staffed.as_boss("operators", "enable", "mario").exit_code == 0
+    result = staffed.as_boss("operators", "disable", "boss")
+    assert result.exit_code == EXIT_REFUSED  # oneself, and the last administrator
+
+
+def test_input_errors_are_one_line_messages(staffed):
+    result = staffed.as_boss("operators", "add", "x y", "--role", "admin", "--password-stdin",
+                             input="some-password\n")  # fmt: skip
+    assert result.exit_code == 1 and "username" in result.output.lower()
+    result = staffed.as_boss("operators", "add", "r2", "--role", "rivenditore", "--password-stdin",
+                             input="some-password\n")  # fmt: skip
+    assert result.exit_code == 1 and "reseller" in result.output
+    result = staffed.as_boss("operators", "disable", "nobody")
+    assert result.exit_code == 1 and "no operator nobody" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("operators", "list"),
+        ("operators", "add", "x1", "--role", "admin", "--password-stdin"),
+        ("operators", "disable", "boss"),
+        ("operators", "enable", "mario"),
+        ("operators", "passwd", "boss", "--password-stdin"),
+        ("operators", "token", "boss"),
+        ("audit", "export"),
+    ],
+)
+def test_a_reseller_operator_is_refused_and_audited(staffed, args):
+    before = len(staffed.events(outcome="denied"))
+    result = staffed("--operator", "nord1", *args, input="some-password\n",
+                     PEC_TUI_PASSWORD="nord-password")  # fmt: skip
+    assert result.exit_code == EXIT_REFUSED, result.output
+    assert result.output.startswith("Error: refused:")
+    denied = staffed.events(outcome="denied")
+    assert len(denied) == before + 1
+    assert (denied[-1].actor, denied[-1].terminal, denied[-1].reseller_id) == (
+        "nord1",
+        "cli-test",
+        1,
+    )
+
+
+def test_audit_export_csv_and_json_with_filters(staffed):
+    result = staffed.as_boss("audit", "export", "--action", "operator", "--since", "2000-01-01")
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["action"], json.loads(r["details"])["username"]) for r in rows] == [
+        ("operator.create", "boss"),
+        ("operator.create", "mario"),
+        ("operator.create", "nord1"),
+    ]
+    assert "3 events exported" in result.stderr
+    result = staffed.as_boss("audit", "export", "--format", "json", "--actor", "boss",
+                             "--action", "login", "--outcome", "ok")  # fmt: skip
+    data = json.loads(result.stdout)
+    assert data and all(d["actor"] == "boss" and d["action"] == "login" for d in data)
+    result = staffed.as_boss("audit", "export", "--until", "2000-01-01", "--format", "json")
+    assert json.loads(result.stdout) == []
+    result = staffed.as_boss("audit", "export", "--since", "yesterday")
+    assert result.exit_code == 2
