@@ -1,0 +1,840 @@
+"""Mailbox queries for the mailbox table: filter, count, keyset/offset pages, selection.
+
+Everything here is scoped to the actor (reseller or kiosk holder) and selects only the
+columns a table row shows, so a million mailboxes never become a million Python objects.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    and_,
+    false,
+    func,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
+
+from pec_tui.db.models import Holder, Mailbox
+from pec_tui.domain.enums import MailboxState, Plan
+from pec_tui.domain.lifecycle import SUSPENSION_DAYS, expiring_within, expiry_bounds_for_state
+from pec_tui.domain.records import MailboxRow
+from pec_tui.services.actor import Actor
+from pec_tui.services.scope import audit_denials, check_owned
+
+SortKey = Literal["expiry", "address"]
+# Where a keyset page starts: (expiry, id) when sorting by expiry, (address, id) by address.
+Cursor = tuple[Any, int]
+
+DEFAULT_PAGE_SIZE = 100
+# Explicit selections are checked against the database in chunks of this many ids.
+_ID_CHUNK = 500
+
+_m = Mailbox.__table__.c
+_h = Holder.__table__.c
+
+_ROW_COLUMNS = (
+    _m.id,
+    _m.address,
+    _m.holder_id,
+    _h.display_name,
+    _m.plan,
+    _m.expiry,
+    _m.auto_renew,
+    _m.mailbox_used_mb,
+    _m.archive_used_mb,
+    _m.extra_mailbox_gb,
+    _m.extra_archive_gb,
+    _m.promo,
+    _m.reseller_id,
+    _m.renewal_years,
+    _m.payment_method,
+)
+
+_CF_RE = re.compile(
+    r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]"
+)
+_DIGITS11_RE = re.compile(r"(IT)?[0-9]{11}")
+
+
+@dataclass(frozen=True)
+class MailboxFilter:
+    """What the mailbox table shows: search text, state, sort order, expiry window, holder."""
+
+    search: str = ""
+    state: MailboxState | None = None
+    sort: SortKey = "expiry"
+    expiring_within_months: int | None = None
+    holder_id: int | None = None
+
+    def with_(self, **changes: Any) -> MailboxFilter:
+        return replace(self, **changes)
+
+
+# --- How a filter becomes SQL -------------------------------------------------------------
+#
+# A filter becomes one or more "arms": disjoint sets of rows, each reachable through one
+# index. A name search has two (address starts with the text; holder's name starts with
+# it), merged by UNION ALL so that each keeps its own plan. For each arm SQLite is told how
+# to run it, because it has no statistics to choose by itself (PostgreSQL's planner does):
+# "scan" walks the index in table order and tests each row (good when many rows match),
+# "lookup" finds the matches through the search index and sorts them (good when few do).
+# The unwanted index is hidden by writing its column as an expression (`col + 0`).
+
+Strategy = Literal["scan", "lookup"]
+ArmKind = Literal["all", "address", "holder"]
+
+
+def _next_prefix(prefix: str) -> str:
+    """The smallest string greater than every string starting with `prefix`."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
+    """Exact prefix test under any collation (a range alone is exact only in binary order)."""
+    return column.like(_escape_like(prefix) + "%", escape="\\")
+
+
+def _prefix_range(column: Any, prefix: str) -> ColumnElement[bool]:
+    """`column` starts with `prefix`, written as an index range."""
+    return and_(column >= prefix, column < _next_prefix(prefix), _starts_with(column, prefix))
+
+
+def _name_variants(text: str) -> list[str]:
+    """Spellings a holder name is likely stored in (the name indexes are case-sensitive)."""
+    variants: list[str] = []
+    for candidate in (text, text.title(), text.upper(), text.lower(), text.capitalize()):
+        if candidate not in variants:
+            variants.append(candidate)
+    return variants
+
+
+@dataclass(frozen=True)
+class _Search:
+    """A search text resolved into what it can match."""
+
+    address_prefix: str | None = None
+    name_prefixes: tuple[str, ...] = ()
+    tax_code: str | None = None  # codice fiscale or partita IVA, matched exactly
+
+
+def _parse_search(text: str) -> _Search | None:
+    text = " ".join(text.split())
+    if not text:
+        return None
+    compact = text.upper().replace(" ", "")
+    if _CF_RE.fullmatch(compact):
+        return _Search(tax_code=compact)
+    if _DIGITS11_RE.fullmatch(compact):
+        return _Search(tax_code=compact.removeprefix("IT"))
+    if "@" in text:
+        return _Search(address_prefix=text.lower())
+    return _Search(address_prefix=text.lower(), name_prefixes=tuple(_name_variants(text)))
+
+
+def _holder_ids(actor: Actor, search: _Search) -> Select:
+    """Ids of the actor's holders the search names: one index range per spelling."""
+    scope: list[ColumnElement[bool]] = []
+    if actor.reseller_id is not None:
+        scope.append(_h.reseller_id == actor.reseller_id)
+    if actor.holder_id is not None:
+        scope.append(_h.id == actor.holder_id)
+    if search.tax_code is not None:
+        code = search.tax_code
+        # A company's or public body's codice fiscale has 11 digits, like a partita IVA.
+        matches = [_h.codice_fiscale == code]
+        if code.isdigit():
+            matches.append(_h.partita_iva == code)
+    else:
+        matches = [_prefix_range(_h.display_name, name) for name in search.name_prefixes]
+    arms = [select(_h.id).where(match, *scope) for match in matches]
+    return arms[0] if len(arms) == 1 else union_all(*arms)
+
+
+def _scope(actor: Actor) -> list[ColumnElement[bool]]:
+    """What the actor may see: its reseller's mailboxes, or a kiosk holder's own."""
+    conditions: list[ColumnElement[bool]] = []
+    if actor.reseller_id is not None:
+        conditions.append(_m.reseller_id == actor.reseller_id)
+    if actor.holder_id is not None:
+        conditions.append(_m.holder_id == actor.holder_id)
+    return conditions
+
+
+def _expiry_range(flt: MailboxFilter, today: date) -> tuple[date | None, date | None]:
+    low: date | None = None
+    high: date | None = None
+    bounds: list[tuple[date | None, date | None]] = []
+    if flt.state is not None:
+        bounds.append(expiry_bounds_for_state(flt.state, today))
+    if flt.expiring_within_months is not None:
+        bounds.append(expiring_within(today, flt.expiring_within_months))
+    for lo, hi in bounds:
+        if lo is not None:
+            low = lo if low is None else max(low, lo)
+        if hi is not None:
+            high = hi if high is None else min(high, hi)
+    return low, high
+
+
+def _arm_kinds(flt: MailboxFilter) -> tuple[ArmKind, ...]:
+    search = _parse_search(flt.search)
+    if search is None:
+        return ("all",)
+    kinds: list[ArmKind] = []
+    if search.address_prefix is not None:
+        kinds.append("address")
+    if search.name_prefixes or search.tax_code is not None:
+        kinds.append("holder")
+    return tuple(kinds)
+
+
+def _hidden(column: Any) -> Any:
+    """`+column`: the same value, but SQLite will not use an index on it for this term."""
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+
+
+@dataclass(frozen=True)
+class _Arm:
+    """One arm as SQL: the sort column (as written for this arm), its range, other conditions.
+
+    Keyset pages keep only the far end of the sort-column range (PERFORMANCE.md: keeping
+    the near end makes SQLite walk from it again on every page).
+    """
+
+    name: str  # of the sort column: "expiry" or "address"
+    column: Any  # the sort column, possibly hidden from the index
+    low: Any
+    high: Any
+    high_inclusive: bool
+    others: tuple[ColumnElement[bool], ...]
+
+    def range(self, low: bool = True, high: bool = True) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if low and self.low is not None:
+            conditions.append(self.column >= self.low)
+        if high and self.high is not None:
+            conditions.append(
+                self.column <= self.high if self.high_inclusive else self.column < self.high
+            )
+        return conditions
+
+
+def _arm(
+    engine: Engine,
+    actor: Actor,
+    flt: MailboxFilter,
+    today: date,
+    kind: ArmKind,
+    strategy: Strategy,
+) -> _Arm | None:
+    """The SQL of one arm; None when the filter excludes every row."""
+    exp_low, exp_high = _expiry_range(flt, today)
+    if exp_low is not None and exp_high is not None and exp_low > exp_high:
+        return None
+    search = _parse_search(flt.search)
+    prefix = search.address_prefix if search is not None else None
+
+    # Which index should lead: the sort order's, the search's, or the holder's.
+    if actor.holder_id is not None or flt.holder_id is not None:
+        driver = "holder"  # a holder has few mailboxes: fetch them, then sort
+    elif kind == "all" or (kind == "address" and flt.sort == "address"):
+        driver = "order"
+    else:
+        driver = "order" if strategy == "scan" else "search"
+    steer = engine.dialect.name == "sqlite"
+
+    def visible(column: Any, when: bool) -> Any:
+        return column if when or not steer else _hidden(column)
+
+    others: list[ColumnElement[bool]] = []
+    if actor.reseller_id is not None:
+        # (reseller_id, expiry, id) leads only a walk in expiry order.
+        reseller = visible(_m.reseller_id, driver == "order" and flt.sort == "expiry")
+        others.append(reseller == actor.reseller_id)
+    if actor.holder_id is not None:
+        others.append(_m.holder_id == actor.holder_id)
+    if flt.holder_id is not None:
+        others.append(_m.holder_id == flt.holder_id)
+
+    addr_low = addr_high = None
+    if kind == "address":
+        assert prefix is not None
+        if flt.sort == "address":
+            addr_low, addr_high = prefix, _next_prefix(prefix)
+            others.append(_starts_with(_m.address, prefix))
+        else:
+            others.append(_prefix_range(visible(_m.address, driver == "search"), prefix))
+    elif kind == "holder":
+        assert search is not None
+        holder = visible(_m.holder_id, driver == "search")
+        others.append(holder.in_(_holder_ids(actor, search)))
+        if prefix is not None:
+            # Rows whose address matches too belong to the address arm.
+            others.append(~_starts_with(_m.address, prefix))
+
+    sort_column = _m.expiry if flt.sort == "expiry" else _m.address
+    column = visible(sort_column, driver == "order")
+    if flt.sort == "expiry":
+        return _Arm("expiry", column, exp_low, exp_high, True, tuple(others))
+    if exp_low is not None:
+        others.append(_m.expiry >= exp_low)
+    if exp_high is not None:
+        others.append(_m.expiry <= exp_high)
+    return _Arm("address", column, addr_low, addr_high, False, tuple(others))
+
+
+def choose_strategy(matching: int, in_scope: int, page_size: int = DEFAULT_PAGE_SIZE) -> Strategy:
+    """ "scan" when walking in order tests fewer rows per page than sorting all matches.
+
+    A walk tests about page_size * in_scope / matching rows, a lookup sorts `matching`.
+    """
+    if matching <= 0:
+        return "lookup"
+    return "scan" if matching * matching > page_size * in_scope else "lookup"
+
+
+# Strategies chosen when counting, reused by the page queries of the same filter. Stale
+# entries only cost speed, never correctness.
+_strategies: OrderedDict[tuple[Any, ...], tuple[Strategy, ...]] = OrderedDict()
+_strategies_lock = threading.Lock()
+
+
+def _strategy_key(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> tuple:
+    return (id(engine), actor.reseller_id, actor.holder_id, flt.with_(sort="expiry"), today)
+
+
+def _remember_strategies(key: tuple, strategies: tuple[Strategy, ...]) -> None:
+    with _strategies_lock:
+        _strategies[key] = strategies
+        _strategies.move_to_end(key)
+        while len(_strategies) > 64:
+            _strategies.popitem(last=False)
+
+
+def _arms(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> list[_Arm]:
+    kinds = _arm_kinds(flt)
+    with _strategies_lock:
+        known = _strategies.get(_strategy_key(engine, actor, flt, today))
+    strategies = known or tuple("lookup" for _ in kinds)
+    arms = [
+        _arm(engine, actor, flt, today, kind, strategy)
+        for kind, strategy in zip(kinds, strategies, strict=True)
+    ]
+    return [arm for arm in arms if arm is not None]
+
+
+def _rows_query() -> Select:
+    return select(*_ROW_COLUMNS).select_from(
+        Mailbox.__table__.join(Holder.__table__, _h.id == _m.holder_id)
+    )
+
+
+def _to_row(r: Any) -> MailboxRow:
+    return MailboxRow(
+        id=r[0],
+        address=r[1],
+        holder_id=r[2],
+        holder_name=r[3],
+        plan=Plan(r[4]),
+        expiry=r[5],
+        auto_renew=bool(r[6]),
+        mailbox_used_mb=r[7],
+        archive_used_mb=r[8],
+        extra_mailbox_gb=r[9],
+        extra_archive_gb=r[10],
+        promo=bool(r[11]),
+        reseller_id=r[12],
+        renewal_years=r[13],
+        payment_method=r[14],
+    )
+
+
+def cursor_of(row: MailboxRow, sort: SortKey) -> Cursor:
+    """The keyset cursor at `row` for the given sort order."""
+    return (row.expiry if sort == "expiry" else row.address, row.id)
+
+
+def _ordered(
+    arms: list[_Arm],
+    base: Select,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    inclusive: bool = False,
+    descending: bool = False,
+    limit: int,
+    offset: int = 0,
+) -> Select:
+    """`base` narrowed to `limit` rows (after `offset`) of all arms merged in table order.
+
+    Rows come in table order, or in reverse with `before` or `descending`. `base` selects
+    at least the sort column and the mailbox id.
+    """
+    descending = descending or before is not None
+    selects: list[Select] = []
+    for arm in arms:
+        key = tuple_(arm.column, _m.id)
+        if before is not None:
+            where = [key <= tuple_(*before) if inclusive else key < tuple_(*before)]
+            where += arm.range(high=False)
+        elif after is not None:
+            where = [key >= tuple_(*after) if inclusive else key > tuple_(*after)]
+            where += arm.range(low=False)
+        else:
+            where = arm.range()
+        query = base.where(*arm.others, *where)
+        order = (arm.column.desc(), _m.id.desc()) if descending else (arm.column, _m.id)
+        selects.append(query.order_by(*order))
+    if len(selects) == 1:
+        return selects[0].offset(offset or None).limit(limit)
+    # Each arm keeps its own plan; the merge needs at most offset + limit rows of each.
+    merged = union_all(*(select(q.limit(offset + limit).subquery()) for q in selects)).subquery()
+    sort_name = arms[0].name
+    order = (
+        (merged.c[sort_name].desc(), merged.c.id.desc())
+        if descending
+        else (merged.c[sort_name], merged.c.id)
+    )
+    return select(merged).order_by(*order).offset(offset or None).limit(limit)
+
+
+# --- Count and pages ----------------------------------------------------------------------
+
+
+def count(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> int:
+    """How many mailboxes the filter shows to the actor.
+
+    With a search, also decides how its pages are queried (see `choose_strategy`).
+    """
+    # The order does not change a count; expiry order keeps the reseller index usable.
+    flt = flt.with_(sort="expiry")
+    kinds = _arm_kinds(flt)
+    counts: list[int] = []
+    with engine.connect() as connection:
+        for kind in kinds:
+            arm = _arm(engine, actor, flt, today, kind, "lookup")
+            if arm is None:
+                return 0
+            query = select(func.count()).select_from(Mailbox.__table__)
+            counts.append(
+                int(connection.execute(query.where(*arm.others, *arm.range())).scalar_one())
+            )
+        if kinds != ("all",):
+            everything = _arm(engine, actor, flt.with_(search=""), today, "all", "scan")
+            assert everything is not None
+            query = select(func.count()).select_from(Mailbox.__table__)
+            in_scope = int(
+                connection.execute(
+                    query.where(*everything.others, *everything.range())
+                ).scalar_one()
+            )
+            _remember_strategies(
+                _strategy_key(engine, actor, flt, today),
+                tuple(choose_strategy(n, in_scope) for n in counts),
+            )
+    return sum(counts)
+
+
+def page(
+    engine: Engine,
+    actor: Actor,
+    flt: MailboxFilter,
+    today: date,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    inclusive: bool = False,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> list[MailboxRow]:
+    """Up to `limit` rows in table order, by keyset: just after `after` or just before `before`.
+
+    With neither cursor, the first page; `inclusive` includes the cursor's own row. Rows
+    always come back in table order.
+    """
+    if after is not None and before is not None:
+        raise ValueError("give `after` or `before`, not both")
+    arms = _arms(engine, actor, flt, today)
+    if not arms or limit <= 0:
+        return []
+    query = _ordered(
+        arms, _rows_query(), after=after, before=before, inclusive=inclusive, limit=limit
+    )
+    with engine.connect() as connection:
+        rows = [_to_row(r) for r in connection.execute(query)]
+    if before is not None:
+        rows.reverse()
+    return rows
+
+
+def page_at_offset(
+    engine: Engine,
+    actor: Actor,
+    flt: MailboxFilter,
+    today: date,
+    offset: int,
+    limit: int = DEFAULT_PAGE_SIZE,
+    *,
+    total: int | None = None,
+) -> list[MailboxRow]:
+    """Up to `limit` rows from position `offset`: for jumps (End, scrollbar drag) only.
+
+    The offset is counted over the sort key alone (an index-only walk where possible),
+    then the page is read by keyset from there. Given `total`, a position in the second
+    half is counted from the end, so End costs no more than Home.
+    """
+    offset = max(0, offset)
+    arms = _arms(engine, actor, flt, today)
+    if not arms or limit <= 0 or (total is not None and offset >= total):
+        return []
+    keys = select(_m.expiry if flt.sort == "expiry" else _m.address, _m.id)
+    from_end = total is not None and offset > total // 2
+    if from_end:
+        assert total is not None
+        stop = min(offset + limit, total)
+        query = _ordered(arms, keys, descending=True, limit=1, offset=total - stop)
+    else:
+        query = _ordered(arms, keys, limit=1, offset=offset)
+    with engine.connect() as connection:
+        edge = connection.execute(query).first()
+    if edge is None:
+        return []
+    if from_end:
+        return page(
+            engine, actor, flt, today, before=tuple(edge), inclusive=True, limit=stop - offset
+        )
+    return page(engine, actor, flt, today, after=tuple(edge), inclusive=True, limit=limit)
+
+
+@audit_denials("mailbox.view")
+def get_mailbox(engine: Engine, actor: Actor, mailbox_id: int) -> MailboxRow:
+    """One mailbox; LookupError if missing, AccessDenied (audited) if not the actor's."""
+    with engine.connect() as connection:
+        found = connection.execute(_rows_query().where(_m.id == mailbox_id)).first()
+    if found is None:
+        raise LookupError(f"mailbox {mailbox_id} does not exist")
+    row = _to_row(found)
+    check_owned(
+        actor,
+        row.reseller_id,
+        row.holder_id,
+        action="mailbox.view",
+        entity="mailbox",
+        entity_id=mailbox_id,
+    )
+    return row
+
+
+def get_mailboxes(engine: Engine, actor: Actor, ids: Iterable[int]) -> list[MailboxRow]:
+    """The actor's mailboxes among `ids`, in table order (ids out of scope are left out)."""
+    rows: list[MailboxRow] = []
+    with engine.connect() as connection:
+        for chunk in _chunks(ids):
+            query = _rows_query().where(_m.id.in_(chunk), *_scope(actor))
+            rows.extend(_to_row(r) for r in connection.execute(query))
+    rows.sort(key=lambda r: (r.expiry, r.id))
+    return rows
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _ID_CHUNK):
+        yield ordered[start : start + _ID_CHUNK]
+
+
+# --- The table's row source ---------------------------------------------------------------
+
+
+class MailboxSource:
+    """Rows by position for the mailbox table, served from a small cache of pages.
+
+    A page next to a cached one is fetched by keyset from its neighbour's edge row; any
+    other page (a jump) by offset. Memory stays at `max_pages` pages whatever the count.
+    Safe to use from a worker thread and the UI thread.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        actor: Actor,
+        flt: MailboxFilter,
+        today: date,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        max_pages: int = 16,
+    ) -> None:
+        self.engine = engine
+        self.actor = actor
+        self.filter = flt
+        self.today = today
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self._count: int | None = None
+        self._pages: OrderedDict[int, list[MailboxRow]] = OrderedDict()
+        self._lock = threading.RLock()
+        # How pages were fetched, for tests and the benchmark.
+        self.keyset_fetches = 0
+        self.offset_fetches = 0
+
+    def count(self) -> int:
+        """Number of rows (queried once, until `invalidate`)."""
+        with self._lock:
+            if self._count is None:
+                self._count = count(self.engine, self.actor, self.filter, self.today)
+            return self._count
+
+    def invalidate(self) -> None:
+        """Forget the count and every cached page (after the data changed)."""
+        with self._lock:
+            self._count = None
+            self._pages.clear()
+
+    def row(self, index: int) -> MailboxRow | None:
+        """The row at `index`, or None outside the table."""
+        if index < 0 or index >= self.count():
+            return None
+        page_rows = self._page(index // self.page_size)
+        offset = index % self.page_size
+        return page_rows[offset] if offset < len(page_rows) else None
+
+    def rows(self, start: int, stop: int) -> list[MailboxRow]:
+        """Rows at positions start..stop-1 (fewer at the end of the table)."""
+        start, stop = max(0, start), min(stop, self.count())
+        if start >= stop:
+            return []
+        first, last = start // self.page_size, (stop - 1) // self.page_size
+        numbers = list(range(first, last + 1))
+        with self._lock:
+            # Walk from the side that touches a cached page, so each page comes by keyset.
+            cached = self._pages
+            if not (first - 1 in cached or first in cached) and (
+                last in cached or last + 1 in cached
+            ):
+                numbers.reverse()
+            pages = {number: self._page(number) for number in numbers}
+        result: list[MailboxRow] = []
+        for number in range(first, last + 1):
+            base = number * self.page_size
+            result.extend(pages[number][max(0, start - base) : stop - base])
+        return result
+
+    def cached_rows(self) -> Iterator[MailboxRow]:
+        """The rows currently held in memory (to refresh a row a selection toggled)."""
+        with self._lock:
+            for page_rows in list(self._pages.values()):
+                yield from page_rows
+
+    def _page(self, number: int) -> list[MailboxRow]:
+        with self._lock:
+            cached = self._pages.get(number)
+            if cached is not None:
+                self._pages.move_to_end(number)
+                return cached
+            rows = self._fetch(number)
+            self._pages[number] = rows
+            while len(self._pages) > self.max_pages:
+                self._pages.popitem(last=False)
+            return rows
+
+    def _fetch(self, number: int) -> list[MailboxRow]:
+        total = self.count()
+        query = {
+            "engine": self.engine,
+            "actor": self.actor,
+            "flt": self.filter,
+            "today": self.today,
+            "limit": self.page_size,
+        }
+        sort = self.filter.sort
+        previous = self._pages.get(number - 1)
+        if previous is not None and len(previous) == self.page_size:
+            self.keyset_fetches += 1
+            return page(**query, after=cursor_of(previous[-1], sort))
+        following = self._pages.get(number + 1)
+        if following:
+            self.keyset_fetches += 1
+            return page(**query, before=cursor_of(following[0], sort))
+        self.offset_fetches += 1
+        if number == 0:
+            return page(**query)
+        return page_at_offset(**query, offset=number * self.page_size, total=total)
+
+
+# --- Selection ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SelectionRule:
+    """'Renewable mailboxes expiring from `first_expiry` to `last_expiry`' (auto-renew off)."""
+
+    first_expiry: date
+    last_expiry: date
+    holder_id: int | None = None
+
+    @classmethod
+    def expiring_within(
+        cls, today: date, months: int = 3, holder_id: int | None = None
+    ) -> SelectionRule:
+        first, last = expiring_within(today, months)
+        return cls(first, last, holder_id)
+
+    def matches(self, row: MailboxRow) -> bool:
+        return (
+            self.first_expiry <= row.expiry <= self.last_expiry
+            and not row.auto_renew
+            and (self.holder_id is None or row.holder_id == self.holder_id)
+        )
+
+    def condition(self) -> ColumnElement[bool]:
+        condition = and_(
+            _m.expiry >= self.first_expiry,
+            _m.expiry <= self.last_expiry,
+            _m.auto_renew == false(),
+        )
+        if self.holder_id is not None:
+            condition = and_(condition, _m.holder_id == self.holder_id)
+        return condition
+
+
+def _renewable_condition(today: date) -> ColumnElement[bool]:
+    """Renewable today: auto-renew off and not yet Cancellata (see domain.lifecycle)."""
+    return and_(
+        _m.auto_renew == false(),
+        _m.expiry >= today - timedelta(days=SUSPENSION_DAYS),
+    )
+
+
+class Selection:
+    """The mailboxes chosen for renewal: a rule, plus ids added, minus ids removed by hand.
+
+    Applying the rule stores no ids at all, so selecting 300,000 mailboxes is instant;
+    the real ids are read only when a renewal starts (`resolve_ids`).
+    """
+
+    def __init__(self, rule: SelectionRule | None = None) -> None:
+        self.rule = rule
+        self._added: set[int] = set()
+        self._removed: set[int] = set()
+
+    @classmethod
+    def by_rule(cls, today: date, months: int = 3, holder_id: int | None = None) -> Selection:
+        return cls(SelectionRule.expiring_within(today, months, holder_id))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing can be selected (no rule, no id added by hand)."""
+        return self.rule is None and not self._added
+
+    @property
+    def added(self) -> frozenset[int]:
+        return frozenset(self._added)
+
+    @property
+    def removed(self) -> frozenset[int]:
+        return frozenset(self._removed)
+
+    def contains(self, row: MailboxRow) -> bool:
+        if row.id in self._added:
+            return True
+        return self.rule is not None and self.rule.matches(row) and row.id not in self._removed
+
+    def select(self, row: MailboxRow) -> None:
+        if self.rule is not None and self.rule.matches(row):
+            self._removed.discard(row.id)
+        else:
+            self._added.add(row.id)
+
+    def deselect(self, row: MailboxRow) -> None:
+        if self.rule is not None and self.rule.matches(row):
+            self._removed.add(row.id)
+        self._added.discard(row.id)
+
+    def toggle(self, row: MailboxRow) -> bool:
+        """Flip `row`; returns whether it is selected now."""
+        if self.contains(row):
+            self.deselect(row)
+            return False
+        self.select(row)
+        return True
+
+    def clear(self) -> None:
+        self.rule = None
+        self._added.clear()
+        self._removed.clear()
+
+    def count(self, engine: Engine, actor: Actor, today: date) -> int:
+        """How many of the actor's renewable mailboxes are selected (one COUNT for the rule)."""
+        scope = _scope(actor)
+        renewable = _renewable_condition(today)
+        rule = self.rule.condition() if self.rule is not None else false()
+        total = 0
+        with engine.connect() as connection:
+            if self.rule is not None:
+                total += connection.execute(
+                    select(func.count())
+                    .select_from(Mailbox.__table__)
+                    .where(rule, renewable, *scope)
+                ).scalar_one()
+                for chunk in _chunks(self._removed):
+                    total -= connection.execute(
+                        select(func.count())
+                        .select_from(Mailbox.__table__)
+                        .where(_m.id.in_(chunk), rule, renewable, *scope)
+                    ).scalar_one()
+            for chunk in _chunks(self._added):
+                total += connection.execute(
+                    select(func.count())
+                    .select_from(Mailbox.__table__)
+                    .where(_m.id.in_(chunk), ~rule, renewable, *scope)
+                ).scalar_one()
+        return int(total)
+
+    def resolve_ids(
+        self, engine: Engine, actor: Actor, today: date, limit: int | None = None
+    ) -> list[int]:
+        """The selected mailboxes the actor may renew today, in expiry order (first `limit`)."""
+        scope = _scope(actor)
+        renewable = _renewable_condition(today)
+        keyed: list[tuple[date, int]] = []
+        with engine.connect() as connection:
+            if self.rule is not None:
+                query = (
+                    select(_m.expiry, _m.id)
+                    .where(self.rule.condition(), renewable, *scope)
+                    .order_by(_m.expiry, _m.id)
+                )
+                if limit is not None:
+                    query = query.limit(limit + len(self._removed))
+                keyed.extend((e, i) for e, i in connection.execute(query) if i not in self._removed)
+            outside_rule = ~self.rule.condition() if self.rule is not None else true()
+            for chunk in _chunks(self._added):
+                query = select(_m.expiry, _m.id).where(
+                    _m.id.in_(chunk), outside_rule, renewable, *scope
+                )
+                keyed.extend((e, i) for e, i in connection.execute(query))
+        keyed.sort()
+        ids = [i for _, i in keyed]
+        return ids if limit is None else ids[:limit]
+
+
+def renewable_ids(rows: Sequence[MailboxRow], today: date) -> list[int]:
+    """Ids of the rows that may be renewed today (auto-renew off, not Cancellata)."""
+    return [row.id for row in rows if row.renewable(today)]
