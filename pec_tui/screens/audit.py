@@ -81,7 +81,7 @@ class AuditScreen(Screen[None]):
         yield Header()
         with Horizontal(id="audit-filters"):
             yield Input(placeholder=_("Operator"), id="f-actor")
-            yield Input(placeholder=_("Action (e.g. login)"), id="f-action")
+            yield Input(placeholder=_("Action"), id="f-action")
             yield Select([(o, o) for o in OUTCOMES], prompt=_("Any outcome"), id="f-outcome")
             yield Input(placeholder=_("From (dd/mm/yyyy)"), id="f-since")
             yield Input(placeholder=_("To (dd/mm/yyyy)"), id="f-until")

@@ -242,3 +242,90 @@ def test_lockout_minutes_round_up():
     now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
     assert auth.minutes_left(datetime(2026, 11, 26, 10, 14, 1, tzinfo=UTC), now) == 15
     assert auth.minutes_left(datetime(2026, 11, 26, 10, 0, 5, tzinfo=UTC), now) == 1
+
+
+async def _as_boss(pilot) -> None:
+    await sign_in(pilot, "boss", "boss-password")
+
+
+async def test_audit_browser_pages_and_filters(sqlite_engine):
+    add_operator(sqlite_engine)
+    from pec_tui.services import audit
+
+    with Session(sqlite_engine) as session:
+        for i in range(130):
+            audit.record(session, SYSTEM.on_terminal("job"), f"job.step{i % 3}")
+        session.commit()
+    app = make_app(sqlite_engine)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _as_boss(pilot)
+        await pilot.press("f8")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one("#audit-table")
+        status = lambda: str(screen.query_one("#audit-status", Static).render())  # noqa: E731
+        assert table.row_count == 50 and "Page 1" in status()
+        newest = screen.rows[0].id
+        await pilot.press("pagedown")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Page 2" in status() and screen.rows[0].id < newest
+        await pilot.press("pageup")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Page 1" in status() and screen.rows[0].id == newest
+        await pilot.press("ctrl+f")
+        await pilot.press(*"boss")
+        screen.query_one("#f-action", Input).value = "login"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert {(r.actor, r.action) for r in screen.rows} == {("boss", "login")}
+        screen.query_one("#f-since", Input).value = "31/02/2026"
+        screen.query_one("#f-since", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "dd/mm/yyyy" in str(screen.query_one("#audit-filter-error", Label).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.id == "home"
+
+
+async def test_operators_screen_adds_and_disables(sqlite_engine):
+    add_operator(sqlite_engine)
+    app = make_app(sqlite_engine)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await _as_boss(pilot)
+        await pilot.press("f7")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert [r.username for r in screen.rows] == ["boss", "mario"]
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        await pilot.press(*"anna", "enter", *"Anna Verdi", "enter")
+        form.query_one("#password", Input).value = "anna-password"
+        form.query_one("#confirm", Input).value = "anna-pass"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "differ" in error_at(form, "confirm")
+        form.query_one("#confirm", Input).value = "anna-password"
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is screen
+        assert [r.username for r in screen.rows] == ["anna", "boss", "mario"]
+        assert screen.selected.username == "anna"
+        assert screen.check_action("enable", ()) is False
+        await pilot.press("d")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert screen.selected.username == "anna" and screen.selected.disabled
+        assert screen.check_action("disable", ()) is False
+    with pytest.raises(auth.LoginRefused):
+        auth.authenticate(sqlite_engine, "anna", "anna-password")
