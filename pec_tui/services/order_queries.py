@@ -14,14 +14,14 @@ from decimal import Decimal
 from sqlalchemy import Engine, func, or_
 from sqlmodel import Session, col, select
 
-from pec_tui.db.models import Holder, OpenRenewal, Order, OrderLine, Payment
+from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, OrderLine, Payment
 from pec_tui.domain.enums import OrderStatus
 from pec_tui.domain.money import from_cents
 from pec_tui.domain.records import OrderRow
 from pec_tui.i18n import _
 from pec_tui.services.actor import Actor
 from pec_tui.services.database import FIRST_ORDER_NUMBER
-from pec_tui.services.scope import scope_orders
+from pec_tui.services.scope import scope_mailboxes, scope_orders
 
 DEFAULT_PAGE_SIZE = 200
 
@@ -217,3 +217,20 @@ def get_order(engine: Engine, actor: Actor, ref: int | str) -> OrderDetail:
             cancelled_at=order.cancelled_at,
             reserved_mailbox_ids=tuple(sorted(reserved)),
         )
+
+
+def mailbox_ids_by_address(engine: Engine, actor: Actor, addresses: list[str]) -> list[int]:
+    """The ids of the mailboxes named (any case), in the order given; LookupError names the
+    addresses the actor has no mailbox for."""
+    wanted = [a.strip().lower() for a in addresses if a.strip()]
+    with Session(engine) as session:
+        rows = session.exec(
+            scope_mailboxes(select(Mailbox.address, Mailbox.id), actor).where(
+                col(Mailbox.address).in_(wanted)
+            )
+        ).all()
+    found = dict(rows)
+    missing = [a for a in wanted if a not in found]
+    if missing:
+        raise LookupError(_("No such mailbox: {addresses}.").format(addresses=", ".join(missing)))
+    return list(dict.fromkeys(found[a] for a in wanted))

@@ -1,0 +1,126 @@
+"""Shared pieces of the order, payment, renewal and credit commands: output and clean errors."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import click
+
+FORMATS = ("table", "csv", "json")
+
+
+def refusals_as_errors(fn: Callable) -> Callable:
+    """Business refusals and lookups become a one-line message and exit status 1.
+
+    Access refusals are left to the `main` group (exit status 77).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from pec_tui.domain.validation import ValidationError
+        from pec_tui.services.orders import RenewalRefused
+        from pec_tui.services.payments import PaymentRefused
+        from pec_tui.services.statement import StatementError
+
+        try:
+            return fn(*args, **kwargs)
+        except (PaymentRefused, RenewalRefused, ValidationError) as exc:
+            raise click.ClickException(getattr(exc, "message", str(exc))) from exc
+        except (LookupError, StatementError) as exc:
+            raise click.ClickException(exc.args[0] if exc.args else str(exc)) from exc
+
+    return wrapper
+
+
+def require_staff(ctx, action: str) -> None:
+    """Book-wide commands (the lifecycle job, the outbox) are for administrators and back
+    office: they touch every reseller's mailboxes and e-mails. Refusals are audited."""
+    from pec_tui.domain.enums import Role
+    from pec_tui.services import scope
+
+    actor = ctx.actor
+    with scope.denials_recorded(ctx.engine, actor, action):
+        scope.require_role(actor, Role.ADMIN, Role.BACK_OFFICE, action=action)
+
+
+class Money(click.ParamType):
+    """An amount in euros, exactly: 25,00 or 25.00 (never a float)."""
+
+    name = "AMOUNT"
+
+    def convert(self, value, param, ctx) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        from pec_tui.services.payments import parse_money
+
+        try:
+            return parse_money(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class Day(click.ParamType):
+    """A calendar day, YYYY-MM-DD."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON/CSV carry it: decimals as "30.50", dates ISO, enums by value."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(plain(data), ensure_ascii=False, indent=2))
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([plain(v) for v in row])
+
+
+def write_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Left-aligned columns as wide as their widest cell."""
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+
+
+def enum_label(enum: type[StrEnum], value: str | None) -> str:
+    """The on-screen label of a stored enum value (the value itself if unknown)."""
+    from pec_tui.domain.enums import label
+
+    if not value:
+        return ""
+    try:
+        return label(enum(value))
+    except ValueError:
+        return value
