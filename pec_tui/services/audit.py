@@ -5,9 +5,11 @@ The application only ever inserts: changing or deleting an `AuditEvent` raises `
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Delete, Engine, Update, event
+from sqlalchemy import Connection, Delete, Engine, Update, event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
@@ -61,9 +63,32 @@ def _refuse_changed_events(session: OrmSession, _context: object, _instances: ob
 
 
 @event.listens_for(Engine, "before_execute")
-def _refuse_bulk_changes(_conn: object, clause: object, *_args: object) -> None:
+def _refuse_bulk_changes(conn: Connection, clause: object, *_args: object) -> None:
     # Covers `update(AuditEvent)` / `delete(AuditEvent)` from the ORM and Core alike. Raw SQL
     # text is out of reach here: the database's own permissions are the last line.
     table = getattr(clause, "table", None)
     if isinstance(clause, (Update, Delete)) and getattr(table, "name", None) == _TABLE:
-        raise AuditTampering("audit events cannot be updated or deleted")
+        if isinstance(clause, Delete) and conn.info.get(_WIPE):
+            return
+        raise AuditTampering(
+            "audit events cannot be updated or deleted (emptying a whole demo database "
+            "goes through audit.wiping_database(connection))"
+        )
+
+
+_WIPE = "pec_tui.wiping_database"
+
+
+@contextmanager
+def wiping_database(connection: Connection) -> Iterator[None]:
+    """Let `connection` delete audit events, for emptying a whole (demo) database only.
+
+    Record the wipe itself afterwards (`record(..., "demo.reset")`): the new trail starts
+    with who emptied the old one.
+    """
+    connection.info[_WIPE] = True
+    try:
+        yield
+    finally:
+        # `info` lives as long as the pooled DBAPI connection: never leave the flag behind.
+        connection.info.pop(_WIPE, None)

@@ -370,3 +370,19 @@ def test_audit_export_streams_csv_and_json(engine, admin, mario):
     out = io.StringIO()
     assert aq.write_json(aq.iter_events(engine, admin, aq.AuditFilter(actor="zz")), out) == 0
     assert json.loads(out.getvalue()) == []
+
+
+def test_a_deliberate_wipe_of_the_whole_database_may_delete_the_trail(engine, admin):
+    with engine.begin() as connection:
+        with audit.wiping_database(connection):
+            connection.execute(delete(AuditEvent))
+        with pytest.raises(audit.AuditTampering):  # only inside the block
+            connection.execute(delete(AuditEvent))
+    assert events(engine) == []
+    # Deleting yes, rewriting never.
+    with (
+        engine.begin() as connection,
+        audit.wiping_database(connection),
+        pytest.raises(audit.AuditTampering),
+    ):
+        connection.execute(update(AuditEvent).values(actor="x"))
