@@ -233,3 +233,80 @@ def test_audit_export_csv_and_json_with_filters(staffed):
     assert json.loads(result.stdout) == []
     result = staffed.as_boss("audit", "export", "--since", "yesterday")
     assert result.exit_code == 2
+
+
+# --- tenancy through the command line ----------------------------------------------------
+
+
+@pytest.fixture
+def two_resellers(staffed):
+    """Besides Nord (reseller 1, operator nord1): Sud, with a mailbox and an unpaid order."""
+    from datetime import date, timedelta
+
+    from book_builder import add_holder, add_mailbox, add_reseller, confirm_renewal
+
+    engine = make_engine(staffed.url)
+    today = date.today()
+    nord_holder = add_holder(engine, reseller_id=1)
+    add_mailbox(engine, nord_holder, "mario.rossi@pec.it", today + timedelta(days=40),
+                reseller_id=1)  # fmt: skip
+    sud = add_reseller(engine, "Rivendita Sud", credit_cents=50_000)
+    sud_holder = add_holder(engine, ("Luigi", "Bianchi"), "luigi@example.it", reseller_id=sud)
+    sud_box = add_mailbox(engine, sud_holder, "luigi.bianchi@pec.it", today + timedelta(days=40),
+                          reseller_id=sud)  # fmt: skip
+    add_mailbox(engine, sud_holder, "studio.bianchi@pec.it", today + timedelta(days=40),
+                reseller_id=sud)  # fmt: skip
+    order = confirm_renewal(engine, [sud_box], today)
+    engine.dispose()
+    return staffed, sud, str(order.number), str(order.quote.gross).replace(".", ",")
+
+
+def _as_nord(cli, *args):
+    return cli("--operator", "nord1", *args, PEC_TUI_PASSWORD="nord-password")
+
+
+def _cli_attempts(sud: int, number: str, gross: str) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """What nord1 tries on Sud's data; the flag says whether the service audits the refusal."""
+    return {
+        "show order": (("orders", "show", number), False),
+        "cancel order": (("orders", "cancel", number), True),
+        "register payment": (
+            ("payments", "register", number, "--amount", gross, "--method", "bonifico"),
+            True,
+        ),
+        "show credit": (("credit", "show", str(sud)), True),
+        "top up credit": (("credit", "topup", "1", "100,00"), True),
+        "run the lifecycle job": (("lifecycle", "run"), True),
+        "flush the outbox": (("outbox", "flush"), True),
+    }
+
+
+CLI_ATTEMPTS = list(_cli_attempts(0, "", ""))
+
+
+@pytest.mark.parametrize("attempt", CLI_ATTEMPTS)
+def test_a_reseller_operator_cannot_touch_another_resellers_data(two_resellers, attempt):
+    cli, sud, number, gross = two_resellers
+    args, audited = _cli_attempts(sud, number, gross)[attempt]
+    before = len(cli.events(outcome="denied", actor="nord1"))
+    result = _as_nord(cli, *args)
+    assert result.exit_code == EXIT_REFUSED, result.output
+    after = len(cli.events(outcome="denied", actor="nord1"))
+    if audited:
+        assert after == before + 1
+    else:  # known gap, see the report: order_queries.get_order does not audit its refusals
+        assert after == before
+    shown = cli("orders", "show", number, "--format", "json", PEC_TUI_SYSTEM="1")
+    assert json.loads(shown.stdout)["status"] == "in_attesa"
+
+
+def test_another_resellers_mailboxes_and_orders_do_not_exist_for_nord(two_resellers):
+    cli, _sud, number, _gross = two_resellers
+    listed = _as_nord(cli, "orders", "list", "--format", "json")
+    assert listed.exit_code == 0 and number not in listed.stdout
+    renew = _as_nord(cli, "renew", "studio.bianchi@pec.it", "--years", "1", "--payment-method", "bonifico",
+                     "--accept-terms", "--accept-clauses", "--accept-privacy")  # fmt: skip
+    assert renew.exit_code == 1 and "No such mailbox" in renew.output
+    renew = _as_nord(cli, "renew", "mario.rossi@pec.it", "--years", "1", "--payment-method", "bonifico",
+                     "--accept-terms", "--accept-clauses", "--accept-privacy")  # fmt: skip
+    assert renew.exit_code == 0, renew.output
