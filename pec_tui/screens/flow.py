@@ -418,7 +418,9 @@ class RenewalFlow:
             elif step is Step.CONTRACT:
                 confirmed = await self._confirm(draft)
                 if confirmed is None:
-                    continue  # refused: back to the contract, nothing lost
+                    if await self._still_a_draft(draft):
+                        continue  # refused: back to the contract, nothing lost
+                    return None
                 from pec_tui.screens.confirmation import ConfirmationScreen
 
                 await self.app.push_screen_wait(ConfirmationScreen(draft, confirmed))
@@ -465,6 +467,22 @@ class RenewalFlow:
         else:
             await self._save(draft)
             self.app.notify(_("Draft kept: resume it from the drafts list."))
+        return True
+
+    async def _still_a_draft(self, draft: Draft) -> bool:
+        """False when the order left the draft state meanwhile (confirmed, discarded)."""
+        try:
+            await asyncio.to_thread(load_draft, self.app.engine, self.app.actor, draft.order_id)
+        except (RenewalRefused, LookupError):
+            self.app.notify(
+                _("Order {id} is no longer a draft: see it in the orders list.").format(
+                    id=draft.order_id
+                ),
+                severity="warning",
+            )
+            return False
+        except Exception:  # unreachable database: let the user try again from the contract
+            log.exception("renewal flow: reloading the draft")
         return True
 
     async def _confirm(self, draft: Draft) -> ConfirmedOrder | None:

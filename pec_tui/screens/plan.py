@@ -14,13 +14,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pec_tui.domain.enums import Plan
 from pec_tui.domain.plan_change import mb_to_gb_text
 from pec_tui.domain.plans import PLANS, clamp_extra
-from pec_tui.i18n import N_, _, format_date
+from pec_tui.i18n import N_, _, format_date, ngettext
 from pec_tui.screens.flow import FlowStepScreen, translate_bindings
 from pec_tui.services.orders import Draft, DraftItem, Step, item_problems
 from pec_tui.widgets.plan_card import EXTRA_ARCHIVE, PlanCard, PlanCardData
@@ -57,7 +58,13 @@ class ArchiveDeletionModal(ModalScreen[bool]):
                 ),
                 markup=False,
             )
-            yield Static("\n".join(f"  • {a}" for a in self.addresses), markup=False)
+            shown = "\n".join(f"  • {a}" for a in self.addresses[:10])
+            if len(self.addresses) > 10:
+                more = len(self.addresses) - 10
+                shown += "\n  " + ngettext("… and {count} more", "… and {count} more", more).format(
+                    count=more
+                )
+            yield Static(shown, markup=False)
             yield Static(
                 _("Type y to confirm the deletion, n or escape to keep the archive."),
                 classes="hint",
@@ -149,6 +156,10 @@ class PlanScreen(FlowStepScreen):
     def __init__(self, draft: Draft, prices) -> None:
         super().__init__(draft, prices)
         self.index = 0
+        # Lines of the mailbox list to redraw: each redraw re-measures the whole list, so
+        # with hundreds of mailboxes it waits until the keys stop (see `_redraw_list_soon`).
+        self._stale_lines: set[int] = set()
+        self._list_timer: Timer | None = None
 
     # --- layout -------------------------------------------------------------------------
 
@@ -159,8 +170,8 @@ class PlanScreen(FlowStepScreen):
                     yield Label(_("Mailboxes (pgup/pgdn)"), classes="section-title")
                     mailbox_list = OptionList(
                         *[
-                            Option(self._item_prompt(i), id=str(i))
-                            for i in range(len(self.draft.items))
+                            Option(self._item_prompt(item), id=str(i))
+                            for i, item in enumerate(self.draft.items)
                         ],
                         id="mailbox-list",
                     )
@@ -211,16 +222,17 @@ class PlanScreen(FlowStepScreen):
             extra_archive_gb=archive_gb,
         )
 
-    def _item_prompt(self, index: int) -> str:
-        item = self.draft.items[index]
+    def _item_prompt(self, item: DraftItem) -> str:
         extras = ""
         if item.extra_mailbox_gb or item.extra_archive_gb:
             extras = f" +{item.extra_mailbox_gb}/+{item.extra_archive_gb} GB"
         change = "" if item.plan is item.current_plan else f" ({item.current_plan.value} →)"
-        problem = " ⚠" if item.mailbox_id in item_problems(self.draft) else ""
+        # One item at a time: a list of hundreds of mailboxes stays quick to redraw.
+        problem = " ⚠" if item_problems(replace(self.draft, items=(item,))) else ""
         return f"{escape(item.address)}\n  {change}{item.plan.value}{extras}{problem}"
 
-    def refresh_all(self) -> None:
+    def refresh_all(self, every_mailbox: bool = False) -> None:
+        """Redraw for the current mailbox (and every mailbox's line in the list if asked)."""
         item = self.item
         for plan in PLAN_ORDER:
             self.query_one(f"#plan-{plan.value.lower()}", PlanCard).show(self._card_data(plan))
@@ -256,11 +268,26 @@ class PlanScreen(FlowStepScreen):
         else:
             problem.update("")
         self.query_one("#totals", Static).update(self.totals_text(self.draft))
-        if self.query("#mailbox-list"):
-            mailbox_list = self.query_one("#mailbox-list", OptionList)
-            for index in range(len(self.draft.items)):
-                mailbox_list.replace_option_prompt_at_index(index, self._item_prompt(index))
-            mailbox_list.highlighted = self.index
+        if len(self.draft.items) > 1:
+            self._stale_lines.update(
+                range(len(self.draft.items)) if every_mailbox else {self.index}
+            )
+            self._redraw_list_soon()
+
+    def _redraw_list_soon(self) -> None:
+        if self._list_timer is not None:
+            self._list_timer.stop()
+        self._list_timer = self.set_timer(0.2, self._redraw_list)
+
+    def _redraw_list(self) -> None:
+        self._list_timer = None
+        mailbox_list = self.query_one("#mailbox-list", OptionList)
+        for index in sorted(self._stale_lines):
+            mailbox_list.replace_option_prompt_at_index(
+                index, self._item_prompt(self.draft.items[index])
+            )
+        self._stale_lines.clear()
+        mailbox_list.highlighted = self.index
 
     # --- changing the draft -------------------------------------------------------------
 
@@ -334,6 +361,7 @@ class PlanScreen(FlowStepScreen):
 
     def action_mailbox(self, delta: int) -> None:
         self.index = max(0, min(self.index + delta, len(self.draft.items) - 1))
+        self.query_one("#mailbox-list", OptionList).highlighted = self.index
         self.refresh_all()
         self.refresh_bindings()
 
@@ -352,7 +380,7 @@ class PlanScreen(FlowStepScreen):
                 for item in self.draft.items
             ),
         )
-        self.refresh_all()
+        self.refresh_all(every_mailbox=True)
         self.action_proceed()
 
     def action_proceed(self) -> None:

@@ -141,6 +141,9 @@ class PlanCard(Vertical):
 
     def show(self, data: PlanCardData) -> None:
         """Redraw the card for `data` (plain values computed by the screen)."""
+        if data == self.data and self.has_class("-shown"):
+            return  # every key redraws the three cards: skip the ones that did not change
+        self.add_class("-shown")
         self.data = data
         self.set_class(data.is_selected, "-selected")
         self.set_class(data.is_current, "-current")

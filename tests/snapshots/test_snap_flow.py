@@ -38,7 +38,7 @@ def _open_plan_picker(ids: list[int]):
         pilot.app.start_renewal(ids)
         await wait_for_screen(pilot, PlanScreen)
         await pilot.press("a", "a")  # 2 extra archive GB on the PRO mailbox: totals move
-        await pilot.pause()
+        await pilot.pause(0.5)  # the mailbox list redraws once the keys stop
 
     return run_before
 
