@@ -568,7 +568,8 @@ class MailboxSource:
 
     A page next to a cached one is fetched by keyset from its neighbour's edge row; any
     other page (a jump) by offset. Memory stays at `max_pages` pages whatever the count.
-    Safe to use from a worker thread and the UI thread.
+    Safe to share between a worker thread and the UI thread: the lock guards the cache
+    only, never a query, so the UI can always ask what is cached without waiting.
     """
 
     def __init__(
@@ -589,23 +590,52 @@ class MailboxSource:
         self.max_pages = max_pages
         self._count: int | None = None
         self._pages: OrderedDict[int, list[MailboxRow]] = OrderedDict()
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         # How pages were fetched, for tests and the benchmark.
         self.keyset_fetches = 0
         self.offset_fetches = 0
 
     def count(self) -> int:
         """Number of rows (queried once, until `invalidate`)."""
-        with self._lock:
-            if self._count is None:
-                self._count = count(self.engine, self.actor, self.filter, self.today)
-            return self._count
+        if self._count is None:
+            self._count = count(self.engine, self.actor, self.filter, self.today)
+        return self._count
 
     def invalidate(self) -> None:
         """Forget the count and every cached page (after the data changed)."""
         with self._lock:
             self._count = None
             self._pages.clear()
+
+    @property
+    def jumps_are_cheap(self) -> bool:
+        """Whether a jump's offset is counted on an index alone (milliseconds at 1M rows).
+
+        A search, or a reseller's book in address order, has to read every row it skips
+        (no index holds both columns), which takes seconds at a million mailboxes.
+        """
+        if self.filter.holder_id is not None or self.actor.holder_id is not None:
+            return True  # one holder's mailboxes: few rows
+        if _parse_search(self.filter.search) is not None:
+            return False
+        return self.actor.reseller_id is None or self.filter.sort == "expiry"
+
+    def fetch_is_cheap(self, index: int) -> bool:
+        """Whether `row(index)` answers without a slow query (cached, keyset or cheap jump)."""
+        number = index // self.page_size
+        with self._lock:
+            if number in self._pages or number == 0:
+                return True
+            if number - 1 in self._pages or number + 1 in self._pages:
+                return True
+        return self.jumps_are_cheap
+
+    def cached(self, index: int) -> MailboxRow | None:
+        """The row at `index` if its page is in memory; never queries."""
+        with self._lock:
+            page_rows = self._pages.get(index // self.page_size)
+        offset = index % self.page_size
+        return page_rows[offset] if page_rows is not None and offset < len(page_rows) else None
 
     def row(self, index: int) -> MailboxRow | None:
         """The row at `index`, or None outside the table."""
@@ -623,13 +653,11 @@ class MailboxSource:
         first, last = start // self.page_size, (stop - 1) // self.page_size
         numbers = list(range(first, last + 1))
         with self._lock:
-            # Walk from the side that touches a cached page, so each page comes by keyset.
-            cached = self._pages
-            if not (first - 1 in cached or first in cached) and (
-                last in cached or last + 1 in cached
-            ):
-                numbers.reverse()
-            pages = {number: self._page(number) for number in numbers}
+            cached = set(self._pages)
+        # Walk from the side that touches a cached page, so each page comes by keyset.
+        if not ({first - 1, first} & cached) and {last, last + 1} & cached:
+            numbers.reverse()
+        pages = {number: self._page(number) for number in numbers}
         result: list[MailboxRow] = []
         for number in range(first, last + 1):
             base = number * self.page_size
@@ -637,25 +665,33 @@ class MailboxSource:
         return result
 
     def cached_rows(self) -> Iterator[MailboxRow]:
-        """The rows currently held in memory (to refresh a row a selection toggled)."""
+        """The rows currently held in memory."""
         with self._lock:
-            for page_rows in list(self._pages.values()):
-                yield from page_rows
+            pages = list(self._pages.values())
+        for page_rows in pages:
+            yield from page_rows
 
     def _page(self, number: int) -> list[MailboxRow]:
         with self._lock:
-            cached = self._pages.get(number)
-            if cached is not None:
+            rows = self._pages.get(number)
+            if rows is not None:
                 self._pages.move_to_end(number)
-                return cached
-            rows = self._fetch(number)
+                return rows
+            previous = self._pages.get(number - 1)
+            following = self._pages.get(number + 1)
+        rows = self._fetch(number, previous, following)
+        with self._lock:
             self._pages[number] = rows
             while len(self._pages) > self.max_pages:
                 self._pages.popitem(last=False)
-            return rows
+        return rows
 
-    def _fetch(self, number: int) -> list[MailboxRow]:
-        total = self.count()
+    def _fetch(
+        self,
+        number: int,
+        previous: list[MailboxRow] | None,
+        following: list[MailboxRow] | None,
+    ) -> list[MailboxRow]:
         query = {
             "engine": self.engine,
             "actor": self.actor,
@@ -664,18 +700,16 @@ class MailboxSource:
             "limit": self.page_size,
         }
         sort = self.filter.sort
-        previous = self._pages.get(number - 1)
         if previous is not None and len(previous) == self.page_size:
             self.keyset_fetches += 1
             return page(**query, after=cursor_of(previous[-1], sort))
-        following = self._pages.get(number + 1)
         if following:
             self.keyset_fetches += 1
             return page(**query, before=cursor_of(following[0], sort))
         self.offset_fetches += 1
         if number == 0:
             return page(**query)
-        return page_at_offset(**query, offset=number * self.page_size, total=total)
+        return page_at_offset(**query, offset=number * self.page_size, total=self.count())
 
 
 # --- Selection ----------------------------------------------------------------------------

@@ -1,0 +1,222 @@
+"""Area clienti: a holder's data, orders and mailboxes, and Rinnova caselle."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from pec_tui.domain.enums import OrderStatus, OrderType, label
+from pec_tui.domain.lifecycle import is_expiring_soon
+from pec_tui.domain.records import MailboxRow, OrderRow
+from pec_tui.i18n import N_, _, format_date, format_money, ngettext
+from pec_tui.screens.flow import ScreenKeysProvider, translate_bindings
+from pec_tui.services.holders import HolderInfo, get_holder, holder_mailboxes, holder_orders
+
+if TYPE_CHECKING:
+    from pec_tui.app import PecApp
+
+
+def order_total(order: OrderRow) -> str:
+    """Totale Euro as the portal shows it: the taxable amount, `25,00 € + IVA`."""
+    return _("{amount} + VAT").format(amount=format_money(order.net))
+
+
+def holder_summary(holder: HolderInfo) -> str:
+    """The header lines: name and type, tax codes, contacts, address, e-invoicing."""
+    lines = [f"[b]{_escape(holder.display_name)}[/b]  ·  {label(holder.kind)}"]
+    codes = []
+    if holder.codice_fiscale:
+        codes.append(_("Codice fiscale {code}").format(code=holder.codice_fiscale))
+    if holder.partita_iva:
+        codes.append(_("Partita IVA {code}").format(code=holder.partita_iva))
+    codes.append(_("Reference e-mail {email}").format(email=_escape(holder.reference_email)))
+    lines.append("  ·  ".join(codes))
+    address = " ".join(
+        part
+        for part in (
+            holder.street,
+            holder.cap,
+            holder.city,
+            f"({holder.province})" if holder.province else None,
+        )
+        if part
+    )
+    if address:
+        lines.append(_escape(address))
+    if holder.kind.needs_billing:
+        if holder.pa_office_code:
+            billing = _("Office code {code}").format(code=holder.pa_office_code)
+        elif holder.sdi_code:
+            billing = _("SDI code {code}").format(code=holder.sdi_code)
+            if holder.billing_pec:
+                billing += " · " + _escape(holder.billing_pec)
+        else:
+            billing = _("no e-invoicing data yet")
+        lines.append(_("Billing data: {billing}").format(billing=billing))
+    return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+class HolderScreen(Screen[None]):
+    """The holder's orders (N. Ordine, Tipo Ordine, Data, Totale Euro, Stato Ordine) and mailboxes."""
+
+    CSS_PATH = "../styles/holder.tcss"
+    COMMANDS: ClassVar = {ScreenKeysProvider}
+    BINDINGS: ClassVar = [
+        Binding("r", "renew", N_("Renew mailboxes"), id="holder.renew"),
+        Binding("g", "manage", N_("Manage"), id="holder.manage"),
+        Binding("escape", "back", N_("Back"), id="holder.back"),
+    ]
+
+    def __init__(self, holder_id: int) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.holder_id = holder_id
+        self.holder: HolderInfo | None = None
+        self.orders: list[OrderRow] = []
+        self.mailboxes: list[MailboxRow] = []
+
+    @property
+    def pec_app(self) -> PecApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="holder-body"):
+            yield Static(_("Loading…"), id="holder-header")
+            yield Label(_("Orders"), classes="holder-section")
+            yield DataTable(id="holder-orders", cursor_type="row", zebra_stripes=True)
+            yield Label(_("Mailboxes"), classes="holder-section")
+            yield DataTable(id="holder-mailboxes", cursor_type="row", zebra_stripes=True)
+        yield Static(id="holder-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = _("Customer area")
+        orders = self.query_one("#holder-orders", DataTable)
+        orders.add_columns(
+            _("Order no."), _("Order type"), _("Date"), _("Total (EUR)"), _("Order status")
+        )
+        boxes = self.query_one("#holder-mailboxes", DataTable)
+        boxes.add_columns(
+            _("Address"), _("Type"), _("Expiry"), _("State"), _("Mailbox space"), _("Auto-renew")
+        )
+        boxes.focus()
+        self._load()
+
+    def on_screen_resume(self) -> None:
+        if self.holder is not None:
+            self._load()
+
+    @work(thread=True, exclusive=True, group="holder-load", exit_on_error=False)
+    def _load(self) -> None:
+        app = self.pec_app
+        holder = get_holder(app.engine, app.actor, self.holder_id)
+        orders = holder_orders(app.engine, app.actor, self.holder_id)
+        boxes = holder_mailboxes(app.engine, app.actor, self.holder_id)
+        if not get_current_worker().is_cancelled:
+            app.call_from_thread(self._show, holder, orders, boxes)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.group == "holder-load":
+            self.query_one("#holder-header", Static).update(
+                _("This customer cannot be shown: {error}").format(error=event.worker.error)
+            )
+
+    def _show(self, holder: HolderInfo, orders: list[OrderRow], boxes: list[MailboxRow]) -> None:
+        self.holder, self.orders, self.mailboxes = holder, orders, boxes
+        self.query_one("#holder-header", Static).update(holder_summary(holder))
+        table = self.query_one("#holder-orders", DataTable)
+        table.clear()
+        for order in orders:
+            table.add_row(
+                str(order.number) if order.number is not None else "—",
+                label(OrderType(order.type)),
+                format_date(order.created_at.date()),
+                order_total(order),
+                label(OrderStatus(order.status)),
+                key=str(order.id),
+            )
+        today = self.pec_app.today()
+        soon = Style(bold=True, color=self.app.current_theme.warning)
+        table = self.query_one("#holder-mailboxes", DataTable)
+        table.clear()
+        for box in boxes:
+            expiring = is_expiring_soon(box.expiry, today)
+            table.add_row(
+                Text(box.address),
+                box.plan.value.title(),
+                Text(format_date(box.expiry), style=soon if expiring else ""),
+                label(box.state(today)),
+                f"{box.used_percent}%",
+                _("Yes") if box.auto_renew else _("No"),
+                key=str(box.id),
+            )
+        self._show_status()
+        self.refresh_bindings()
+
+    def renewable(self) -> list[MailboxRow]:
+        """The holder's mailboxes that Rinnova caselle offers (auto-renew off, not cancelled)."""
+        today = self.pec_app.today()
+        return [box for box in self.mailboxes if box.renewable(today)]
+
+    def _show_status(self, notice: str = "") -> None:
+        count = len(self.renewable())
+        text = ngettext(
+            "{n} mailbox can be renewed.", "{n} mailboxes can be renewed.", count
+        ).format(n=count)
+        if count == 0 and self.mailboxes:
+            text = _(
+                "No mailbox can be renewed here: automatic renewal is on, or the mailbox "
+                "has been cancelled."
+            )
+        self.query_one("#holder-status", Static).update(f"{text} {notice}".strip())
+
+    def _cursor_mailbox(self) -> MailboxRow | None:
+        table = self.query_one("#holder-mailboxes", DataTable)
+        if not self.mailboxes or table.row_count == 0:
+            return None
+        return self.mailboxes[min(table.cursor_row, len(self.mailboxes) - 1)]
+
+    @on(DataTable.RowSelected, "#holder-mailboxes")
+    def _mailbox_chosen(self, event: DataTable.RowSelected) -> None:
+        self.action_manage()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "renew":
+            return bool(self.renewable()) or None
+        if action == "manage":
+            return self._cursor_mailbox() is not None or None
+        return True
+
+    def action_renew(self) -> None:
+        """Rinnova caselle: straight on with the only renewable mailbox, else choose them."""
+        renewable = self.renewable()
+        if len(renewable) == 1:
+            self.pec_app.start_renewal([renewable[0].id])
+        elif renewable:
+            from pec_tui.screens.mailboxes import MailboxesScreen
+
+            self.app.push_screen(MailboxesScreen(holder_id=self.holder_id))
+
+    def action_manage(self) -> None:
+        box = self._cursor_mailbox()
+        if box is not None:
+            from pec_tui.screens.mailbox_detail import MailboxDetailScreen
+
+            self.app.push_screen(MailboxDetailScreen(box.id))
+
+    def action_back(self) -> None:
+        self.dismiss()

@@ -1,0 +1,343 @@
+"""Gestione caselle PEC: the operator's home — find, filter, select and renew mailboxes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from pec_tui.domain.enums import MailboxState, label
+from pec_tui.domain.lifecycle import renewability
+from pec_tui.i18n import N_, _, format_number, ngettext
+from pec_tui.screens.flow import ScreenKeysProvider, translate_bindings
+from pec_tui.services.mailboxes import MailboxFilter, MailboxSource, Selection
+from pec_tui.widgets.mailbox_table import MailboxTable
+
+if TYPE_CHECKING:
+    from pec_tui.app import PecApp
+
+# The state filter cycles through these (None: every state).
+STATE_CYCLE: tuple[MailboxState | None, ...] = (
+    None,
+    MailboxState.ACTIVE,
+    MailboxState.SUSPENDED,
+    MailboxState.CANCELLED,
+)
+EXPIRING_MONTHS = 3
+# Typing in the search box waits this long for the next key before querying.
+SEARCH_DELAY = 0.25
+
+
+class MailboxesScreen(Screen[None]):
+    """The mailbox table with search, state filter, sort, selection and the renewal keys.
+
+    With `holder_id` it lists one holder's mailboxes (the selection step of Rinnova caselle).
+    """
+
+    CSS_PATH = "../styles/mailboxes.tcss"
+    COMMANDS: ClassVar = {ScreenKeysProvider}
+    BINDINGS: ClassVar = [
+        Binding("slash", "focus_search", N_("Search"), id="mailboxes.search"),
+        Binding("ctrl+f", "focus_search", N_("Search"), show=False, id="mailboxes.search_alt"),
+        Binding("f", "cycle_state", N_("State"), id="mailboxes.state"),
+        Binding("s", "toggle_sort", N_("Sort"), id="mailboxes.sort"),
+        Binding(
+            "t",
+            "expiring",
+            N_("Within 3 months"),
+            id="mailboxes.expiring",
+            tooltip=N_("Select every mailbox that expires within 3 months, and show them"),
+        ),
+        Binding(
+            "a", "clear_selection", N_("Clear selection"), show=False, id="mailboxes.clear"
+        ),
+        Binding("r", "renew", N_("Renew"), id="mailboxes.renew"),
+        Binding("g", "manage", N_("Manage"), id="mailboxes.manage"),
+        Binding("enter", "manage", N_("Manage"), show=False, id="mailboxes.manage_alt"),
+        Binding("c", "customer_area", N_("Customer area"), id="mailboxes.customer_area"),
+        Binding("escape", "escape", N_("Back"), show=False, id="mailboxes.escape"),
+    ]
+
+    def __init__(self, holder_id: int | None = None) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.filter = MailboxFilter(holder_id=holder_id)
+        self.selection = Selection()
+        self.mailbox_count: int | None = None
+        self.selected_count: int | None = 0
+        self._notice = ""
+        self._search_timer: Timer | None = None
+        self._shown_once = False
+
+    @property
+    def pec_app(self) -> PecApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="mailboxes-bar"):
+            yield Input(
+                placeholder=_("Search: address, holder name, codice fiscale or partita IVA"),
+                id="mailboxes-search",
+            )
+            yield Static(id="mailboxes-filters")
+        yield MailboxTable(self.pec_app.today(), id="mailboxes-table")
+        yield Static(id="mailboxes-status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = _("Manage PEC mailboxes")
+        self.table.selection = self.selection
+        self.table.focus()
+        self._show_filters()
+        self._reload()
+
+    def on_screen_resume(self) -> None:
+        # Back from a renewal or a detail screen: expiries and auto-renew may have changed.
+        if self._shown_once:
+            self.table.today = self.pec_app.today()
+            self._reload()
+            self._count_selection()
+        self._shown_once = True
+
+    @property
+    def table(self) -> MailboxTable:
+        return self.query_one(MailboxTable)
+
+    # --- loading --------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        self.mailbox_count = None
+        self._show_status()
+        self._load(self.filter)
+
+    @work(thread=True, exclusive=True, group="mailboxes-load", exit_on_error=False)
+    def _load(self, flt: MailboxFilter) -> None:
+        app = self.pec_app
+        source = MailboxSource(app.engine, app.actor, flt, app.today())
+        source.count()
+        source.rows(0, max(1, self.table.size.height))  # the first screenful, warm
+        if not get_current_worker().is_cancelled:
+            app.call_from_thread(self._show_source, source)
+
+    def _show_source(self, source: MailboxSource) -> None:
+        if source.filter != self.filter:
+            return  # a newer filter is on its way
+        self.table.today = source.today
+        self.table.set_source(source)
+        self.mailbox_count = source.count()
+        self._show_status()
+
+    @work(thread=True, exclusive=True, group="mailboxes-selection", exit_on_error=False)
+    def _count_selection_in_thread(self, selection: Selection) -> None:
+        app = self.pec_app
+        counted = selection.count(app.engine, app.actor, app.today())
+        if not get_current_worker().is_cancelled:
+            app.call_from_thread(self._show_selected_count, selection, counted)
+
+    def _count_selection(self) -> None:
+        if self.selection.is_empty:
+            self.selected_count = 0
+            self._show_status()
+        else:
+            self.selected_count = None
+            self._show_status()
+            self._count_selection_in_thread(self.selection)
+
+    def _show_selected_count(self, selection: Selection, counted: int) -> None:
+        if selection is self.selection:
+            self.selected_count = counted
+            self._show_status()
+            self.refresh_bindings()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.group.startswith("mailboxes-"):
+            error = event.worker.error
+            self._notice = _("The database could not be read: {error}").format(error=error)
+            self._show_status()
+            self.notify(self._notice, severity="error", timeout=10)
+
+    # --- status and filters ---------------------------------------------------------------
+
+    def _show_filters(self) -> None:
+        flt = self.filter
+        state = label(flt.state) if flt.state is not None else _("All")
+        sort = _("Expiry") if flt.sort == "expiry" else _("Address")
+        parts = [_("State: {state}").format(state=state), _("Sort: {sort}").format(sort=sort)]
+        if flt.expiring_within_months is not None:
+            parts.append(_("Expiring within 3 months"))
+        self.query_one("#mailboxes-filters", Static).update("  ·  ".join(parts))
+
+    def _show_status(self) -> None:
+        if self.mailbox_count is None:
+            count = _("Counting mailboxes…")
+        else:
+            count = ngettext("{n} mailbox", "{n} mailboxes", self.mailbox_count).format(
+                n=format_number(self.mailbox_count)
+            )
+        if self.selected_count is None:
+            selected = _("counting the selection…")
+        else:
+            selected = ngettext("{n} selected", "{n} selected", self.selected_count).format(
+                n=format_number(self.selected_count)
+            )
+        parts = [count, selected]
+        if self._notice:
+            parts.append(self._notice)
+        self.query_one("#mailboxes-status", Static).update("  ·  ".join(parts))
+
+    def _set_filter(self, flt: MailboxFilter) -> None:
+        if flt != self.filter:
+            self.filter = flt
+            self._show_filters()
+            self._reload()
+
+    # --- table events -----------------------------------------------------------------------
+
+    @on(MailboxTable.CursorMoved)
+    def _cursor_moved(self, event: MailboxTable.CursorMoved) -> None:
+        self._notice = self._renew_refusal() or ""
+        self._show_status()
+        self.refresh_bindings()
+
+    @on(MailboxTable.SelectionChanged)
+    def _selection_changed(self, event: MailboxTable.SelectionChanged) -> None:
+        self._notice = ""
+        self._count_selection()
+        self.refresh_bindings()
+
+    @on(MailboxTable.SelectionRefused)
+    def _selection_refused(self, event: MailboxTable.SelectionRefused) -> None:
+        self._notice = _("{address} cannot be selected: {reason}").format(
+            address=event.row.address, reason=event.reason
+        )
+        self._show_status()
+
+    # --- search -------------------------------------------------------------------------------
+
+    @on(Input.Changed, "#mailboxes-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        text = event.value
+        self._search_timer = self.set_timer(SEARCH_DELAY, lambda: self._search(text))
+
+    @on(Input.Submitted, "#mailboxes-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search(event.value)
+        self.table.focus()
+
+    def _search(self, text: str) -> None:
+        self._set_filter(self.filter.with_(search=text.strip()))
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "renew":
+            if not self.selection.is_empty:
+                return self.selected_count != 0 or None
+            return None if self._renew_refusal() is not None else True
+        if action in ("manage", "customer_area"):
+            return True if self.table.cursor_row is not None else None
+        return True
+
+    def _renew_refusal(self) -> str | None:
+        """Why Rinnova is not offered for the cursor row (None when it is, or a selection is)."""
+        if not self.selection.is_empty:
+            return None
+        row = self.table.cursor_row
+        if row is None:
+            return _("No mailbox under the cursor.") if self.mailbox_count else None
+        verdict = renewability(row.expiry, self.table.today, row.auto_renew)
+        if verdict.allowed:
+            return None
+        return _("Renew is not available: {reason}").format(reason=verdict.reason)
+
+    def action_focus_search(self) -> None:
+        self.query_one("#mailboxes-search", Input).focus()
+
+    def action_escape(self) -> None:
+        search = self.query_one("#mailboxes-search", Input)
+        if search.has_focus:
+            self.table.focus()
+        elif not self.selection.is_empty:
+            self.action_clear_selection()
+        elif self.filter.holder_id is not None:
+            self.dismiss()
+
+    def action_cycle_state(self) -> None:
+        index = STATE_CYCLE.index(self.filter.state)
+        state = STATE_CYCLE[(index + 1) % len(STATE_CYCLE)]
+        self._set_filter(self.filter.with_(state=state, expiring_within_months=None))
+
+    def action_toggle_sort(self) -> None:
+        sort = "address" if self.filter.sort == "expiry" else "expiry"
+        self._set_filter(self.filter.with_(sort=sort))
+
+    def action_expiring(self) -> None:
+        """Seleziona tutte le caselle che scadono entro 3 mesi + Applica (again: filter off)."""
+        if self.filter.expiring_within_months is not None:
+            self._set_filter(self.filter.with_(expiring_within_months=None))
+            return
+        self.selection = Selection.by_rule(
+            self.pec_app.today(), EXPIRING_MONTHS, self.filter.holder_id
+        )
+        self.table.set_selection(self.selection)
+        search = self.query_one("#mailboxes-search", Input)
+        with search.prevent(Input.Changed):
+            search.value = ""
+        self._set_filter(
+            MailboxFilter(
+                sort=self.filter.sort,
+                expiring_within_months=EXPIRING_MONTHS,
+                holder_id=self.filter.holder_id,
+            )
+        )
+
+    def action_clear_selection(self) -> None:
+        self.selection = Selection()
+        self.table.set_selection(self.selection)
+
+    def action_renew(self) -> None:
+        if not self.selection.is_empty:
+            self._renew_selection(self.selection)
+            return
+        row = self.table.cursor_row
+        if row is not None and row.renewable(self.table.today):
+            self.pec_app.start_renewal([row.id])
+
+    @work(thread=True, exclusive=True, group="mailboxes-renew", exit_on_error=False)
+    def _renew_selection(self, selection: Selection) -> None:
+        app = self.pec_app
+        ids = selection.resolve_ids(app.engine, app.actor, app.today())
+        app.call_from_thread(self._start_renewal, ids)
+
+    def _start_renewal(self, ids: list[int]) -> None:
+        if not ids:
+            self._notice = _("None of the selected mailboxes can be renewed today.")
+            self._show_status()
+            return
+        self.pec_app.start_renewal(ids)
+
+    def action_manage(self) -> None:
+        row = self.table.cursor_row
+        if row is not None:
+            from pec_tui.screens.mailbox_detail import MailboxDetailScreen
+
+            self.app.push_screen(MailboxDetailScreen(row.id))
+
+    def action_customer_area(self) -> None:
+        row = self.table.cursor_row
+        if row is not None:
+            from pec_tui.screens.holder import HolderScreen
+
+            self.app.push_screen(HolderScreen(row.holder_id))
