@@ -1,4 +1,5 @@
-"""Operators administration (administrators): list, add, disable and enable accounts."""
+"""Operators administration (administrators): list, add, disable and enable accounts, set a
+new password (which also lifts a lockout)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class OperatorAdmin(Protocol):
         full_name: str = "",
     ) -> Any: ...
     def disable(self, username: str) -> bool: ...
+    def change_password(self, username: str, new_password: str) -> None: ...
     def enable(self, username: str) -> bool: ...
     def now(self) -> datetime: ...
     def check_username(self, username: str) -> str: ...
@@ -132,6 +134,65 @@ class AddOperatorScreen(FieldErrors, ModalScreen[Any]):
         self.dismiss(row)
 
 
+class PasswordResetScreen(FieldErrors, ModalScreen[bool]):
+    """A new password for an operator (also lifts a lockout); dismissed with True when set."""
+
+    CSS_PATH = "../styles/auth.tcss"
+    FIELDS = ("password", "confirm")
+    BINDINGS: ClassVar = [
+        Binding("enter", "next_or_submit", _("Set password"), id="operators.password_set",
+                priority=True),
+        Binding("escape", "cancel", _("Cancel"), id="operators.password_cancel"),
+    ]  # fmt: skip
+
+    def __init__(self, admin: OperatorAdmin, username: str) -> None:
+        super().__init__()
+        self.admin = admin
+        self.username = username
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="auth-box"):
+            yield Static(
+                _("New password for {name}").format(name=self.username), classes="auth-title"
+            )
+            yield from field_block(_("Password"), "password", password=True, max_length=256)
+            yield from field_block(
+                _("Repeat the password"), "confirm", password=True, max_length=256
+            )
+            yield Static("", id="auth-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#password").focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def submit(self) -> None:
+        try:
+            self.admin.check_password(self.value("password"), self.username)
+        except ValidationError as exc:
+            self.show_error("password", exc.message)
+            return
+        if self.value("confirm") != self.value("password"):
+            self.show_error("confirm", _("The two passwords differ."))
+            return
+        self.clear_errors()
+        self._set(self.value("password"))
+
+    @work(exclusive=True, group="operator-password")
+    async def _set(self, password: str) -> None:
+        self.set_busy(True)
+        try:
+            await asyncio.to_thread(self.admin.change_password, self.username, password)
+        except Exception as exc:  # refused, or the database is out of reach
+            self.show_error(None, str(exc))
+            return
+        finally:
+            self.set_busy(False)
+        self.dismiss(True)
+
+
 class OperatorsScreen(Screen[None]):
     CSS_PATH = "../styles/auth.tcss"
     BINDINGS: ClassVar = [
@@ -139,6 +200,7 @@ class OperatorsScreen(Screen[None]):
         Binding("a", "add", _("Add"), id="operators.add"),
         Binding("d", "disable", _("Disable"), id="operators.disable"),
         Binding("e", "enable", _("Enable"), id="operators.enable"),
+        Binding("p", "password", _("New password"), id="operators.password"),
         Binding("r", "refresh", _("Refresh"), id="operators.refresh"),
     ]
 
@@ -177,6 +239,8 @@ class OperatorsScreen(Screen[None]):
         return self.rows[table.cursor_row]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "password":
+            return self.selected is not None
         if action in ("disable", "enable"):
             row = self.selected
             if row is None:
@@ -198,6 +262,17 @@ class OperatorsScreen(Screen[None]):
                 self.action_refresh(select=row.username)
 
         self.app.push_screen(AddOperatorScreen(self.admin), added)
+
+    def action_password(self) -> None:
+        if (row := self.selected) is None:
+            return
+
+        def done(changed: bool | None) -> None:
+            if changed:
+                self.notify(_("Password of {name} changed.").format(name=row.username))
+                self.action_refresh(select=row.username)
+
+        self.app.push_screen(PasswordResetScreen(self.admin, row.username), done)
 
     def action_disable(self) -> None:
         if (row := self.selected) is not None:

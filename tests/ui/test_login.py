@@ -329,3 +329,27 @@ async def test_operators_screen_adds_and_disables(sqlite_engine):
         assert screen.check_action("disable", ()) is False
     with pytest.raises(auth.LoginRefused):
         auth.authenticate(sqlite_engine, "anna", "anna-password")
+
+
+async def test_operators_screen_new_password_lifts_a_lockout(sqlite_engine):
+    add_operator(sqlite_engine)
+    for _ in range(5):
+        with pytest.raises(auth.LoginRefused):
+            auth.authenticate(sqlite_engine, "mario", "wrong-password")
+    app = make_app(sqlite_engine)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await _as_boss(pilot)
+        await pilot.press("f7")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("down")  # mario
+        assert screen.selected.username == "mario"
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press(*"mario-new-1", "enter", *"mario-new-1", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert app.screen is screen
+    assert auth.authenticate(sqlite_engine, "mario", "mario-new-1").name == "mario"
