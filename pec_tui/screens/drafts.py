@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from textual import work
@@ -16,6 +17,13 @@ from pec_tui.i18n import N_, _, format_datetime
 from pec_tui.screens.flow import MessageModal, ScreenKeysProvider, translate_bindings
 from pec_tui.services.orders import DraftSummary, discard_draft, list_drafts
 from pec_tui.widgets.flow_header import step_title
+
+
+def _local(moment: datetime) -> datetime:
+    """Stored in UTC (SQLite hands it back without a zone): shown in the terminal's time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone()
 
 
 class DiscardDraftModal(ModalScreen[bool]):
@@ -62,7 +70,7 @@ class DraftsScreen(Screen[int | None]):
     CSS_PATH = "../styles/flow.tcss"
     COMMANDS: ClassVar = {ScreenKeysProvider}
     BINDINGS: ClassVar = [
-        Binding("enter", "resume", N_("Resume"), id="drafts.resume"),
+        Binding("enter", "resume", N_("Resume"), id="drafts.resume", priority=True),
         Binding("d,delete", "discard", N_("Discard"), id="drafts.discard"),
         Binding("f5", "reload", N_("Reload"), id="drafts.reload"),
         Binding("escape", "close", N_("Close"), id="drafts.close"),
@@ -112,7 +120,7 @@ class DraftsScreen(Screen[int | None]):
                 summary.billed_to,
                 addresses,
                 step_title(summary.step),
-                format_datetime(summary.updated_at),
+                format_datetime(_local(summary.updated_at)),
                 key=str(summary.order_id),
             )
         self.query_one("#drafts-empty", Static).update(
