@@ -1,0 +1,206 @@
+"""Kiosk home: the identified holder's mailboxes, to select and renew through the renewal flow.
+
+Only this holder's mailboxes are listed (the kiosk actor scopes every query); *Rinnova* is
+offered for those with automatic renewal off that are not yet cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from pec_tui.domain.enums import label
+from pec_tui.domain.lifecycle import expiring_within, is_expiring_soon
+from pec_tui.domain.records import MailboxRow
+from pec_tui.i18n import N_, _, format_date
+from pec_tui.screens.flow import RenewalFlowFinished, translate_bindings
+from pec_tui.services import kiosk
+
+if TYPE_CHECKING:
+    from pec_tui.kiosk import KioskApp
+
+log = logging.getLogger(__name__)
+
+# Expiry dates within 90 days stand out (the warning colour of Textual's dark theme).
+EXPIRING_STYLE = "bold #ffa62b"
+
+
+class KioskHomeScreen(Screen[None]):
+    CSS_PATH = "../styles/kiosk.tcss"
+    AUTO_FOCUS = "#kiosk-mailboxes"
+    BINDINGS: ClassVar = [
+        Binding("r", "renew", N_("Renew"), id="kiosk.renew"),
+        Binding("space", "toggle", N_("Select"), id="kiosk.select"),
+        Binding(
+            "a",
+            "select_expiring",
+            N_("Select those expiring within 3 months"),
+            id="kiosk.select_expiring",
+        ),
+        Binding("escape", "leave", N_("Finish"), id="kiosk.leave"),
+    ]
+
+    def __init__(self, holder_name: str) -> None:
+        super().__init__(classes="kiosk")
+        self.holder_name = holder_name
+        self.rows: list[MailboxRow] = []
+        self.selected: set[int] = set()
+        translate_bindings(self)
+
+    @property
+    def app_(self) -> KioskApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="kiosk-home"):
+            yield Static(
+                _("PEC mailboxes of {holder}").format(holder=self.holder_name),
+                classes="kiosk-title",
+                markup=False,
+            )
+            yield Static(
+                _(
+                    "Space selects a mailbox, R renews the selected ones (or the highlighted "
+                    "one), Esc ends the session."
+                ),
+                classes="hint",
+            )
+            table: DataTable[str | Text] = DataTable(id="kiosk-mailboxes", cursor_type="row")
+            table.add_columns(
+                " ",
+                _("Address"),
+                _("Type"),
+                _("Expiry date"),
+                _("State"),
+                _("Used space"),
+                _("Automatic renewal"),
+            )
+            yield table
+            yield Static("", id="kiosk-status", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    @property
+    def today(self) -> date:
+        return self.app_.today()
+
+    # --- the list ---------------------------------------------------------------------------
+
+    @work(exclusive=True, group="kiosk-mailboxes")
+    async def reload(self) -> None:
+        try:
+            rows = await asyncio.to_thread(
+                kiosk.holder_mailboxes, self.app_.engine, self.app_.actor, self.today
+            )
+        except Exception:
+            log.exception("kiosk: listing the holder's mailboxes")
+            self.query_one("#kiosk-status", Static).update(
+                _("The mailboxes cannot be read right now: please ask at the desk.")
+            )
+            return
+        self.rows = rows
+        self.selected &= {row.id for row in rows if row.renewable(self.today)}
+        self._fill()
+
+    def _cells(self, row: MailboxRow) -> list[str | Text]:
+        soon = is_expiring_soon(row.expiry, self.today)
+        return [
+            "✔" if row.id in self.selected else " ",
+            Text(row.address),
+            row.plan.value,
+            Text(format_date(row.expiry), style=EXPIRING_STYLE if soon else ""),
+            label(row.state(self.today)),
+            f"{row.used_percent} %",
+            _("Yes") if row.auto_renew else _("No"),
+        ]
+
+    def _fill(self) -> None:
+        table = self.query_one("#kiosk-mailboxes", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for row in self.rows:
+            table.add_row(*self._cells(row), key=str(row.id))
+        if self.rows:
+            table.move_cursor(row=min(cursor, len(self.rows) - 1))
+        self._update_status()
+        self.refresh_bindings()
+
+    def _update_status(self) -> None:
+        count = len(self.selected)
+        self.query_one("#kiosk-status", Static).update(
+            _("{count} selected").format(count=count) if count else ""
+        )
+
+    def _highlighted(self) -> MailboxRow | None:
+        table = self.query_one("#kiosk-mailboxes", DataTable)
+        if not self.rows or not 0 <= table.cursor_row < len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def _to_renew(self) -> list[int]:
+        if self.selected:
+            return sorted(self.selected)
+        row = self._highlighted()
+        return [row.id] if row is not None and row.renewable(self.today) else []
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "renew":
+            return bool(self._to_renew())
+        if action == "toggle":
+            row = self._highlighted()
+            return row is not None and row.renewable(self.today)
+        return True
+
+    def action_toggle(self) -> None:
+        row = self._highlighted()
+        if row is None or not row.renewable(self.today):
+            return
+        self.selected ^= {row.id}
+        table = self.query_one("#kiosk-mailboxes", DataTable)
+        table.update_cell(str(row.id), table.ordered_columns[0].key, self._cells(row)[0])
+        self._update_status()
+        self.refresh_bindings()
+
+    def action_select_expiring(self) -> None:
+        first, last = expiring_within(self.today, 3)
+        self.selected = {
+            row.id for row in self.rows if row.renewable(self.today) and first <= row.expiry <= last
+        }
+        if not self.selected:
+            self.notify(_("None of your mailboxes expires within 3 months."))
+        self._fill()
+
+    def action_renew(self) -> None:
+        ids = self._to_renew()
+        if ids:
+            self.app_.start_renewal(ids)
+
+    def action_leave(self) -> None:
+        self.app_.end_session()
+
+    @on(RenewalFlowFinished)
+    def _flow_finished(self, message: RenewalFlowFinished) -> None:
+        message.stop()
+        if message.number is not None:
+            # The order is placed and its confirmation was read: the next customer's turn.
+            self.app_.end_session()
+        else:
+            self.reload()
