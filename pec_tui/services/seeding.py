@@ -40,6 +40,7 @@ from pec_tui.db.models import (
     Holder,
     Mailbox,
     OpenRenewal,
+    Operator,
     Order,
     OrderLine,
     Payment,
@@ -63,7 +64,7 @@ from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS, SDI_PEC_CODE
 from pec_tui.i18n import _
 from pec_tui.services import audit
 from pec_tui.services import demo_vocabulary as vocab
-from pec_tui.services.actor import SYSTEM, Actor
+from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
 from pec_tui.services.database import ORDER_NUMBER_COUNTER, ensure_reference_data
 from pec_tui.services.prices import get_price_list
 
@@ -101,17 +102,23 @@ def mailbox_count(engine: Engine) -> int:
 
 
 def reset_demo_data(engine: Engine, actor: Actor = SYSTEM) -> None:
-    """Delete every row except the price list and the order-number counter, in one transaction.
+    """Delete all business data and the audit trail, in one transaction (administrators only).
 
-    The counter is kept so that order numbers are never handed out twice; operators and
-    the audit trail go too, since they refer to the resellers being deleted.
+    Kept: the price list, the order-number counter (numbers are never handed out twice) and
+    the operators without a reseller (administrators, back office), so whoever resets can
+    still sign in; reseller operators go with their resellers.
     """
+    if not actor.is_admin:
+        raise AccessDenied("only an administrator may delete all data")
     kept = {PriceListItem.__tablename__, Counter.__tablename__}
     with session_scope(engine) as session:
         connection = session.connection()
-        for table in reversed(SQLModel.metadata.sorted_tables):
-            if table.name not in kept:
-                connection.execute(table.delete())
+        with audit.wiping_database(connection):
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                if table.name == Operator.__tablename__:
+                    connection.execute(table.delete().where(table.c.reseller_id.is_not(None)))
+                elif table.name not in kept:
+                    connection.execute(table.delete())
         audit.record(session, actor, "demo.reset")
 
 

@@ -1,0 +1,153 @@
+"""`pec-tui demo`: fill the database with realistic demo data, then open the terminal UI."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import datetime
+from types import FrameType
+
+import click
+
+from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.i18n import _
+
+# The shell's convention for "stopped by Ctrl-C".
+EXIT_INTERRUPTED = 130
+
+
+class _CtrlC:
+    """While active, a first Ctrl-C asks to stop after the current chunk, a second at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __enter__(self) -> _CtrlC:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, _signum: int, _frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        click.echo(
+            "\n" + _("Stopping after the current chunk… (Ctrl-C again to stop at once)"), err=True
+        )
+
+
+@main.command()
+@click.option(
+    "--mailboxes",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="How many mailboxes to create.",
+)
+@click.option(
+    "--seed", type=int, default=42, show_default=True, help="The same seed gives the same data."
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day the data is built around (YYYY-MM-DD). Default: today.",
+)
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="First delete all data (operators and audit trail included) except the price list "
+    "and the order-number counter.",
+)
+@click.option("--no-ui", is_flag=True, help="Do not open the terminal UI afterwards.")
+@pass_ctx
+def demo(
+    ctx: CliContext,
+    mailboxes: int,
+    seed: int,
+    today: datetime | None,
+    reset: bool,
+    no_ui: bool,
+) -> None:
+    """Fill the database with realistic demo data, then open the terminal UI.
+
+    A database that already has mailboxes is left as it is unless --reset is given, so
+    running it twice is harmless. Ctrl-C stops after the current chunk: what was written
+    until then stays, consistent.
+    """
+    from pec_tui.services import seeding
+
+    engine = ctx.engine
+    if reset:
+        seeding.reset_demo_data(engine, ctx.actor)
+        click.echo(_("Previous data deleted."), err=True)
+    existing = seeding.mailbox_count(engine)
+    if existing:
+        click.echo(
+            _(
+                "The database already has {count} mailboxes: nothing seeded (--reset starts over)."
+            ).format(count=existing)
+        )
+    else:
+        _seed(ctx, mailboxes, seed, today)
+    if not no_ui:
+        from pec_tui.app import run_app
+
+        run_app(ctx.settings, engine)
+
+
+def _seed(ctx: CliContext, mailboxes: int, seed: int, today: datetime | None) -> None:
+    from pec_tui.services import seeding
+
+    started = time.perf_counter()
+    try:
+        with (
+            _CtrlC() as ctrl_c,
+            click.progressbar(
+                length=mailboxes,
+                label=_("Seeding demo data"),
+                file=click.get_text_stream("stderr"),
+            ) as bar,
+        ):
+            result = seeding.seed_demo(
+                ctx.engine,
+                mailboxes,
+                seed,
+                today.date() if today else None,
+                progress=lambda done, _total: bar.update(done - bar.pos),
+                cancelled=lambda: ctrl_c.requested,
+                actor=ctx.actor,
+            )
+    except KeyboardInterrupt:
+        _stopped(ctx)
+    except seeding.DatabaseNotEmpty:
+        click.echo(_("The database already has mailboxes: nothing seeded."))
+        return
+    except seeding.DatabaseChanged as exc:
+        raise click.ClickException(str(exc)) from None
+    if result.interrupted:
+        _stopped(ctx)
+    click.echo(
+        _(
+            "Seeded {mailboxes} mailboxes of {holders} holders, {resellers} resellers and "
+            "{orders} orders in {seconds:.1f} s."
+        ).format(
+            mailboxes=result.mailboxes,
+            holders=result.holders,
+            resellers=result.resellers,
+            orders=result.orders,
+            seconds=time.perf_counter() - started,
+        )
+    )
+
+
+def _stopped(ctx: CliContext) -> None:
+    from pec_tui.services.seeding import mailbox_count
+
+    click.echo(
+        _("Interrupted: the database now has {count} mailboxes, with their holders and orders.")
+        .format(count=mailbox_count(ctx.engine)),
+        err=True,
+    )  # fmt: skip
+    click.get_current_context().exit(EXIT_INTERRUPTED)
