@@ -55,9 +55,7 @@ class MailboxesScreen(Screen[None]):
             id="mailboxes.expiring",
             tooltip=N_("Select every mailbox that expires within 3 months, and show them"),
         ),
-        Binding(
-            "a", "clear_selection", N_("Clear selection"), show=False, id="mailboxes.clear"
-        ),
+        Binding("a", "clear_selection", N_("Clear selection"), show=False, id="mailboxes.clear"),
         Binding("r", "renew", N_("Renew"), id="mailboxes.renew"),
         Binding("g", "manage", N_("Manage"), id="mailboxes.manage"),
         Binding("enter", "manage", N_("Manage"), show=False, id="mailboxes.manage_alt"),

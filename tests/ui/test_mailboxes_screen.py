@@ -1,0 +1,405 @@
+"""Gestione caselle PEC as an operator uses it: keys, filters, selection, Rinnova.
+
+`build_book` is shared with the Area clienti and snapshot tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from pec_tui.app import PecApp
+from pec_tui.config import Settings
+from pec_tui.db.models import Holder, Mailbox, Reseller
+from pec_tui.domain.enums import HolderKind, MailboxState, Role
+from pec_tui.domain.lifecycle import add_months, renewability
+from pec_tui.screens.holder import HolderScreen
+from pec_tui.screens.mailbox_detail import MailboxDetailScreen
+from pec_tui.screens.mailboxes import MailboxesScreen
+from pec_tui.services.actor import Actor
+from pec_tui.services.database import open_database
+from pec_tui.widgets.mailbox_table import MailboxTable
+
+TODAY = date(2026, 11, 26)
+SIZE = (120, 40)
+FIRST_NAMES = ("Mario", "Anna", "Luca", "Giulia", "Paolo", "Sara", "Marco", "Elena")
+LAST_NAMES = ("Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano")
+
+
+@dataclass
+class Book:
+    reseller_id: int
+    other_reseller_id: int
+    ids: dict[str, int] = field(default_factory=dict)  # mailbox id by address
+    holders: dict[str, int] = field(default_factory=dict)  # holder id by name
+    boxes: list[Mailbox] = field(default_factory=list)
+
+
+def build_book(engine: Engine, mailboxes: int = 300) -> Book:
+    """A deterministic book: `mailboxes` spread over 400 days around TODAY, and a few named ones.
+
+    Every 4th mailbox renews automatically; the other reseller owns one in ten.
+    """
+    with Session(engine) as session:
+        mine, other = Reseller(name="Rivendita Uno S.r.l."), Reseller(name="Altra Rivendita")
+        session.add_all([mine, other])
+        session.flush()
+        book = Book(mine.id, other.id)
+        holders: list[Holder] = []
+        for n in range(20):
+            first, last = FIRST_NAMES[n % len(FIRST_NAMES)], LAST_NAMES[n % len(LAST_NAMES)]
+            holder = Holder(
+                reseller_id=other.id if n == 19 else mine.id,
+                kind=HolderKind.PRIVATE.value,
+                first_name=first,
+                last_name=last,
+                display_name=f"{last} {first}",
+                codice_fiscale=None,
+                reference_email=f"{first.lower()}.{last.lower()}{n}@example.it",
+            )
+            holders.append(holder)
+        session.add_all(holders)
+        session.flush()
+        book.holders = {h.display_name: h.id for h in holders}
+
+        def add(address: str, holder: Holder, expiry: date, auto: bool, **extra) -> None:
+            box = Mailbox(
+                address=address,
+                holder_id=holder.id,
+                reseller_id=holder.reseller_id,
+                plan=extra.pop("plan", ("STANDARD", "PRO", "PREMIUM")[len(book.boxes) % 3]),
+                expiry=expiry,
+                auto_renew=auto,
+                mailbox_used_mb=(len(book.boxes) * 53) % 1000,
+                **extra,
+            )
+            book.boxes.append(box)
+
+        # Holder 0 ("Rossi Mario"): one renewable mailbox, one renewing by itself.
+        add("mario.rossi@pec.it", holders[0], TODAY + timedelta(days=20), False)
+        add("rossi.auto@pec.it", holders[0], TODAY + timedelta(days=10), True)
+        # Holder 1 ("Bianchi Anna"): three renewable mailboxes and a cancelled one.
+        for k, days in enumerate((5, 60, 200)):
+            add(f"anna.bianchi{k}@pec.it", holders[1], TODAY + timedelta(days=days), False)
+        add("vecchia.bianchi@pec.it", holders[1], TODAY - timedelta(days=120), False)
+        for n in range(mailboxes - len(book.boxes)):
+            holder = holders[2 + n % 18]
+            expiry = TODAY + timedelta(days=(n * 17) % 400 - 130)
+            name = holder.display_name.split()[1].lower()
+            add(f"{name}.{n:04d}@pec.example.it", holder, expiry, n % 4 == 0)
+        session.add_all(book.boxes)
+        session.commit()
+        book.ids = {b.address: b.id for b in book.boxes}
+        for box in book.boxes:
+            session.refresh(box)
+        session.expunge_all()
+    return book
+
+
+def make_app(url: str, actor: Actor | None = None) -> PecApp:
+    engine = open_database(url)
+    return PecApp(
+        Settings(database_url=url, terminal="test-terminal"),
+        engine,
+        actor=actor,
+        today=lambda: TODAY,
+    )
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let the workers finish and the screen repaint."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def renewals(app: PecApp) -> list[list[int]]:
+    """Make `start_renewal` record its calls instead of opening the flow."""
+    calls: list[list[int]] = []
+    app.start_renewal = calls.append  # type: ignore[method-assign]
+    return calls
+
+
+def mailbox_screen(app: PecApp) -> MailboxesScreen:
+    assert isinstance(app.screen, MailboxesScreen), app.screen
+    return app.screen
+
+
+def table(app: PecApp) -> MailboxTable:
+    return app.screen.query_one(MailboxTable)
+
+
+def status_text(app: PecApp) -> str:
+    return str(app.screen.query_one("#mailboxes-status").render())
+
+
+def visible(book: Book, *, reseller: int | None = None, keep=lambda box: True) -> list[Mailbox]:
+    return [
+        box for box in book.boxes if (reseller is None or box.reseller_id == reseller) and keep(box)
+    ]
+
+
+@pytest.fixture
+def book_url(sqlite_url) -> tuple[Book, str]:
+    engine = open_database(sqlite_url)
+    book = build_book(engine)
+    engine.dispose()
+    return book, sqlite_url
+
+
+async def test_opens_on_the_table_in_expiry_order(book_url):
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = mailbox_screen(app)
+        grid = table(app)
+        assert grid.has_focus
+        assert grid.row_count == len(book.boxes) == screen.mailbox_count
+        shown = grid.visible_rows()
+        expected = sorted(book.boxes, key=lambda b: (b.expiry, b.id))
+        assert [r.id for r in shown] == [b.id for b in expected[: len(shown)]]
+        assert len(shown) == grid.size.height - 1  # a full screen under the column header
+        assert "300" in status_text(app)
+        # The footer shows the keys.
+        keys = {b.binding.id for b in app.screen.active_bindings.values()}
+        assert {"mailboxes.search", "mailboxes.renew", "mailboxes.expiring"} <= keys
+
+
+async def test_cursor_keys_page_and_jump(book_url):
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        expected = sorted(book.boxes, key=lambda b: (b.expiry, b.id))
+        await pilot.press("down", "down")
+        assert grid.cursor_index == 2 and grid.cursor_row.id == expected[2].id
+        await pilot.press("pagedown")
+        page = grid.size.height - 1
+        assert grid.cursor_index == 2 + page
+        await pilot.press("end")
+        await settle(pilot)
+        assert grid.cursor_row.id == expected[-1].id
+        assert grid.visible_rows()[-1].id == expected[-1].id
+        await pilot.press("pageup")
+        assert grid.cursor_index == len(expected) - 1 - page
+        await pilot.press("home")
+        assert grid.cursor_index == 0 and grid.scroll_y == 0
+
+
+async def test_three_month_rule_selects_the_right_count_across_pages(book_url):
+    book, url = book_url
+    app = make_app(url, Actor("op", Role.RESELLER, reseller_id=book.reseller_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        screen, grid = mailbox_screen(app), table(app)
+        last_day = add_months(TODAY, 3)
+        mine = visible(book, reseller=book.reseller_id)
+        in_window = [b for b in mine if TODAY <= b.expiry <= last_day]
+        rule = [b for b in in_window if not b.auto_renew]
+        assert len(in_window) > grid.size.height  # more than one screenful
+        assert screen.filter.expiring_within_months == 3
+        assert grid.row_count == len(in_window)
+        assert screen.selected_count == len(rule)
+        assert f"{len(rule)} " in status_text(app)
+        # Every page shows the rule's flags: auto-renewing rows in the window stay unticked.
+        seen = 0
+        while seen < grid.row_count:
+            for row in grid.visible_rows():
+                assert grid.selection.contains(row) == (not row.auto_renew)
+            seen = round(grid.scroll_y) + grid.size.height - 1
+            await pilot.press("pagedown")
+            await settle(pilot)
+        ids = grid.selection.resolve_ids(app.engine, app.actor, TODAY)
+        assert sorted(ids) == sorted(b.id for b in rule)
+
+        # Untick one by hand: the count follows; Rinnova takes exactly the selection.
+        calls = renewals(app)
+        await pilot.press("home")
+        await settle(pilot)
+        first = grid.cursor_row
+        if first.auto_renew:  # move to a selected row
+            while grid.cursor_row.auto_renew:
+                await pilot.press("down")
+            first = grid.cursor_row
+        await pilot.press("space")
+        await settle(pilot)
+        assert screen.selected_count == len(rule) - 1
+        await pilot.press("r")
+        await settle(pilot)
+        assert len(calls) == 1
+        assert sorted(calls[0]) == sorted(b.id for b in rule if b.id != first.id)
+        # t again shows every mailbox, and the selection stays.
+        await pilot.press("t")
+        await settle(pilot)
+        assert grid.row_count == len(mine)
+        assert screen.selected_count == len(rule) - 1
+        await pilot.press("a")
+        await settle(pilot)
+        assert screen.selected_count == 0 and grid.selection.is_empty
+
+
+async def test_renew_is_disabled_with_the_reason_on_an_auto_renew_row(book_url):
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        calls = renewals(app)
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"rossi.auto", "enter")
+        await settle(pilot)
+        screen, grid = mailbox_screen(app), table(app)
+        assert grid.has_focus and grid.row_count == 1
+        assert grid.cursor_row.address == "rossi.auto@pec.it"
+        assert screen.check_action("renew", ()) is None  # shown disabled in the footer
+        assert renewability(TODAY, TODAY, True).reason in status_text(app)
+        await pilot.press("r")
+        await pilot.press("space")  # cannot be selected either
+        await settle(pilot)
+        assert calls == [] and grid.selection.is_empty
+
+        # A renewable row: r starts the renewal of that mailbox.
+        search = app.screen.query_one(Input)
+        search.value = "mario.rossi@"
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert grid.cursor_row.address == "mario.rossi@pec.it"
+        assert screen.check_action("renew", ()) is True
+        await pilot.press("r")
+        assert calls == [[book.ids["mario.rossi@pec.it"]]]
+
+
+async def test_search_narrows_the_rows(book_url):
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        await pilot.press("ctrl+f", *"Bianchi A", "enter")
+        await settle(pilot)
+        holder = book.holders["Bianchi Anna"]
+        expected = [b for b in book.boxes if b.holder_id == holder]
+        assert grid.row_count == len(expected) == 4
+        assert {r.id for r in grid.visible_rows()} == {b.id for b in expected}
+        # By address prefix, typed in lower case or not.
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"ANNA.BIANCHI", "enter")
+        await settle(pilot)
+        assert grid.row_count == 3
+        # Nothing found: an empty table says so.
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"zzz", "enter")
+        await settle(pilot)
+        assert grid.row_count == 0 and grid.cursor_row is None
+        await pilot.press("slash", "ctrl+a", "ctrl+k", "enter")
+        await settle(pilot)
+        assert grid.row_count == len(book.boxes)
+
+
+async def test_state_filter_and_sort(book_url):
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen, grid = mailbox_screen(app), table(app)
+        for state in (MailboxState.ACTIVE, MailboxState.SUSPENDED, MailboxState.CANCELLED, None):
+            await pilot.press("f")
+            await settle(pilot)
+            assert screen.filter.state is state
+            expected = [b for b in book.boxes if state is None or _state(b) is state]
+            assert grid.row_count == len(expected)
+        await pilot.press("s")
+        await settle(pilot)
+        assert screen.filter.sort == "address"
+        by_address = sorted(b.address for b in book.boxes)
+        assert [r.address for r in grid.visible_rows()] == by_address[: len(grid.visible_rows())]
+
+
+def _state(box: Mailbox) -> MailboxState:
+    from pec_tui.domain.lifecycle import state_of
+
+    return state_of(box.expiry, TODAY)
+
+
+async def test_space_refuses_a_cancelled_mailbox_with_the_reason(book_url):
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"vecchia", "enter")
+        await settle(pilot)
+        await pilot.press("space")
+        await settle(pilot)
+        grid = table(app)
+        assert grid.selection.is_empty
+        assert "vecchia.bianchi@pec.it" in status_text(app)
+
+
+async def test_click_moves_the_cursor_and_ticks_the_flag(book_url):
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        await pilot.click(MailboxTable, offset=(10, 3))  # third row (under the header), address
+        assert grid.cursor_index == 2
+        row = grid.cursor_row
+        await pilot.click(MailboxTable, offset=(1, 3))  # same row, flag column
+        await settle(pilot)
+        assert grid.selection.contains(row) == row.renewable(TODAY)
+
+
+async def test_manage_and_customer_area_open_their_screens(book_url):
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"mario.rossi@", "enter")
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert isinstance(app.screen, MailboxDetailScreen)
+        text = " ".join(str(label.render()) for label in app.screen.query("Label"))
+        assert "mario.rossi@pec.it" in text and "Rossi Mario" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, HolderScreen)
+        assert app.screen.holder.display_name == "Rossi Mario"
+
+
+async def test_every_key_is_in_the_command_palette(book_url):
+    from pec_tui.screens.flow import ScreenKeysProvider
+
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert ScreenKeysProvider in type(app.screen).COMMANDS
+        provider = ScreenKeysProvider(app.screen)
+        names = {name for name, _help, _callback in provider._commands()}
+        for binding_id in ("mailboxes.search", "mailboxes.state", "mailboxes.sort"):
+            binding = next(
+                b.binding for b in app.screen.active_bindings.values() if b.binding.id == binding_id
+            )
+            assert binding.description in names
+
+
+async def test_a_reseller_operator_sees_only_its_book(book_url):
+    book, url = book_url
+    app = make_app(url, Actor("op", Role.RESELLER, reseller_id=book.other_reseller_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        theirs = visible(book, reseller=book.other_reseller_id)
+        assert grid.row_count == len(theirs) > 0
+        assert {r.reseller_id for r in grid.visible_rows()} == {book.other_reseller_id}
