@@ -96,11 +96,19 @@ def prices_show(ctx: CliContext, fmt: str) -> None:
 
 
 @prices.command("set")
-@click.argument("item", type=click.Choice([item.value for item in PriceItem], case_sensitive=False))
+@click.argument(
+    "item",
+    metavar="ITEM",
+    type=click.Choice([item.value for item in PriceItem], case_sensitive=False),
+)
 @click.argument("amount", type=_Amount())
 @pass_ctx
 def prices_set(ctx: CliContext, item: str, amount: Decimal) -> None:
-    """Change the price of ITEM to AMOUNT euros, VAT excluded (administrators)."""
+    """Change the price of ITEM to AMOUNT euros, VAT excluded (administrators).
+
+    ITEM is a code of `prices show` (any case): STANDARD, PRO, PREMIUM, EXTRA_MAILBOX_GB,
+    EXTRA_ARCHIVE_GB, KIT_SMART_CARD, KIT_USB_TOKEN, KIT_REMOTE.
+    """
     from pec_tui.services.prices import set_price
 
     price_item = PriceItem(item)
