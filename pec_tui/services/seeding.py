@@ -195,7 +195,7 @@ def seed_demo(
             actor,
             "demo.seed",
             details={"seed": seed, "today": today.isoformat(), **_counts(result)},
-            outcome="interrupted" if interrupted else "ok",
+            outcome="partial" if interrupted else "ok",
         )
     return result
 
