@@ -72,6 +72,8 @@ class MailboxesScreen(Screen[None]):
         self.selected_count: int | None = 0
         self._notice = ""
         self._search_timer: Timer | None = None
+        self._status_text = ""
+        self._bindings_state: tuple[bool | None, ...] = ()
         self._shown_once = False
 
     @property
@@ -87,7 +89,7 @@ class MailboxesScreen(Screen[None]):
             )
             yield Static(id="mailboxes-filters")
         yield MailboxTable(self.pec_app.today(), id="mailboxes-table")
-        yield Static(id="mailboxes-status")
+        yield Static(id="mailboxes-status", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -153,7 +155,7 @@ class MailboxesScreen(Screen[None]):
         if selection is self.selection:
             self.selected_count = counted
             self._show_status()
-            self.refresh_bindings()
+            self._sync_bindings()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.group.startswith("mailboxes-"):
@@ -189,7 +191,17 @@ class MailboxesScreen(Screen[None]):
         parts = [count, selected]
         if self._notice:
             parts.append(self._notice)
-        self.query_one("#mailboxes-status", Static).update("  ·  ".join(parts))
+        text = "  ·  ".join(parts)
+        if text != self._status_text:  # repainting it costs a frame; cursor moves are many
+            self._status_text = text
+            self.query_one("#mailboxes-status", Static).update(text, layout=False)
+
+    def _sync_bindings(self) -> None:
+        """Refresh the footer only when a key's availability changed (it is rebuilt whole)."""
+        state = tuple(self.check_action(a, ()) for a in ("renew", "manage", "customer_area"))
+        if state != self._bindings_state:
+            self._bindings_state = state
+            self.refresh_bindings()
 
     def _set_filter(self, flt: MailboxFilter) -> None:
         if flt != self.filter:
@@ -203,13 +215,13 @@ class MailboxesScreen(Screen[None]):
     def _cursor_moved(self, event: MailboxTable.CursorMoved) -> None:
         self._notice = self._renew_refusal() or ""
         self._show_status()
-        self.refresh_bindings()
+        self._sync_bindings()
 
     @on(MailboxTable.SelectionChanged)
     def _selection_changed(self, event: MailboxTable.SelectionChanged) -> None:
         self._notice = ""
         self._count_selection()
-        self.refresh_bindings()
+        self._sync_bindings()
 
     @on(MailboxTable.SelectionRefused)
     def _selection_refused(self, event: MailboxTable.SelectionRefused) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -25,7 +26,7 @@ from textual.strip import Strip
 from pec_tui.domain.enums import MailboxState, label
 from pec_tui.domain.lifecycle import is_expiring_soon, renewability
 from pec_tui.domain.records import MailboxRow
-from pec_tui.i18n import N_, _, format_date
+from pec_tui.i18n import N_, _, format_date, get_language
 from pec_tui.screens.flow import translate_bindings
 from pec_tui.services.mailboxes import MailboxSource, Selection
 
@@ -67,6 +68,12 @@ class _Layout:
             columns.append((key, x, widths[key]))
             x += widths[key] + _GAP
         return cls(available, max(available, x - _GAP), tuple(columns))
+
+
+@lru_cache(maxsize=4096)
+def _date_text(day: date, language: str) -> str:
+    """dd/mm/yyyy, cached: Babel formatting costs more than the rest of a row."""
+    return format_date(day)
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
@@ -358,16 +365,25 @@ class MailboxTable(ScrollView, can_focus=True):
             strip = self._header_strip(layout)
         else:
             strip = self._row_strip(layout, round(self.scroll_y) + y - 1)
+        if scroll_x == 0 and strip.cell_length == width:
+            return strip
         return strip.crop_extend(scroll_x, scroll_x + width, self._style("base"))
+
+    def _line(self, layout: _Layout, cells: list[tuple[str, Style]], gap: Style) -> Strip:
+        """One line of `layout.width` cells: `cells` in the layout's columns, gaps between."""
+        segments = []
+        for (_key, _x, _width), (text, style) in zip(layout.columns, cells, strict=True):
+            if segments:
+                segments.append(Segment(" " * _GAP, gap))
+            segments.append(Segment(text, style))
+        # Every cell is already fitted to its column, so the length is known.
+        return Strip(segments, layout.width)
 
     def _header_strip(self, layout: _Layout) -> Strip:
         style = self._style("base") + self._style("header")
         headers = dict(COLUMNS)
-        segments = []
-        for key, _x, width in layout.columns:
-            segments.append(Segment(_fit(_(headers[key]), width), style))
-            segments.append(Segment(" " * _GAP, style))
-        return Strip(segments).extend_cell_length(layout.width, style)
+        cells = [(_fit(_(headers[key]), width), style) for key, _x, width in layout.columns]
+        return self._line(layout, cells, style)
 
     def _row_strip(self, layout: _Layout, index: int) -> Strip:
         base = self._style("base")
@@ -380,17 +396,14 @@ class MailboxTable(ScrollView, can_focus=True):
         if index == self.cursor_index:
             base = base + self._style("cursor")
         if row is None:
-            return Strip([Segment("  …", base + self._style("placeholder"))]).extend_cell_length(
-                layout.width, base
-            )
-        cells = self._cells(row)
-        segments = []
+            placeholder = Strip([Segment("  …", base + self._style("placeholder"))])
+            return placeholder.extend_cell_length(layout.width, base)
+        values = self._cells(row)
+        cells = []
         for key, _x, width in layout.columns:
-            text, style = cells[key]
-            cell_style = base + style if style is not None else base
-            segments.append(Segment(_fit(text, width, right=key == "space"), cell_style))
-            segments.append(Segment(" " * _GAP, base))
-        return Strip(segments).extend_cell_length(layout.width, base)
+            text, style = values[key]
+            cells.append((_fit(text, width, right=key == "space"), base + style if style else base))
+        return self._line(layout, cells, base)
 
     def _cells(self, row: MailboxRow) -> dict[str, tuple[str, Style | None]]:
         selected = self.selection.contains(row)
@@ -406,7 +419,10 @@ class MailboxTable(ScrollView, can_focus=True):
             "address": (row.address, None),
             "holder": (row.holder_name, None),
             "plan": (row.plan.value.title(), None),
-            "expiry": (format_date(row.expiry), self._style("soon") if soon else state_style),
+            "expiry": (
+                _date_text(row.expiry, get_language()),
+                self._style("soon") if soon else state_style,
+            ),
             "state": (label(state), state_style),
             "space": (f"{row.used_percent}%", None),
             "auto_renew": (_("Yes") if row.auto_renew else _("No"), None),
