@@ -29,9 +29,8 @@ class PecApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
         Binding("f1", "help", _("Keys"), id="help"),
-        # Administrators' tools: in the palette and the keys panel, not in every footer.
-        Binding("f8", "audit", _("Audit"), id="audit", show=False),
-        Binding("f7", "operators", _("Operators"), id="operators", show=False),
+        Binding("f8", "audit", _("Audit"), id="audit"),
+        Binding("f7", "operators", _("Operators"), id="operators"),
         Binding("ctrl+l", "lock", _("Lock"), id="lock"),
     ]
 
