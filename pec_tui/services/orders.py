@@ -49,6 +49,7 @@ from pec_tui.services import audit
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.database import ORDER_NUMBER_COUNTER
 from pec_tui.services.prices import load_price_list
+from pec_tui.services.scope import audit_denials
 
 
 class Step(StrEnum):
@@ -267,6 +268,13 @@ def _load_own_order(session: Session, actor: Actor, order_id: int, lock: bool = 
     return order
 
 
+def _check_holder(order: Order, draft: Draft) -> None:
+    # The draft comes from the caller: its holder must be the order's own, or a crafted
+    # draft would rewrite (and invoice) another reseller's holder.
+    if draft.holder is not None and draft.holder.holder_id != order.holder_id:
+        raise AccessDenied(_("This holder does not belong to the order."))
+
+
 def _open_order_numbers(session: Session, mailbox_ids: list[int]) -> dict[int, int | None]:
     rows = session.exec(
         select(OpenRenewal.mailbox_id, Order.number)
@@ -279,6 +287,7 @@ def _open_order_numbers(session: Session, mailbox_ids: list[int]) -> dict[int, i
 # --- drafts ------------------------------------------------------------------------------
 
 
+@audit_denials("draft.start")
 def start_renewal(engine: Engine, actor: Actor, mailbox_ids: list[int], today: date) -> Draft:
     """Open a draft renewal of `mailbox_ids` (each renewable, none with an open order)."""
     if not mailbox_ids:
@@ -379,10 +388,12 @@ def start_renewal(engine: Engine, actor: Actor, mailbox_ids: list[int], today: d
     return draft
 
 
+@audit_denials("draft.save")
 def save_draft(engine: Engine, actor: Actor, draft: Draft) -> Draft:
     """Store the draft as it stands (called at every step of the flow)."""
     with session_scope(engine) as session:
         order = _load_own_order(session, actor, draft.order_id, lock=True)
+        _check_holder(order, draft)
         if order.status != OrderStatus.DRAFT.value:
             raise RenewalRefused(_("This order has already been confirmed or discarded."))
         order.draft_state = _to_json(draft)
@@ -395,6 +406,7 @@ def save_draft(engine: Engine, actor: Actor, draft: Draft) -> Draft:
     return draft
 
 
+@audit_denials("draft.load")
 def load_draft(engine: Engine, actor: Actor, order_id: int) -> Draft:
     with Session(engine) as session:
         order = _load_own_order(session, actor, order_id)
@@ -427,6 +439,7 @@ def list_drafts(engine: Engine, actor: Actor) -> list[DraftSummary]:
         return summaries
 
 
+@audit_denials("draft.discard")
 def discard_draft(engine: Engine, actor: Actor, order_id: int) -> None:
     with session_scope(engine) as session:
         order = _load_own_order(session, actor, order_id, lock=True)
@@ -599,6 +612,7 @@ def _apply_holder(session: Session, actor: Actor, data: HolderData) -> Holder:
     return holder
 
 
+@audit_denials("order.confirm")
 def confirm_order(
     engine: Engine,
     actor: Actor,
@@ -617,6 +631,7 @@ def confirm_order(
     try:
         with session_scope(engine) as session:
             order = _load_own_order(session, actor, draft.order_id, lock=True)
+            _check_holder(order, draft)
             if order.status != OrderStatus.DRAFT.value:
                 raise RenewalRefused(_("This order has already been confirmed or discarded."))
             ids = [i.mailbox_id for i in draft.items]
