@@ -89,19 +89,3 @@ def screen_text(screen: Screen) -> str:
         if isinstance(widget, (Static, Label)) and widget.display:
             parts.append(str(widget.render()))
     return "\n".join(parts).replace("\xa0", " ")
-
-
-def _stand_in_mailbox_list() -> None:
-    """Until the mailbox list screen lands, the app's first screen is an empty stand-in."""
-    import sys
-    import types
-
-    try:
-        import pec_tui.screens.mailboxes  # noqa: F401
-    except ImportError:
-        module = types.ModuleType("pec_tui.screens.mailboxes")
-        module.MailboxesScreen = type("MailboxesScreen", (Screen,), {})
-        sys.modules["pec_tui.screens.mailboxes"] = module
-
-
-_stand_in_mailbox_list()
