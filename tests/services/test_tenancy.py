@@ -7,6 +7,8 @@ Where another module does not audit its refusals yet, the audit check is an expe
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -21,6 +23,8 @@ from pec_tui.domain.enums import HolderKind, OrderStatus, PaymentMethod, PriceIt
 from pec_tui.services import (
     auth,
     credit,
+    holders,
+    mailbox_io,
     mailboxes,
     operators,
     order_queries,
@@ -168,6 +172,12 @@ ATTEMPTS = {
         lambda w: mailboxes.get_mailbox(w.engine, w.nord, w.sud_mailbox),
         True,
     ),
+    "read holder": (lambda w: holders.get_holder(w.engine, w.nord, w.sud_holder), True),
+    "holder's orders": (lambda w: holders.holder_orders(w.engine, w.nord, w.sud_holder), True),
+    "holder's mailboxes": (
+        lambda w: holders.holder_mailboxes(w.engine, w.nord, w.sud_holder),
+        True,
+    ),
     "start renewal": (
         lambda w: orders.start_renewal(w.engine, w.nord, [w.sud_draft_mailbox], TODAY),
         True,
@@ -274,6 +284,10 @@ def test_lists_and_searches_show_only_the_own_reseller(world):
     assert order_queries.list_orders(engine, SYSTEM) != []
     assert orders.list_drafts(engine, nord) == []
     assert [b.reseller_id for b in credit.balances(engine, nord)] == [world.nord_reseller]
+    out = io.StringIO()
+    assert mailbox_io.export_mailboxes(engine, nord, out, "json") == 1
+    assert [row["address"] for row in json.loads(out.getvalue())] == ["mario.rossi@pec.it"]
+    assert mailbox_io.count_for_export(engine, nord) == 1
 
 
 def test_the_own_reseller_data_is_allowed(world):
