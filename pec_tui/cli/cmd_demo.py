@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from datetime import datetime
 from types import FrameType
@@ -107,7 +108,7 @@ def _seed(ctx: CliContext, mailboxes: int, seed: int, today: datetime | None) ->
             click.progressbar(
                 length=mailboxes,
                 label=_("Seeding demo data"),
-                file=click.get_text_stream("stderr"),
+                file=sys.stderr,
             ) as bar,
         ):
             result = seeding.seed_demo(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -64,7 +65,7 @@ def mailboxes_export(ctx: CliContext, window, fmt: str, output: Path | None) -> 
     archive_used_mb.
     """
     if output is None:
-        count = _export(ctx, click.get_text_stream("stdout"), fmt, window)
+        count = _export(ctx, sys.stdout, fmt, window)
     else:
         # Written beside the target and renamed at the end: never a half file under its name.
         partial = output.with_name(output.name + ".part")
@@ -89,9 +90,7 @@ def _export(ctx: CliContext, out: TextIO, fmt: str, window) -> int:
     total = mailbox_io.count_for_export(ctx.engine, ctx.actor, window)
     if total < _PROGRESS_FROM_ROWS:
         return mailbox_io.export_mailboxes(ctx.engine, ctx.actor, out, fmt, window)
-    with click.progressbar(
-        length=total, label=_("Exporting mailboxes"), file=click.get_text_stream("stderr")
-    ) as bar:
+    with click.progressbar(length=total, label=_("Exporting mailboxes"), file=sys.stderr) as bar:
         return mailbox_io.export_mailboxes(
             ctx.engine,
             ctx.actor,

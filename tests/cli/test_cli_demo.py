@@ -1,0 +1,131 @@
+"""`pec-tui demo`: seeding from the command line, harmless twice, --reset, Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from pec_tui.cli import main
+from pec_tui.db.models import AuditEvent, Holder, Mailbox
+
+
+@pytest.fixture
+def demo(db_url):
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(
+            main, ["--database-url", db_url, "--lang", "en", "demo", *args], catch_exceptions=False
+        )
+
+    return invoke
+
+
+def _mailboxes(engine) -> int:
+    with Session(engine) as session:
+        return session.execute(select(func.count()).select_from(Mailbox)).scalar_one()
+
+
+def test_demo_seeds_then_leaves_a_seeded_database_alone(demo, engine):
+    first = demo("--mailboxes", "300", "--today", "2026-11-26", "--no-ui")
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("Seeded 300 mailboxes of ")
+    assert _mailboxes(engine) == 300
+
+    second = demo("--mailboxes", "500", "--no-ui")
+    assert second.exit_code == 0, second.output
+    assert "already has 300 mailboxes: nothing seeded" in second.stdout
+    assert _mailboxes(engine) == 300
+
+
+def test_reset_starts_over_and_both_steps_are_audited(demo, engine):
+    assert demo("--mailboxes", "300", "--no-ui").exit_code == 0
+    result = demo("--mailboxes", "200", "--seed", "3", "--reset", "--no-ui")
+    assert result.exit_code == 0, result.output
+    assert "Previous data deleted." in result.stderr
+    assert _mailboxes(engine) == 200
+    with Session(engine) as session:
+        actions = session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars()
+        assert list(actions) == ["demo.reset", "demo.seed"]
+
+
+def test_the_data_is_built_around_the_given_day(demo, engine):
+    assert demo("--mailboxes", "200", "--today", "2031-05-01", "--no-ui").exit_code == 0
+    with Session(engine) as session:
+        earliest, latest = session.execute(
+            select(func.min(Mailbox.expiry), func.max(Mailbox.expiry))
+        ).one()
+    assert date(2030, 10, 1) < earliest < date(2031, 5, 1) < latest < date(2034, 5, 2)
+
+
+def test_the_terminal_ui_opens_afterwards_unless_told_not_to(demo, monkeypatch):
+    opened = []
+    monkeypatch.setattr("pec_tui.app.run_app", lambda settings, engine: opened.append(engine))
+    assert demo("--mailboxes", "50").exit_code == 0
+    assert demo("--mailboxes", "50").exit_code == 0  # nothing to seed: straight to the UI
+    assert len(opened) == 2
+
+
+def test_a_number_of_mailboxes_below_one_is_a_usage_error(demo):
+    result = demo("--mailboxes", "0", "--no-ui")
+    assert result.exit_code == 2
+    assert "--mailboxes" in result.stderr
+
+
+def test_ctrl_c_stops_after_the_current_chunk_with_status_130(tmp_path):
+    path = tmp_path / "demo.db"
+    command = [sys.executable, "-c", "from pec_tui.cli import main; main()"]
+    options = ["--database-url", f"sqlite:///{path}", "--lang", "en"]
+    seeding = subprocess.Popen(
+        [*command, *options, "demo", "--mailboxes", "400000", "--no-ui"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _committed(path) == 0:
+            assert seeding.poll() is None, seeding.communicate()
+            assert time.monotonic() < deadline, "no chunk committed in two minutes"
+            time.sleep(0.2)
+        seeding.send_signal(signal.SIGINT)
+        _out, err = seeding.communicate(timeout=120)
+    finally:
+        if seeding.poll() is None:
+            seeding.kill()
+    assert seeding.returncode == 130, err
+    written = _committed(path)
+    assert 0 < written < 400_000
+    assert f"Interrupted: the database now has {written} mailboxes" in err
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        orphans = connection.execute(
+            "SELECT COUNT(*) FROM holder WHERE id NOT IN (SELECT holder_id FROM mailbox)"
+        ).fetchone()
+        assert orphans == (0,)
+
+
+def _committed(path) -> int:
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as connection:
+            return connection.execute("SELECT COUNT(*) FROM mailbox").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def test_holders_come_with_their_mailboxes(demo, engine):
+    assert demo("--mailboxes", "120", "--no-ui").exit_code == 0
+    with Session(engine) as session:
+        holders = session.execute(select(func.count()).select_from(Holder)).scalar_one()
+    assert 0 < holders < 120
