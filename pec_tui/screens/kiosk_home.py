@@ -138,10 +138,16 @@ class KioskHomeScreen(Screen[None]):
         self.refresh_bindings()
 
     def _update_status(self) -> None:
-        count = len(self.selected)
-        self.query_one("#kiosk-status", Static).update(
-            _("{count} selected").format(count=count) if count else ""
-        )
+        parts = []
+        if self.selected:
+            parts.append(_("{count} selected").format(count=len(self.selected)))
+        if len(self.rows) >= kiosk.MAX_LISTED:
+            parts.append(
+                _("Only the first {count} mailboxes are shown (soonest expiry first).").format(
+                    count=kiosk.MAX_LISTED
+                )
+            )
+        self.query_one("#kiosk-status", Static).update("  ".join(parts))
 
     def _highlighted(self) -> MailboxRow | None:
         table = self.query_one("#kiosk-mailboxes", DataTable)
