@@ -14,6 +14,7 @@ from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.pricing import DEFAULT_PRICES, PriceList
 from pec_tui.services import audit
 from pec_tui.services.actor import AccessDenied, Actor
+from pec_tui.services.scope import audit_denials
 
 
 def ensure_defaults(session: Session) -> None:
@@ -40,6 +41,7 @@ def get_price_list(engine: Engine) -> PriceList:
         return load_price_list(session)
 
 
+@audit_denials("price.set")
 def set_price(engine: Engine, actor: Actor, item: PriceItem, amount: Decimal) -> Decimal:
     """Change one price (admins only); returns the old amount."""
     if not actor.is_admin:

@@ -276,6 +276,7 @@ def _cli_attempts(sud: int, number: str, gross: str) -> dict[str, tuple[tuple[st
         ),
         "show credit": (("credit", "show", str(sud)), True),
         "top up credit": (("credit", "topup", "1", "100,00"), True),
+        "change a price": (("prices", "set", "STANDARD", "1,00"), True),
         "run the lifecycle job": (("lifecycle", "run"), True),
         "flush the outbox": (("outbox", "flush"), True),
     }
