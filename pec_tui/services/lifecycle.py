@@ -70,14 +70,6 @@ def reminder_notice(days: int) -> Notice:
     return Notice(f"reminder_{days}")
 
 
-def due_reminder(expiry: date, today: date) -> Notice | None:
-    """The most urgent reminder due today: at 90, 30 and 7 days, or the one a missed run owes."""
-    days_left = (expiry - today).days
-    if not 0 <= days_left <= max(REMINDER_DAYS):
-        return None
-    return reminder_notice(min(d for d in REMINDER_DAYS if days_left <= d))
-
-
 @dataclass
 class LifecycleReport:
     today: date
@@ -144,16 +136,36 @@ _ROW_COLUMNS = (
 
 @dataclass(frozen=True)
 class _Window:
-    """Mailboxes with `start <= expiry <= end` (and the given auto-renew flag, if any)."""
+    """Mailboxes with `start <= expiry <= end` still owed `notice` for their expiry date.
+
+    The "still owed" test is a NOT EXISTS on sent_notice's unique index, so a day's pages
+    hold only the mailboxes with something to do, and a second run of the day reads none.
+    """
 
     start: date
     end: date
+    notice: Notice
     auto_renew: bool | None = None
+    # Only mailboxes with no open order (automatic renewals: the mailbox may have one).
+    without_open_order: bool = False
 
     def where(self, stmt):
-        stmt = stmt.where(_m.expiry <= self.end)
+        stmt = stmt.where(
+            _m.expiry <= self.end,
+            ~select(SentNotice.id)
+            .where(
+                col(SentNotice.mailbox_id) == _m.id,
+                col(SentNotice.kind) == self.notice.value,
+                col(SentNotice.expiry) == _m.expiry,
+            )
+            .exists(),
+        )
         if self.auto_renew is not None:
             stmt = stmt.where(_m.auto_renew == self.auto_renew)
+        if self.without_open_order:
+            stmt = stmt.where(
+                ~select(OpenRenewal.mailbox_id).where(col(OpenRenewal.mailbox_id) == _m.id).exists()
+            )
         return stmt
 
     def page(self, session: Session, after: tuple[date, int] | None) -> list[_Row]:
@@ -166,26 +178,62 @@ class _Window:
         stmt = stmt.order_by(_m.expiry, _m.id).limit(BATCH_SIZE)
         return [_Row(*row) for row in session.execute(stmt)]
 
-    def count(self, engine: Engine) -> int:
+    def count(self, session: Session) -> int:
         stmt = self.where(select(func.count()).select_from(Mailbox.__table__))
-        with Session(engine) as session:
-            return session.execute(stmt.where(_m.expiry >= self.start)).scalar_one()
+        return session.execute(stmt.where(_m.expiry >= self.start)).scalar_one()
 
 
 def _windows(today: date) -> dict[str, _Window]:
-    suspended_from = today - timedelta(days=SUSPENSION_DAYS)
-    return {
+    """What the job looks at today; reminders in three windows, one per reminder due."""
+
+    def day(offset: int) -> date:
+        return today + timedelta(days=offset)
+
+    windows = {
         # Auto-renew orders from 7 days before expiry; a missed one is still made while Sospesa.
         "auto_renew": _Window(
-            suspended_from, today + timedelta(days=AUTO_RENEW_DAYS_BEFORE), auto_renew=True
+            day(-SUSPENSION_DAYS),
+            day(AUTO_RENEW_DAYS_BEFORE),
+            Notice.AUTO_RENEWAL,
+            auto_renew=True,
+            without_open_order=True,
         ),
-        "suspended": _Window(suspended_from, today - timedelta(days=1)),
         "cancelled": _Window(
-            today - timedelta(days=SUSPENSION_DAYS + 1 + CANCELLED_NOTICE_CATCH_UP_DAYS),
-            today - timedelta(days=SUSPENSION_DAYS + 1),
+            day(-(SUSPENSION_DAYS + 1 + CANCELLED_NOTICE_CATCH_UP_DAYS)),
+            day(-(SUSPENSION_DAYS + 1)),
+            Notice.CANCELLED,
         ),
-        "reminders": _Window(today, today + timedelta(days=max(REMINDER_DAYS)), auto_renew=False),
+        "suspended": _Window(day(-SUSPENSION_DAYS), day(-1), Notice.SUSPENDED),
     }
+    # Each reminder covers the days until the next, more urgent one is due (catch-up).
+    lower = 0
+    for days in sorted(REMINDER_DAYS):
+        windows[f"reminder_{days}"] = _Window(
+            day(lower), day(days), reminder_notice(days), auto_renew=False
+        )
+        lower = days + 1
+    return windows
+
+
+def _unpaid_auto_renewals(today: date):
+    """Automatic renewal orders awaiting a credit payment the credit now covers."""
+    return (
+        select(Order.id)
+        .join(Reseller, col(Reseller.id) == Order.reseller_id)
+        .where(
+            Order.status == OrderStatus.AWAITING_PAYMENT.value,
+            col(Order.auto_generated).is_(True),
+            Order.payment_method == PaymentMethod.PREPAID_CREDIT.value,
+            col(Reseller.credit_cents) >= Order.gross_cents,
+            select(OpenRenewal.mailbox_id)
+            .join(Mailbox, col(Mailbox.id) == OpenRenewal.mailbox_id)
+            .where(
+                col(OpenRenewal.order_id) == Order.id,
+                col(Mailbox.expiry) >= today - timedelta(days=SUSPENSION_DAYS),
+            )
+            .exists(),
+        )
+    )
 
 
 class _Run:
@@ -234,44 +282,38 @@ class _Run:
 
     def auto_renewals(self, window: _Window) -> None:
         for rows in self._pages(window):
-            ids = [r.id for r in rows]
-            with Session(self.engine) as session:
-                created = _notices_of(session, ids, [Notice.AUTO_RENEWAL])
-                # Open orders the job made and could not pay: tried again while credit lacks.
-                retry = dict(
-                    session.execute(
-                        select(OpenRenewal.mailbox_id, Order.id)
-                        .join(Order, col(Order.id) == OpenRenewal.order_id)
-                        .join(Reseller, col(Reseller.id) == Order.reseller_id)
-                        .where(
-                            col(OpenRenewal.mailbox_id).in_(ids),
-                            col(Order.auto_generated).is_(True),
-                            Order.status == OrderStatus.AWAITING_PAYMENT.value,
-                            Order.payment_method == PaymentMethod.PREPAID_CREDIT.value,
-                            Reseller.credit_cents >= Order.gross_cents,
-                        )
-                    ).all()
-                )
-                open_ids = set(
-                    session.exec(
-                        select(OpenRenewal.mailbox_id).where(col(OpenRenewal.mailbox_id).in_(ids))
-                    ).all()
-                )
             for row in rows:
-                try:
-                    if row.id in retry:
-                        self._retry_credit(retry[row.id])
-                    elif (
-                        row.id not in open_ids
-                        and (row.id, Notice.AUTO_RENEWAL, row.expiry) not in created
-                    ):
-                        self._create_auto_renewal(row.id, window)
-                except Exception as exc:  # one bad mailbox must not stop the book's renewals
-                    log.exception("automatic renewal of %s failed", row.address)
-                    self.report.failures.append(f"{row.address}: {exc}")
+                self._guarded(row.address, self._create_auto_renewal, row.id, window)
             self.tick(len(rows))
             if self.stop_requested():
                 return
+
+    def credit_retries(self) -> None:
+        """Pay the automatic renewal orders left unpaid for lack of credit, now it suffices."""
+        last_id = 0
+        while not self.stop_requested():
+            with Session(self.engine) as session:
+                ids = list(
+                    session.scalars(
+                        _unpaid_auto_renewals(self.today)
+                        .where(col(Order.id) > last_id)
+                        .order_by(col(Order.id))
+                        .limit(BATCH_SIZE)
+                    )
+                )
+            for order_id in ids:
+                self._guarded(f"order {order_id}", self._retry_credit, order_id)
+            self.tick(len(ids))
+            if len(ids) < BATCH_SIZE:
+                return
+            last_id = ids[-1]
+
+    def _guarded(self, what: str, action, *args) -> None:
+        try:
+            action(*args)
+        except Exception as exc:  # one bad mailbox must not stop the book's renewals
+            log.exception("automatic renewal of %s failed", what)
+            self.report.failures.append(f"{what}: {exc}")
 
     def _retry_credit(self, order_id: int) -> None:
         with write_session(self.engine) as session:
@@ -279,7 +321,9 @@ class _Run:
             if order is None or order.status != OrderStatus.AWAITING_PAYMENT.value:
                 return
             try:
-                result = settle_with_credit(session, self.actor, order, self.today)
+                result = settle_with_credit(
+                    session, self.actor, order, self.today, mail_from=self.settings.mail_from
+                )
             except PaymentRefused:
                 return
             if result is not None and not result.already_paid:
@@ -295,7 +339,13 @@ class _Run:
                     or not mailbox.auto_renew
                     or not window.start <= mailbox.expiry <= window.end
                     or session.get(OpenRenewal, mailbox_id) is not None
-                    or _notices_of(session, [mailbox_id], [Notice.AUTO_RENEWAL], mailbox.expiry)
+                    or session.exec(
+                        select(SentNotice.id).where(
+                            SentNotice.mailbox_id == mailbox_id,
+                            SentNotice.kind == Notice.AUTO_RENEWAL.value,
+                            SentNotice.expiry == mailbox.expiry,
+                        )
+                    ).first()
                 ):
                     return
                 order, lines = self._renewal_order(session, mailbox)
@@ -311,7 +361,9 @@ class _Run:
                 self.report.renewal_orders += 1
                 expiry = mailbox.expiry
                 if PaymentMethod(order.payment_method) is PaymentMethod.PREPAID_CREDIT:
-                    paid = settle_with_credit(session, self.actor, order, self.today)
+                    paid = settle_with_credit(
+                        session, self.actor, order, self.today, mail_from=self.settings.mail_from
+                    )
                     if paid is not None:
                         self.report.paid_with_credit += 1
                         return
@@ -324,6 +376,7 @@ class _Run:
                     self.instructions(
                         PaymentMethod(order.payment_method), order.number, order.gross_cents
                     ),
+                    self.settings.mail_from,
                 )
                 self.report.awaiting_payment += 1
         except IntegrityError:
@@ -398,55 +451,46 @@ class _Run:
     def notices(
         self,
         window: _Window,
-        kind_of: Callable[[_Row], Notice | None],
-        send: Callable[[Session, _Row, Notice, dict[int, tuple[int, str]]], None],
+        send: Callable[[Session, _Row, dict[int, tuple[int, str]]], None],
         with_open_orders: bool = False,
     ) -> int:
-        """Send each row's notice once per expiry; returns how many were sent."""
-        sent_total = 0
+        """Send each mailbox of `window` its notice, once; returns how many were sent."""
+        sent = 0
         after: tuple[date, int] | None = None
         while not self.stop_requested():
             for attempt in (1, 2):
                 try:
                     with write_session(self.engine) as session:
                         rows = window.page(session, after)
-                        sent = self._notice_batch(session, rows, kind_of, send, with_open_orders)
+                        open_orders = (
+                            self._open_orders(session, [r.id for r in rows])
+                            if with_open_orders and rows
+                            else {}
+                        )
+                        for row in rows:
+                            session.add(
+                                SentNotice(
+                                    mailbox_id=row.id,
+                                    kind=window.notice.value,
+                                    expiry=row.expiry,
+                                    sent_on=self.today,
+                                )
+                            )
+                            if row.email:
+                                send(session, row, open_orders)
                     break
                 except IntegrityError:
-                    # A concurrent run sent some of these first; read the batch again.
+                    # A concurrent run sent some of these first: read the page again.
                     if attempt == 2:
                         raise
             if not rows:
                 break
-            sent_total += sent
+            sent += len(rows)
             self.tick(len(rows))
             after = (rows[-1].expiry, rows[-1].id)
             if len(rows) < BATCH_SIZE:
                 break
-        return sent_total
-
-    def _notice_batch(self, session, rows, kind_of, send, with_open_orders) -> int:
-        wanted = {row.id: kind_of(row) for row in rows}
-        ids = [i for i, kind in wanted.items() if kind is not None]
-        if not ids:
-            return 0
-        done = _notices_of(session, ids, {k for k in wanted.values() if k is not None})
-        open_orders = self._open_orders(session, ids) if with_open_orders else {}
-        count = 0
-        for row in rows:
-            kind = wanted[row.id]
-            if kind is None or (row.id, kind, row.expiry) in done:
-                continue
-            session.add(
-                SentNotice(
-                    mailbox_id=row.id, kind=kind.value, expiry=row.expiry, sent_on=self.today
-                )
-            )
-            if row.email:
-                send(session, row, kind, open_orders)
-            count += 1
-        session.flush()
-        return count
+        return sent
 
     def _open_orders(self, session: Session, ids: list[int]) -> dict[int, tuple[int, str]]:
         """Mailbox id -> (number, payment instructions) of its order awaiting payment."""
@@ -464,7 +508,7 @@ class _Run:
             result[mailbox_id] = (number, self.instructions(method, number, gross_cents))
         return result
 
-    def send_reminder(self, session, row: _Row, _kind, open_orders) -> None:
+    def send_reminder(self, session, row: _Row, open_orders) -> None:
         notifications.queue_expiry_reminder(
             session,
             mailbox_id=row.id,
@@ -477,10 +521,10 @@ class _Run:
                 Plan(row.plan), row.extra_mailbox_gb, row.extra_archive_gb
             ),
             open_order=open_orders.get(row.id),
+            mail_from=self.settings.mail_from,
         )
 
-    @staticmethod
-    def send_suspended(session, row: _Row, _kind, _open_orders) -> None:
+    def send_suspended(self, session, row: _Row, _open_orders) -> None:
         notifications.queue_suspended_notice(
             session,
             mailbox_id=row.id,
@@ -488,10 +532,10 @@ class _Run:
             name=row.holder_name,
             email_to=row.email,
             expiry=row.expiry,
+            mail_from=self.settings.mail_from,
         )
 
-    @staticmethod
-    def send_cancelled(session, row: _Row, _kind, _open_orders) -> None:
+    def send_cancelled(self, session, row: _Row, _open_orders) -> None:
         notifications.queue_cancelled_notice(
             session,
             mailbox_id=row.id,
@@ -499,6 +543,7 @@ class _Run:
             name=row.holder_name,
             email_to=row.email,
             expiry=row.expiry,
+            mail_from=self.settings.mail_from,
         )
 
     def _pages(self, window: _Window) -> Iterator[list[_Row]]:
@@ -512,18 +557,6 @@ class _Run:
             if len(rows) < BATCH_SIZE:
                 return
             after = (rows[-1].expiry, rows[-1].id)
-
-
-def _notices_of(
-    session: Session, mailbox_ids, kinds, expiry: date | None = None
-) -> set[tuple[int, Notice, date]]:
-    stmt = select(SentNotice.mailbox_id, SentNotice.kind, SentNotice.expiry).where(
-        col(SentNotice.mailbox_id).in_(list(mailbox_ids)),
-        col(SentNotice.kind).in_([Notice(k).value for k in kinds]),
-    )
-    if expiry is not None:
-        stmt = stmt.where(SentNotice.expiry == expiry)
-    return {(m, Notice(k), e) for m, k, e in session.execute(stmt)}
 
 
 def _lines_of(order_id: int, q: Quote, choice: MailboxChoice) -> list[OrderLine]:
@@ -563,28 +596,31 @@ def run_lifecycle(
     """
     run = _Run(engine, today, settings or load_settings(), actor, progress, cancelled)
     windows = _windows(today)
-    run.total = sum(window.count(engine) for window in windows.values())
-    if run.total == 0 and progress is not None:
-        progress(0, 0)
+    with Session(engine) as session:
+        counts = {name: window.count(session) for name, window in windows.items()}
+        retries = session.execute(
+            select(func.count()).select_from(_unpaid_auto_renewals(today).subquery())
+        ).scalar_one()
+    run.total = sum(counts.values()) + retries
+    # Windows with nothing to do are skipped (a day's second run reads no page at all).
+    windows = {name: window for name, window in windows.items() if counts[name]}
+    if progress is not None:
+        progress(0, run.total)
     report = run.report
 
     # Renewals first: a mailbox renewed today must not get a reminder for its old expiry.
-    run.auto_renewals(windows["auto_renew"])
-    if not run.stop_requested():
-        report.cancelled_notices = run.notices(
-            windows["cancelled"], lambda _row: Notice.CANCELLED, run.send_cancelled
-        )
-    if not run.stop_requested():
-        report.suspended_notices = run.notices(
-            windows["suspended"], lambda _row: Notice.SUSPENDED, run.send_suspended
-        )
-    if not run.stop_requested():
-        report.reminders = run.notices(
-            windows["reminders"],
-            lambda row: due_reminder(row.expiry, today),
-            run.send_reminder,
-            with_open_orders=True,
-        )
+    if "auto_renew" in windows:
+        run.auto_renewals(windows["auto_renew"])
+    if retries and not run.stop_requested():
+        run.credit_retries()
+    if "cancelled" in windows and not run.stop_requested():
+        report.cancelled_notices = run.notices(windows["cancelled"], run.send_cancelled)
+    if "suspended" in windows and not run.stop_requested():
+        report.suspended_notices = run.notices(windows["suspended"], run.send_suspended)
+    for days in sorted(REMINDER_DAYS):
+        window = windows.get(f"reminder_{days}")
+        if window is not None and not run.stop_requested():
+            report.reminders += run.notices(window, run.send_reminder, with_open_orders=True)
     with write_session(engine) as session:
         audit.record(
             session,

@@ -20,9 +20,11 @@ from pec_tui.i18n import _, format_date, format_money, ngettext
 from pec_tui.services import outbox
 
 
-def new_message(to: str, subject: str, body: str) -> EmailMessage:
+def new_message(to: str, subject: str, body: str, mail_from: str | None = None) -> EmailMessage:
+    """A plain-text message; the sender is `mail_from` or the configured one (batch jobs pass
+    it, as reading the settings for every message of a run costs more than building it)."""
     message = EmailMessage()
-    message["From"] = load_settings().mail_from
+    message["From"] = mail_from or load_settings().mail_from
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
@@ -121,6 +123,7 @@ def queue_renewal_completed(
     lines: Sequence[OrderLine],
     renewed: Sequence[tuple[str, date]],
     paid_on: date,
+    mail_from: str | None = None,
 ) -> OutboxMessage | None:
     """The Rinnovo completato e-mail: payment registered, new expiry of every mailbox."""
     name, email_to = order_recipient(session, order)
@@ -151,7 +154,10 @@ def queue_renewal_completed(
             ).format(years=order.years)
         )
     return outbox.enqueue(
-        session, new_message(email_to, subject, "\n\n".join(parts)), "renewal_completed", order.id
+        session,
+        new_message(email_to, subject, "\n\n".join(parts), mail_from),
+        "renewal_completed",
+        order.id,
     )
 
 
@@ -162,6 +168,7 @@ def queue_auto_renewal_awaiting_payment(
     address: str,
     expiry: date,
     instructions: str,
+    mail_from: str | None = None,
 ) -> OutboxMessage | None:
     """An automatic renewal order could not be paid by itself: tell the holder how to pay."""
     name, email_to = order_recipient(session, order)
@@ -185,7 +192,11 @@ def queue_auto_renewal_awaiting_payment(
         )
     )
     return outbox.enqueue(
-        session, new_message(email_to, subject, body), "auto_renewal_unpaid", order.id, None
+        session,
+        new_message(email_to, subject, body, mail_from),
+        "auto_renewal_unpaid",
+        order.id,
+        None,
     )
 
 
@@ -200,6 +211,7 @@ def queue_expiry_reminder(
     today: date,
     yearly_price: Decimal,
     open_order: tuple[int, str] | None = None,
+    mail_from: str | None = None,
 ) -> OutboxMessage:
     """A reminder that `address` expires soon; with the open order's instructions if any."""
     days = (expiry - today).days
@@ -230,7 +242,7 @@ def queue_expiry_reminder(
     parts.append(_state_footer(expiry))
     return outbox.enqueue(
         session,
-        new_message(email_to, subject, "\n\n".join(parts)),
+        new_message(email_to, subject, "\n\n".join(parts), mail_from),
         "expiry_reminder",
         None,
         mailbox_id,
@@ -238,7 +250,14 @@ def queue_expiry_reminder(
 
 
 def queue_suspended_notice(
-    session: Session, *, mailbox_id: int, address: str, name: str, email_to: str, expiry: date
+    session: Session,
+    *,
+    mailbox_id: int,
+    address: str,
+    name: str,
+    email_to: str,
+    expiry: date,
+    mail_from: str | None = None,
 ) -> OutboxMessage:
     """The mailbox expired unrenewed and is now Sospesa."""
     last_day = cancelled_from(expiry) - timedelta(days=1)
@@ -257,12 +276,23 @@ def queue_suspended_notice(
         )
     )
     return outbox.enqueue(
-        session, new_message(email_to, subject, body), "mailbox_suspended", None, mailbox_id
+        session,
+        new_message(email_to, subject, body, mail_from),
+        "mailbox_suspended",
+        None,
+        mailbox_id,
     )
 
 
 def queue_cancelled_notice(
-    session: Session, *, mailbox_id: int, address: str, name: str, email_to: str, expiry: date
+    session: Session,
+    *,
+    mailbox_id: int,
+    address: str,
+    name: str,
+    email_to: str,
+    expiry: date,
+    mail_from: str | None = None,
 ) -> OutboxMessage:
     """The mailbox stayed unrenewed 90 days past its expiry and is now Cancellata."""
     subject = _("Your PEC mailbox {address} has been cancelled").format(address=address)
@@ -284,5 +314,9 @@ def queue_cancelled_notice(
         )
     )
     return outbox.enqueue(
-        session, new_message(email_to, subject, body), "mailbox_cancelled", None, mailbox_id
+        session,
+        new_message(email_to, subject, body, mail_from),
+        "mailbox_cancelled",
+        None,
+        mailbox_id,
     )

@@ -182,6 +182,7 @@ def settle(
     paid_on: date,
     reference: str | None,
     today: date,
+    mail_from: str | None = None,
 ) -> PaymentResult:
     """Register the payment of `order` (already locked) inside the caller's transaction.
 
@@ -271,7 +272,7 @@ def settle(
     # A racing second registration fails here, on the unique order_id, and rolls back.
     session.flush()
     notifications.queue_renewal_completed(
-        session, order, lines, [(r.address, r.new_expiry) for r in renewed], paid_on
+        session, order, lines, [(r.address, r.new_expiry) for r in renewed], paid_on, mail_from
     )
     audit.record(
         session,
@@ -364,7 +365,7 @@ def credit_covers(session: Session, order: Order) -> Reseller | None:
 
 
 def settle_with_credit(
-    session: Session, actor: Actor, order: Order, today: date
+    session: Session, actor: Actor, order: Order, today: date, mail_from: str | None = None
 ) -> PaymentResult | None:
     """Pay `order` (locked) with its reseller's prepaid credit inside the caller's transaction.
 
@@ -386,6 +387,7 @@ def settle_with_credit(
         today,
         _("prepaid credit"),
         today,
+        mail_from,
     )
     reseller.credit_cents -= order.gross_cents
     reseller.version += 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from book_builder import add_holder, add_mailbox, add_reseller, confirm_renewal, get
 from sqlmodel import Session, select
 
@@ -14,7 +13,7 @@ from pec_tui.db.models import Mailbox, OpenRenewal, Order, OrderLine, OutboxMess
 from pec_tui.domain.enums import OrderStatus, PaymentMethod
 from pec_tui.services import credit, delivery, payments
 from pec_tui.services.actor import SYSTEM
-from pec_tui.services.lifecycle import Notice, due_reminder, run_lifecycle
+from pec_tui.services.lifecycle import Notice, run_lifecycle
 
 EXPIRY = date(2027, 3, 31)
 
@@ -39,24 +38,6 @@ def _notices(engine) -> list[tuple[int, str, date]]:
 
 def _body(message: OutboxMessage) -> str:
     return delivery.parse_message(message.message).get_content()
-
-
-@pytest.mark.parametrize(
-    ("days_left", "notice"),
-    [
-        (91, None),
-        (90, "reminder_90"),
-        (31, "reminder_90"),
-        (30, "reminder_30"),
-        (8, "reminder_30"),
-        (7, "reminder_7"),
-        (0, "reminder_7"),
-        (-1, None),
-    ],
-)
-def test_due_reminder(days_left, notice):
-    got = due_reminder(EXPIRY, EXPIRY - timedelta(days=days_left))
-    assert (got.value if got else None) == notice
 
 
 def test_reminders_at_90_30_7_days_once_each(engine):
