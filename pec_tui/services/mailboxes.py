@@ -217,7 +217,9 @@ class _Arm:
     """One arm as SQL: the sort column (as written for this arm), its range, other conditions.
 
     Keyset pages keep only the far end of the sort-column range (PERFORMANCE.md: keeping
-    the near end makes SQLite walk from it again on every page).
+    the near end makes SQLite walk from it again on every page). With several arms the
+    cursor may come from another arm and lie before this arm's range: then the range alone
+    is the condition, or SQLite would walk from the cursor instead.
     """
 
     name: str  # of the sort column: "expiry" or "address"
@@ -226,6 +228,19 @@ class _Arm:
     high: Any
     high_inclusive: bool
     others: tuple[ColumnElement[bool], ...]
+    # Python compares sort keys as the database orders them (dates; text on SQLite only:
+    # PostgreSQL may sort text by a locale's collation).
+    python_order: bool = True
+
+    def wholly_after(self, key: Any) -> bool:
+        """Every row of this arm sorts after `key` (a cursor taken from another arm)."""
+        return self.python_order and self.low is not None and key < self.low
+
+    def wholly_before(self, key: Any) -> bool:
+        """Every row of this arm sorts before `key`."""
+        if not self.python_order or self.high is None:
+            return False
+        return key > self.high if self.high_inclusive else key >= self.high
 
     def range(self, low: bool = True, high: bool = True) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
@@ -299,42 +314,63 @@ def _arm(
         others.append(_m.expiry >= exp_low)
     if exp_high is not None:
         others.append(_m.expiry <= exp_high)
-    return _Arm("address", column, addr_low, addr_high, False, tuple(others))
+    return _Arm("address", column, addr_low, addr_high, False, tuple(others), steer)
 
 
-def choose_strategy(matching: int, in_scope: int, page_size: int = DEFAULT_PAGE_SIZE) -> Strategy:
-    """ "scan" when walking in order tests fewer rows per page than sorting all matches.
+def choose_strategy(matching: int, in_scope: int, rows_needed: int = DEFAULT_PAGE_SIZE) -> Strategy:
+    """ "scan" when walking in order tests fewer rows than sorting all matches would.
 
-    A walk tests about page_size * in_scope / matching rows, a lookup sorts `matching`.
+    A walk tests about rows_needed * in_scope / matching rows (the matches are spread
+    through the order); a lookup reads and sorts all `matching`. A page needs
+    `DEFAULT_PAGE_SIZE` rows; a jump needs every row it skips as well.
     """
     if matching <= 0:
         return "lookup"
-    return "scan" if matching * matching > page_size * in_scope else "lookup"
+    return "scan" if matching * matching > rows_needed * in_scope else "lookup"
 
 
-# Strategies chosen when counting, reused by the page queries of the same filter. Stale
-# entries only cost speed, never correctness.
-_strategies: OrderedDict[tuple[Any, ...], tuple[Strategy, ...]] = OrderedDict()
-_strategies_lock = threading.Lock()
+@dataclass(frozen=True)
+class _SearchSize:
+    """How many rows each arm of a search matches, and how many the actor can see."""
+
+    matching: tuple[int, ...]
+    in_scope: int
 
 
-def _strategy_key(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> tuple:
+# Sizes found when counting, reused by the page queries of the same filter to choose their
+# strategies. Stale entries only cost speed, never correctness.
+_sizes: OrderedDict[tuple[Any, ...], _SearchSize] = OrderedDict()
+_sizes_lock = threading.Lock()
+
+
+def _size_key(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> tuple:
     return (id(engine), actor.reseller_id, actor.holder_id, flt.with_(sort="expiry"), today)
 
 
-def _remember_strategies(key: tuple, strategies: tuple[Strategy, ...]) -> None:
-    with _strategies_lock:
-        _strategies[key] = strategies
-        _strategies.move_to_end(key)
-        while len(_strategies) > 64:
-            _strategies.popitem(last=False)
+def _remember_size(key: tuple, size: _SearchSize) -> None:
+    with _sizes_lock:
+        _sizes[key] = size
+        _sizes.move_to_end(key)
+        while len(_sizes) > 64:
+            _sizes.popitem(last=False)
 
 
-def _arms(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> list[_Arm]:
+def _arms(
+    engine: Engine,
+    actor: Actor,
+    flt: MailboxFilter,
+    today: date,
+    rows_needed: int = DEFAULT_PAGE_SIZE,
+) -> list[_Arm]:
+    """The filter's arms, each told how to run for a query needing `rows_needed` rows."""
     kinds = _arm_kinds(flt)
-    with _strategies_lock:
-        known = _strategies.get(_strategy_key(engine, actor, flt, today))
-    strategies = known or tuple("lookup" for _ in kinds)
+    with _sizes_lock:
+        size = _sizes.get(_size_key(engine, actor, flt, today))
+    if size is None:
+        # Not counted yet: look matches up through their index (cost bounded by matches).
+        strategies: tuple[Strategy, ...] = tuple("lookup" for _ in kinds)
+    else:
+        strategies = tuple(choose_strategy(n, size.in_scope, rows_needed) for n in size.matching)
     arms = [
         _arm(engine, actor, flt, today, kind, strategy)
         for kind, strategy in zip(kinds, strategies, strict=True)
@@ -393,7 +429,11 @@ def _ordered(
     selects: list[Select] = []
     for arm in arms:
         key = tuple_(arm.column, _m.id)
-        if before is not None:
+        if before is not None and arm.wholly_before(before[0]):
+            where = arm.range()  # the cursor (another arm's row) is past this whole arm
+        elif after is not None and arm.wholly_after(after[0]):
+            where = arm.range()
+        elif before is not None:
             where = [key <= tuple_(*before) if inclusive else key < tuple_(*before)]
             where += arm.range(high=False)
         elif after is not None:
@@ -447,9 +487,8 @@ def count(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> int:
                     query.where(*everything.others, *everything.range())
                 ).scalar_one()
             )
-            _remember_strategies(
-                _strategy_key(engine, actor, flt, today),
-                tuple(choose_strategy(n, in_scope) for n in counts),
+            _remember_size(
+                _size_key(engine, actor, flt, today), _SearchSize(tuple(counts), in_scope)
             )
     return sum(counts)
 
@@ -502,17 +541,20 @@ def page_at_offset(
     half is counted from the end, so End costs no more than Home.
     """
     offset = max(0, offset)
-    arms = _arms(engine, actor, flt, today)
-    if not arms or limit <= 0 or (total is not None and offset >= total):
+    if limit <= 0 or (total is not None and offset >= total):
         return []
     keys = select(_m.expiry if flt.sort == "expiry" else _m.address, _m.id)
     from_end = total is not None and offset > total // 2
     if from_end:
         assert total is not None
         stop = min(offset + limit, total)
-        query = _ordered(arms, keys, descending=True, limit=1, offset=total - stop)
+        skip = total - stop
     else:
-        query = _ordered(arms, keys, limit=1, offset=offset)
+        skip = offset
+    arms = _arms(engine, actor, flt, today, rows_needed=skip + limit)
+    if not arms:
+        return []
+    query = _ordered(arms, keys, descending=from_end, limit=1, offset=skip)
     with engine.connect() as connection:
         edge = connection.execute(query).first()
     if edge is None:

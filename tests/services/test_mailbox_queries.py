@@ -107,14 +107,14 @@ def _reseller(book: Book, which: str = "a") -> Actor:
     return Actor(name=f"op-{which}", role=Role.RESELLER, reseller_id=reseller_id)
 
 
-def _all_rows(engine, actor, flt) -> list[MailboxRow]:
+def _all_rows(engine, actor, flt, limit: int = 7) -> list[MailboxRow]:
     """Every row of the filter by following keyset cursors from the first page."""
     rows: list[MailboxRow] = []
-    batch = mailboxes.page(engine, actor, flt, TODAY, limit=7)
+    batch = mailboxes.page(engine, actor, flt, TODAY, limit=limit)
     while batch:
         rows.extend(batch)
         cursor = mailboxes.cursor_of(batch[-1], flt.sort)
-        batch = mailboxes.page(engine, actor, flt, TODAY, after=cursor, limit=7)
+        batch = mailboxes.page(engine, actor, flt, TODAY, after=cursor, limit=limit)
     return rows
 
 
@@ -174,8 +174,16 @@ def test_search_gives_the_same_rows_whichever_way_it_is_queried(
     monkeypatch.setattr(mailboxes, "choose_strategy", lambda *args, **kw: strategy)
     actor = _reseller(book)
     flt = MailboxFilter(search="rossi", sort=sort)
-    mailboxes.count(engine, actor, flt, TODAY)  # decides the strategy
-    rows = _all_rows(engine, actor, flt)
+    total = mailboxes.count(engine, actor, flt, TODAY)  # decides the strategy
+    # One row a page: each cursor comes from one arm and is used on both.
+    rows = _all_rows(engine, actor, flt, limit=1)
+    backwards = mailboxes.page_at_offset(engine, actor, flt, TODAY, total - 1, 1, total=total)
+    while len(backwards) < total:
+        cursor = mailboxes.cursor_of(backwards[0], sort)
+        batch = mailboxes.page(engine, actor, flt, TODAY, before=cursor, limit=1)
+        assert batch, "a row was skipped walking backwards"
+        backwards[:0] = batch
+    assert backwards == rows
     expected = sorted(
         _expected(
             engine, actor, lambda m: m.address.startswith("rossi") or m.holder_id == book.rossi
