@@ -526,7 +526,7 @@ def offer_unfinished_drafts(app: PecApp) -> None:
 
     async def check() -> None:
         try:
-            drafts = await asyncio.to_thread(list_drafts, app.engine, app.actor)
+            drafts = await asyncio.to_thread(list_drafts, app.engine, app.actor, app.actor.terminal)
         except Exception:
             log.exception("listing drafts at start")
             return

@@ -15,20 +15,16 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
-from pec_tui.domain import validation
 from pec_tui.domain.enums import HolderKind, label
 from pec_tui.i18n import N_, _, ngettext
 from pec_tui.screens.flow import FlowStepScreen, SpaceCheckbox
-from pec_tui.services.orders import Draft, HolderData, Step, validate_holder
+from pec_tui.services.orders import Draft, HolderData, Step, normalise_holder, validate_holder
 
 PERSONS = frozenset({HolderKind.PRIVATE, HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL})
 BUSINESSES = frozenset({HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL, HolderKind.COMPANY})
 NOT_PRIVATE = frozenset(HolderKind) - {HolderKind.PRIVATE}
 EVERYONE = frozenset(HolderKind)
 PUBLIC = frozenset({HolderKind.PUBLIC_ADMIN})
-
-# Validators name some fields after what they check ("email", "pec"); the form after the data.
-ERROR_FIELD_ALIASES = {"email": "reference_email", "pec": "billing_pec"}
 
 
 @dataclass(frozen=True)
@@ -63,38 +59,6 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("cup", N_("CUP (optional)"), PUBLIC, True, "J11B22000000001", 15),
 )
 FIELD_NAMES = tuple(spec.name for spec in FIELDS)
-
-
-def normalised(data: HolderData) -> HolderData:
-    """Valid data as stored: codes upper-case, blanks removed, fields of other kinds dropped."""
-    kind = data.kind
-    values = {
-        spec.name: (getattr(data, spec.name) if kind in spec.kinds else None) for spec in FIELDS
-    }
-    values["codice_fiscale"], values["partita_iva"] = validation.check_holder_tax_ids(
-        kind, values["codice_fiscale"], values["partita_iva"]
-    )
-    values["cap"] = validation.check_cap(values["cap"] or "")
-    values["province"] = validation.check_province(values["province"] or "")
-    values["reference_email"] = validation.check_email(values["reference_email"] or "")
-    if kind in BUSINESSES:
-        values["sdi_code"] = validation.check_sdi_code(
-            values["sdi_code"] or "", values["billing_pec"]
-        )
-        if values["billing_pec"]:
-            values["billing_pec"] = validation.check_pec_address(values["billing_pec"])
-    if kind is HolderKind.PUBLIC_ADMIN:
-        values["pa_office_code"] = validation.check_pa_office_code(values["pa_office_code"] or "")
-        values["cig"] = validation.check_cig(values["cig"])
-        values["cup"] = validation.check_cup(values["cup"])
-    return replace(
-        data, split_payment=data.split_payment and kind is HolderKind.PUBLIC_ADMIN, **values
-    )
-
-
-def field_errors(data: HolderData) -> dict[str, str]:
-    """`validate_holder`'s verdict keyed by the form's field names."""
-    return {ERROR_FIELD_ALIASES.get(k, k): v for k, v in validate_holder(data).items()}
 
 
 class HolderScreen(FlowStepScreen):
@@ -188,7 +152,7 @@ class HolderScreen(FlowStepScreen):
             self.query_one("#proceed", Button).focus()
             return
         self._show_kind_fields()
-        errors = field_errors(self.current_holder())
+        errors = validate_holder(self.current_holder())
         if errors:
             # Stored data that no longer passes (e.g. no SDI code yet): say so at once.
             self.touched.update(FIELD_NAMES)
@@ -251,7 +215,7 @@ class HolderScreen(FlowStepScreen):
         form_error.display = bool(others) and self.touched >= set(FIELD_NAMES)
 
     def _check(self) -> dict[str, str]:
-        errors = field_errors(self.current_holder())
+        errors = validate_holder(self.current_holder())
         self._show_errors(errors)
         return errors
 
@@ -313,4 +277,4 @@ class HolderScreen(FlowStepScreen):
                 severity="error",
             )
             return
-        self.go_next(replace(self.draft, holder=normalised(self.current_holder())))
+        self.go_next(replace(self.draft, holder=normalise_holder(self.current_holder())))

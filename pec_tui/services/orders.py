@@ -184,6 +184,7 @@ class DraftSummary:
     addresses: tuple[str, ...]
     step: Step
     updated_at: datetime
+    terminal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -415,10 +416,13 @@ def load_draft(engine: Engine, actor: Actor, order_id: int) -> Draft:
         return _from_json(order.id, order.draft_state)
 
 
-def list_drafts(engine: Engine, actor: Actor) -> list[DraftSummary]:
-    """Drafts this actor may resume, newest first."""
+def list_drafts(engine: Engine, actor: Actor, terminal: str | None = None) -> list[DraftSummary]:
+    """Drafts this actor may resume, newest first; only those begun on `terminal` if given
+    (at start-up, what a crash of this terminal left, not another terminal's work)."""
     with Session(engine) as session:
         stmt = select(Order).where(Order.status == OrderStatus.DRAFT.value)
+        if terminal is not None:
+            stmt = stmt.where(Order.terminal == terminal)
         if actor.reseller_id is not None:
             stmt = stmt.where(Order.reseller_id == actor.reseller_id)
         if actor.holder_id is not None:
@@ -434,6 +438,7 @@ def list_drafts(engine: Engine, actor: Actor) -> list[DraftSummary]:
                     addresses=tuple(i["address"] for i in state.get("items", [])),
                     step=Step(state.get("step", Step.PLAN)),
                     updated_at=order.updated_at,
+                    terminal=order.terminal,
                 )
             )
         return summaries
@@ -451,53 +456,107 @@ def discard_draft(engine: Engine, actor: Actor, order_id: int) -> None:
 
 # --- validation --------------------------------------------------------------------------
 
-_PERSON_KINDS = (HolderKind.PRIVATE, HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL)
+_PERSON_KINDS = frozenset({HolderKind.PRIVATE, HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL})
+_BUSINESS_KINDS = frozenset({HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL, HolderKind.COMPANY})
+_NOT_PRIVATE = frozenset(HolderKind) - {HolderKind.PRIVATE}
+# Which holder fields apply to which kind; the others are dropped when the data is stored.
+HOLDER_FIELD_KINDS: dict[str, frozenset[HolderKind]] = {
+    "first_name": _PERSON_KINDS,
+    "last_name": _PERSON_KINDS,
+    "company_name": _NOT_PRIVATE,
+    "codice_fiscale": frozenset(HolderKind),
+    "partita_iva": _NOT_PRIVATE,
+    "street": frozenset(HolderKind),
+    "cap": frozenset(HolderKind),
+    "city": frozenset(HolderKind),
+    "province": frozenset(HolderKind),
+    "reference_email": frozenset(HolderKind),
+    "phone": frozenset(HolderKind),
+    "sdi_code": _BUSINESS_KINDS,
+    "billing_pec": _BUSINESS_KINDS,
+    "pa_office_code": frozenset({HolderKind.PUBLIC_ADMIN}),
+    "cig": frozenset({HolderKind.PUBLIC_ADMIN}),
+    "cup": frozenset({HolderKind.PUBLIC_ADMIN}),
+}
+
+
+def _holder_checks(data: HolderData):
+    """(field, check) pairs; each check returns the normalised value or raises."""
+    kind = data.kind
+    checks = []
+    if kind in _PERSON_KINDS:
+        for name, text in (("first_name", _("First name")), ("last_name", _("Last name"))):
+            checks.append(
+                (name, lambda n=name, t=text: validation.check_required(getattr(data, n), n, t))
+            )
+    if kind is not HolderKind.PRIVATE:
+        checks.append(
+            (
+                "company_name",
+                lambda: validation.check_required(
+                    data.company_name, "company_name", _("Company or office name")
+                ),
+            )
+        )
+    checks.append(
+        (
+            "codice_fiscale",
+            lambda: validation.check_holder_tax_ids(kind, data.codice_fiscale, data.partita_iva),
+        )
+    )
+    checks.append(
+        ("street", lambda: validation.check_required(data.street, "street", _("Address")))
+    )
+    checks.append(("city", lambda: validation.check_required(data.city, "city", _("City"))))
+    checks.append(("cap", lambda: validation.check_cap(data.cap or "")))
+    checks.append(("province", lambda: validation.check_province(data.province or "")))
+    checks.append(("reference_email", lambda: validation.check_email(data.reference_email or "")))
+    if kind is HolderKind.PUBLIC_ADMIN:
+        checks.append(
+            ("pa_office_code", lambda: validation.check_pa_office_code(data.pa_office_code or ""))
+        )
+        checks.append(("cig", lambda: validation.check_cig(data.cig)))
+        checks.append(("cup", lambda: validation.check_cup(data.cup)))
+    elif kind in _BUSINESS_KINDS:
+        checks.append(
+            ("sdi_code", lambda: validation.check_sdi_code(data.sdi_code or "", data.billing_pec))
+        )
+        if data.billing_pec:
+            checks.append(("billing_pec", lambda: validation.check_pec_address(data.billing_pec)))
+    return checks
 
 
 def validate_holder(data: HolderData) -> dict[str, str]:
-    """Field name -> message for every invalid field; empty when the holder data is valid."""
+    """Holder field name -> message for every invalid field; empty when the data is valid."""
     errors: dict[str, str] = {}
-
-    def check(field_name: str, fn, *args) -> None:
+    for name, check in _holder_checks(data):
         try:
-            fn(*args)
+            check()
         except ValidationError as exc:
-            errors.setdefault(exc.field or field_name, exc.message)
-
-    if data.kind in _PERSON_KINDS:
-        check(
-            "first_name", validation.check_required, data.first_name, "first_name", _("First name")
-        )
-        check("last_name", validation.check_required, data.last_name, "last_name", _("Last name"))
-    if data.kind is not HolderKind.PRIVATE:
-        check(
-            "company_name",
-            validation.check_required,
-            data.company_name,
-            "company_name",
-            _("Company or office name"),
-        )
-    check(
-        "codice_fiscale",
-        validation.check_holder_tax_ids,
-        data.kind,
-        data.codice_fiscale,
-        data.partita_iva,
-    )
-    check("street", validation.check_required, data.street, "street", _("Address"))
-    check("city", validation.check_required, data.city, "city", _("City"))
-    check("cap", validation.check_cap, data.cap or "")
-    check("province", validation.check_province, data.province or "")
-    check("reference_email", validation.check_email, data.reference_email or "")
-    if data.kind is HolderKind.PUBLIC_ADMIN:
-        check("pa_office_code", validation.check_pa_office_code, data.pa_office_code or "")
-        check("cig", validation.check_cig, data.cig)
-        check("cup", validation.check_cup, data.cup)
-    elif data.kind.needs_billing:
-        check("sdi_code", validation.check_sdi_code, data.sdi_code or "", data.billing_pec)
-        if data.billing_pec:
-            check("billing_pec", validation.check_pec_address, data.billing_pec)
+            # Validators name some fields after what they check; the form names them after data.
+            key = exc.field if exc.field in HOLDER_FIELD_KINDS else name
+            errors.setdefault(key, exc.message)
     return errors
+
+
+def normalise_holder(data: HolderData) -> HolderData:
+    """Valid holder data as stored: codes upper-case, blanks removed, other kinds' fields
+    dropped. Raises ValidationError on the first invalid field."""
+    values: dict[str, Any] = {
+        name: (getattr(data, name) if data.kind in kinds else None)
+        for name, kinds in HOLDER_FIELD_KINDS.items()
+    }
+    for name, check in _holder_checks(replace(data, **values)):
+        result = check()
+        if name == "codice_fiscale":
+            values["codice_fiscale"], values["partita_iva"] = result
+        elif name not in ("first_name", "last_name", "company_name", "street", "city"):
+            values[name] = result
+        else:
+            values[name] = result.strip()
+    return replace(
+        data, split_payment=data.split_payment and data.kind is HolderKind.PUBLIC_ADMIN, **values
+    )
 
 
 def item_problems(draft: Draft) -> dict[int, str]:
@@ -651,7 +710,11 @@ def confirm_order(
             prices = load_price_list(session)
             q = draft.quote(prices)
             now = utcnow()
-            holder_row = _apply_holder(session, actor, draft.holder) if draft.holder else None
+            holder_row = (
+                _apply_holder(session, actor, normalise_holder(draft.holder))
+                if draft.holder
+                else None
+            )
             # Reserve the mailboxes first: a concurrent confirmation fails here, cleanly.
             for item in draft.items:
                 session.add(OpenRenewal(mailbox_id=item.mailbox_id, order_id=order.id))
