@@ -99,15 +99,18 @@ def payments_register(
         return
     click.echo(result.message)
     for r in result.renewed:
-        click.echo(
-            "  "
-            + _("{address}: {plan}, expiry {old} → {new}").format(
+        if r.old_expiry is None:
+            line = _("{address}: {plan}, new mailbox, expiry {new}").format(
+                address=r.address, plan=r.plan, new=format_date(r.new_expiry)
+            )
+        else:
+            line = _("{address}: {plan}, expiry {old} → {new}").format(
                 address=r.address,
                 plan=r.plan,
                 old=format_date(r.old_expiry),
                 new=format_date(r.new_expiry),
             )
-        )
+        click.echo("  " + line)
 
 
 @payments.command("import")

@@ -8,7 +8,7 @@ from datetime import date
 import click
 
 from pec_tui.cli import CliContext, main, pass_ctx
-from pec_tui.cli.order_output import echo_json, refusals_as_errors
+from pec_tui.cli.order_output import echo_confirmed, refusals_as_errors, require_consents
 from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
 
 
@@ -111,25 +111,10 @@ def renew(
     refused with the reason; then nothing is ordered.
     """
     from pec_tui.domain.plans import clamp_extra
-    from pec_tui.i18n import _, format_money
     from pec_tui.services import orders
     from pec_tui.services.order_queries import mailbox_ids_by_address
 
-    missing = [
-        flag
-        for flag, given in (
-            ("--accept-terms", accept_terms),
-            ("--accept-clauses", accept_clauses),
-            ("--accept-privacy", accept_privacy),
-        )
-        if not given
-    ]
-    if missing:
-        raise click.UsageError(
-            _("The holder must accept each of the contract documents: missing {flags}.").format(
-                flags=", ".join(missing)
-            )
-        )
+    require_consents(accept_terms, accept_clauses, accept_privacy)
     engine, actor, today = ctx.engine, ctx.actor, date.today()
     ids = mailbox_ids_by_address(engine, actor, list(addresses))
     draft = orders.start_renewal(engine, actor, ids, today)
@@ -169,48 +154,4 @@ def renew(
         # A script that fails leaves no draft behind for someone to stumble on.
         orders.discard_draft(engine, actor, draft.order_id)
         raise
-    q = done.quote
-    if fmt == "json":
-        echo_json(
-            {
-                "number": done.number,
-                "order_id": done.order_id,
-                "mailboxes": [item.address for item in draft.items],
-                "years": draft.years,
-                "net": q.net,
-                "vat": q.vat,
-                "gross": q.gross,
-                "payment_method": done.payment_method,
-                "paid": done.paid,
-                "payment_instructions": done.payment_instructions,
-                "email_to": done.email_to,
-                "lines": [
-                    {
-                        "address": line.address,
-                        "item": line.item,
-                        "quantity": line.quantity,
-                        "years": line.years,
-                        "unit": line.unit,
-                        "total": line.total,
-                    }
-                    for line in q.lines
-                ],
-            }
-        )
-        return
-    click.echo(_("Order no. {number} confirmed.").format(number=done.number))
-    click.echo(_("Total: {amount} + VAT").format(amount=format_money(q.net)))
-    click.echo(_("Total incl. VAT: {amount}").format(amount=format_money(q.gross)))
-    if done.paid:
-        click.echo(_("Paid with the reseller's prepaid credit: the renewal is complete."))
-    elif done.payment_method is PaymentMethod.PREPAID_CREDIT:
-        click.echo(
-            _(
-                "The reseller's prepaid credit does not cover {amount}: the order awaits "
-                "payment (top up the credit, or register another payment)."
-            ).format(amount=format_money(q.gross))
-        )
-    else:
-        click.echo(done.payment_instructions)
-    if done.email_to:
-        click.echo(_("Confirmation e-mail queued for {address}.").format(address=done.email_to))
+    echo_confirmed(done, [item.address for item in draft.items], draft.years, fmt)

@@ -124,3 +124,76 @@ def enum_label(enum: type[StrEnum], value: str | None) -> str:
         return label(enum(value))
     except ValueError:
         return value
+
+
+def require_consents(terms: bool, clauses: bool, privacy: bool) -> None:
+    """The three contract ticks, each its own flag, all required (usage error otherwise)."""
+    from pec_tui.i18n import _
+
+    missing = [
+        flag
+        for flag, given in (
+            ("--accept-terms", terms),
+            ("--accept-clauses", clauses),
+            ("--accept-privacy", privacy),
+        )
+        if not given
+    ]
+    if missing:
+        raise click.UsageError(
+            _("The holder must accept each of the contract documents: missing {flags}.").format(
+                flags=", ".join(missing)
+            )
+        )
+
+
+def echo_confirmed(done, mailboxes: Sequence[str], years: int, fmt: str) -> None:
+    """Print a confirmed order (`orders.ConfirmedOrder`): number, totals, how to pay."""
+    from pec_tui.domain.enums import PaymentMethod
+    from pec_tui.i18n import _, format_money
+
+    q = done.quote
+    if fmt == "json":
+        echo_json(
+            {
+                "number": done.number,
+                "order_id": done.order_id,
+                "mailboxes": list(mailboxes),
+                "years": years,
+                "net": q.net,
+                "vat": q.vat,
+                "gross": q.gross,
+                "payment_method": done.payment_method,
+                "paid": done.paid,
+                "payment_instructions": done.payment_instructions,
+                "email_to": done.email_to,
+                "lines": [
+                    {
+                        "address": line.address,
+                        "item": line.item,
+                        "quantity": line.quantity,
+                        "years": line.years,
+                        "unit": line.unit,
+                        "total": line.total,
+                    }
+                    for line in q.lines
+                ],
+            }
+        )
+        return
+    click.echo(_("Order no. {number} confirmed.").format(number=done.number))
+    click.echo(_("Total: {amount} + VAT").format(amount=format_money(q.net)))
+    click.echo(_("Total incl. VAT: {amount}").format(amount=format_money(q.gross)))
+    if done.paid:
+        click.echo(_("Paid with the reseller's prepaid credit: the order is complete."))
+    elif done.payment_method is PaymentMethod.PREPAID_CREDIT:
+        click.echo(
+            _(
+                "The reseller's prepaid credit does not cover {amount}: the order awaits "
+                "payment (top up the credit, or register another payment)."
+            ).format(amount=format_money(q.gross))
+        )
+    else:
+        click.echo(done.payment_instructions)
+    if done.email_to:
+        click.echo(_("Confirmation e-mail queued for {address}.").format(address=done.email_to))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -33,11 +33,12 @@ from pec_tui.db.models import (
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, Plan
 from pec_tui.domain.lifecycle import AUTO_RENEW_DAYS_BEFORE, REMINDER_DAYS, SUSPENSION_DAYS
 from pec_tui.domain.money import from_cents, to_cents
-from pec_tui.domain.pricing import MailboxChoice, PriceList, Quote, quote
+from pec_tui.domain.pricing import MailboxChoice, PriceList, quote
 from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS
 from pec_tui.services import audit, notifications
 from pec_tui.services.actor import SYSTEM, Actor
-from pec_tui.services.orders import holder_data, line_description, next_order_number
+from pec_tui.services.order_lines import holder_snapshot, order_lines
+from pec_tui.services.orders import next_order_number
 from pec_tui.services.orders import payment_instructions as instructions_for
 from pec_tui.services.payments import PaymentRefused, settle_with_credit
 from pec_tui.services.prices import load_price_list
@@ -402,8 +403,6 @@ class _Run:
         )
         q = quote(self.prices, [choice], years)
         now = utcnow()
-        snapshot = asdict(holder_data(holder))
-        snapshot.update(kind=holder.kind, display_name=holder.display_name)
         order = Order(
             type=OrderType.RENEWAL.value,
             status=OrderStatus.AWAITING_PAYMENT.value,
@@ -417,7 +416,7 @@ class _Run:
             net_cents=to_cents(q.net),
             vat_cents=to_cents(q.vat),
             gross_cents=to_cents(q.gross),
-            holder_snapshot=snapshot,
+            holder_snapshot=holder_snapshot(holder),
             auto_generated=True,
         )
         session.add(order)
@@ -427,7 +426,7 @@ class _Run:
         session.flush()
         order.number = next_order_number(session)
         session.add(order)
-        lines = _lines_of(order.id, q, choice)
+        lines = order_lines(order.id, q, [choice])
         session.add_all(lines)
         audit.record(
             session,
@@ -557,28 +556,6 @@ class _Run:
             if len(rows) < BATCH_SIZE:
                 return
             after = (rows[-1].expiry, rows[-1].id)
-
-
-def _lines_of(order_id: int, q: Quote, choice: MailboxChoice) -> list[OrderLine]:
-    plan_item = choice.plan.value
-    return [
-        OrderLine(
-            order_id=order_id,
-            mailbox_id=line.mailbox_id,
-            address=line.address,
-            item=line.item.value,
-            description=line_description(line),
-            quantity=line.quantity,
-            years=line.years,
-            unit_cents=to_cents(line.unit),
-            total_cents=to_cents(line.total),
-            plan=choice.plan.value if line.item.value == plan_item else None,
-            previous_plan=choice.previous_plan.value if line.item.value == plan_item else None,
-            extra_mailbox_gb=choice.extra_mailbox_gb if line.item.value == plan_item else 0,
-            extra_archive_gb=choice.extra_archive_gb if line.item.value == plan_item else 0,
-        )
-        for line in q.lines
-    ]
 
 
 def run_lifecycle(

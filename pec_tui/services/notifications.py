@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from pec_tui.config import load_settings
 from pec_tui.db.models import Holder, Order, OrderLine, OutboxMessage, Reseller
-from pec_tui.domain.enums import PriceItem
+from pec_tui.domain.enums import OrderType, PriceItem
 from pec_tui.domain.lifecycle import cancelled_from
 from pec_tui.domain.money import VAT_RATE, from_cents
 from pec_tui.domain.pricing import Quote, QuoteLine
@@ -61,17 +61,26 @@ def queue_order_confirmation(
     session: Session, order: Order, quote: Quote, draft, email_to: str, instructions: str
 ) -> None:
     """The Conferma ordine e-mail to the holder's reference address."""
+    queue_order_confirmation_to(session, order, quote, draft.billed_to, email_to, instructions)
+
+
+def queue_order_confirmation_to(
+    session: Session, order: Order, quote: Quote, name: str, email_to: str, instructions: str
+) -> None:
+    """The Conferma ordine e-mail of `order`, addressed to `name` at `email_to`."""
     subject = _("Order confirmation no. {number}").format(number=order.number)
     body = "\n\n".join(
         (
-            _("Dear {name},").format(name=draft.billed_to),
+            _("Dear {name},").format(name=name),
             _("we have received your order no. {number} of {date}.").format(
                 number=order.number, date=format_date(order.confirmed_at.date())
             ),
             order_lines_text(quote),
             totals_text(order.net_cents, order.vat_cents, order.gross_cents),
             instructions,
-            _("The renewal is complete only once the payment has been registered."),
+            _("The purchase is complete only once the payment has been registered.")
+            if order.type == OrderType.PURCHASE.value
+            else _("The renewal is complete only once the payment has been registered."),
         )
     )
     outbox.enqueue(session, new_message(email_to, subject, body), "order_confirmation", order.id)
@@ -129,12 +138,24 @@ def queue_renewal_completed(
     name, email_to = order_recipient(session, order)
     if not email_to:
         return None
-    subject = _("Renewal completed: order no. {number}").format(number=order.number)
+    purchase = order.type == OrderType.PURCHASE.value
+    subject = (
+        _("Purchase completed: order no. {number}")
+        if purchase
+        else _("Renewal completed: order no. {number}")
+    ).format(number=order.number)
     parts = [
         _("Dear {name},").format(name=name),
-        _(
-            "the payment of {amount} for order no. {number} was registered on {date}: "
-            "the renewal is complete."
+        (
+            _(
+                "the payment of {amount} for order no. {number} was registered on {date}: "
+                "the purchase is complete and the mailbox is active."
+            )
+            if purchase
+            else _(
+                "the payment of {amount} for order no. {number} was registered on {date}: "
+                "the renewal is complete."
+            )
         ).format(
             amount=format_money(from_cents(order.gross_cents)),
             number=order.number,

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from pec_tui.db.models import (
     CreditMovement,
+    Holder,
     Mailbox,
     OpenRenewal,
     Order,
@@ -27,7 +28,7 @@ from pec_tui.db.models import (
     Reseller,
     utcnow,
 )
-from pec_tui.domain.enums import MailboxState, OrderStatus, PaymentMethod, Plan, label
+from pec_tui.domain.enums import MailboxState, OrderStatus, OrderType, PaymentMethod, Plan
 from pec_tui.domain.lifecycle import cancelled_from, renewed_expiry, state_of
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.plans import PLANS
@@ -54,7 +55,8 @@ class PaymentRefused(Exception):
 class RenewedMailbox:
     mailbox_id: int
     address: str
-    old_expiry: date
+    # None for a mailbox the payment of a purchase created.
+    old_expiry: date | None
     new_expiry: date
     plan: str
 
@@ -158,11 +160,15 @@ def _already_paid(session: Session, order: Order) -> PaymentResult:
 
 def _refuse_unpayable(order: Order) -> None:
     if order.status == OrderStatus.CANCELLED.value:
-        when = order.cancelled_at.date() if order.cancelled_at else None
+        if order.cancelled_at is None:
+            raise PaymentRefused(
+                _("Order no. {number} was cancelled: it cannot be paid.").format(
+                    number=order.number
+                )
+            )
         raise PaymentRefused(
-            _("Order no. {number} was cancelled{on}: it cannot be paid.").format(
-                number=order.number,
-                on=" " + _("on {date}").format(date=format_date(when)) if when else "",
+            _("Order no. {number} was cancelled on {date}: it cannot be paid.").format(
+                number=order.number, date=format_date(order.cancelled_at.date())
             )
         )
     if order.status != OrderStatus.AWAITING_PAYMENT.value:
@@ -171,6 +177,58 @@ def _refuse_unpayable(order: Order) -> None:
                 id=order.id
             )
         )
+
+
+def _renewal_targets(
+    session: Session, order: Order, plan_lines: list[OrderLine], paid_on: date
+) -> dict[int, Mailbox]:
+    """Line id -> the mailbox it renews, locked; refused if one is gone or Cancellata."""
+    mailboxes = _lock_mailboxes(session, sorted({line.mailbox_id for line in plan_lines}))
+    for line in plan_lines:
+        mailbox = mailboxes.get(line.mailbox_id)
+        if mailbox is None:
+            raise PaymentRefused(
+                _("{address} no longer exists: the order cannot be paid.").format(
+                    address=line.address
+                )
+            )
+        if state_of(mailbox.expiry, paid_on) is MailboxState.CANCELLED:
+            raise PaymentRefused(
+                _(
+                    "{address} was cancelled on {date}: it can no longer be renewed, only "
+                    "bought again. Cancel order no. {number}."
+                ).format(
+                    address=mailbox.address,
+                    date=format_date(cancelled_from(mailbox.expiry)),
+                    number=order.number,
+                )
+            )
+    return {line.id: mailboxes[line.mailbox_id] for line in plan_lines}
+
+
+def _purchase_targets(
+    session: Session, order: Order, plan_lines: list[OrderLine], today: date
+) -> dict[int, Mailbox]:
+    """Line id -> the mailbox it creates (not yet added) or the cancelled one bought again."""
+    from pec_tui.services.purchase import PurchaseRefused, existing_mailbox_for_purchase
+
+    holder = session.get(Holder, order.holder_id) if order.holder_id else None
+    if holder is None:
+        raise PaymentRefused(_("The holder no longer exists."))
+    targets = {}
+    for line in plan_lines:
+        try:
+            existing = existing_mailbox_for_purchase(session, holder, line.address, today, True)
+        except PurchaseRefused as exc:
+            raise PaymentRefused(exc.message) from exc
+        targets[line.id] = existing or Mailbox(
+            address=line.address,
+            holder_id=order.holder_id,
+            reseller_id=order.reseller_id,
+            plan=line.plan,
+            expiry=today,
+        )
+    return targets
 
 
 def settle(
@@ -209,33 +267,25 @@ def settle(
     lines = session.exec(
         select(OrderLine).where(OrderLine.order_id == order.id).order_by(col(OrderLine.id))
     ).all()
-    plan_lines = [line for line in lines if line.plan and line.mailbox_id is not None]
-    mailboxes = _lock_mailboxes(session, sorted({line.mailbox_id for line in plan_lines}))
-    for line in plan_lines:
-        mailbox = mailboxes.get(line.mailbox_id)
-        if mailbox is None:
-            raise PaymentRefused(
-                _("{address} no longer exists: the order cannot be paid.").format(
-                    address=line.address
-                )
-            )
-        if state_of(mailbox.expiry, paid_on) is MailboxState.CANCELLED:
-            raise PaymentRefused(
-                _(
-                    "{address} was cancelled on {date}: it can no longer be renewed, only "
-                    "bought again. Cancel order no. {number}."
-                ).format(
-                    address=mailbox.address,
-                    date=format_date(cancelled_from(mailbox.expiry)),
-                    number=order.number,
-                )
-            )
+    purchase = order.type == OrderType.PURCHASE.value
+    plan_lines = [line for line in lines if line.plan and (purchase or line.mailbox_id)]
+    targets = (
+        _purchase_targets(session, order, plan_lines, today)
+        if purchase
+        else _renewal_targets(session, order, plan_lines, paid_on)
+    )
 
     renewed: list[RenewedMailbox] = []
     for line in plan_lines:
-        mailbox = mailboxes[line.mailbox_id]
-        old = mailbox.expiry
-        mailbox.expiry = renewed_expiry(old, line.years)
+        mailbox = targets[line.id]
+        old = mailbox.expiry if mailbox.id is not None else None
+        if purchase:
+            # Bought (again): active from today, empty, whatever it held before.
+            mailbox.expiry = renewed_expiry(today, line.years)
+            mailbox.mailbox_used_mb = mailbox.archive_used_mb = 0
+            mailbox.holder_id, mailbox.reseller_id = order.holder_id, order.reseller_id
+        else:
+            mailbox.expiry = renewed_expiry(old, line.years)
         mailbox.plan = line.plan
         mailbox.extra_mailbox_gb = line.extra_mailbox_gb
         mailbox.extra_archive_gb = line.extra_archive_gb
@@ -246,8 +296,13 @@ def settle(
         mailbox.auto_renew = order.auto_renew
         mailbox.renewal_years = order.years
         mailbox.payment_method = order.payment_method
-        mailbox.version += 1
+        if mailbox.id is not None:
+            mailbox.version += 1
         session.add(mailbox)
+        if line.mailbox_id is None:
+            session.flush()
+            line.mailbox_id = mailbox.id
+            session.add(line)
         renewed.append(
             RenewedMailbox(mailbox.id, mailbox.address, old, mailbox.expiry, mailbox.plan)
         )
@@ -289,7 +344,7 @@ def settle(
             "mailboxes": [
                 {
                     "address": r.address,
-                    "old_expiry": r.old_expiry.isoformat(),
+                    "old_expiry": r.old_expiry.isoformat() if r.old_expiry else None,
                     "new_expiry": r.new_expiry.isoformat(),
                     "plan": r.plan,
                 }
@@ -486,13 +541,3 @@ def cancel_order(
     except AccessDenied as exc:
         record_denial(engine, actor, exc, "order.cancel")
         raise
-
-
-def method_label(method: str | None) -> str:
-    """The on-screen name of a stored payment method."""
-    if not method:
-        return ""
-    try:
-        return label(PaymentMethod(method))
-    except ValueError:
-        return method

@@ -10,6 +10,7 @@ from pec_tui.cli import main
 
 COMMANDS = [
     ("renew",),
+    ("buy",),
     ("orders", "list"),
     ("orders", "show"),
     ("orders", "cancel"),

@@ -207,3 +207,48 @@ def test_orders_show_and_cancel(cli, engine, boxes):
     # The mailbox is free for a new order.
     cli("renew", "mario.rossi@pec.it", "--years", "1", "--payment-method", "carta", *CONSENTS)
     assert get(engine, Mailbox, boxes["pro"]).expiry == TODAY + timedelta(days=40)
+
+
+def test_buy_a_new_address_then_pay(cli, engine, boxes):
+    with Session(engine) as session:
+        holder_id = session.get(Mailbox, boxes["std"]).holder_id
+    data = json.loads(
+        cli(
+            "buy",
+            "nuova.casella@pec.it",
+            "--holder-id",
+            str(holder_id),
+            "--plan",
+            "pro",
+            "--years",
+            "1",
+            "--payment-method",
+            "bonifico",
+            *CONSENTS,
+            "--format",
+            "json",
+        ).output
+    )
+    assert data["gross"] == "30.50" and data["paid"] is False
+    refused = cli(
+        "buy",
+        "studio.rossi@pec.it",
+        "--holder-id",
+        str(holder_id),
+        "--plan",
+        "PRO",
+        "--years",
+        "1",
+        "--payment-method",
+        "carta",
+        *CONSENTS,
+        ok=False,
+    )
+    assert refused.exit_code == 1 and "studio.rossi@pec.it" in refused.output
+    paid = cli(
+        "payments", "register", str(data["number"]), "--amount", "30,50", "--method", "bonifico"
+    ).output
+    assert "nuova.casella@pec.it" in paid
+    with Session(engine) as session:
+        created = session.exec(select(Mailbox).where(Mailbox.address == "nuova.casella@pec.it"))
+        assert created.one().expiry > TODAY

@@ -1,0 +1,53 @@
+"""What an order stores besides its totals: its priced lines and the holder as invoiced.
+
+Used by the orders the system places itself (automatic renewals) and by purchases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from pec_tui.db.models import Holder, OrderLine
+from pec_tui.domain.money import to_cents
+from pec_tui.domain.pricing import MailboxChoice, Quote
+from pec_tui.services.orders import holder_data, line_description
+
+
+def order_lines(order_id: int, quote: Quote, choices: Sequence[MailboxChoice]) -> list[OrderLine]:
+    """The quote's lines as rows; a mailbox's plan line carries what it becomes once paid."""
+    by_address = {choice.address: choice for choice in choices}
+    rows = []
+    for line in quote.lines:
+        choice = by_address.get(line.address) if line.address else None
+        is_plan_line = choice is not None and line.item.value == choice.plan.value
+        rows.append(
+            OrderLine(
+                order_id=order_id,
+                mailbox_id=line.mailbox_id,
+                address=line.address,
+                item=line.item.value,
+                description=line_description(line),
+                quantity=line.quantity,
+                years=line.years,
+                unit_cents=to_cents(line.unit),
+                total_cents=to_cents(line.total),
+                plan=choice.plan.value if is_plan_line else None,
+                previous_plan=(
+                    choice.previous_plan.value
+                    if is_plan_line and choice.previous_plan is not None
+                    else None
+                ),
+                extra_mailbox_gb=choice.extra_mailbox_gb if is_plan_line else 0,
+                extra_archive_gb=choice.extra_archive_gb if is_plan_line else 0,
+            )
+        )
+    return rows
+
+
+def holder_snapshot(holder: Holder) -> dict[str, Any]:
+    """The holder and billing data as confirmed for an order (the invoice must not change)."""
+    data = asdict(holder_data(holder))
+    data.update(kind=holder.kind, display_name=holder.display_name)
+    return data
