@@ -5,7 +5,10 @@ from __future__ import annotations
 import email
 import email.policy
 import mailbox
+import shutil
 import socket
+import ssl
+import subprocess
 from datetime import date
 
 import pytest
@@ -188,3 +191,61 @@ def test_a_claimed_message_is_not_delivered_by_a_second_flush(engine, tmp_path):
     assert delivery.requeue(engine, [first]) == 1
     assert delivery.flush_outbox(engine, load_settings(maildir=tmp_path / "md")).sent == 1
     assert delivery.count_by_status(engine) == {"sent": 2}
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    """A certificate for 127.0.0.1, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_smtp_over_starttls_and_tls_verifies_the_server(
+    engine, smtp_port, self_signed, security, monkeypatch
+):
+    _book_with_confirmation_and_reminder(engine)
+    cert, key = self_signed
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    recorder = Recorder()
+    if security == "starttls":
+        controller = _start(recorder, smtp_port, tls_context=server_context, require_starttls=True)
+    else:
+        controller = _start(recorder, smtp_port, ssl_context=server_context)
+    settings = load_settings(smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_security=security)
+    try:
+        # Not trusted yet: refused, the messages stay queued.
+        untrusted = delivery.flush_outbox(engine, settings)
+        assert untrusted.sent == 0 and untrusted.remaining == 2
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        trusted = delivery.flush_outbox(engine, settings)
+    finally:
+        controller.stop()
+    assert (trusted.sent, trusted.remaining) == (2, 0)
+    assert len(recorder.envelopes) == 2
