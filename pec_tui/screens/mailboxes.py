@@ -33,6 +33,8 @@ STATE_CYCLE: tuple[MailboxState | None, ...] = (
 EXPIRING_MONTHS = 3
 # Typing in the search box waits this long for the next key before querying.
 SEARCH_DELAY = 0.25
+# The footer follows the cursor this long after it stops.
+BINDINGS_DELAY = 0.12
 
 
 class MailboxesScreen(Screen[None]):
@@ -74,6 +76,8 @@ class MailboxesScreen(Screen[None]):
         self._search_timer: Timer | None = None
         self._status_text = ""
         self._bindings_state: tuple[bool | None, ...] = ()
+        self._bindings_timer: Timer | None = None
+        self._selection_count_pending = False
         self._shown_once = False
 
     @property
@@ -134,6 +138,9 @@ class MailboxesScreen(Screen[None]):
         self.table.set_source(source)
         self.mailbox_count = source.count()
         self._show_status()
+        if self._selection_count_pending:
+            self._selection_count_pending = False
+            self._count_selection_in_thread(self.selection)
 
     @work(thread=True, exclusive=True, group="mailboxes-selection", exit_on_error=False)
     def _count_selection_in_thread(self, selection: Selection) -> None:
@@ -146,9 +153,13 @@ class MailboxesScreen(Screen[None]):
         if self.selection.is_empty:
             self.selected_count = 0
             self._show_status()
+            return
+        self.selected_count = None
+        self._show_status()
+        if self.mailbox_count is None:
+            # Rows first: the count waits until the table shows the new filter's rows.
+            self._selection_count_pending = True
         else:
-            self.selected_count = None
-            self._show_status()
             self._count_selection_in_thread(self.selection)
 
     def _show_selected_count(self, selection: Selection, counted: int) -> None:
@@ -197,7 +208,16 @@ class MailboxesScreen(Screen[None]):
             self.query_one("#mailboxes-status", Static).update(text, layout=False)
 
     def _sync_bindings(self) -> None:
-        """Refresh the footer only when a key's availability changed (it is rebuilt whole)."""
+        """Update the footer once the cursor rests, and only if a key's availability changed.
+
+        The footer is rebuilt whole on every change (tens of milliseconds): doing it on each
+        arrow key would double the time a key takes to show.
+        """
+        if self._bindings_timer is None:
+            self._bindings_timer = self.set_timer(BINDINGS_DELAY, self._refresh_footer)
+
+    def _refresh_footer(self) -> None:
+        self._bindings_timer = None
         state = tuple(self.check_action(a, ()) for a in ("renew", "manage", "customer_area"))
         if state != self._bindings_state:
             self._bindings_state = state

@@ -18,7 +18,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events, work
 from textual.binding import Binding
-from textual.geometry import Region, Size
+from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -183,6 +183,7 @@ class MailboxTable(ScrollView, can_focus=True):
         self._layout: _Layout | None = None
         self._styles: dict[str, Style] = {}
         self._loading_wanted = False
+        self._paint: tuple[_Layout, int, Offset] | None = None
 
     # --- data -------------------------------------------------------------------------------
 
@@ -357,14 +358,18 @@ class MailboxTable(ScrollView, can_focus=True):
             self._styles[name] = style
         return style
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every line needs, worked out once per paint instead of once per line.
+        self._paint = (self._layout_for_width(), self._content_width, self.scroll_offset)
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        layout = self._layout_for_width()
-        scroll_x = round(self.scroll_x)
-        width = self._content_width
-        if y == 0:
-            strip = self._header_strip(layout)
-        else:
-            strip = self._row_strip(layout, round(self.scroll_y) + y - 1)
+        layout, width, (scroll_x, scroll_y) = self._paint or (
+            self._layout_for_width(),
+            self._content_width,
+            self.scroll_offset,
+        )
+        strip = self._header_strip(layout) if y == 0 else self._row_strip(layout, scroll_y + y - 1)
         if scroll_x == 0 and strip.cell_length == width:
             return strip
         return strip.crop_extend(scroll_x, scroll_x + width, self._style("base"))
