@@ -327,8 +327,8 @@ class _Run:
                 )
             except PaymentRefused:
                 return
-            if result is not None and not result.already_paid:
-                self.report.paid_with_credit += 1
+        if result is not None and not result.already_paid:
+            self.report.paid_with_credit += 1
 
     def _create_auto_renewal(self, mailbox_id: int, window: _Window) -> None:
         try:
@@ -349,40 +349,46 @@ class _Run:
                     ).first()
                 ):
                     return
-                order, lines = self._renewal_order(session, mailbox)
-                session.add(
-                    SentNotice(
-                        mailbox_id=mailbox.id,
-                        kind=Notice.AUTO_RENEWAL.value,
-                        expiry=mailbox.expiry,
-                        sent_on=self.today,
-                    )
-                )
-                session.flush()
-                self.report.renewal_orders += 1
-                expiry = mailbox.expiry
-                if PaymentMethod(order.payment_method) is PaymentMethod.PREPAID_CREDIT:
-                    paid = settle_with_credit(
-                        session, self.actor, order, self.today, mail_from=self.settings.mail_from
-                    )
-                    if paid is not None:
-                        self.report.paid_with_credit += 1
-                        return
-                notifications.queue_auto_renewal_awaiting_payment(
-                    session,
-                    order,
-                    lines,
-                    mailbox.address,
-                    expiry,
-                    self.instructions(
-                        PaymentMethod(order.payment_method), order.number, order.gross_cents
-                    ),
-                    self.settings.mail_from,
-                )
-                self.report.awaiting_payment += 1
+                paid = self._place_auto_renewal(session, mailbox)
         except IntegrityError:
             # Another run or terminal opened an order for this mailbox first: nothing to do.
             log.info("mailbox %s got an open order concurrently", mailbox_id)
+            return
+        # Counted once committed.
+        self.report.renewal_orders += 1
+        if paid:
+            self.report.paid_with_credit += 1
+        else:
+            self.report.awaiting_payment += 1
+
+    def _place_auto_renewal(self, session: Session, mailbox: Mailbox) -> bool:
+        """Order, pay with credit where possible, else tell the holder; True when paid."""
+        expiry = mailbox.expiry
+        order, lines = self._renewal_order(session, mailbox)
+        session.add(
+            SentNotice(
+                mailbox_id=mailbox.id,
+                kind=Notice.AUTO_RENEWAL.value,
+                expiry=expiry,
+                sent_on=self.today,
+            )
+        )
+        session.flush()
+        method = PaymentMethod(order.payment_method)
+        if method is PaymentMethod.PREPAID_CREDIT and settle_with_credit(
+            session, self.actor, order, self.today, mail_from=self.settings.mail_from
+        ):
+            return True
+        notifications.queue_auto_renewal_awaiting_payment(
+            session,
+            order,
+            lines,
+            mailbox.address,
+            expiry,
+            self.instructions(method, order.number, order.gross_cents),
+            self.settings.mail_from,
+        )
+        return False
 
     def _renewal_order(self, session: Session, mailbox: Mailbox) -> tuple[Order, list[OrderLine]]:
         """The renewal order for the stored frequency and method, priced with today's list."""
@@ -425,7 +431,6 @@ class _Run:
         session.add(OpenRenewal(mailbox_id=mailbox.id, order_id=order.id))
         session.flush()
         order.number = next_order_number(session)
-        session.add(order)
         lines = order_lines(order.id, q, [choice])
         session.add_all(lines)
         audit.record(
