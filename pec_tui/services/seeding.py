@@ -64,9 +64,10 @@ from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS, SDI_PEC_CODE
 from pec_tui.i18n import _
 from pec_tui.services import audit
 from pec_tui.services import demo_vocabulary as vocab
-from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
+from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.database import ORDER_NUMBER_COUNTER, ensure_reference_data
 from pec_tui.services.prices import get_price_list
+from pec_tui.services.scope import audit_denials, denials_recorded, require_admin
 
 # Mailboxes per committed chunk. Each commit writes every index page the chunk touched,
 # so larger chunks are cheaper per row; this size still honours Ctrl-C within seconds.
@@ -101,6 +102,7 @@ def mailbox_count(engine: Engine) -> int:
         return connection.execute(select(func.count()).select_from(Mailbox)).scalar_one()
 
 
+@audit_denials("demo.reset")
 def reset_demo_data(engine: Engine, actor: Actor = SYSTEM) -> None:
     """Delete all business data and the audit trail, in one transaction (administrators only).
 
@@ -108,8 +110,7 @@ def reset_demo_data(engine: Engine, actor: Actor = SYSTEM) -> None:
     the operators without a reseller (administrators, back office), so whoever resets can
     still sign in; reseller operators go with their resellers.
     """
-    if not actor.is_admin:
-        raise AccessDenied("only an administrator may delete all data")
+    require_admin(actor, "demo.reset")
     kept = {PriceListItem.__tablename__, Counter.__tablename__}
     with session_scope(engine) as session:
         connection = session.connection()
@@ -139,7 +140,10 @@ def seed_demo(
     true the work stops after the current chunk and the result says `interrupted`.
     Raises `DatabaseNotEmpty` if the database already has mailboxes, `DatabaseChanged` if
     another writer gets in the way (what was committed until then stays, consistent).
+    Administrators only.
     """
+    with denials_recorded(engine, actor, "demo.seed"):
+        require_admin(actor, "demo.seed")
     if mailboxes < 1:
         raise ValueError("the number of mailboxes must be at least 1")
     today = today or date.today()
@@ -171,7 +175,7 @@ def seed_demo(
         )
         with _chunk_source(plan) as chunks:
             for chunk in chunks:
-                if done:
+                if done:  # the first chunk commits together with the resellers
                     writer.begin()
                 writer.check_unchanged(chunk)
                 writer.write(chunk)

@@ -24,6 +24,7 @@ from pec_tui.db.models import (
     OrderLine,
     Payment,
     PriceListItem,
+    Reseller,
 )
 from pec_tui.db.models import (
     Counter as CounterRow,
@@ -382,3 +383,17 @@ def test_the_vocabulary_names_real_comuni_and_provinces():
         assert comuni[code]["province"] == province, name
         assert check_province(province) == province
         assert check_cap(cap) == cap
+
+
+def test_only_administrators_may_seed(engine):
+    with Session(engine) as session:
+        shop = Reseller(name="Shop")
+        session.add(shop)
+        session.commit()
+        reseller = Actor(name="shop", role=Role.RESELLER, reseller_id=shop.id)
+    with pytest.raises(AccessDenied):
+        seeding.seed_demo(engine, 10, 1, TODAY, actor=reseller)
+    assert _count(engine, Mailbox) == 0
+    with Session(engine) as session:
+        refusal = session.execute(select(AuditEvent)).scalar_one()
+    assert (refusal.action, refusal.outcome) == ("demo.seed", "denied")
