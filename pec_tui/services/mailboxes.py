@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from sqlalchemy import (
     false,
     func,
     select,
+    text,
     true,
     tuple_,
     union_all,
@@ -93,7 +95,7 @@ class MailboxFilter:
 # to run it, because it has no statistics to choose by itself (PostgreSQL's planner does):
 # "scan" walks the index in table order and tests each row (good when many rows match),
 # "lookup" finds the matches through the search index and sorts them (good when few do).
-# The unwanted index is hidden by writing its column as an expression (`col + 0`).
+# The unwanted index is hidden by writing its column as an expression (`+col`).
 
 Strategy = Literal["scan", "lookup"]
 ArmKind = Literal["all", "address", "holder"]
@@ -113,9 +115,38 @@ def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
     return column.like(_escape_like(prefix) + "%", escape="\\")
 
 
-def _prefix_range(column: Any, prefix: str) -> ColumnElement[bool]:
-    """`column` starts with `prefix`, written as an index range."""
+def _prefix_range(column: Any, prefix: str, ranges: bool = True) -> ColumnElement[bool]:
+    """`column` starts with `prefix`, written as an index range when `ranges` allows."""
+    if not ranges:
+        return _starts_with(column, prefix)
     return and_(column >= prefix, column < _next_prefix(prefix), _starts_with(column, prefix))
+
+
+_BYTE_ORDER_COLLATIONS = {"c", "posix", "c.utf-8", "c.utf8", "ucs_basic"}
+_byte_order: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _ranges_exact(engine: Engine) -> bool:
+    """Whether text sorts in byte order, so that a prefix is exactly a range of the index.
+
+    True on SQLite. On PostgreSQL only with a C collation: under a language's collation
+    ("en_US.UTF-8") punctuation is ignored at first, so `mario.rossi` can sort after
+    `mario/`, the end of the range for `mario.`; there the prefix is matched with LIKE
+    alone (correct, but not through the index).
+    """
+    if engine.dialect.name == "sqlite":
+        return True
+    known = _byte_order.get(engine)
+    if known is None:
+        known = False
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                collation = connection.execute(
+                    text("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+                ).scalar()
+            known = str(collation).lower() in _BYTE_ORDER_COLLATIONS
+        _byte_order[engine] = known
+    return known
 
 
 def _name_variants(text: str) -> list[str]:
@@ -150,7 +181,7 @@ def _parse_search(text: str) -> _Search | None:
     return _Search(address_prefix=text.lower(), name_prefixes=tuple(_name_variants(text)))
 
 
-def _holder_ids(actor: Actor, search: _Search) -> Select:
+def _holder_ids(engine: Engine, actor: Actor, search: _Search) -> Select:
     """Ids of the actor's holders the search names: one index range per spelling."""
     scope: list[ColumnElement[bool]] = []
     if actor.reseller_id is not None:
@@ -164,7 +195,8 @@ def _holder_ids(actor: Actor, search: _Search) -> Select:
         if code.isdigit():
             matches.append(_h.partita_iva == code)
     else:
-        matches = [_prefix_range(_h.display_name, name) for name in search.name_prefixes]
+        ranges = _ranges_exact(engine)
+        matches = [_prefix_range(_h.display_name, name, ranges) for name in search.name_prefixes]
     arms = [select(_h.id).where(match, *scope) for match in matches]
     return arms[0] if len(arms) == 1 else union_all(*arms)
 
@@ -294,14 +326,16 @@ def _arm(
     if kind == "address":
         assert prefix is not None
         if flt.sort == "address":
-            addr_low, addr_high = prefix, _next_prefix(prefix)
+            if _ranges_exact(engine):
+                addr_low, addr_high = prefix, _next_prefix(prefix)
             others.append(_starts_with(_m.address, prefix))
         else:
-            others.append(_prefix_range(visible(_m.address, driver == "search"), prefix))
+            address = visible(_m.address, driver == "search")
+            others.append(_prefix_range(address, prefix, _ranges_exact(engine)))
     elif kind == "holder":
         assert search is not None
         holder = visible(_m.holder_id, driver == "search")
-        others.append(holder.in_(_holder_ids(actor, search)))
+        others.append(holder.in_(_holder_ids(engine, actor, search)))
         if prefix is not None:
             # Rows whose address matches too belong to the address arm.
             others.append(~_starts_with(_m.address, prefix))
@@ -909,8 +943,3 @@ class Selection:
         keyed.sort()
         ids = [i for _, i in keyed]
         return ids if limit is None else ids[:limit]
-
-
-def renewable_ids(rows: Sequence[MailboxRow], today: date) -> list[int]:
-    """Ids of the rows that may be renewed today (auto-renew off, not Cancellata)."""
-    return [row.id for row in rows if row.renewable(today)]

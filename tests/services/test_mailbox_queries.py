@@ -268,6 +268,26 @@ def test_search(engine, book, search, expected):
     assert mailboxes.count(engine, actor, flt, TODAY) == len(want)
 
 
+@pytest.mark.parametrize("sort", ["expiry", "address"])
+def test_search_without_byte_order_ranges_finds_the_same(engine, book, monkeypatch, sort):
+    """Under a PostgreSQL language collation prefixes are matched by LIKE alone."""
+    searches = ("mario.", "rossi", "Verdi", "info1", "studio.rossi@pec.it")
+    actor = _reseller(book)
+    expected = {}
+    for search in searches:
+        flt = MailboxFilter(search=search, sort=sort)
+        expected[search] = (
+            mailboxes.count(engine, actor, flt, TODAY),
+            _all_rows(engine, actor, flt, 3),
+        )
+    monkeypatch.setattr(mailboxes, "_ranges_exact", lambda engine: False)
+    for search in searches:
+        flt = MailboxFilter(search=search, sort=sort)
+        found = (mailboxes.count(engine, actor, flt, TODAY), _all_rows(engine, actor, flt, 3))
+        assert found == expected[search]
+        assert found[0] > 0
+
+
 def test_reseller_never_sees_another_resellers_mailboxes(engine, book):
     a, b = _reseller(book, "a"), _reseller(book, "b")
     for flt in FILTERS + [MailboxFilter(search="neri"), MailboxFilter(search="NRILCU75C12H501Y")]:
