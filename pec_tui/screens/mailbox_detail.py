@@ -16,7 +16,7 @@ from pec_tui.domain.enums import MailboxState, PaymentMethod, label
 from pec_tui.domain.lifecycle import is_expiring_soon, renewability
 from pec_tui.domain.plans import MB_PER_GB, PLANS
 from pec_tui.domain.records import MailboxRow
-from pec_tui.i18n import N_, _, format_date, format_number
+from pec_tui.i18n import N_, _, format_date, format_number, ngettext
 from pec_tui.screens.flow import ScreenKeysProvider, translate_bindings
 from pec_tui.services.holders import HolderInfo, get_holder
 from pec_tui.services.mailboxes import get_mailbox
@@ -163,7 +163,13 @@ class MailboxDetailScreen(Screen[None]):
                     (_("Expiry"), format_date(m.expiry), expiry_class),
                     (_("State"), label(state), state_class.get(state, "")),
                     (_("Auto-renew"), _("Yes") if m.auto_renew else _("No"), ""),
-                    (_("Renewal frequency"), _("{n} years").format(n=m.renewal_years), ""),
+                    (
+                        _("Renewal frequency"),
+                        ngettext("{n} year", "{n} years", m.renewal_years).format(
+                            n=m.renewal_years
+                        ),
+                        "",
+                    ),
                     (_("Payment method"), payment, ""),
                 ],
             ),
