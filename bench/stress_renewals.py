@@ -11,7 +11,8 @@ every attempt either an order or a clear `RenewalRefused`, counts matching exact
     python bench/stress_renewals.py --processes 4 --attempts 50 --json
 
 The server is PEC_TUI_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test)
-or --url; the run uses a schema of its own, dropped at the end. Exit status 1 on any violation.
+or --url; the run uses a schema of its own, dropped at the end (`--url sqlite`: a temporary
+SQLite file, as `pec-tui serve` shares by default). Exit status 1 on any violation.
 """
 
 from __future__ import annotations
@@ -105,7 +106,24 @@ def create_schema(server_url: str) -> tuple[str, str]:
     return schema, url
 
 
+def create_sqlite() -> tuple[str, str]:
+    """A fresh, migrated SQLite file (the database `pec-tui serve` shares by default)."""
+    import tempfile
+
+    from pec_tui.services.database import open_database
+
+    path = os.path.join(tempfile.mkdtemp(prefix="stress_"), "pec.db")
+    url = f"sqlite:///{path}"
+    open_database(url).dispose()
+    return path, url
+
+
 def drop_schema(server_url: str, schema: str) -> None:
+    if server_url.startswith("sqlite"):
+        import shutil
+
+        shutil.rmtree(os.path.dirname(schema), ignore_errors=True)
+        return
     from sqlalchemy import text
 
     from pec_tui.db.engine import make_engine
@@ -346,7 +364,7 @@ def run(
     seed_value: int = 1,
     keep: bool = False,
 ) -> Report:
-    schema, url = create_schema(server_url)
+    schema, url = create_sqlite() if server_url.startswith("sqlite") else create_schema(server_url)
     try:
         holders = max(2, mailboxes // MAILBOXES_PER_HOLDER)
         pool = seed(url, holders, date.today())
@@ -415,7 +433,11 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default=os.environ.get("PEC_TUI_TEST_POSTGRES_URL", DEFAULT_URL))
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("PEC_TUI_TEST_POSTGRES_URL", DEFAULT_URL),
+        help="PostgreSQL server, or `sqlite` for a temporary SQLite file",
+    )
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--attempts", type=int, default=200, help="per process")
     parser.add_argument("--mailboxes", type=int, default=300)
