@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -22,8 +23,9 @@ from pec_tui.domain.lifecycle import add_months, renewability
 from pec_tui.screens.holder import HolderScreen
 from pec_tui.screens.mailbox_detail import MailboxDetailScreen
 from pec_tui.screens.mailboxes import MailboxesScreen
-from pec_tui.services.actor import Actor
+from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.database import open_database
+from pec_tui.services.mailboxes import MailboxFilter, MailboxSource
 from pec_tui.widgets.mailbox_table import MailboxTable
 
 TODAY = date(2026, 11, 26)
@@ -403,3 +405,56 @@ async def test_a_reseller_operator_sees_only_its_book(book_url):
         theirs = visible(book, reseller=book.other_reseller_id)
         assert grid.row_count == len(theirs) > 0
         assert {r.reseller_id for r in grid.visible_rows()} == {book.other_reseller_id}
+
+
+class _TableApp(App[None]):
+    """The table alone on a source with tiny pages, to see how it fetches."""
+
+    def __init__(self, source: MailboxSource) -> None:
+        super().__init__()
+        self.source = source
+
+    def compose(self):
+        yield MailboxTable(TODAY)
+
+    def on_mount(self) -> None:
+        self.query_one(MailboxTable).set_source(self.source)
+        self.query_one(MailboxTable).focus()
+
+
+async def test_a_slow_jump_paints_placeholders_then_fills_them_in(book_url):
+    book, url = book_url
+    engine = open_database(url)
+    flt = MailboxFilter(search="russo")  # a search: jumps read the rows they skip
+    source = MailboxSource(engine, SYSTEM, flt, TODAY, page_size=5, max_pages=4)
+    expected = sorted(
+        (
+            b
+            for b in book.boxes
+            if b.address.startswith("russo")
+            or b.holder_id in {h for name, h in book.holders.items() if name.startswith("Russo")}
+        ),
+        key=lambda b: (b.expiry, b.id),
+    )
+    assert source.count() == len(expected) > 20
+    assert not source.jumps_are_cheap
+    app = _TableApp(source)
+    async with app.run_test(size=(120, 12)) as pilot:
+        await settle(pilot)
+        grid = app.query_one(MailboxTable)
+        assert [r.id for r in grid.visible_rows()] == [b.id for b in expected[:11]]
+        await pilot.press("end")
+        # The end is not next to anything cached: it comes from a worker, then repaints.
+        await settle(pilot)
+        assert grid.cursor_row.id == expected[-1].id
+        assert [r.id for r in grid.visible_rows()] == [b.id for b in expected[-11:]]
+        assert source.offset_fetches >= 2
+        # Walking back up from there goes page by page through the keyset.
+        before = source.offset_fetches
+        for _ in range(3):
+            await pilot.press("pageup")
+        await settle(pilot)
+        assert source.offset_fetches == before
+        first = round(grid.scroll_y)
+        assert [r.id for r in grid.visible_rows()] == [b.id for b in expected[first : first + 11]]
+    engine.dispose()
