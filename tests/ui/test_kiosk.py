@@ -20,6 +20,8 @@ from textual.widgets import Button, DataTable, Input
 from pec_tui.config import Settings
 from pec_tui.db.models import AuditEvent, Order, utcnow
 from pec_tui.domain.enums import OrderStatus
+from pec_tui.domain.validation import ValidationError
+from pec_tui.i18n import _, ngettext
 from pec_tui.kiosk import KioskApp
 from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.contract import ContractScreen
@@ -91,7 +93,7 @@ def test_tax_code_field_accepts_cf_and_partita_iva_and_explains_errors():
     assert check_tax_code(" rssmra85t10a562s ") == CF
     assert check_tax_code("IT 01114601006") == "01114601006"
     assert check_tax_code("80012000826") == "80012000826"  # a public body's numeric CF
-    with pytest.raises(ValueError, match="16"):
+    with pytest.raises(ValidationError, match="16"):
         check_tax_code("RSSMRA85")
 
 
@@ -137,9 +139,15 @@ async def test_wrong_tax_code_is_refused_with_a_message_and_a_growing_delay(book
     async with app.run_test(size=SIZE) as pilot:
         await identify(pilot, "mario.rossi@pec.it", OTHER_CF)
         welcome = app.screen
-        await wait_until(pilot, lambda: "do not match" in screen_text(welcome))
+        refusal = _("This PEC address and tax code do not match any mailbox.")
+        await wait_until(pilot, lambda: refusal in screen_text(welcome))
         text = screen_text(welcome)
-        assert "Wait 1 second" in text
+        wait = ngettext(
+            "Wait {seconds} second before trying again.",
+            "Wait {seconds} seconds before trying again.",
+            1,
+        )
+        assert wait.format(seconds=1) in text
         assert welcome.query_one("#identify", Button).disabled
         assert welcome.query_one("#tax-code", Input).value == ""
         assert isinstance(app.screen, KioskWelcomeScreen) and app.actor.holder_id == 0
@@ -147,7 +155,9 @@ async def test_wrong_tax_code_is_refused_with_a_message_and_a_growing_delay(book
         await pilot.pause(1.1)
         await identify(pilot, "mario.rossi@pec.it", "RSSMRA85T10A562")
         await pilot.pause()
-        assert "16 characters" in screen_text(welcome)
+        with pytest.raises(ValidationError) as malformed:
+            check_tax_code("RSSMRA85T10A562")
+        assert malformed.value.message in screen_text(welcome)
     with Session(engine) as session:
         events = session.exec(select(AuditEvent).where(AuditEvent.action == kiosk.ACTION)).all()
     assert [(e.outcome, e.entity_id) for e in events] == [("denied", "kiosk-test")]
@@ -165,7 +175,7 @@ def test_failed_identifications_slow_the_terminal_down_and_a_success_resets(book
         waits.append(refused.value.retry_after)
     assert waits == [1, 2, 4, 8]
     # Too early: refused without even looking at the credentials, and not counted again.
-    with pytest.raises(kiosk.IdentificationRefused, match="Too many"):
+    with pytest.raises(kiosk.IdentificationRefused, match=_("Too many failed attempts.")):
         kiosk.identify(
             engine, "mario.rossi@pec.it", CF, "t1", now + timedelta(minutes=3, seconds=2)
         )
@@ -230,7 +240,7 @@ async def test_another_holders_mailbox_is_refused_by_id(book):
         # However the id arrives, the services answer for Mario's holder only.
         app.start_renewal([boxes["giuseppe"]])
         modal = await wait_for_screen(pilot, MessageModal)
-        assert "does not belong to you" in screen_text(modal)
+        assert _("This mailbox does not belong to you.") in screen_text(modal)
     with pytest.raises(AccessDenied):
         orders.start_renewal(engine, actor, [boxes["mario"], boxes["giuseppe"]], TODAY)
     with pytest.raises(AccessDenied):
