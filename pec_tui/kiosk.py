@@ -79,7 +79,6 @@ class KioskApp(PecApp):
     async def _clear(self) -> None:
         from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen
 
-        self.actor = NOBODY
         self.workers.cancel_all()  # the renewal flow, if one is waiting for a step
         self.clear_notifications()
         while len(self.screen_stack) > 2:
