@@ -19,7 +19,9 @@ from pec_tui.services.actor import SYSTEM, Actor
 # Before sign-in: scoped to reseller and holder 0, which do not exist, so it sees nothing.
 NOBODY = Actor(name="", role=Role.BACK_OFFICE, reseller_id=0, holder_id=0)
 # App actions that stay available before sign-in and while the terminal is locked.
-ALWAYS = frozenset({"quit", "help", "help_quit", "bell"})
+ALWAYS = frozenset(
+    {"quit", "help", "help_quit", "bell", "focus_next", "focus_previous", "hide_help_panel"}
+)
 
 
 class PecApp(App[None]):

@@ -579,10 +579,9 @@ def item_problems(draft: Draft) -> dict[int, str]:
 
 
 def _draft_problems(draft: Draft) -> list[str]:
+    per_item = item_problems(draft)
     problems = [
-        f"{i.address}: {msg}"
-        for i, msg in ((i, item_problems(draft).get(i.mailbox_id)) for i in draft.items)
-        if msg
+        f"{i.address}: {per_item[i.mailbox_id]}" for i in draft.items if i.mailbox_id in per_item
     ]
     try:
         validation.check_years(draft.years, draft.promo)
@@ -684,6 +683,9 @@ def confirm_order(
     from pec_tui.services import notifications
 
     problems = _draft_problems(draft)
+    if actor.is_kiosk and draft.payment_method is PaymentMethod.PREPAID_CREDIT:
+        # The reseller's credit is the reseller's to spend, never a walk-in customer's.
+        problems.append(_("The reseller's prepaid credit cannot be used from a kiosk."))
     if problems:
         raise RenewalRefused("\n".join(problems))
     assert draft.payment_method is not None

@@ -172,5 +172,16 @@ def test_holder_edit_conflict_is_reported(engine):
         session.add(holder)
         session.commit()
     edited = replace(draft, holder=replace(draft.holder, city="Milano", province="MI", cap="20121"))
-    with pytest.raises(RenewalRefused, match="Another terminal|Un altro terminale"):
+    with pytest.raises(RenewalRefused, match="(?i)another terminal|altro terminale"):
         orders.confirm_order(engine, SYSTEM, edited, TODAY)
+
+
+def test_kiosk_customer_cannot_spend_the_resellers_credit(engine):
+    holder_id, (pro, _std, _auto) = _book(engine)
+    kiosk = Actor("kiosk:mario.rossi@pec.it", Role.RESELLER, holder_id=holder_id)
+    draft = orders.start_renewal(engine, kiosk, [pro], TODAY)
+    credit = replace(_complete(draft), payment_method=PaymentMethod.PREPAID_CREDIT)
+    with pytest.raises(RenewalRefused, match="(?i)kiosk|chiosco"):
+        orders.confirm_order(engine, kiosk, credit, TODAY)
+    with Session(engine) as session:
+        assert session.get(Order, draft.order_id).status == OrderStatus.DRAFT.value
