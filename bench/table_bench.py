@@ -138,7 +138,8 @@ def _run_in_pty(args: list[str], done, timeout: float) -> tuple[float, int]:
 
 def first_rows(path: Path | None, kind: str) -> tuple[float, int]:
     """Seconds from process start until the first mailbox is on the terminal; max RSS."""
-    text = MINIMAL_TEXT if path is None else _first_address(path)
+    # The start of the first address: a narrow column may cut the rest with an ellipsis.
+    text = MINIMAL_TEXT if path is None else _first_address(path)[:20]
     return _run_in_pty(
         [sys.executable, __file__, "--child", kind, str(path or "")],
         lambda lines: any(text in line for line in lines),

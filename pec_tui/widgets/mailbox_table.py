@@ -45,6 +45,28 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 _MIN_WIDTHS = {"flag": 3, "plan": 8, "expiry": 10, "state": 10, "space": 5, "auto_renew": 3}
 _MIN_ADDRESS, _MIN_HOLDER = 24, 16
 _GAP = 1
+# Header lines: long headers ("Rinnovo automatico") wrap instead of widening a Sì/No column.
+_HEADER_LINES = 2
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Words of `text` in lines of at most `width` cells."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and cell_len(lines[-1]) + 1 + cell_len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _header_cell(text: str, minimum: int) -> tuple[int, tuple[str, ...]]:
+    """The narrowest width >= `minimum` at which `text` wraps into the header lines."""
+    width = max(minimum, *(cell_len(word) for word in text.split() or [""]))
+    while len(lines := _wrap(text, width)) > _HEADER_LINES:
+        width += 1
+    # Bottom-aligned, as in a spreadsheet: one-line headers sit just above the rows.
+    return width, ("",) * (_HEADER_LINES - len(lines)) + tuple(lines)
 
 
 @dataclass(frozen=True)
@@ -54,11 +76,15 @@ class _Layout:
     available: int  # the widget's width it was made for
     width: int  # at least `available`; more when the columns need it (scrolls sideways)
     columns: tuple[tuple[str, int, int], ...]  # key, x, width
+    header: tuple[tuple[str, ...], ...]  # each header line's text, column by column
 
     @classmethod
     def make(cls, available: int) -> _Layout:
         headers = {key: _(msgid) for key, msgid in COLUMNS}
-        fixed = {key: max(minimum, cell_len(headers[key])) for key, minimum in _MIN_WIDTHS.items()}
+        cells = {
+            key: _header_cell(headers[key], _MIN_WIDTHS.get(key, 1)) for key, _msgid in COLUMNS
+        }
+        fixed = {key: cells[key][0] for key in _MIN_WIDTHS}
         gaps = _GAP * (len(COLUMNS) - 1)
         flexible = max(_MIN_ADDRESS + _MIN_HOLDER, available - sum(fixed.values()) - gaps)
         address = max(_MIN_ADDRESS, flexible * 3 // 5)
@@ -67,7 +93,10 @@ class _Layout:
         for key, _msgid in COLUMNS:
             columns.append((key, x, widths[key]))
             x += widths[key] + _GAP
-        return cls(available, max(available, x - _GAP), tuple(columns))
+        header = tuple(
+            tuple(cells[key][1][line] for key, _msgid in COLUMNS) for line in range(_HEADER_LINES)
+        )
+        return cls(available, max(available, x - _GAP), tuple(columns), header)
 
 
 @lru_cache(maxsize=4096)
@@ -87,8 +116,11 @@ def _fit(text: str, width: int, right: bool = False) -> str:
 class MailboxTable(ScrollView, can_focus=True):
     """Mailboxes by position from a `MailboxSource`, a cursor row and a selection flag.
 
-    The first line is the column header and stays put while the rows scroll under it.
+    The first `HEADER_LINES` lines are the column header; it stays put while the rows
+    scroll under it.
     """
+
+    HEADER_LINES: ClassVar[int] = _HEADER_LINES
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "mailbox-table--header",
@@ -219,7 +251,7 @@ class MailboxTable(ScrollView, can_focus=True):
         first = round(self.scroll_y)
         return [
             row
-            for index in range(first, min(first + self._page_height, self.row_count))
+            for index in range(first, min(first + self.page_height, self.row_count))
             if (row := self.source.cached(index)) is not None
         ]
 
@@ -237,9 +269,9 @@ class MailboxTable(ScrollView, can_focus=True):
     # --- cursor and selection -----------------------------------------------------------
 
     @property
-    def _page_height(self) -> int:
-        """Data lines on screen (the header takes one)."""
-        return max(1, self.size.height - 1)
+    def page_height(self) -> int:
+        """Data lines on screen (below the header)."""
+        return max(1, self.size.height - _HEADER_LINES)
 
     def move_cursor(self, index: int) -> None:
         """Put the cursor on row `index` (clamped) and scroll it into view."""
@@ -250,8 +282,8 @@ class MailboxTable(ScrollView, can_focus=True):
         top = round(self.scroll_y)
         if index < top:
             self.scroll_to(y=index, animate=False)
-        elif index >= top + self._page_height:
-            self.scroll_to(y=index - self._page_height + 1, animate=False)
+        elif index >= top + self.page_height:
+            self.scroll_to(y=index - self.page_height + 1, animate=False)
         else:
             self._refresh_row(old)
             self._refresh_row(index)
@@ -262,8 +294,8 @@ class MailboxTable(ScrollView, can_focus=True):
         self.post_message(self.CursorMoved(self, self.cursor_index, self.cursor_row))
 
     def _refresh_row(self, index: int) -> None:
-        y = index - round(self.scroll_y) + 1
-        if 1 <= y < self.size.height:
+        y = index - round(self.scroll_y) + _HEADER_LINES
+        if _HEADER_LINES <= y < self.size.height:
             self.refresh(Region(0, y, self.size.width, 1))
 
     def action_cursor_up(self) -> None:
@@ -273,12 +305,12 @@ class MailboxTable(ScrollView, can_focus=True):
         self.move_cursor(self.cursor_index + 1)
 
     def action_page_up(self) -> None:
-        step = self._page_height
+        step = self.page_height
         self.scroll_to(y=max(0, self.scroll_y - step), animate=False)
         self.move_cursor(self.cursor_index - step)
 
     def action_page_down(self) -> None:
-        step = self._page_height
+        step = self.page_height
         self.scroll_to(y=self.scroll_y + step, animate=False)
         self.move_cursor(self.cursor_index + step)
 
@@ -304,9 +336,9 @@ class MailboxTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None or offset.y == 0 or self.source is None:
+        if offset is None or offset.y < _HEADER_LINES or self.source is None:
             return
-        index = round(self.scroll_y) + offset.y - 1
+        index = round(self.scroll_y) + offset.y - _HEADER_LINES
         if index >= self.row_count:
             return
         self.focus()
@@ -335,7 +367,7 @@ class MailboxTable(ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         layout = self._layout_for_width()
-        self.virtual_size = Size(layout.width, self.row_count + 1)
+        self.virtual_size = Size(layout.width, self.row_count + _HEADER_LINES)
 
     @property
     def _content_width(self) -> int:
@@ -369,7 +401,10 @@ class MailboxTable(ScrollView, can_focus=True):
             self._content_width,
             self.scroll_offset,
         )
-        strip = self._header_strip(layout) if y == 0 else self._row_strip(layout, scroll_y + y - 1)
+        if y < _HEADER_LINES:
+            strip = self._header_strip(layout, y)
+        else:
+            strip = self._row_strip(layout, scroll_y + y - _HEADER_LINES)
         if scroll_x == 0 and strip.cell_length == width:
             return strip
         return strip.crop_extend(scroll_x, scroll_x + width, self._style("base"))
@@ -384,10 +419,13 @@ class MailboxTable(ScrollView, can_focus=True):
         # Every cell is already fitted to its column, so the length is known.
         return Strip(segments, layout.width)
 
-    def _header_strip(self, layout: _Layout) -> Strip:
+    def _header_strip(self, layout: _Layout, line: int) -> Strip:
         style = self._style("base") + self._style("header")
-        headers = dict(COLUMNS)
-        cells = [(_fit(_(headers[key]), width), style) for key, _x, width in layout.columns]
+        texts = layout.header[line]
+        cells = [
+            (_fit(text, width), style)
+            for text, (_key, _x, width) in zip(texts, layout.columns, strict=True)
+        ]
         return self._line(layout, cells, style)
 
     def _row_strip(self, layout: _Layout, index: int) -> Strip:
@@ -398,17 +436,21 @@ class MailboxTable(ScrollView, can_focus=True):
                 text = _("Loading…") if self.source is None else _("No mailboxes to show.")
             return Strip([Segment(text, base + self._style("placeholder"))])
         row = self._row(index)
-        if index == self.cursor_index:
-            base = base + self._style("cursor")
+        # The cursor goes on top of the cells' own colours, so that it stays readable.
+        cursor = self._style("cursor") if index == self.cursor_index else None
+        line = base + cursor if cursor else base
         if row is None:
-            placeholder = Strip([Segment("  …", base + self._style("placeholder"))])
-            return placeholder.extend_cell_length(layout.width, base)
+            placeholder = Strip([Segment("  …", line + self._style("placeholder"))])
+            return placeholder.extend_cell_length(layout.width, line)
         values = self._cells(row)
         cells = []
         for key, _x, width in layout.columns:
             text, style = values[key]
-            cells.append((_fit(text, width, right=key == "space"), base + style if style else base))
-        return self._line(layout, cells, base)
+            cell = base + style if style else base
+            cells.append(
+                (_fit(text, width, right=key == "space"), cell + cursor if cursor else cell)
+            )
+        return self._line(layout, cells, line)
 
     def _cells(self, row: MailboxRow) -> dict[str, tuple[str, Style | None]]:
         selected = self.selection.contains(row)
@@ -444,7 +486,7 @@ class MailboxTable(ScrollView, can_focus=True):
         self._loading_wanted = False
         if self.source is not None:
             first = max(0, round(self.scroll_y))
-            self._load_rows(self.source, first, first + self._page_height)
+            self._load_rows(self.source, first, first + self.page_height)
 
     @work(thread=True, exclusive=True, group="mailbox-table-rows")
     def _load_rows(self, source: MailboxSource, start: int, stop: int) -> None:

@@ -167,7 +167,7 @@ async def test_opens_on_the_table_in_expiry_order(book_url):
         shown = grid.visible_rows()
         expected = sorted(book.boxes, key=lambda b: (b.expiry, b.id))
         assert [r.id for r in shown] == [b.id for b in expected[: len(shown)]]
-        assert len(shown) == grid.size.height - 1  # a full screen under the column header
+        assert len(shown) == grid.page_height == grid.size.height - MailboxTable.HEADER_LINES
         assert "300" in status_text(app)
         # The footer shows the keys.
         keys = {b.binding.id for b in app.screen.active_bindings.values()}
@@ -184,7 +184,7 @@ async def test_cursor_keys_page_and_jump(book_url):
         await pilot.press("down", "down")
         assert grid.cursor_index == 2 and grid.cursor_row.id == expected[2].id
         await pilot.press("pagedown")
-        page = grid.size.height - 1
+        page = grid.page_height
         assert grid.cursor_index == 2 + page
         await pilot.press("end")
         await settle(pilot)
@@ -218,7 +218,7 @@ async def test_three_month_rule_selects_the_right_count_across_pages(book_url):
         while seen < grid.row_count:
             for row in grid.visible_rows():
                 assert grid.selection.contains(row) == (not row.auto_renew)
-            seen = round(grid.scroll_y) + grid.size.height - 1
+            seen = round(grid.scroll_y) + grid.page_height
             await pilot.press("pagedown")
             await settle(pilot)
         ids = grid.selection.resolve_ids(app.engine, app.actor, TODAY)
@@ -351,10 +351,11 @@ async def test_click_moves_the_cursor_and_ticks_the_flag(book_url):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         grid = table(app)
-        await pilot.click(MailboxTable, offset=(10, 3))  # third row (under the header), address
+        below = MailboxTable.HEADER_LINES
+        await pilot.click(MailboxTable, offset=(10, below + 2))  # third row, address column
         assert grid.cursor_index == 2
         row = grid.cursor_row
-        await pilot.click(MailboxTable, offset=(1, 3))  # same row, flag column
+        await pilot.click(MailboxTable, offset=(1, below + 2))  # same row, flag column
         await settle(pilot)
         assert grid.selection.contains(row) == row.renewable(TODAY)
 
@@ -442,12 +443,13 @@ async def test_a_slow_jump_paints_placeholders_then_fills_them_in(book_url):
     async with app.run_test(size=(120, 12)) as pilot:
         await settle(pilot)
         grid = app.query_one(MailboxTable)
-        assert [r.id for r in grid.visible_rows()] == [b.id for b in expected[:11]]
+        rows = grid.page_height
+        assert [r.id for r in grid.visible_rows()] == [b.id for b in expected[:rows]]
         await pilot.press("end")
         # The end is not next to anything cached: it comes from a worker, then repaints.
         await settle(pilot)
         assert grid.cursor_row.id == expected[-1].id
-        assert [r.id for r in grid.visible_rows()] == [b.id for b in expected[-11:]]
+        assert [r.id for r in grid.visible_rows()] == [b.id for b in expected[-rows:]]
         assert source.offset_fetches >= 2
         # Walking back up from there goes page by page through the keyset.
         before = source.offset_fetches
@@ -456,5 +458,5 @@ async def test_a_slow_jump_paints_placeholders_then_fills_them_in(book_url):
         await settle(pilot)
         assert source.offset_fetches == before
         first = round(grid.scroll_y)
-        assert [r.id for r in grid.visible_rows()] == [b.id for b in expected[first : first + 11]]
+        assert [r.id for r in grid.visible_rows()] == [b.id for b in expected[first : first + rows]]
     engine.dispose()
