@@ -21,7 +21,7 @@ from pec_tui.domain.records import OrderRow
 from pec_tui.i18n import _
 from pec_tui.services.actor import Actor
 from pec_tui.services.database import FIRST_ORDER_NUMBER
-from pec_tui.services.scope import scope_mailboxes, scope_orders
+from pec_tui.services.scope import audit_denials, scope_mailboxes, scope_orders
 
 DEFAULT_PAGE_SIZE = 200
 
@@ -172,6 +172,7 @@ class OrderDetail:
     reserved_mailbox_ids: tuple[int, ...]
 
 
+@audit_denials("order.view")
 def get_order(engine: Engine, actor: Actor, ref: int | str) -> OrderDetail:
     """One order with its lines and payment; LookupError or AccessDenied otherwise."""
     with Session(engine) as session:

@@ -25,7 +25,6 @@ from pec_tui.db.models import (
     Mailbox,
     OpenRenewal,
     Order,
-    OrderLine,
     Reseller,
     utcnow,
 )
@@ -50,6 +49,7 @@ from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.database import ORDER_NUMBER_COUNTER
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.scope import audit_denials
+from pec_tui.services.transactions import write_session
 
 
 class Step(StrEnum):
@@ -392,7 +392,7 @@ def start_renewal(engine: Engine, actor: Actor, mailbox_ids: list[int], today: d
 @audit_denials("draft.save")
 def save_draft(engine: Engine, actor: Actor, draft: Draft) -> Draft:
     """Store the draft as it stands (called at every step of the flow)."""
-    with session_scope(engine) as session:
+    with write_session(engine) as session:
         order = _load_own_order(session, actor, draft.order_id, lock=True)
         _check_holder(order, draft)
         if order.status != OrderStatus.DRAFT.value:
@@ -446,7 +446,7 @@ def list_drafts(engine: Engine, actor: Actor, terminal: str | None = None) -> li
 
 @audit_denials("draft.discard")
 def discard_draft(engine: Engine, actor: Actor, order_id: int) -> None:
-    with session_scope(engine) as session:
+    with write_session(engine) as session:
         order = _load_own_order(session, actor, order_id, lock=True)
         if order.status != OrderStatus.DRAFT.value:
             raise RenewalRefused(_("Only drafts can be discarded."))
@@ -681,6 +681,7 @@ def confirm_order(
 ) -> ConfirmedOrder:
     """Turn a complete draft into an order awaiting payment (or paid, with prepaid credit)."""
     from pec_tui.services import notifications
+    from pec_tui.services.order_lines import holder_snapshot, order_lines
 
     problems = _draft_problems(draft)
     if actor.is_kiosk and draft.payment_method is PaymentMethod.PREPAID_CREDIT:
@@ -690,7 +691,7 @@ def confirm_order(
         raise RenewalRefused("\n".join(problems))
     assert draft.payment_method is not None
     try:
-        with session_scope(engine) as session:
+        with write_session(engine) as session:
             order = _load_own_order(session, actor, draft.order_id, lock=True)
             _check_holder(order, draft)
             if order.status != OrderStatus.DRAFT.value:
@@ -737,30 +738,12 @@ def confirm_order(
             who = actor.name
             order.consent_terms_at = order.consent_clauses_at = order.consent_privacy_at = now
             order.consent_terms_by = order.consent_clauses_by = order.consent_privacy_by = who
-            order.holder_snapshot = _snapshot(draft, holder_row)
+            order.holder_snapshot = (
+                holder_snapshot(holder_row) if holder_row else {"billed_to": draft.billed_to}
+            )
             order.draft_state = _to_json(replace(draft, step=Step.DONE))
             session.add(order)
-            items = {i.mailbox_id: i for i in draft.items}
-            for line in q.lines:
-                item = items.get(line.mailbox_id) if line.mailbox_id else None
-                is_plan_line = item is not None and line.item.value == item.plan.value
-                session.add(
-                    OrderLine(
-                        order_id=order.id,
-                        mailbox_id=line.mailbox_id,
-                        address=line.address,
-                        item=line.item.value,
-                        description=line_description(line),
-                        quantity=line.quantity,
-                        years=line.years,
-                        unit_cents=to_cents(line.unit),
-                        total_cents=to_cents(line.total),
-                        plan=item.plan.value if is_plan_line else None,
-                        previous_plan=item.current_plan.value if is_plan_line else None,
-                        extra_mailbox_gb=item.extra_mailbox_gb if is_plan_line else 0,
-                        extra_archive_gb=item.extra_archive_gb if is_plan_line else 0,
-                    )
-                )
+            session.add_all(order_lines(order.id, q, [i.choice() for i in draft.items]))
             audit.record(
                 session,
                 actor,
@@ -806,15 +789,6 @@ def confirm_order(
         email_to=email_to,
         paid=paid,
     )
-
-
-def _snapshot(draft: Draft, holder: Holder | None) -> dict[str, Any]:
-    if draft.holder is not None:
-        data = asdict(draft.holder)
-        data["kind"] = draft.holder.kind.value
-        data["display_name"] = draft.holder.display_name
-        return data
-    return {"billed_to": draft.billed_to}
 
 
 def _recipient(session: Session, draft: Draft, holder: Holder | None, order: Order) -> str:

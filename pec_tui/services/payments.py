@@ -28,7 +28,7 @@ from pec_tui.db.models import (
     Reseller,
     utcnow,
 )
-from pec_tui.domain.enums import MailboxState, OrderStatus, OrderType, PaymentMethod, Plan
+from pec_tui.domain.enums import MailboxState, OrderStatus, OrderType, PaymentMethod, Plan, Role
 from pec_tui.domain.lifecycle import cancelled_from, renewed_expiry, state_of
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.plans import PLANS
@@ -36,7 +36,7 @@ from pec_tui.i18n import _, format_date, format_money
 from pec_tui.services import audit, notifications
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.order_queries import load_order
-from pec_tui.services.scope import record_denial
+from pec_tui.services.scope import record_denial, require_role
 from pec_tui.services.transactions import write_session
 
 
@@ -392,6 +392,8 @@ def register_payment(
     today = today or date.today()
     paid_on = paid_on or today
     try:
+        # Staff register payments; a kiosk customer never marks its own order paid.
+        require_role(actor, Role.ADMIN, Role.BACK_OFFICE, Role.RESELLER, action="payment.register")
         with write_session(engine) as session:
             order = load_order(session, actor, order_number_or_id, lock=True)
             return settle(
@@ -467,6 +469,7 @@ def pay_with_credit(engine: Engine, actor: Actor, order_id: int, today: date) ->
     credit does not cover the gross total — the order then stays awaiting payment.
     """
     try:
+        require_role(actor, Role.ADMIN, Role.BACK_OFFICE, Role.RESELLER, action="payment.credit")
         with write_session(engine) as session:
             order = load_order(session, actor, order_id, lock=True)
             result = settle_with_credit(session, actor, order, today)

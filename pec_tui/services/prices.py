@@ -58,7 +58,11 @@ def set_price(engine: Engine, actor: Actor, item: PriceItem, amount: Decimal) ->
         row.updated_by = actor.name
         session.add(row)
         audit.record(
-            session, actor, "price.set", "price", item.value,
+            session,
+            actor,
+            "price.set",
+            "price",
+            item.value,
             {"old": str(old), "new": str(amount)},
         )
     return old
