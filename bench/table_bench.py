@@ -272,7 +272,7 @@ def _write_result(out: str, result: dict) -> None:
     Path(out + ".tmp").rename(out)
 
 
-def child_datatable_keys(path: str, out: str) -> None:
+def child_datatable_keys(path: str, out: str, _spawned: str = "") -> None:
     """↓ and PgDn in Textual's DataTable, timed the same way (the yardstick for ours)."""
     from textual.widgets import DataTable
 

@@ -33,6 +33,8 @@ STATE_CYCLE: tuple[MailboxState | None, ...] = (
 EXPIRING_MONTHS = 3
 # Typing in the search box waits this long for the next key before querying.
 SEARCH_DELAY = 0.25
+# "Counting mailboxes…" shows only when a filter takes longer than this.
+SLOW_LOAD_NOTICE = 0.15
 # The footer follows the cursor this long after it stops.
 BINDINGS_DELAY = 0.12
 
@@ -118,9 +120,14 @@ class MailboxesScreen(Screen[None]):
     # --- loading --------------------------------------------------------------------------
 
     def _reload(self) -> None:
+        """Query the filter's rows in a worker; the table keeps the old ones until they come.
+
+        Nothing is repainted before then (a frame costs as much as the query): the status
+        says "counting" only if the count takes long enough to be noticed.
+        """
         self.mailbox_count = None
-        self._show_status()
         self._load(self.filter)
+        self.set_timer(SLOW_LOAD_NOTICE, self._show_status)
 
     @work(thread=True, exclusive=True, group="mailboxes-load", exit_on_error=False)
     def _load(self, flt: MailboxFilter) -> None:
@@ -135,12 +142,15 @@ class MailboxesScreen(Screen[None]):
         if source.filter != self.filter:
             return  # a newer filter is on its way
         self.table.today = source.today
+        self.table.selection = self.selection
         self.table.set_source(source)
         self.mailbox_count = source.count()
+        self._show_filters()
         self._show_status()
         if self._selection_count_pending:
             self._selection_count_pending = False
-            self._count_selection_in_thread(self.selection)
+            # After this frame: the count is long and would hold the new rows back.
+            self.call_after_refresh(self._count_selection_in_thread, self.selection)
 
     @work(thread=True, exclusive=True, group="mailboxes-selection", exit_on_error=False)
     def _count_selection_in_thread(self, selection: Selection) -> None:
@@ -226,7 +236,6 @@ class MailboxesScreen(Screen[None]):
     def _set_filter(self, flt: MailboxFilter) -> None:
         if flt != self.filter:
             self.filter = flt
-            self._show_filters()
             self._reload()
 
     # --- table events -----------------------------------------------------------------------
@@ -318,10 +327,12 @@ class MailboxesScreen(Screen[None]):
         if self.filter.expiring_within_months is not None:
             self._set_filter(self.filter.with_(expiring_within_months=None))
             return
+        # The table takes the selection with the filtered rows (one repaint, not two).
         self.selection = Selection.by_rule(
             self.pec_app.today(), EXPIRING_MONTHS, self.filter.holder_id
         )
-        self.table.set_selection(self.selection)
+        self.selected_count = None
+        self._selection_count_pending = True
         search = self.query_one("#mailboxes-search", Input)
         with search.prevent(Input.Changed):
             search.value = ""
