@@ -105,6 +105,11 @@ class Mailbox(SQLModel, table=True):
         Index("ix_mailbox_expiry_id", "expiry", "id"),
         Index("ix_mailbox_reseller_expiry_id", "reseller_id", "expiry", "id"),
         Index("ix_mailbox_holder", "holder_id"),
+        # The 3-month selection rule counts mailboxes without auto-renew by expiry.
+        Index("ix_mailbox_autorenew_expiry", "auto_renew", "expiry"),
+        Index("ix_mailbox_reseller_autorenew_expiry", "reseller_id", "auto_renew", "expiry"),
+        # A reseller's book sorted by address.
+        Index("ix_mailbox_reseller_address", "reseller_id", "address"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
