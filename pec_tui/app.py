@@ -13,8 +13,9 @@ from textual.screen import Screen
 
 from pec_tui.config import Settings
 from pec_tui.domain.enums import Role
-from pec_tui.i18n import _
+from pec_tui.i18n import N_, _
 from pec_tui.services.actor import SYSTEM, Actor
+from pec_tui.widgets.keys import translate_bindings
 
 # Before sign-in: scoped to reseller and holder 0, which do not exist, so it sees nothing.
 NOBODY = Actor(name="", role=Role.BACK_OFFICE, reseller_id=0, holder_id=0)
@@ -29,11 +30,11 @@ class PecApp(App[None]):
     TITLE = "pec-tui"
 
     BINDINGS = [
-        Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
-        Binding("f1", "help", _("Keys"), id="help"),
-        Binding("f8", "audit", _("Audit"), id="audit"),
-        Binding("f7", "operators", _("Operators"), id="operators"),
-        Binding("ctrl+l", "lock", _("Lock"), id="lock"),
+        Binding("ctrl+q", "quit", N_("Quit"), id="quit", priority=True),
+        Binding("f1", "help", N_("Keys"), id="help"),
+        Binding("f8", "audit", N_("Audit"), id="audit"),
+        Binding("f7", "operators", N_("Operators"), id="operators"),
+        Binding("ctrl+l", "lock", N_("Lock"), id="lock"),
     ]
 
     def __init__(
@@ -45,6 +46,7 @@ class PecApp(App[None]):
         login: bool = False,
     ) -> None:
         super().__init__()
+        translate_bindings(self)
         self.settings = settings
         self.engine = engine
         self.actor = (actor or SYSTEM).on_terminal(settings.terminal)

@@ -16,7 +16,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
-from pec_tui.i18n import _, format_datetime, format_number
+from pec_tui.i18n import N_, _, format_datetime, format_number
+from pec_tui.widgets.keys import translate_bindings
 
 OUTCOMES = ("ok", "failed", "locked", "denied")
 _DAY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
@@ -62,15 +63,16 @@ def details_text(details: dict[str, Any] | None, width: int = 90) -> str:
 class AuditScreen(Screen[None]):
     CSS_PATH = "../styles/auth.tcss"
     BINDINGS: ClassVar = [
-        Binding("escape", "back", _("Back"), id="audit.back"),
-        Binding("ctrl+f", "focus_filters", _("Filter"), id="audit.filter"),
-        Binding("pagedown", "older", _("Older"), id="audit.older", priority=True),
-        Binding("pageup", "newer", _("Newer"), id="audit.newer", priority=True),
-        Binding("ctrl+home", "newest", _("Newest"), id="audit.newest"),
+        Binding("escape", "back", N_("Back"), id="audit.back"),
+        Binding("ctrl+f", "focus_filters", N_("Filter"), id="audit.filter"),
+        Binding("pagedown", "older", N_("Older"), id="audit.older", priority=True),
+        Binding("pageup", "newer", N_("Newer"), id="audit.newer", priority=True),
+        Binding("ctrl+home", "newest", N_("Newest"), id="audit.newest"),
     ]
 
     def __init__(self, log: AuditLog) -> None:
         super().__init__()
+        translate_bindings(self)
         self.audit_log = log
         self.audit_filter: Any = log.make_filter()
         self.rows: list[Any] = []

@@ -12,9 +12,9 @@ from textual.widgets import Button, DataTable, Footer, Label, Static
 
 from pec_tui.domain.enums import PaymentMethod, label
 from pec_tui.i18n import N_, _, format_money
-from pec_tui.screens.flow import ScreenKeysProvider, translate_bindings
 from pec_tui.services.orders import ConfirmedOrder, Draft, Step, line_description
 from pec_tui.widgets.flow_header import FlowHeader
+from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 
 class ConfirmationScreen(Screen[None]):

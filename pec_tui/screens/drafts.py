@@ -14,9 +14,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
 from pec_tui.i18n import N_, _, format_datetime
-from pec_tui.screens.flow import MessageModal, ScreenKeysProvider, translate_bindings
+from pec_tui.screens.flow import MessageModal
 from pec_tui.services.orders import DraftSummary, discard_draft, list_drafts
 from pec_tui.widgets.flow_header import step_title
+from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 
 def _local(moment: datetime) -> datetime:

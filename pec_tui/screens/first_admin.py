@@ -12,8 +12,9 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Static
 
 from pec_tui.domain.validation import ValidationError
-from pec_tui.i18n import _
+from pec_tui.i18n import N_, _
 from pec_tui.screens.login import Auth, AuthForm, field_block
+from pec_tui.widgets.keys import translate_bindings
 
 
 class FirstAdminScreen(AuthForm):
@@ -22,13 +23,14 @@ class FirstAdminScreen(AuthForm):
     FIELDS = ("username", "full_name", "password", "confirm")
     BINDINGS: ClassVar = [
         Binding(
-            "enter", "next_or_submit", _("Create administrator"), id="first_admin.submit",
+            "enter", "next_or_submit", N_("Create administrator"), id="first_admin.submit",
             priority=True,
         ),
     ]  # fmt: skip
 
     def __init__(self, auth: Auth) -> None:
         super().__init__()
+        translate_bindings(self)
         self.auth = auth
 
     def compose(self) -> ComposeResult:

@@ -14,12 +14,10 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingsMap
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -43,6 +41,7 @@ from pec_tui.services.orders import (
 )
 from pec_tui.services.prices import get_price_list
 from pec_tui.widgets.flow_header import FlowHeader
+from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 if TYPE_CHECKING:
     from pec_tui.app import PecApp
@@ -57,60 +56,6 @@ T = TypeVar("T")
 
 
 # --- pieces shared by every step ------------------------------------------------------------
-
-
-def translate_bindings(node: Any) -> None:
-    """Translate the binding descriptions of `node` now (class-level ones are msgids).
-
-    BINDINGS are built when the module is imported, before the UI language is known; each
-    screen translates its own copy when it is created.
-    """
-    node._bindings = BindingsMap(
-        [
-            replace(
-                binding,
-                description=_(binding.description) if binding.description else "",
-                tooltip=_(binding.tooltip) if binding.tooltip else "",
-                group=replace(binding.group, description=_(binding.group.description))
-                if binding.group
-                else None,
-            )
-            for _key, binding in node._bindings
-        ]
-    )
-
-
-class ScreenKeysProvider(Provider):
-    """Every key the current screen offers, as a command in the command palette."""
-
-    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        commands = []
-        seen: set[str] = set()
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            if not binding.description or not active.enabled or binding.action in seen:
-                continue
-            seen.add(binding.action)
-            key = self.app.get_key_display(binding)
-            commands.append(
-                (
-                    binding.description,
-                    _("Key: {key}").format(key=key),
-                    partial(self.app.run_action, binding.action, active.node),
-                )
-            )
-        return commands
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 class Direction(Enum):

@@ -18,8 +18,8 @@ from pec_tui.domain.enums import OrderStatus, OrderType, label
 from pec_tui.domain.lifecycle import is_expiring_soon
 from pec_tui.domain.records import MailboxRow, OrderRow
 from pec_tui.i18n import N_, _, format_date, format_money, ngettext
-from pec_tui.screens.flow import ScreenKeysProvider, translate_bindings
 from pec_tui.services.holders import HolderInfo, get_holder, holder_mailboxes, holder_orders
+from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 if TYPE_CHECKING:
     from pec_tui.app import PecApp

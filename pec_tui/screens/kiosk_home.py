@@ -23,8 +23,9 @@ from pec_tui.domain.enums import label
 from pec_tui.domain.lifecycle import expiring_within, is_expiring_soon
 from pec_tui.domain.records import MailboxRow
 from pec_tui.i18n import N_, _, format_date
-from pec_tui.screens.flow import RenewalFlowFinished, translate_bindings
+from pec_tui.screens.flow import RenewalFlowFinished
 from pec_tui.services import kiosk
+from pec_tui.widgets.keys import translate_bindings
 
 if TYPE_CHECKING:
     from pec_tui.kiosk import KioskApp

@@ -29,8 +29,8 @@ from pec_tui.domain.validation import (
     check_pec_address,
 )
 from pec_tui.i18n import N_, _
-from pec_tui.screens.flow import translate_bindings
 from pec_tui.services import kiosk
+from pec_tui.widgets.keys import translate_bindings
 
 if TYPE_CHECKING:
     from pec_tui.kiosk import KioskApp

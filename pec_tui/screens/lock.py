@@ -17,9 +17,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
-from pec_tui.i18n import _
+from pec_tui.i18n import N_, _
 from pec_tui.screens.login import Auth
 from pec_tui.services.actor import Actor
+from pec_tui.widgets.keys import translate_bindings
 
 
 class LockScreen(ModalScreen[Actor]):
@@ -28,11 +29,12 @@ class LockScreen(ModalScreen[Actor]):
 
     CSS_PATH = "../styles/auth.tcss"
     BINDINGS: ClassVar = [
-        Binding("enter", "unlock", _("Unlock"), id="lock.unlock", priority=True),
+        Binding("enter", "unlock", N_("Unlock"), id="lock.unlock", priority=True),
     ]
 
     def __init__(self, auth: Auth, actor: Actor) -> None:
         super().__init__(id="idle-lock")
+        translate_bindings(self)
         self.auth = auth
         self.actor = actor
 

@@ -19,8 +19,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Static
 
-from pec_tui.i18n import _
+from pec_tui.i18n import N_, _
 from pec_tui.services.actor import Actor
+from pec_tui.widgets.keys import translate_bindings
 
 
 class SignInAnswer(Protocol):
@@ -95,11 +96,12 @@ class LoginScreen(AuthForm):
 
     FIELDS = ("username", "password")
     BINDINGS: ClassVar = [
-        Binding("enter", "next_or_submit", _("Sign in"), id="login.submit", priority=True),
+        Binding("enter", "next_or_submit", N_("Sign in"), id="login.submit", priority=True),
     ]
 
     def __init__(self, auth: Auth, notice: str = "") -> None:
         super().__init__()
+        translate_bindings(self)
         self.auth = auth
         self.notice = notice
         self._lockout: datetime | None = None

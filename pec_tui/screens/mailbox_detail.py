@@ -17,9 +17,9 @@ from pec_tui.domain.lifecycle import is_expiring_soon, renewability
 from pec_tui.domain.plans import MB_PER_GB, PLANS
 from pec_tui.domain.records import MailboxRow
 from pec_tui.i18n import N_, _, format_date, format_number, ngettext
-from pec_tui.screens.flow import ScreenKeysProvider, translate_bindings
 from pec_tui.services.holders import HolderInfo, get_holder
 from pec_tui.services.mailboxes import get_mailbox
+from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 if TYPE_CHECKING:
     from pec_tui.app import PecApp

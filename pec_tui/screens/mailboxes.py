@@ -16,8 +16,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from pec_tui.domain.enums import MailboxState, label
 from pec_tui.domain.lifecycle import renewability
 from pec_tui.i18n import N_, _, format_number, ngettext
-from pec_tui.screens.flow import ScreenKeysProvider, translate_bindings
 from pec_tui.services.mailboxes import MailboxFilter, MailboxSource, Selection
+from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 from pec_tui.widgets.mailbox_table import MailboxTable
 
 if TYPE_CHECKING:

@@ -16,8 +16,9 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sta
 
 from pec_tui.domain.enums import Role, label
 from pec_tui.domain.validation import ValidationError
-from pec_tui.i18n import _, format_datetime
+from pec_tui.i18n import N_, _, format_datetime
 from pec_tui.screens.login import FieldErrors, field_block
+from pec_tui.widgets.keys import translate_bindings
 
 
 class OperatorAdmin(Protocol):
@@ -46,12 +47,13 @@ class AddOperatorScreen(FieldErrors, ModalScreen[Any]):
     CSS_PATH = "../styles/auth.tcss"
     FIELDS = ("username", "full_name", "role", "reseller_id", "password", "confirm")
     BINDINGS: ClassVar = [
-        Binding("ctrl+s", "save", _("Create"), id="operators.save", priority=True),
-        Binding("escape", "cancel", _("Cancel"), id="operators.cancel"),
+        Binding("ctrl+s", "save", N_("Create"), id="operators.save", priority=True),
+        Binding("escape", "cancel", N_("Cancel"), id="operators.cancel"),
     ]
 
     def __init__(self, admin: OperatorAdmin) -> None:
         super().__init__()
+        translate_bindings(self)
         self.admin = admin
 
     def compose(self) -> ComposeResult:
@@ -140,13 +142,14 @@ class PasswordResetScreen(FieldErrors, ModalScreen[bool]):
     CSS_PATH = "../styles/auth.tcss"
     FIELDS = ("password", "confirm")
     BINDINGS: ClassVar = [
-        Binding("enter", "next_or_submit", _("Set password"), id="operators.password_set",
+        Binding("enter", "next_or_submit", N_("Set password"), id="operators.password_set",
                 priority=True),
-        Binding("escape", "cancel", _("Cancel"), id="operators.password_cancel"),
+        Binding("escape", "cancel", N_("Cancel"), id="operators.password_cancel"),
     ]  # fmt: skip
 
     def __init__(self, admin: OperatorAdmin, username: str) -> None:
         super().__init__()
+        translate_bindings(self)
         self.admin = admin
         self.username = username
 
@@ -196,16 +199,17 @@ class PasswordResetScreen(FieldErrors, ModalScreen[bool]):
 class OperatorsScreen(Screen[None]):
     CSS_PATH = "../styles/auth.tcss"
     BINDINGS: ClassVar = [
-        Binding("escape", "back", _("Back"), id="operators.back"),
-        Binding("a", "add", _("Add"), id="operators.add"),
-        Binding("d", "disable", _("Disable"), id="operators.disable"),
-        Binding("e", "enable", _("Enable"), id="operators.enable"),
-        Binding("p", "password", _("New password"), id="operators.password"),
-        Binding("r", "refresh", _("Refresh"), id="operators.refresh"),
+        Binding("escape", "back", N_("Back"), id="operators.back"),
+        Binding("a", "add", N_("Add"), id="operators.add"),
+        Binding("d", "disable", N_("Disable"), id="operators.disable"),
+        Binding("e", "enable", N_("Enable"), id="operators.enable"),
+        Binding("p", "password", N_("New password"), id="operators.password"),
+        Binding("r", "refresh", N_("Refresh"), id="operators.refresh"),
     ]
 
     def __init__(self, admin: OperatorAdmin) -> None:
         super().__init__()
+        translate_bindings(self)
         self.admin = admin
         self.rows: list[Any] = []
 

@@ -22,8 +22,9 @@ from pec_tui.domain.enums import Plan
 from pec_tui.domain.plan_change import mb_to_gb_text
 from pec_tui.domain.plans import PLANS, clamp_extra
 from pec_tui.i18n import N_, _, format_date, ngettext
-from pec_tui.screens.flow import FlowStepScreen, translate_bindings
+from pec_tui.screens.flow import FlowStepScreen
 from pec_tui.services.orders import Draft, DraftItem, Step, item_problems
+from pec_tui.widgets.keys import translate_bindings
 from pec_tui.widgets.plan_card import EXTRA_ARCHIVE, PlanCard, PlanCardData
 
 PLAN_ORDER: tuple[Plan, ...] = (Plan.STANDARD, Plan.PRO, Plan.PREMIUM)

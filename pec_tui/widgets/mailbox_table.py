@@ -27,8 +27,8 @@ from pec_tui.domain.enums import MailboxState, label
 from pec_tui.domain.lifecycle import is_expiring_soon, renewability
 from pec_tui.domain.records import MailboxRow
 from pec_tui.i18n import N_, _, format_date, get_language
-from pec_tui.screens.flow import translate_bindings
 from pec_tui.services.mailboxes import MailboxSource, Selection
+from pec_tui.widgets.keys import translate_bindings
 
 # Column headers (msgids; translated when the layout is made).
 COLUMNS: tuple[tuple[str, str], ...] = (
