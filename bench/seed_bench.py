@@ -4,8 +4,8 @@
     python bench/seed_bench.py --mailboxes 1000 --mailboxes 200000
 
 Each size runs `pec-tui demo --mailboxes N --no-ui` as a subprocess into a temporary SQLite
-file and prints the wall time, the mailboxes written per second and the peak resident
-memory of the child processes (the command and the generator process it starts). Sizes run
+file and prints the wall time, the rows written per second (all tables; mailboxes alone
+too) and the peak resident memory of the child processes (the command and the generator process it starts). Sizes run
 smallest first, since the peak is the largest child's so far. Not part of the test run.
 """
 
@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 # The requirement for a million mailboxes on SQLite (Foundation issue), in seconds.
@@ -32,14 +34,14 @@ def pec_tui_command() -> list[str]:
     return [sys.executable, "-c", "from pec_tui.cli import main; main()"]
 
 
-def seed(mailboxes: int, seed_value: int) -> tuple[float, float]:
-    """Seconds taken and peak child RSS (MB) of one `pec-tui demo` into a new SQLite file."""
+def seed(mailboxes: int, seed_value: int) -> tuple[float, int, float]:
+    """Seconds taken, rows written and peak child RSS (MB) of one `pec-tui demo`."""
     with tempfile.TemporaryDirectory(prefix="pec-seed-bench-") as directory:
-        url = f"sqlite:///{Path(directory) / 'demo.db'}"
+        path = Path(directory) / "demo.db"
         command = [
             *pec_tui_command(),
             "--database-url",
-            url,
+            f"sqlite:///{path}",
             "demo",
             "--mailboxes",
             str(mailboxes),
@@ -50,10 +52,17 @@ def seed(mailboxes: int, seed_value: int) -> tuple[float, float]:
         started = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         elapsed = time.perf_counter() - started
+        with closing(sqlite3.connect(path)) as connection:
+            rows = sum(
+                connection.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+                for (table,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            )
     # Linux reports kilobytes (macOS bytes).
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     peak_mb = peak_kb / 1024 if sys.platform != "darwin" else peak_kb / 1024 / 1024
-    return elapsed, peak_mb
+    return elapsed, rows, peak_mb
 
 
 def main() -> None:
@@ -70,14 +79,20 @@ def main() -> None:
 
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"{os.cpu_count()} CPUs, load average {load}")
-    print(f"{'mailboxes':>10} {'seconds':>9} {'mailboxes/s':>12} {'peak RSS MB':>12}  target")
+    print(
+        f"{'mailboxes':>10} {'seconds':>8} {'rows':>10} {'rows/s':>9} {'mailboxes/s':>12} "
+        f"{'peak RSS MB':>12}  target"
+    )
     for size in sizes:
-        elapsed, peak_mb = seed(size, args.seed)
+        elapsed, rows, peak_mb = seed(size, args.seed)
         target = TARGET_SECONDS.get(size)
         verdict = (
             "" if target is None else f"< {target:.0f} s: {'ok' if elapsed < target else 'MISSED'}"
         )
-        print(f"{size:>10} {elapsed:>9.1f} {size / elapsed:>12,.0f} {peak_mb:>12.0f}  {verdict}")
+        print(
+            f"{size:>10} {elapsed:>8.1f} {rows:>10,} {rows / elapsed:>9,.0f} "
+            f"{size / elapsed:>12,.0f} {peak_mb:>12.0f}  {verdict}"
+        )
 
 
 if __name__ == "__main__":
