@@ -77,7 +77,7 @@ def holder_tax_code(kind: str, codice_fiscale: str | None, partita_iva: str | No
 
 @dataclass(frozen=True)
 class ExpiryWindow:
-    """ "Expiring within" a number of months (`3m`) or days (`90d`) from today."""
+    """Mailboxes expiring within a number of months (`3m`) or days (`90d`) from today."""
 
     amount: int
     unit: Literal["m", "d"]
