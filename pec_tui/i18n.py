@@ -48,6 +48,16 @@ def _(message: str) -> str:
     return _translations.gettext(message)
 
 
+def pgettext(context: str, message: str) -> str:
+    """Translate a word whose meaning depends on `context` ("Cancelled": a mailbox, an order)."""
+    return _translations.pgettext(context, message)
+
+
+def NC_(context: str, message: str) -> tuple[str, str]:  # noqa: N802 (gettext naming)
+    """Mark a word with its context for extraction; translate it later with `pgettext`."""
+    return (context, message)
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _translations.ngettext(singular, plural, n)
 

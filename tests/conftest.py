@@ -25,8 +25,12 @@ REQUIRE_PG = os.environ.get("PEC_TUI_REQUIRE_POSTGRES") == "1"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path_factory, monkeypatch) -> None:
-    """Never touch the developer's real config or data directory; Italian UI by default."""
+def _isolated_user_dirs(tmp_path_factory, monkeypatch) -> Iterator[None]:
+    """Never touch the developer's real config or data directory.
+
+    Tests read in English, the language of the msgids; the Italian product default is covered
+    by tests that choose Italian themselves (catalogs, snapshots, money and dates, e-mails).
+    """
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("PEC_TUI_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("PEC_TUI_DATA_DIR", str(home / "data"))
@@ -38,7 +42,19 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch) -> None:
             "PEC_TUI_REQUIRE_POSTGRES",
         ):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PEC_TUI_LANG", "en")
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
+@pytest.fixture
+def italian(monkeypatch) -> Iterator[None]:
+    """The product's default language, for tests that read Italian money, dates and words."""
+    monkeypatch.setenv("PEC_TUI_LANG", "it")
     i18n.set_language("it")
+    yield
+    i18n.set_language("en")
 
 
 def _postgres_available() -> str | None:

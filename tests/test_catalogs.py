@@ -292,6 +292,8 @@ def test_italian_shows_the_catalog(italian) -> None:
             continue
         if isinstance(message.id, tuple):
             shown = tuple(i18n.ngettext(*message.id, n) for n in (1, 2))
+        elif message.context:
+            shown = i18n.pgettext(message.context, message.id)
         else:
             shown = i18n._(message.id)
         if shown != message.string:

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from pec_tui.i18n import N_
+from pec_tui.i18n import N_, NC_
 
 
 class Plan(StrEnum):
@@ -91,7 +91,7 @@ class Role(StrEnum):
 
 
 # Labels shown on screen (translated through the catalogs at display time).
-LABELS: dict[StrEnum, str] = {
+LABELS: dict[StrEnum, str | tuple[str, str]] = {
     MailboxState.ACTIVE: N_("Active"),
     MailboxState.SUSPENDED: N_("Suspended"),
     MailboxState.CANCELLED: N_("Cancelled"),
@@ -105,7 +105,7 @@ LABELS: dict[StrEnum, str] = {
     OrderStatus.DRAFT: N_("Draft"),
     OrderStatus.AWAITING_PAYMENT: N_("Awaiting payment"),
     OrderStatus.PAID: N_("Paid"),
-    OrderStatus.CANCELLED: N_("Cancelled"),
+    OrderStatus.CANCELLED: NC_("order status", "Cancelled"),
     PaymentMethod.CARD: N_("Credit card"),
     PaymentMethod.PAYPAL: N_("PayPal"),
     PaymentMethod.BANK_TRANSFER: N_("Bank transfer"),
@@ -124,7 +124,9 @@ LABELS: dict[StrEnum, str] = {
 
 def label(value: StrEnum) -> str:
     """The translated on-screen label of an enum value."""
-    from pec_tui.i18n import _
+    from pec_tui.i18n import _, pgettext
 
     text = LABELS.get(value)
-    return _(text) if text is not None else str(value)
+    if text is None:
+        return str(value)
+    return pgettext(*text) if isinstance(text, tuple) else _(text)

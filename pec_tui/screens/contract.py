@@ -101,7 +101,7 @@ class ContractScreen(FlowStepScreen):
         Binding("1", "toggle('terms')", N_("General conditions"), id="contract.terms"),
         Binding("2", "toggle('clauses')", N_("Clauses 1341-1342"), id="contract.clauses"),
         Binding("3", "toggle('privacy')", N_("Privacy notice"), id="contract.privacy"),
-        Binding("enter", "confirm", N_("CONFIRM and complete the order"), id="contract.confirm"),
+        Binding("enter", "confirm", N_("Confirm order"), id="contract.confirm"),
     ]
 
     def compose_step(self) -> ComposeResult:

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sta
 
 from pec_tui.domain.enums import Role, label
 from pec_tui.domain.validation import ValidationError
-from pec_tui.i18n import N_, _, format_datetime
+from pec_tui.i18n import N_, _, format_datetime, pgettext
 from pec_tui.screens.login import FieldErrors, field_block
 from pec_tui.widgets.keys import translate_bindings
 
@@ -313,7 +313,7 @@ class OperatorsScreen(Screen[None]):
             elif row.is_locked(now):
                 state = _("Locked")
             else:
-                state = _("Active")
+                state = pgettext("operator", "Active")
             table.add_row(
                 row.username,
                 row.full_name,

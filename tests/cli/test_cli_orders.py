@@ -16,6 +16,9 @@ from pec_tui.cli import main
 from pec_tui.db.models import Mailbox, Order
 from pec_tui.domain.enums import OrderStatus
 
+# These tests read Italian money, dates and words: the product's default language.
+pytestmark = pytest.mark.usefixtures("italian")
+
 TODAY = date.today()
 CONSENTS = ["--accept-terms", "--accept-clauses", "--accept-privacy"]
 

@@ -14,6 +14,9 @@ from pec_tui.cli import main
 from pec_tui.db.models import Mailbox, Reseller
 from pec_tui.domain.lifecycle import add_years
 
+# These tests read Italian money, dates and words: the product's default language.
+pytestmark = pytest.mark.usefixtures("italian")
+
 TODAY = date.today()
 EXPIRY = TODAY + timedelta(days=40)
 CONSENTS = ["--accept-terms", "--accept-clauses", "--accept-privacy"]

@@ -15,6 +15,9 @@ from pec_tui.db.models import AuditEvent
 from pec_tui.domain.enums import PriceItem
 from pec_tui.services.prices import get_price_list
 
+# These tests read Italian money, dates and words: the product's default language.
+pytestmark = pytest.mark.usefixtures("italian")
+
 
 @pytest.fixture
 def cli(db_url):

@@ -22,6 +22,9 @@ from pec_tui.db.models import OutboxMessage
 from pec_tui.services import delivery
 from pec_tui.services.lifecycle import run_lifecycle
 
+# These tests read Italian money, dates and words: the product's default language.
+pytestmark = pytest.mark.usefixtures("italian")
+
 TODAY = date(2026, 11, 26)
 
 

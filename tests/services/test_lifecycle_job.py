@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from book_builder import add_holder, add_mailbox, add_reseller, confirm_renewal, get
 from sqlmodel import Session, select
 
@@ -14,6 +15,9 @@ from pec_tui.domain.enums import OrderStatus, PaymentMethod
 from pec_tui.services import credit, delivery, payments
 from pec_tui.services.actor import SYSTEM
 from pec_tui.services.lifecycle import Notice, run_lifecycle
+
+# These tests read Italian money, dates and words: the product's default language.
+pytestmark = pytest.mark.usefixtures("italian")
 
 EXPIRY = date(2027, 3, 31)
 

@@ -19,6 +19,9 @@ from pec_tui.services.statement import (
     read_statement,
 )
 
+# These tests read Italian money, dates and words: the product's default language.
+pytestmark = pytest.mark.usefixtures("italian")
+
 TODAY = date(2026, 12, 10)
 
 

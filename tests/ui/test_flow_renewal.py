@@ -34,6 +34,9 @@ from pec_tui.services.actor import SYSTEM
 from pec_tui.services.orders import Consents
 from pec_tui.services.prices import get_price_list
 
+# These tests read Italian money, dates and words: the product's default language.
+pytestmark = pytest.mark.usefixtures("italian")
+
 
 def _order(engine) -> Order:
     with Session(engine) as session:
@@ -397,10 +400,9 @@ async def test_the_mouse_works_too(sqlite_url):
     async with app.run_test(size=SIZE) as pilot:
         app.start_renewal([mailbox])
         plan = await wait_for_screen(pilot, PlanScreen)
-        await pilot.click("#plan-premium #select")
-        await pilot.click("#plan-premium #extra-archive #inc")
-        await pilot.click("#plan-premium #extra-archive #inc")
-        await pilot.click("#plan-premium #extra-archive #dec")
+        for target in ("#select", "#extra-archive #inc", "#extra-archive #inc", "#extra-archive #dec"):
+            await pilot.click(f"#plan-premium {target}")
+            await pilot.pause()
         item = plan.draft.items[0]
         assert (item.plan, item.extra_archive_gb) == (Plan.PREMIUM, 1)
         await pilot.click("#proceed")

@@ -26,6 +26,9 @@ from pec_tui.services.actor import Actor
 from pec_tui.services.database import open_database
 from pec_tui.widgets.mailbox_table import MailboxTable
 
+# These tests read Italian money, dates and words: the product's default language.
+pytestmark = pytest.mark.usefixtures("italian")
+
 
 def _add_order(session: Session, book, holder_id: int, number, kind, status, net_cents, day):
     session.add(
