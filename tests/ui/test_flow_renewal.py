@@ -400,7 +400,12 @@ async def test_the_mouse_works_too(sqlite_url):
     async with app.run_test(size=SIZE) as pilot:
         app.start_renewal([mailbox])
         plan = await wait_for_screen(pilot, PlanScreen)
-        for target in ("#select", "#extra-archive #inc", "#extra-archive #inc", "#extra-archive #dec"):
+        for target in (
+            "#select",
+            "#extra-archive #inc",
+            "#extra-archive #inc",
+            "#extra-archive #dec",
+        ):
             await pilot.click(f"#plan-premium {target}")
             await pilot.pause()
         item = plan.draft.items[0]
