@@ -98,7 +98,8 @@ class PecApp(App[None]):
         from pec_tui.screens.lock import IdleLock
 
         self.actor = actor.on_terminal(self.settings.terminal)
-        self.sub_title = f"{_('PEC mailbox management')} — {self.actor.name}"
+        title = _("PEC mailbox management")
+        self.sub_title = f"{title} — {self.actor.name}"
         if self.idle_timeout > 0:
             self.idle_lock = IdleLock(self, self.auth, self.idle_timeout)
             self.idle_lock.arm(self.actor)

@@ -307,3 +307,22 @@ def test_italian_money_and_dates() -> None:
     # Babel separates the amount from the symbol with a no-break space.
     assert i18n.format_money(Decimal("1234.56")) == "1.234,56\xa0€"
     assert i18n.format_money(Decimal("1234.56")).replace("\xa0", " ") == "1.234,56 €"
+
+
+def test_no_translation_call_hides_inside_an_f_string() -> None:
+    """pybabel (on Python 3.11) does not look inside f-strings: `f"{_('x')}"` is never extracted."""
+    hidden = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for joined in (n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)):
+            for call in (n for n in ast.walk(joined) if isinstance(n, ast.Call)):
+                name = getattr(call.func, "id", None)
+                if (
+                    name in {"_", "N_", "ngettext", "pgettext", "NC_"}
+                    and call.args
+                    and isinstance(call.args[0], ast.Constant)
+                ):
+                    hidden.append(f"{path.relative_to(PACKAGE.parent)}:{call.lineno}")
+    assert not hidden, "move these translated strings out of their f-strings:\n  " + "\n  ".join(
+        hidden
+    )

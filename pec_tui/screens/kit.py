@@ -54,7 +54,8 @@ class KitScreen(FlowStepScreen):
 
     def _prompt(self, index: int, choice: str) -> str:
         if choice == NO_KIT:
-            return f"{index}  {_('No digital signature kit')}"
+            none = _("No digital signature kit")
+            return f"{index}  {none}"
         kit = SignatureKit(choice)
         price = format_money(self.prices[PriceItem.for_kit(kit)])
         return f"{index}  {label(kit)} — " + _("{amount} + VAT, one-off").format(amount=price)

@@ -56,6 +56,7 @@ def test_plan_picker_in_english(snap_compare, sqlite_url):
 
 
 def test_contract_screen(snap_compare, sqlite_url):
+    i18n.set_language("it")
     app = make_app(sqlite_url)
     mailbox = add_mailbox(app.engine, add_holder(app.engine), "mario.rossi@pec.it")
 
