@@ -92,6 +92,7 @@ def demo(
         )
     else:
         _seed(ctx, mailboxes, seed, today)
+        _demo_operators(ctx)
     if not no_ui:
         from pec_tui.app import run_app
 
@@ -141,6 +142,20 @@ def _seed(ctx: CliContext, mailboxes: int, seed: int, today: datetime | None) ->
             seconds=time.perf_counter() - started,
         )
     )
+
+
+def _demo_operators(ctx: CliContext) -> None:
+    """Sign-in accounts for the demo, printed once (only on a database without operators)."""
+    from pec_tui.domain.enums import label
+    from pec_tui.services.operators import create_demo_operators
+
+    credentials = create_demo_operators(ctx.engine, ctx.actor)
+    if not credentials:
+        return
+    click.echo(_("Demo operators (the passwords are shown only now):"))
+    for c in credentials:
+        role = label(c.role) + (f" — {c.reseller}" if c.reseller else "")
+        click.echo(f"  {c.username:<14} {c.password:<14} {role}")
 
 
 def _stopped(ctx: CliContext) -> None:

@@ -5,6 +5,7 @@ Every change is audited with what changed — never the password or its hash.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -276,3 +277,35 @@ class OperatorAdmin:
     @staticmethod
     def check_password(password: str, username: str | None = None) -> None:
         check_password(password, username)
+
+
+@dataclass(frozen=True)
+class DemoCredential:
+    username: str
+    password: str
+    role: Role
+    reseller: str | None
+
+
+def create_demo_operators(engine: Engine, actor: Actor) -> list[DemoCredential]:
+    """On a demo database without operators: an administrator, a back-office operator and
+    one operator for each of the first two resellers, with fresh random passwords (shown once).
+    """
+    require_admin(actor, "operator.create")
+    with Session(engine) as session:
+        if session.exec(select(Operator.id)).first() is not None:
+            return []
+        resellers = session.exec(select(Reseller).order_by(col(Reseller.id)).limit(2)).all()
+        wanted = [
+            ("admin", Role.ADMIN, None, None, _("Demo administrator")),
+            ("backoffice", Role.BACK_OFFICE, None, None, _("Demo back office")),
+        ] + [
+            (f"rivenditore{n}", Role.RESELLER, r.id, r.name, r.name)
+            for n, r in enumerate(resellers, start=1)
+        ]
+    credentials = []
+    for username, role, reseller_id, reseller_name, full_name in wanted:
+        password = secrets.token_urlsafe(9)
+        create_operator(engine, actor, username, password, role, reseller_id, full_name)
+        credentials.append(DemoCredential(username, password, role, reseller_name))
+    return credentials

@@ -22,9 +22,12 @@ from pec_tui.db.models import AuditEvent, Holder, Mailbox
 def demo(db_url):
     runner = CliRunner()
 
-    def invoke(*args: str):
+    def invoke(*args: str, env: dict[str, str] | None = None):
         return runner.invoke(
-            main, ["--database-url", db_url, "--lang", "en", "demo", *args], catch_exceptions=False
+            main,
+            ["--database-url", db_url, "--lang", "en", "demo", *args],
+            catch_exceptions=False,
+            env=env,
         )
 
     return invoke
@@ -49,13 +52,18 @@ def test_demo_seeds_then_leaves_a_seeded_database_alone(demo, engine):
 
 def test_reset_starts_over_and_both_steps_are_audited(demo, engine):
     assert demo("--mailboxes", "300", "--no-ui").exit_code == 0
-    result = demo("--mailboxes", "200", "--seed", "3", "--reset", "--no-ui")
+    # The first run created the demo operators: starting over takes an administrator.
+    refused = demo("--mailboxes", "200", "--reset", "--no-ui")
+    assert refused.exit_code == 77 and _mailboxes(engine) == 300
+    result = demo(
+        "--mailboxes", "200", "--seed", "3", "--reset", "--no-ui", env={"PEC_TUI_SYSTEM": "1"}
+    )
     assert result.exit_code == 0, result.output
     assert "Previous data deleted." in result.stderr
     assert _mailboxes(engine) == 200
     with Session(engine) as session:
-        actions = session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars()
-        assert list(actions) == ["demo.reset", "demo.seed"]
+        actions = list(session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars())
+    assert [a for a in actions if a.startswith("demo.")] == ["demo.reset", "demo.seed"]
 
 
 def test_the_data_is_built_around_the_given_day(demo, engine):
@@ -129,3 +137,26 @@ def test_holders_come_with_their_mailboxes(demo, engine):
     with Session(engine) as session:
         holders = session.execute(select(func.count()).select_from(Holder)).scalar_one()
     assert 0 < holders < 120
+
+
+def test_demo_creates_operators_once_and_they_can_sign_in(tmp_path):
+    from pec_tui.services.auth import authenticate
+    from pec_tui.services.database import open_database
+
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    runner = CliRunner()
+    first = runner.invoke(
+        main,
+        ["--database-url", url, "demo", "--mailboxes", "50", "--no-ui"],
+        catch_exceptions=False,
+    )
+    assert first.exit_code == 0, first.output
+    lines = [line.split() for line in first.output.splitlines() if line.startswith("  ")]
+    credentials = {parts[0]: parts[1] for parts in lines}
+    assert {"admin", "backoffice", "rivenditore1", "rivenditore2"} <= set(credentials)
+    engine = open_database(url)
+    actor = authenticate(engine, "rivenditore1", credentials["rivenditore1"], "test")
+    assert actor.reseller_id is not None
+    again = runner.invoke(main, ["--database-url", url, "demo", "--no-ui"], catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert "admin" not in again.output
