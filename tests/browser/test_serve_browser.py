@@ -198,6 +198,7 @@ def a_customer(url: str) -> tuple[str, str, int]:
 # --- the test -------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("italian")  # the served kiosk speaks the product's default language
 def test_kiosk_in_a_browser_identify_list_and_start_a_renewal(kiosk_server):
     from playwright.sync_api import sync_playwright
 

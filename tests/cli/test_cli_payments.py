@@ -14,9 +14,6 @@ from pec_tui.cli import main
 from pec_tui.db.models import Mailbox, Reseller
 from pec_tui.domain.lifecycle import add_years
 
-# These tests read Italian money, dates and words: the product's default language.
-pytestmark = pytest.mark.usefixtures("italian")
-
 TODAY = date.today()
 EXPIRY = TODAY + timedelta(days=40)
 CONSENTS = ["--accept-terms", "--accept-clauses", "--accept-privacy"]
@@ -80,6 +77,7 @@ def test_register_payment_any_decimal_comma_or_point(cli, engine, order, amount)
     assert get(engine, Mailbox, order["box"]).expiry == add_years(EXPIRY, 1)
 
 
+@pytest.mark.usefixtures("italian")  # reads Italian money
 def test_register_payment_refusals(cli, engine, order):
     wrong = cli(
         "payments",
@@ -143,6 +141,7 @@ def test_import_statement(cli, engine, order, tmp_path):
     assert cli("payments", "import", str(broken), ok=False).exit_code == 1
 
 
+@pytest.mark.usefixtures("italian")  # reads Italian money
 def test_credit_show_topup_and_renew_with_credit(cli, engine, order):
     shown = cli("credit", "show", str(order["reseller"])).output
     assert "20,00" in shown

@@ -34,9 +34,6 @@ from pec_tui.services.actor import SYSTEM
 from pec_tui.services.orders import Consents
 from pec_tui.services.prices import get_price_list
 
-# These tests read Italian money, dates and words: the product's default language.
-pytestmark = pytest.mark.usefixtures("italian")
-
 
 def _order(engine) -> Order:
     with Session(engine) as session:
@@ -61,6 +58,7 @@ async def _finish_from_kit(pilot) -> ConfirmationScreen:
     return await wait_for_screen(pilot, ConfirmationScreen)
 
 
+@pytest.mark.usefixtures("italian")  # reads Italian money
 async def test_one_mailbox_renews_with_the_defaults(sqlite_url):
     app = make_app(sqlite_url)
     holder = add_holder(app.engine)
@@ -93,6 +91,7 @@ async def test_one_mailbox_renews_with_the_defaults(sqlite_url):
         assert mail.to_address == "mario.rossi@example.it"
 
 
+@pytest.mark.usefixtures("italian")  # reads Italian money
 async def test_several_mailboxes_with_a_plan_change_and_extra_gb(sqlite_url):
     app = make_app(sqlite_url)
     holder = add_holder(app.engine)
