@@ -6,7 +6,7 @@ from datetime import date
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli import CliContext, main, options, pass_ctx
 from pec_tui.cli.order_output import echo_confirmed, refusals_as_errors, require_consents
 from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
 
@@ -51,37 +51,10 @@ from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
     help="Add a digital-signature kit: smart_card, usb_token or remota.",
 )
 @click.option("--promo", is_flag=True, help="A promotional product (1-2 years only).")
-@click.option(
-    "--payment-method",
-    type=click.Choice([m.value for m in PaymentMethod]),
-    required=True,
-    help="carta, paypal, bonifico, bollettino or credito (reseller prepaid credit).",
-)
-@click.option(
-    "--auto-renew/--no-auto-renew",
-    default=False,
-    show_default=True,
-    help="Switch Rinnovo automatico on once the purchase is paid.",
-)
-@click.option(
-    "--accept-terms", is_flag=True, help="The holder accepts the Condizioni generali di contratto."
-)
-@click.option(
-    "--accept-clauses",
-    is_flag=True,
-    help="The holder approves the clausole vessatorie (artt. 1341-1342 c.c.).",
-)
-@click.option(
-    "--accept-privacy", is_flag=True, help="The holder accepts the informativa sulla privacy."
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts.",
-)
+@options.payment_method("carta, paypal, bonifico, bollettino or credito (reseller prepaid credit).")
+@options.auto_renew("Switch Rinnovo automatico on once the purchase is paid.")
+@options.consents
+@options.text_or_json()
 @pass_ctx
 @refusals_as_errors
 def buy(

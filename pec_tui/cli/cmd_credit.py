@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli import CliContext, main, options, pass_ctx
 from pec_tui.cli.order_output import Money, echo_json, refusals_as_errors, write_table
 
 
@@ -24,14 +24,7 @@ def credit() -> None:
     show_default=True,
     help="With RESELLER_ID: how many of the latest movements to list.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts (amounts like 30.50).",
-)
+@options.text_or_json("text for people, json for scripts (amounts like 30.50).")
 @pass_ctx
 @refusals_as_errors
 def credit_show(ctx: CliContext, reseller_id: int | None, movements: int, fmt: str) -> None:

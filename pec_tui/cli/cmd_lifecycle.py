@@ -9,7 +9,7 @@ from datetime import date
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli import CliContext, main, options, pass_ctx
 from pec_tui.cli.order_output import Day, echo_json, require_staff
 
 EXIT_INTERRUPTED = 130
@@ -61,14 +61,7 @@ def _stopping_message() -> str:
     default=None,
     help="Show a progress bar on standard error (default: when it is a terminal).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the summary: text for people, json for scripts.",
-)
+@options.text_or_json("How to print the summary: text for people, json for scripts.")
 @pass_ctx
 def lifecycle_run(ctx: CliContext, today: date | None, progress: bool | None, fmt: str) -> None:
     """Run the daily lifecycle job once for TODAY.

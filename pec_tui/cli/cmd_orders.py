@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli import CliContext, main, options, pass_ctx
 from pec_tui.cli.order_output import (
     FORMATS,
     echo_json,
@@ -152,14 +152,7 @@ def orders_list(
 
 @orders.command("show")
 @click.argument("number")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts.",
-)
+@options.text_or_json()
 @pass_ctx
 @refusals_as_errors
 def orders_show(ctx: CliContext, number: str, fmt: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli import CliContext, main, options, pass_ctx
 from pec_tui.cli.order_output import echo_json, require_staff, write_table
 
 
@@ -15,14 +15,7 @@ def outbox() -> None:
 
 @outbox.command("flush")
 @click.option("--limit", type=click.IntRange(min=1), help="Deliver at most this many messages.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts.",
-)
+@options.text_or_json()
 @pass_ctx
 def outbox_flush(ctx: CliContext, limit: int | None, fmt: str) -> None:
     """Deliver the queued messages, oldest first, each exactly once.

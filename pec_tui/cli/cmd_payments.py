@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli import CliContext, main, options, pass_ctx
 from pec_tui.cli.order_output import Day, Money, echo_json, refusals_as_errors
 from pec_tui.domain.enums import PaymentMethod
 
@@ -45,14 +45,7 @@ def payments() -> None:
     help="The day the payment was made (default: today); it decides whether a mailbox "
     "was still renewable.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts.",
-)
+@options.text_or_json()
 @pass_ctx
 @refusals_as_errors
 def payments_register(
@@ -117,14 +110,7 @@ def payments_register(
 @click.argument(
     "statement", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts.",
-)
+@options.text_or_json()
 @pass_ctx
 @refusals_as_errors
 def payments_import(ctx: CliContext, statement: Path, fmt: str) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli import CliContext, main, options, pass_ctx
 from pec_tui.cli.order_output import echo_confirmed, refusals_as_errors, require_consents
 from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
 
@@ -45,45 +45,18 @@ from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
     help="Add a digital-signature kit to the order: smart_card (smart card + reader), "
     "usb_token or remota (remote signature).",
 )
-@click.option(
-    "--payment-method",
-    type=click.Choice([m.value for m in PaymentMethod]),
-    required=True,
-    help="carta, paypal, bonifico (bank transfer), bollettino (postal slip) or credito "
-    "(reseller prepaid credit: paid at once when the credit covers the total).",
+@options.payment_method(
+    "carta, paypal, bonifico (bank transfer), bollettino (postal slip) or credito "
+    "(reseller prepaid credit: paid at once when the credit covers the total)."
 )
-@click.option(
-    "--auto-renew/--no-auto-renew",
-    default=False,
-    show_default=True,
-    help="Switch Rinnovo automatico on for these mailboxes once the order is paid.",
-)
-@click.option(
-    "--accept-terms", is_flag=True, help="The holder accepts the Condizioni generali di contratto."
-)
-@click.option(
-    "--accept-clauses",
-    is_flag=True,
-    help="The holder approves the clausole vessatorie (artt. 1341-1342 c.c.).",
-)
-@click.option(
-    "--accept-privacy",
-    is_flag=True,
-    help="The holder accepts the informativa sul trattamento dei dati.",
-)
+@options.auto_renew("Switch Rinnovo automatico on for these mailboxes once the order is paid.")
+@options.consents
 @click.option(
     "--confirm-archive-deletion",
     is_flag=True,
     help="Confirm that moving to STANDARD deletes every message in the security archive.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts.",
-)
+@options.text_or_json()
 @pass_ctx
 @refusals_as_errors
 def renew(
