@@ -1,6 +1,6 @@
 """`pec-tui serve --kiosk` in headless Chromium: identify, list, start a renewal, by keystrokes.
 
-The recipe is /work/shared/BROWSER-TESTING.md: Debian's chromium driven by Playwright's
+The recipe is the team's browser-testing notes: Debian's chromium driven by Playwright's
 Python package (never `playwright install`), every request outside the server aborted, the
 screen rebuilt from the websocket frames with pyte, the browser closed before the server
 gets SIGTERM, and nothing left running afterwards.
