@@ -32,6 +32,7 @@ class PecApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", N_("Quit"), id="quit", priority=True),
         Binding("f1", "help", N_("Keys"), id="help"),
+        Binding("f6", "orders", N_("Orders"), id="orders"),
         Binding("f8", "audit", N_("Audit"), id="audit"),
         Binding("f7", "operators", N_("Operators"), id="operators"),
         Binding("ctrl+l", "lock", N_("Lock"), id="lock"),
@@ -124,12 +125,18 @@ class PecApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for action, title, help_text in (
+            ("orders", _("Orders"), _("List orders, register payments, cancel unpaid orders")),
             ("audit", _("Audit trail"), _("Who did what, when, from which terminal")),
             ("operators", _("Operators"), _("Add, list and disable operator accounts")),
             ("lock", _("Lock the terminal"), _("Ask the password again before going on")),
         ):
             if self.check_action(action, ()):
                 yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
+
+    def action_orders(self) -> None:
+        from pec_tui.screens.orders import OrdersScreen
+
+        self.push_screen(OrdersScreen())
 
     def action_audit(self) -> None:
         from pec_tui.screens.audit import AuditScreen

@@ -1,0 +1,491 @@
+"""Orders: the list the actor may see (newest first, a page at a time, filtered by status and
+holder), one order in detail, Registra pagamento and Annulla for an order awaiting payment."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+
+from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, label
+from pec_tui.i18n import N_, _, format_date, format_money, format_number, pgettext
+from pec_tui.screens.login import FieldErrors, field_block
+from pec_tui.services.actor import AccessDenied
+from pec_tui.services.order_queries import OrderDetail, get_order, iter_orders
+from pec_tui.services.payments import PaymentRefused, cancel_order, parse_money, register_payment
+from pec_tui.widgets.keys import translate_bindings
+
+PAGE_SIZE = 50
+# The status filter cycles through these (None: every confirmed order).
+STATUS_CYCLE: tuple[OrderStatus | None, ...] = (
+    None,
+    OrderStatus.AWAITING_PAYMENT,
+    OrderStatus.PAID,
+    OrderStatus.CANCELLED,
+)
+_DAY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
+def parse_paid_on(text: str) -> date:
+    """`26/11/2026` or `2026-11-26`; ValueError otherwise."""
+    text = text.strip()
+    match = _DAY.match(text)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+        return date(year, month, day)
+    return date.fromisoformat(text)
+
+
+def _label(enum: Any, value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return label(enum(value))
+    except ValueError:
+        return value
+
+
+def net_plus_vat(net: Decimal) -> str:
+    """ "25,00 € + IVA", as the portal shows an order total."""
+    return _("{amount} + VAT").format(amount=format_money(net))
+
+
+class OrdersScreen(Screen[None]):
+    CSS_PATH = "../styles/orders.tcss"
+    BINDINGS: ClassVar = [
+        Binding("escape", "back", N_("Back"), id="orders.back"),
+        Binding("ctrl+f", "focus_filters", N_("Filter"), id="orders.filter"),
+        Binding("ctrl+s", "cycle_status", N_("Status"), id="orders.status"),
+        Binding("pagedown", "older", N_("Older"), id="orders.older", priority=True),
+        Binding("pageup", "newer", N_("Newer"), id="orders.newer", priority=True),
+        Binding("ctrl+home", "newest", N_("Newest"), id="orders.newest"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.status: OrderStatus | None = None
+        self.holder: str = ""
+        self.pages: list[list[Any]] = []
+        self.page_index = 0
+        self.pager: Iterator[list[Any]] | None = None
+        self.exhausted = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="orders-filters"):
+            yield Input(placeholder=_("Holder (name, codice fiscale, partita IVA)"), id="f-holder")
+            yield Static("", id="orders-status-filter")
+        yield DataTable(id="orders-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="orders-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = _("Orders")
+        table = self.query_one(DataTable)
+        for text, key in (
+            (_("Order no."), "number"),
+            (_("Order type"), "type"),
+            (_("Date"), "date"),
+            (_("Holder"), "holder"),
+            (_("Total (euro)"), "total"),
+            (_("Order status"), "status"),
+        ):
+            table.add_column(text, key=key)
+        table.focus()
+        self._show_status_filter()
+        self.reload()
+
+    # --- filters -----------------------------------------------------------------------
+
+    def _show_status_filter(self) -> None:
+        text = label(self.status) if self.status else pgettext("orders filter", "All")
+        self.query_one("#orders-status-filter", Static).update(
+            _("Status: {status}").format(status=text)
+        )
+
+    def action_focus_filters(self) -> None:
+        self.query_one("#f-holder", Input).focus()
+
+    def action_cycle_status(self) -> None:
+        index = STATUS_CYCLE.index(self.status)
+        self.status = STATUS_CYCLE[(index + 1) % len(STATUS_CYCLE)]
+        self._show_status_filter()
+        self.reload()
+
+    @on(Input.Submitted, "#f-holder")
+    def apply_holder(self, event: Input.Submitted) -> None:
+        self.holder = event.value.strip()
+        self.query_one(DataTable).focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.pages = []
+        self.page_index = 0
+        self.exhausted = False
+        self.pager = iter_orders(
+            self.app.engine, self.app.actor, self.status, self.holder or None, PAGE_SIZE
+        )
+        self._load(0)
+
+    # --- paging ------------------------------------------------------------------------
+
+    def action_older(self) -> None:
+        self._load(self.page_index + 1)
+
+    def action_newer(self) -> None:
+        if self.page_index > 0:
+            self._load(self.page_index - 1)
+
+    def action_newest(self) -> None:
+        self._load(0)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    @work(exclusive=True, group="orders-page")
+    async def _load(self, index: int) -> None:
+        pager = self.pager
+        while len(self.pages) <= index and not self.exhausted and pager is not None:
+            try:
+                page = await asyncio.to_thread(next, pager, None)
+            except Exception as exc:  # refused or out of reach: say it where the rows would be
+                self.query_one("#orders-status", Static).update(str(exc))
+                return
+            if pager is not self.pager:  # the filter changed meanwhile
+                return
+            if page is None:
+                self.exhausted = True
+            else:
+                self.pages.append(page)
+        if index > 0 and index >= len(self.pages):
+            self.notify(_("No more orders this way."), severity="information")
+            return
+        self.page_index = index
+        self._show()
+
+    def _show(self) -> None:
+        rows = self.pages[self.page_index] if self.page_index < len(self.pages) else []
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(
+                str(row.number or ""),
+                _label(OrderType, row.type),
+                format_date(row.created_at.date()),
+                row.holder_name,
+                net_plus_vat(row.net),
+                _label(OrderStatus, row.status),
+                key=str(row.id),
+            )
+        self.query_one("#orders-status", Static).update(
+            _("Page {page} — {count} orders shown").format(
+                page=self.page_index + 1, count=format_number(len(rows))
+            )
+            if rows
+            else _("No orders match the filter.")
+        )
+
+    @on(DataTable.RowSelected, "#orders-table")
+    def open_order(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.app.push_screen(
+                OrderDetailScreen(int(event.row_key.value)), lambda _r: self.reload()
+            )
+
+
+class OrderDetailScreen(Screen[None]):
+    CSS_PATH = "../styles/orders.tcss"
+    BINDINGS: ClassVar = [
+        Binding("escape", "back", N_("Back"), id="order.back"),
+        Binding("p", "pay", N_("Register payment"), id="order.pay"),
+        Binding("a", "cancel_order", N_("Cancel order"), id="order.cancel"),
+    ]
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.order_id = order_id
+        self.detail: OrderDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="order-detail"):
+            yield Static(_("Loading…"), id="order-facts")
+            yield DataTable(id="order-lines", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="order-totals")
+            yield Static("", id="order-payment")
+        yield Static("", id="order-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = _("Order")
+        table = self.query_one("#order-lines", DataTable)
+        for text, key in (
+            (_("Address"), "address"),
+            (_("Description"), "description"),
+            (_("Qty"), "quantity"),
+            (_("Years"), "years"),
+            (_("Total"), "total"),
+        ):
+            table.add_column(text, key=key)
+        self.refresh_order()
+
+    @property
+    def awaiting_payment(self) -> bool:
+        return (
+            self.detail is not None
+            and self.detail.order.status == OrderStatus.AWAITING_PAYMENT.value
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("pay", "cancel_order"):
+            return self.awaiting_payment
+        return True
+
+    @work(exclusive=True, group="order-detail")
+    async def refresh_order(self) -> None:
+        try:
+            detail = await asyncio.to_thread(
+                get_order, self.app.engine, self.app.actor, self.order_id
+            )
+        except (LookupError, AccessDenied) as exc:
+            self.query_one("#order-facts", Static).update(str(exc))
+            return
+        self.detail = detail
+        self._show(detail)
+        self.refresh_bindings()
+
+    def _show(self, detail: OrderDetail) -> None:
+        order = detail.order
+        facts = [
+            (_("Order no."), str(order.number or "")),
+            (_("Order type"), _label(OrderType, order.type)),
+            (_("Order status"), _label(OrderStatus, order.status)),
+            (_("Date"), format_date(order.created_at.date())),
+            (_("Holder"), order.holder_name),
+        ]
+        self.query_one("#order-facts", Static).update(
+            "\n".join(f"{name}: {value}" for name, value in facts)
+        )
+        table = self.query_one("#order-lines", DataTable)
+        table.clear()
+        for line in detail.lines:
+            table.add_row(
+                line.address or "",
+                line.description,
+                str(line.quantity),
+                str(line.years),
+                format_money(line.total),
+            )
+        self.query_one("#order-totals", Static).update(
+            _("Taxable: {net}   VAT: {vat}   Total: {gross}").format(
+                net=format_money(order.net),
+                vat=format_money(order.vat),
+                gross=format_money(order.gross),
+            )
+        )
+        payment = detail.payment
+        if payment is None:
+            text = _("No payment registered.")
+        else:
+            text = _("Paid {amount} on {date} by {method}").format(
+                amount=format_money(payment.amount),
+                date=format_date(payment.paid_on),
+                method=_label(PaymentMethod, payment.method),
+            )
+            if payment.reference:
+                text = f"{text} — {payment.reference}"
+        self.query_one("#order-payment", Static).update(text)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_pay(self) -> None:
+        if self.detail is None or not self.awaiting_payment:
+            return
+
+        def done(message: str | None) -> None:
+            if message:
+                self.query_one("#order-message", Static).update(message)
+                self.notify(message)
+            self.refresh_order()
+
+        self.app.push_screen(PaymentScreen(self.detail), done)
+
+    def action_cancel_order(self) -> None:
+        if self.detail is None or not self.awaiting_payment:
+            return
+        number = self.detail.order.number
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._cancel()
+
+        question = _("Cancel order no. {number}? It can no longer be paid.").format(number=number)
+        self.app.push_screen(ConfirmCancelScreen(question), confirmed)
+
+    @work(exclusive=True, group="order-cancel")
+    async def _cancel(self) -> None:
+        try:
+            result = await asyncio.to_thread(
+                cancel_order, self.app.engine, self.app.actor, self.order_id
+            )
+        except (PaymentRefused, AccessDenied, LookupError) as exc:
+            message = exc.message if isinstance(exc, PaymentRefused) else str(exc)
+            self.query_one("#order-message", Static).update(message)
+            self.notify(message, severity="error")
+            return
+        self.query_one("#order-message", Static).update(result.message)
+        self.notify(result.message)
+        self.refresh_order()
+
+
+class ConfirmCancelScreen(ModalScreen[bool]):
+    """Yes or no before an order is cancelled."""
+
+    CSS_PATH = "../styles/orders.tcss"
+    BINDINGS: ClassVar = [
+        Binding("y", "answer(True)", N_("Yes"), id="order.cancel_yes"),
+        Binding("n", "answer(False)", N_("No"), id="order.cancel_no"),
+        Binding("escape", "answer(False)", N_("No"), id="order.cancel_escape", show=False),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Label(self.question, markup=False)
+            yield Label(_("y = yes, n = no"), classes="confirm-hint")
+        yield Footer()
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class PaymentScreen(FieldErrors, ModalScreen[str | None]):
+    """Registra pagamento; dismissed with the result message, or None when left."""
+
+    CSS_PATH: ClassVar = ["../styles/auth.tcss", "../styles/orders.tcss"]
+    FIELDS = ("amount", "method", "paid_on", "reference")
+    BINDINGS: ClassVar = [
+        Binding("ctrl+s", "save", N_("Register"), id="payment.save", priority=True),
+        Binding("escape", "cancel", N_("Cancel"), id="payment.cancel"),
+    ]
+
+    def __init__(self, detail: OrderDetail) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        order = self.detail.order
+        title = _("Register payment")
+        with Vertical(id="auth-box"):
+            yield Static(f"{title} — {order.number}", classes="auth-title")
+            yield Static(
+                _("Total due: {gross} VAT included").format(gross=format_money(order.gross)),
+                classes="auth-hint",
+            )
+            amount = format_money(order.gross).replace("€", "").strip()
+            yield from field_block(_("Amount"), "amount", value=amount)
+            yield Static(_("Payment method"), classes="auth-label")
+            methods = [(label(m), m.value) for m in PaymentMethod]
+            current = order.payment_method
+            yield Select(
+                methods,
+                value=current if current in {m.value for m in PaymentMethod} else methods[0][1],
+                allow_blank=False,
+                id="method",
+            )
+            yield Label("", id="method-error", classes="auth-error")
+            yield from field_block(
+                _("Payment date (dd/mm/yyyy)"),
+                "paid_on",
+                value=self.app.today().strftime("%d/%m/%Y"),
+            )
+            yield from field_block(_("Reference"), "reference", max_length=140)
+            yield Static("", id="auth-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#amount").focus()
+
+    @on(Input.Submitted)
+    def _next(self) -> None:
+        self.action_next_or_submit()
+
+    def action_save(self) -> None:
+        self.submit()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def submit(self) -> None:
+        try:
+            amount = parse_money(self.value("amount"))
+        except ValueError as exc:
+            self.show_error("amount", str(exc))
+            return
+        if amount != self.detail.order.gross:
+            self.show_error(
+                "amount",
+                _("The total of this order is {gross}, VAT included.").format(
+                    gross=format_money(self.detail.order.gross)
+                ),
+            )
+            return
+        try:
+            paid_on = parse_paid_on(self.value("paid_on"))
+        except ValueError:
+            self.show_error("paid_on", _("Write the day as dd/mm/yyyy."))
+            return
+        if paid_on > self.app.today():
+            self.show_error("paid_on", _("The payment date cannot be in the future."))
+            return
+        method = PaymentMethod(self.query_one("#method", Select).value)
+        self.clear_errors()
+        self._register(amount, method, paid_on, self.value("reference").strip() or None)
+
+    @work(exclusive=True, group="payment-register")
+    async def _register(
+        self, amount: Decimal, method: PaymentMethod, paid_on: date, reference: str | None
+    ) -> None:
+        self.set_busy(True)
+        try:
+            result = await asyncio.to_thread(
+                register_payment,
+                self.app.engine,
+                self.app.actor,
+                self.detail.order.id,
+                amount,
+                method,
+                paid_on,
+                reference,
+                self.app.today(),
+            )
+        except PaymentRefused as exc:
+            self.show_error(None, exc.message)
+            return
+        except AccessDenied as exc:
+            self.show_error(None, str(exc))
+            return
+        except Exception as exc:  # no such order, or the database is out of reach
+            self.show_error(None, str(exc))
+            return
+        finally:
+            self.set_busy(False)
+        self.dismiss(result.message)

@@ -1,0 +1,170 @@
+"""Orders as an operator uses them: the list, one order, Registra pagamento, Annulla."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from sqlmodel import Session, select
+from textual.widgets import DataTable, Input, Label, Static
+
+from pec_tui.app import PecApp
+from pec_tui.config import Settings
+from pec_tui.db.models import Holder, Mailbox, Order, Payment
+from pec_tui.domain.enums import HolderKind, OrderStatus, PaymentMethod
+from pec_tui.domain.lifecycle import renewed_expiry
+from pec_tui.screens.orders import (
+    ConfirmCancelScreen,
+    OrderDetailScreen,
+    OrdersScreen,
+    PaymentScreen,
+)
+from pec_tui.services import orders
+from pec_tui.services.actor import SYSTEM
+from pec_tui.services.database import ensure_reference_data, open_database
+from pec_tui.services.orders import Consents
+
+TODAY = date(2026, 11, 26)
+SIZE = (120, 40)
+
+
+def _book(engine) -> list[int]:
+    ensure_reference_data(engine)
+    with Session(engine) as session:
+        holder = Holder(
+            kind=HolderKind.PRIVATE.value,
+            first_name="Mario",
+            last_name="Rossi",
+            display_name="Mario Rossi",
+            codice_fiscale="RSSMRA85T10A562S",
+            street="Via Roma 1",
+            cap="00184",
+            city="Roma",
+            province="RM",
+            reference_email="mario.rossi@example.it",
+        )
+        session.add(holder)
+        session.flush()
+        boxes = [
+            Mailbox(
+                address="mario.rossi@pec.it",
+                holder_id=holder.id,
+                plan="PRO",
+                expiry=date(2027, 1, 10),
+            ),
+            Mailbox(
+                address="studio.rossi@pec.it",
+                holder_id=holder.id,
+                plan="STANDARD",
+                expiry=date(2026, 12, 20),
+            ),
+        ]
+        session.add_all(boxes)
+        session.commit()
+        return [b.id for b in boxes]
+
+
+def _order(engine, mailbox_id: int) -> int:
+    draft = orders.start_renewal(engine, SYSTEM, [mailbox_id], TODAY)
+    draft = replace(
+        draft, payment_method=PaymentMethod.BANK_TRANSFER, consents=Consents(True, True, True)
+    )
+    return orders.confirm_order(engine, SYSTEM, draft, TODAY).number
+
+
+def _app(sqlite_url: str):
+    engine = open_database(sqlite_url)
+    return engine, PecApp(Settings(database_url=sqlite_url), engine, today=lambda: TODAY)
+
+
+async def _open_order(app, pilot, number: int) -> OrderDetailScreen:
+    await pilot.press("f6")
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    assert isinstance(app.screen, OrdersScreen)
+    table = app.screen.query_one("#orders-table", DataTable)
+    numbers = [table.get_row_at(i)[0] for i in range(table.row_count)]
+    assert str(number) in numbers
+    table.move_cursor(row=numbers.index(str(number)))
+    await pilot.press("enter")
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    assert isinstance(app.screen, OrderDetailScreen)
+    return app.screen
+
+
+async def test_list_detail_and_register_payment(sqlite_url):
+    engine, app = _app(sqlite_url)
+    pro, _std = _book(engine)
+    number = _order(engine, pro)
+    async with app.run_test(size=SIZE) as pilot:
+        detail = await _open_order(app, pilot, number)
+        facts = str(detail.query_one("#order-facts", Static).render())
+        assert str(number) in facts and "Awaiting payment" in facts
+
+        await pilot.press("p")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, PaymentScreen)
+        amount = form.query_one("#amount", Input)
+        gross = amount.value
+        amount.value = "1,00"
+        form.submit()
+        await pilot.pause()
+        assert str(form.query_one("#amount-error", Label).render())
+        with Session(engine) as session:
+            assert session.exec(select(Payment)).first() is None
+
+        amount.value = gross
+        form.query_one("#reference", Input).value = "CRO 123"
+        form.submit()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is detail
+        assert "CRO 123" in str(detail.query_one("#order-payment", Static).render())
+        assert not detail.check_action("pay", ())
+
+    with Session(engine) as session:
+        order = session.exec(select(Order).where(Order.number == number)).one()
+        assert order.status == OrderStatus.PAID.value
+        mailbox = session.get(Mailbox, pro)
+        assert mailbox.expiry == renewed_expiry(date(2027, 1, 10), order.years)
+
+
+async def test_cancel_an_unpaid_order_after_confirming(sqlite_url):
+    engine, app = _app(sqlite_url)
+    pro, std = _book(engine)
+    _order(engine, pro)
+    number = _order(engine, std)
+    async with app.run_test(size=SIZE) as pilot:
+        detail = await _open_order(app, pilot, number)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmCancelScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is detail
+        with Session(engine) as session:
+            order = session.exec(select(Order).where(Order.number == number)).one()
+            assert order.status == OrderStatus.AWAITING_PAYMENT.value
+
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Cancelled" in str(detail.query_one("#order-facts", Static).render())
+        assert not detail.check_action("cancel_order", ())
+
+    with Session(engine) as session:
+        statuses = {o.number: o.status for o in session.exec(select(Order)).all()}
+        assert statuses[number] == OrderStatus.CANCELLED.value
+        assert OrderStatus.AWAITING_PAYMENT.value in statuses.values()
