@@ -120,6 +120,8 @@ class PecApp(App[None]):
             return self.actor.is_admin and self.actor.reseller_id is None
         if action == "lock":
             return self.idle_lock is not None
+        if action == "orders":
+            return not self.actor.is_kiosk
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -36,6 +36,7 @@ FORBIDDEN_ACTIONS = frozenset(
         "screenshot",
         "audit",
         "operators",
+        "orders",
         "lock",
     }
 )
