@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
-from pec_tui.domain.enums import PaymentMethod, label
+from pec_tui.domain.enums import OrderType, PaymentMethod, label
 from pec_tui.i18n import N_, _, format_money
 from pec_tui.services.orders import ConfirmedOrder, Draft, Step, line_description
 from pec_tui.widgets.flow_header import FlowHeader
@@ -89,7 +89,10 @@ class ConfirmationScreen(Screen[None]):
                 id="email-notice",
             )
             yield Static(
-                _("The renewal is complete once the payment is registered."), classes="hint"
+                _("The mailbox is created once the payment is registered.")
+                if self.draft.order_type is OrderType.PURCHASE
+                else _("The renewal is complete once the payment is registered."),
+                classes="hint",
             )
         with Horizontal(classes="totals-bar"):
             yield Button(_("Back to the mailbox list"), id="close", variant="primary")

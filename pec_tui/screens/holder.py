@@ -76,6 +76,7 @@ class HolderScreen(Screen[None]):
     COMMANDS: ClassVar = {ScreenKeysProvider}
     BINDINGS: ClassVar = [
         Binding("r", "renew", N_("Renew mailboxes"), id="holder.renew"),
+        Binding("n", "purchase", N_("New mailbox"), id="holder.purchase"),
         Binding("g", "manage", N_("Manage"), id="holder.manage"),
         Binding("escape", "back", N_("Back"), id="holder.back"),
     ]
@@ -197,6 +198,8 @@ class HolderScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "renew":
             return bool(self.renewable()) or None
+        if action == "purchase":
+            return self.holder is not None or None
         if action == "manage":
             return self._cursor_mailbox() is not None or None
         return True
@@ -210,6 +213,19 @@ class HolderScreen(Screen[None]):
             from pec_tui.screens.mailboxes import MailboxesScreen
 
             self.app.push_screen(MailboxesScreen(holder_id=self.holder_id))
+
+    def action_purchase(self) -> None:
+        """Acquisto: a new PEC address (or a cancelled one of this holder) for this holder."""
+        holder = self.holder
+        if holder is None:
+            return
+        from pec_tui.screens.purchase import PurchaseAddressModal, run_purchase
+
+        def chosen(address: str | None) -> None:
+            if address:
+                run_purchase(self.pec_app, self.holder_id, holder.display_name, address)
+
+        self.app.push_screen(PurchaseAddressModal(self.holder_id, holder.display_name), chosen)
 
     def action_manage(self) -> None:
         box = self._cursor_mailbox()

@@ -18,7 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from pec_tui.domain.enums import Plan
+from pec_tui.domain.enums import OrderType, Plan
 from pec_tui.domain.plan_change import mb_to_gb_text
 from pec_tui.domain.plans import PLANS, clamp_extra
 from pec_tui.i18n import N_, _, format_date, ngettext
@@ -206,6 +206,11 @@ class PlanScreen(FlowStepScreen):
     # --- what is shown ------------------------------------------------------------------
 
     @property
+    def purchase(self) -> bool:
+        """A new mailbox (Acquisto): no current plan, nothing used, nothing to lose."""
+        return self.draft.order_type is OrderType.PURCHASE
+
+    @property
     def item(self) -> DraftItem:
         return self.draft.items[self.index]
 
@@ -217,7 +222,7 @@ class PlanScreen(FlowStepScreen):
         return PlanCardData(
             plan=plan,
             price=self.prices.yearly_price(plan, mailbox_gb, archive_gb),
-            is_current=item.current_plan is plan,
+            is_current=item.current_plan is plan and not self.purchase,
             is_selected=selected,
             extra_mailbox_gb=mailbox_gb,
             extra_archive_gb=archive_gb,
@@ -238,6 +243,15 @@ class PlanScreen(FlowStepScreen):
         for plan in PLAN_ORDER:
             self.query_one(f"#plan-{plan.value.lower()}", PlanCard).show(self._card_data(plan))
         spec = PLANS[item.current_plan]
+        if self.purchase:
+            self.query_one("#mailbox-info", Static).update(
+                _("New mailbox {address}: choose its plan").format(
+                    address=f"[b]{escape(item.address)}[/]"
+                )
+            )
+            self.query_one("#plan-problem", Static).update("")
+            self.query_one("#totals", Static).update(self.totals_text(self.draft))
+            return
         self.query_one("#mailbox-info", Static).update(
             _("{address} — {plan}, expires {expiry} — uses {used} GB of mailbox{archive}").format(
                 address=f"[b]{escape(item.address)}[/]",

@@ -100,6 +100,41 @@ def existing_mailbox_for_purchase(
     return mailbox
 
 
+@audit_denials("purchase.check")
+def check_purchase_address(
+    engine: Engine, actor: Actor, holder_id: int, address: str, today: date
+) -> str:
+    """`address` normalised, if `holder_id` may buy it; PurchaseRefused says why not.
+
+    A check before the purchase flow starts: `place_purchase` checks again under a lock.
+    """
+    try:
+        address = validation.check_pec_address(address).lower()
+    except ValidationError as exc:
+        raise PurchaseRefused(exc.message) from exc
+    with Session(engine) as session:
+        holder = session.get(Holder, holder_id)
+        if holder is None:
+            raise LookupError(_("The holder no longer exists."))
+        check_owned(
+            actor,
+            holder.reseller_id,
+            holder.id,
+            action="purchase.check",
+            entity="holder",
+            entity_id=holder.id,
+        )
+        existing_mailbox_for_purchase(session, holder, address, today)
+        other = _open_purchase_number(session, address)
+    if other is not None:
+        raise PurchaseRefused(
+            _("{address} already has an open order, no. {number}.").format(
+                address=address, number=other
+            )
+        )
+    return address
+
+
 def _problems(request: PurchaseRequest) -> list[str]:
     problems = []
     for check, args in (
