@@ -399,14 +399,21 @@ async def test_the_mouse_works_too(sqlite_url):
     async with app.run_test(size=SIZE) as pilot:
         app.start_renewal([mailbox])
         plan = await wait_for_screen(pilot, PlanScreen)
-        for target in (
-            "#select",
-            "#extra-archive #inc",
-            "#extra-archive #inc",
-            "#extra-archive #dec",
+        # Wait for each click's effect, and out Textual's 0.2 s button "active" effect (a
+        # button ignores a second click while it lasts, as a quick double click counts once).
+        for target, expected in (
+            ("#select", (Plan.PREMIUM, 0)),
+            ("#extra-archive #inc", (Plan.PREMIUM, 1)),
+            ("#extra-archive #inc", (Plan.PREMIUM, 2)),
+            ("#extra-archive #dec", (Plan.PREMIUM, 1)),
         ):
             await pilot.click(f"#plan-premium {target}")
-            await pilot.pause()
+            for _ in range(100):
+                await pilot.pause(0.02)
+                item = plan.draft.items[0]
+                if (item.plan, item.extra_archive_gb) == expected:
+                    break
+            await pilot.pause(0.3)
         item = plan.draft.items[0]
         assert (item.plan, item.extra_archive_gb) == (Plan.PREMIUM, 1)
         await pilot.click("#proceed")
