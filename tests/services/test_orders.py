@@ -6,72 +6,36 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from book_builder import add_holder, add_mailbox
 from sqlmodel import Session, select
 
 from pec_tui.db.models import (
     AuditEvent,
     Holder,
-    Mailbox,
     OpenRenewal,
     Order,
     OrderLine,
     OutboxMessage,
 )
-from pec_tui.domain.enums import HolderKind, OrderStatus, PaymentMethod, Plan, Role, SignatureKit
+from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan, Role, SignatureKit
 from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import PriceList, quote
 from pec_tui.services import orders
 from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
-from pec_tui.services.database import ensure_reference_data
 from pec_tui.services.orders import Consents, RenewalRefused
 
 TODAY = date(2026, 11, 26)
 
 
 def _book(engine) -> tuple[int, list[int]]:
-    ensure_reference_data(engine)
-    with Session(engine) as session:
-        holder = Holder(
-            kind=HolderKind.PRIVATE.value,
-            first_name="Mario",
-            last_name="Rossi",
-            display_name="Mario Rossi",
-            codice_fiscale="RSSMRA85T10A562S",
-            street="Via Roma 1",
-            cap="00184",
-            city="Roma",
-            province="RM",
-            reference_email="mario.rossi@example.it",
-        )
-        session.add(holder)
-        session.flush()
-        boxes = [
-            Mailbox(
-                address="mario.rossi@pec.it",
-                holder_id=holder.id,
-                plan="PRO",
-                expiry=date(2027, 1, 10),
-                mailbox_used_mb=300,
-                archive_used_mb=900,
-            ),
-            Mailbox(
-                address="studio.rossi@pec.it",
-                holder_id=holder.id,
-                plan="STANDARD",
-                expiry=date(2026, 12, 20),
-                mailbox_used_mb=100,
-            ),
-            Mailbox(
-                address="auto.rossi@pec.it",
-                holder_id=holder.id,
-                plan="STANDARD",
-                expiry=date(2026, 12, 20),
-                auto_renew=True,
-            ),
-        ]
-        session.add_all(boxes)
-        session.commit()
-        return holder.id, [b.id for b in boxes]
+    holder = add_holder(engine)
+    return holder, [
+        add_mailbox(engine, holder, "mario.rossi@pec.it", date(2027, 1, 10), plan="PRO",
+                    mailbox_used_mb=300, archive_used_mb=900),
+        add_mailbox(engine, holder, "studio.rossi@pec.it", date(2026, 12, 20),
+                    mailbox_used_mb=100),
+        add_mailbox(engine, holder, "auto.rossi@pec.it", date(2026, 12, 20), auto_renew=True),
+    ]  # fmt: skip
 
 
 def _complete(draft):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
+from book_builder import add_holder, add_mailbox, confirm_renewal
 from sqlmodel import Session, select
 from textual.widgets import DataTable, Input, Label, Static
 
 from pec_tui.app import PecApp
 from pec_tui.config import Settings
-from pec_tui.db.models import Holder, Mailbox, Order, Payment
-from pec_tui.domain.enums import HolderKind, OrderStatus, PaymentMethod
+from pec_tui.db.models import Mailbox, Order, Payment
+from pec_tui.domain.enums import OrderStatus
 from pec_tui.domain.lifecycle import renewed_expiry
 from pec_tui.screens.orders import (
     ConfirmCancelScreen,
@@ -19,57 +19,22 @@ from pec_tui.screens.orders import (
     OrdersScreen,
     PaymentScreen,
 )
-from pec_tui.services import orders
-from pec_tui.services.actor import SYSTEM
-from pec_tui.services.database import ensure_reference_data, open_database
-from pec_tui.services.orders import Consents
+from pec_tui.services.database import open_database
 
 TODAY = date(2026, 11, 26)
 SIZE = (120, 40)
 
 
 def _book(engine) -> list[int]:
-    ensure_reference_data(engine)
-    with Session(engine) as session:
-        holder = Holder(
-            kind=HolderKind.PRIVATE.value,
-            first_name="Mario",
-            last_name="Rossi",
-            display_name="Mario Rossi",
-            codice_fiscale="RSSMRA85T10A562S",
-            street="Via Roma 1",
-            cap="00184",
-            city="Roma",
-            province="RM",
-            reference_email="mario.rossi@example.it",
-        )
-        session.add(holder)
-        session.flush()
-        boxes = [
-            Mailbox(
-                address="mario.rossi@pec.it",
-                holder_id=holder.id,
-                plan="PRO",
-                expiry=date(2027, 1, 10),
-            ),
-            Mailbox(
-                address="studio.rossi@pec.it",
-                holder_id=holder.id,
-                plan="STANDARD",
-                expiry=date(2026, 12, 20),
-            ),
-        ]
-        session.add_all(boxes)
-        session.commit()
-        return [b.id for b in boxes]
+    holder = add_holder(engine)
+    return [
+        add_mailbox(engine, holder, "mario.rossi@pec.it", date(2027, 1, 10), plan="PRO"),
+        add_mailbox(engine, holder, "studio.rossi@pec.it", date(2026, 12, 20)),
+    ]
 
 
 def _order(engine, mailbox_id: int) -> int:
-    draft = orders.start_renewal(engine, SYSTEM, [mailbox_id], TODAY)
-    draft = replace(
-        draft, payment_method=PaymentMethod.BANK_TRANSFER, consents=Consents(True, True, True)
-    )
-    return orders.confirm_order(engine, SYSTEM, draft, TODAY).number
+    return confirm_renewal(engine, [mailbox_id], TODAY).number
 
 
 def _app(sqlite_url: str):
