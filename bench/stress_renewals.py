@@ -203,10 +203,10 @@ def terminal(
 ) -> None:
     """One process: `attempts` renewals, meeting the others at the barrier for each burst."""
     from pec_tui.db.engine import make_engine
+    from pec_tui.domain.draft import Consents, RenewalRefused
     from pec_tui.domain.enums import PaymentMethod
     from pec_tui.services import orders
     from pec_tui.services.actor import SYSTEM
-    from pec_tui.services.orders import Consents, RenewalRefused
 
     engine = make_engine(url, pool_size=1, max_overflow=0)
     actor = SYSTEM.on_terminal(f"stress-{worker}")

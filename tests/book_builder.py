@@ -11,11 +11,12 @@ from datetime import date
 from sqlmodel import Session
 
 from pec_tui.db.models import Holder, Mailbox, Reseller
+from pec_tui.domain.draft import Consents
 from pec_tui.domain.enums import HolderKind, PaymentMethod
 from pec_tui.services import orders
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.database import ensure_reference_data
-from pec_tui.services.orders import Consents
+from pec_tui.services.placing import Billing, ConfirmedOrder
 
 
 def add_reseller(engine, name: str = "Rivendita Srl", credit_cents: int = 0, email=None) -> int:
@@ -80,7 +81,7 @@ def confirm_renewal(
     method: PaymentMethod = PaymentMethod.BANK_TRANSFER,
     actor: Actor = SYSTEM,
     **changes,
-) -> orders.ConfirmedOrder:
+) -> ConfirmedOrder:
     """A renewal confirmed the way the TUI does it: draft, choices, consents, confirmation."""
     draft = orders.start_renewal(engine, actor, mailbox_ids, today)
     items = changes.pop("items", None)
@@ -92,5 +93,5 @@ def confirm_renewal(
         **changes,
     )
     return orders.confirm_order(
-        engine, actor, draft, today, iban="IT60X0542811101000000123456", beneficiary="PEC Spa"
+        engine, actor, draft, today, Billing("IT60X0542811101000000123456", "PEC Spa")
     )

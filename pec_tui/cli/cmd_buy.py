@@ -80,7 +80,8 @@ def buy(
     that day. An address still in use is refused (renew it instead); a cancelled one may
     be bought again only by its former holder (same codice fiscale or partita IVA).
     """
-    from pec_tui.services.orders import Consents
+    from pec_tui.domain.draft import Consents
+    from pec_tui.services.placing import Billing
     from pec_tui.services.purchase import PurchaseRequest, place_purchase
 
     require_consents(accept_terms, accept_clauses, accept_privacy)
@@ -101,7 +102,6 @@ def buy(
             promo=promo,
         ),
         date.today(),
-        iban=ctx.settings.bank_iban,
-        beneficiary=ctx.settings.bank_beneficiary,
+        Billing(ctx.settings.bank_iban, ctx.settings.bank_beneficiary),
     )
     echo_confirmed(done, [address.strip().lower()], years, fmt)

@@ -83,16 +83,18 @@ def renew(
     Mailboxes with Rinnovo automatico on, cancelled ones and ones with an open order are
     refused with the reason; then nothing is ordered.
     """
+    from pec_tui.domain.draft import Consents, DraftItem, RenewalRefused, Step
     from pec_tui.domain.plans import clamp_extra
     from pec_tui.services import orders
     from pec_tui.services.order_queries import mailbox_ids_by_address
+    from pec_tui.services.placing import Billing
 
     require_consents(accept_terms, accept_clauses, accept_privacy)
     engine, actor, today = ctx.engine, ctx.actor, date.today()
     ids = mailbox_ids_by_address(engine, actor, list(addresses))
     draft = orders.start_renewal(engine, actor, ids, today)
 
-    def chosen(item: orders.DraftItem) -> orders.DraftItem:
+    def chosen(item: DraftItem) -> DraftItem:
         target = Plan(plan.upper()) if plan else item.plan
         kept_mb, kept_arch = clamp_extra(target, item.extra_mailbox_gb, item.extra_archive_gb)
         return replace(
@@ -110,8 +112,8 @@ def renew(
         kit=SignatureKit(kit) if kit else None,
         payment_method=PaymentMethod(payment_method),
         auto_renew=auto_renew,
-        consents=orders.Consents(accept_terms, accept_clauses, accept_privacy),
-        step=orders.Step.CONTRACT,
+        consents=Consents(accept_terms, accept_clauses, accept_privacy),
+        step=Step.CONTRACT,
     )
     try:
         draft = orders.save_draft(engine, actor, draft)
@@ -120,10 +122,9 @@ def renew(
             actor,
             draft,
             today,
-            iban=ctx.settings.bank_iban,
-            beneficiary=ctx.settings.bank_beneficiary,
+            Billing(ctx.settings.bank_iban, ctx.settings.bank_beneficiary),
         )
-    except orders.RenewalRefused:
+    except RenewalRefused:
         # A script that fails leaves no draft behind for someone to stumble on.
         orders.discard_draft(engine, actor, draft.order_id)
         raise

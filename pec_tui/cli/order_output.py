@@ -25,8 +25,8 @@ def refusals_as_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from pec_tui.domain.draft import RenewalRefused
         from pec_tui.domain.validation import ValidationError
-        from pec_tui.services.orders import RenewalRefused
         from pec_tui.services.payments import PaymentRefused
         from pec_tui.services.statement import StatementError
 

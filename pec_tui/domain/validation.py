@@ -554,3 +554,21 @@ def check_required(value: str | None, field: str, label: str) -> str:
     if not text:
         raise ValidationError(_("{label} is required.").format(label=label), field)
     return text
+
+
+_PHONE_RE = re.compile(r"\+?[0-9][0-9 ./()-]*")
+
+
+def check_phone(value: str | None) -> str | None:
+    """An optional phone number: digits with an optional leading +, spaces and - / . ( ) as
+    separators, 6 to 15 digits. Returned with the separators kept as typed, trimmed."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    digits = sum(ch.isdigit() for ch in text)
+    if not (_PHONE_RE.fullmatch(text) and text.isascii() and 6 <= digits <= 15):
+        raise ValidationError(
+            _("Phone: digits only (6 to 15), with an optional + in front, e.g. +39 06 1234567."),
+            "phone",
+        )
+    return text

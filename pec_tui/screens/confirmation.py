@@ -10,9 +10,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
+from pec_tui.domain.draft import Draft, Step
 from pec_tui.domain.enums import OrderType, PaymentMethod, label
 from pec_tui.i18n import N_, _, format_money
-from pec_tui.services.orders import ConfirmedOrder, Draft, Step, line_description
+from pec_tui.services.order_lines import line_description
+from pec_tui.services.placing import ConfirmedOrder
 from pec_tui.widgets.flow_header import FlowHeader
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 

@@ -13,9 +13,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
+from pec_tui.domain.draft import DraftSummary
 from pec_tui.i18n import N_, _, format_datetime
 from pec_tui.screens.flow import MessageModal
-from pec_tui.services.orders import DraftSummary, discard_draft, list_drafts
+from pec_tui.services.orders import discard_draft, list_drafts
 from pec_tui.widgets.flow_header import step_title
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 

@@ -24,14 +24,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Footer, Label, LoadingIndicator, OptionList, Static
 from textual.worker import WorkerState
 
+from pec_tui.domain.draft import Draft, RenewalRefused, Step
 from pec_tui.domain.pricing import PriceList
 from pec_tui.i18n import N_, _, format_money, ngettext
 from pec_tui.services.actor import AccessDenied
 from pec_tui.services.orders import (
-    ConfirmedOrder,
-    Draft,
-    RenewalRefused,
-    Step,
     confirm_order,
     discard_draft,
     list_drafts,
@@ -39,6 +36,7 @@ from pec_tui.services.orders import (
     save_draft,
     start_renewal,
 )
+from pec_tui.services.placing import Billing, ConfirmedOrder
 from pec_tui.services.prices import get_price_list
 from pec_tui.widgets.flow_header import FlowHeader
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
@@ -440,8 +438,7 @@ class RenewalFlow:
             self.app.actor,
             draft,
             self.app.today(),
-            iban=settings.bank_iban,
-            beneficiary=settings.bank_beneficiary,
+            Billing(settings.bank_iban, settings.bank_beneficiary, settings.mail_from),
         )
 
 

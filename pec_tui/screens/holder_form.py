@@ -15,10 +15,11 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
+from pec_tui.domain.draft import Draft, Step
 from pec_tui.domain.enums import HolderKind, label
+from pec_tui.domain.holder import HolderData, normalise_holder, validate_holder
 from pec_tui.i18n import N_, _, ngettext
 from pec_tui.screens.flow import FlowStepScreen, SpaceCheckbox
-from pec_tui.services.orders import Draft, HolderData, Step, normalise_holder, validate_holder
 
 PERSONS = frozenset({HolderKind.PRIVATE, HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL})
 BUSINESSES = frozenset({HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL, HolderKind.COMPANY})

@@ -11,10 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from pec_tui.domain.draft import Step
 from pec_tui.domain.enums import PriceItem, SignatureKit, label
 from pec_tui.i18n import N_, _, format_money
 from pec_tui.screens.flow import ChoiceList, FlowStepScreen
-from pec_tui.services.orders import Step
 
 NO_KIT = "none"
 KIT_CHOICES: tuple[str, ...] = (NO_KIT, *(kit.value for kit in SignatureKit))

@@ -11,10 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from pec_tui.domain.draft import Draft, Step
 from pec_tui.domain.enums import PaymentMethod, label
 from pec_tui.i18n import N_, _, ngettext
 from pec_tui.screens.flow import ChoiceList, FlowStepScreen, SpaceCheckbox
-from pec_tui.services.orders import Draft, Step
 from pec_tui.widgets.gb_stepper import GbStepper
 
 # Payments are registered later, so the safe default is the one that needs nobody's card.

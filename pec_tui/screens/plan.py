@@ -18,12 +18,12 @@ from textual.timer import Timer
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from pec_tui.domain.draft import Draft, DraftItem, Step, item_problems
 from pec_tui.domain.enums import OrderType, Plan
 from pec_tui.domain.plan_change import mb_to_gb_text
 from pec_tui.domain.plans import PLANS, clamp_extra
 from pec_tui.i18n import N_, _, format_date, ngettext
 from pec_tui.screens.flow import FlowStepScreen
-from pec_tui.services.orders import Draft, DraftItem, Step, item_problems
 from pec_tui.widgets.keys import translate_bindings
 from pec_tui.widgets.plan_card import EXTRA_ARCHIVE, PlanCard, PlanCardData
 
@@ -232,7 +232,8 @@ class PlanScreen(FlowStepScreen):
         extras = ""
         if item.extra_mailbox_gb or item.extra_archive_gb:
             extras = f" +{item.extra_mailbox_gb}/+{item.extra_archive_gb} GB"
-        change = "" if item.plan is item.current_plan else f" ({item.current_plan.value} →)"
+        was = item.current_plan
+        change = "" if was is None or item.plan is was else f" ({was.value} →)"
         # One item at a time: a list of hundreds of mailboxes stays quick to redraw.
         problem = " ⚠" if item_problems(replace(self.draft, items=(item,))) else ""
         return f"{escape(item.address)}\n  {change}{item.plan.value}{extras}{problem}"
@@ -242,8 +243,7 @@ class PlanScreen(FlowStepScreen):
         item = self.item
         for plan in PLAN_ORDER:
             self.query_one(f"#plan-{plan.value.lower()}", PlanCard).show(self._card_data(plan))
-        spec = PLANS[item.current_plan]
-        if self.purchase:
+        if self.purchase or item.current_plan is None:
             self.query_one("#mailbox-info", Static).update(
                 _("New mailbox {address}: choose its plan").format(
                     address=f"[b]{escape(item.address)}[/]"
@@ -252,6 +252,7 @@ class PlanScreen(FlowStepScreen):
             self.query_one("#plan-problem", Static).update("")
             self.query_one("#totals", Static).update(self.totals_text(self.draft))
             return
+        spec = PLANS[item.current_plan]
         self.query_one("#mailbox-info", Static).update(
             _("{address} — {plan}, expires {expiry} — uses {used} GB of mailbox{archive}").format(
                 address=f"[b]{escape(item.address)}[/]",
@@ -387,7 +388,7 @@ class PlanScreen(FlowStepScreen):
             items=tuple(
                 replace(
                     item,
-                    plan=item.current_plan,
+                    plan=item.current_plan or item.plan,
                     extra_mailbox_gb=item.current_extra_mailbox_gb,
                     extra_archive_gb=item.current_extra_archive_gb,
                     archive_deletion_confirmed=False,
@@ -402,11 +403,11 @@ class PlanScreen(FlowStepScreen):
         problems = item_problems(self.draft)
         for index, item in enumerate(self.draft.items):
             change = item.change()
-            if item.mailbox_id in problems and not (change.allowed and change.deletes_archive):
+            if item.address in problems and not (change.allowed and change.deletes_archive):
                 self.index = index
                 self.refresh_all()
                 self.notify(
-                    problems[item.mailbox_id],
+                    problems[item.address],
                     title=_("{address} cannot be renewed like this").format(address=item.address),
                     severity="error",
                 )

@@ -20,13 +20,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from pec_tui.domain.draft import Draft, DraftItem, PurchaseRefused, Step
 from pec_tui.domain.enums import OrderType, PaymentMethod, Plan
 from pec_tui.domain.validation import check_pec_address
 from pec_tui.i18n import N_, _
 from pec_tui.screens.flow import FLOW_GROUP, Direction, RenewalFlow, StepResult, flow_running
 from pec_tui.screens.kiosk_welcome import DomainValidator
-from pec_tui.services.orders import ConfirmedOrder, Draft, DraftItem, Step
-from pec_tui.services.purchase import PurchaseRefused, PurchaseRequest, check_purchase_address
+from pec_tui.services.orders import check_purchase_address
+from pec_tui.services.placing import Billing, ConfirmedOrder
+from pec_tui.services.purchase import PurchaseRequest
 from pec_tui.widgets.keys import translate_bindings
 
 if TYPE_CHECKING:
@@ -233,6 +235,5 @@ class PurchaseFlow(RenewalFlow):
             self.app.actor,
             purchase_request(self.holder_id, draft),
             self.app.today(),
-            iban=settings.bank_iban,
-            beneficiary=settings.bank_beneficiary,
+            Billing(settings.bank_iban, settings.bank_beneficiary, settings.mail_from),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from sqlalchemy import Engine
@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from pec_tui.db.models import Holder, Order
 from pec_tui.domain.enums import HolderKind, OrderStatus
+from pec_tui.domain.holder import HolderData
 from pec_tui.domain.records import MailboxRow, OrderRow
 from pec_tui.services import mailboxes
 from pec_tui.services.actor import Actor
@@ -121,3 +122,13 @@ def holder_mailboxes(engine: Engine, actor: Actor, holder_id: int) -> list[Mailb
     flt = mailboxes.MailboxFilter(holder_id=holder_id)
     # Without a state filter the day plays no part in the query.
     return mailboxes.page(engine, actor, flt, date.today(), limit=MAX_HOLDER_MAILBOXES)
+
+
+def holder_data(holder: Holder) -> HolderData:
+    """The stored holder as the flow shows and edits it."""
+    names = {f.name for f in fields(HolderData)} - {"holder_id", "kind"}
+    return HolderData(
+        holder_id=holder.id,
+        kind=HolderKind(holder.kind),
+        **{name: getattr(holder, name) for name in names},
+    )

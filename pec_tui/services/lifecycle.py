@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -25,22 +25,20 @@ from pec_tui.db.models import (
     Mailbox,
     OpenRenewal,
     Order,
-    OrderLine,
     Reseller,
     SentNotice,
-    utcnow,
 )
-from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, Plan
+from pec_tui.domain.draft import Consents, Step
+from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan
 from pec_tui.domain.lifecycle import AUTO_RENEW_DAYS_BEFORE, REMINDER_DAYS, SUSPENSION_DAYS
-from pec_tui.domain.money import from_cents, to_cents
-from pec_tui.domain.pricing import MailboxChoice, PriceList, quote
-from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS
+from pec_tui.domain.money import from_cents
+from pec_tui.domain.pricing import PriceList
 from pec_tui.services import audit, notifications
 from pec_tui.services.actor import SYSTEM, Actor
-from pec_tui.services.order_lines import holder_snapshot, order_lines
-from pec_tui.services.orders import next_order_number
-from pec_tui.services.orders import payment_instructions as instructions_for
+from pec_tui.services.holders import holder_data
+from pec_tui.services.orders import renewal_draft
 from pec_tui.services.payments import PaymentRefused, settle_with_credit
+from pec_tui.services.placing import Billing, Origin, payment_instructions, place_order
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.transactions import write_session
 
@@ -259,6 +257,7 @@ class _Run:
         self.total = 0
         with Session(engine) as session:
             self.prices: PriceList = load_price_list(session)
+        self.billing = Billing(settings.bank_iban, settings.bank_beneficiary, settings.mail_from)
 
     def tick(self, count: int) -> None:
         self.report.examined += count
@@ -271,7 +270,7 @@ class _Run:
         return self.report.interrupted
 
     def instructions(self, method: PaymentMethod, number: int, gross_cents: int) -> str:
-        return instructions_for(
+        return payment_instructions(
             method,
             number,
             from_cents(gross_cents),
@@ -362,93 +361,35 @@ class _Run:
             self.report.awaiting_payment += 1
 
     def _place_auto_renewal(self, session: Session, mailbox: Mailbox) -> bool:
-        """Order, pay with credit where possible, else tell the holder; True when paid."""
-        expiry = mailbox.expiry
-        order, lines = self._renewal_order(session, mailbox)
+        """Order through the pipeline, paid with credit where possible; True when paid."""
+        holder = holder_data(session.get_one(Holder, mailbox.holder_id))
+        draft = renewal_draft(0, [mailbox], holder, holder.display_name, auto_renew=True)
+        draft = replace(
+            draft,
+            step=Step.CONTRACT,
+            payment_method=draft.payment_method or PaymentMethod.BANK_TRANSFER,
+            # Accepted by the holder when the automatic renewal was switched on.
+            consents=Consents(terms=True, clauses=True, privacy=True),
+        )
         session.add(
             SentNotice(
                 mailbox_id=mailbox.id,
                 kind=Notice.AUTO_RENEWAL.value,
-                expiry=expiry,
+                expiry=mailbox.expiry,
                 sent_on=self.today,
             )
         )
         session.flush()
-        method = PaymentMethod(order.payment_method)
-        if method is PaymentMethod.PREPAID_CREDIT and settle_with_credit(
-            session, self.actor, order, self.today, mail_from=self.settings.mail_from
-        ):
-            return True
-        notifications.queue_auto_renewal_awaiting_payment(
-            session,
-            order,
-            lines,
-            mailbox.address,
-            expiry,
-            self.instructions(method, order.number, order.gross_cents),
-            self.settings.mail_from,
-        )
-        return False
-
-    def _renewal_order(self, session: Session, mailbox: Mailbox) -> tuple[Order, list[OrderLine]]:
-        """The renewal order for the stored frequency and method, priced with today's list."""
-        holder = session.get(Holder, mailbox.holder_id)
-        years = max(1, min(mailbox.renewal_years, MAX_PROMO_YEARS if mailbox.promo else MAX_YEARS))
-        try:
-            method = PaymentMethod(mailbox.payment_method)
-        except ValueError:
-            method = PaymentMethod.BANK_TRANSFER
-        plan = Plan(mailbox.plan)
-        choice = MailboxChoice(
-            mailbox.address,
-            plan,
-            mailbox.extra_mailbox_gb,
-            mailbox.extra_archive_gb,
-            mailbox.id,
-            plan,
-        )
-        q = quote(self.prices, [choice], years)
-        now = utcnow()
-        order = Order(
-            type=OrderType.RENEWAL.value,
-            status=OrderStatus.AWAITING_PAYMENT.value,
-            holder_id=mailbox.holder_id,
-            reseller_id=mailbox.reseller_id,
-            terminal=self.actor.terminal,
-            confirmed_at=now,
-            years=years,
-            payment_method=method.value,
-            auto_renew=True,
-            net_cents=to_cents(q.net),
-            vat_cents=to_cents(q.vat),
-            gross_cents=to_cents(q.gross),
-            holder_snapshot=holder_snapshot(holder),
-            auto_generated=True,
-        )
-        session.add(order)
-        session.flush()
-        # The primary key of open_renewal keeps this the mailbox's only open order.
-        session.add(OpenRenewal(mailbox_id=mailbox.id, order_id=order.id))
-        session.flush()
-        order.number = next_order_number(session)
-        lines = order_lines(order.id, q, [choice])
-        session.add_all(lines)
-        audit.record(
+        placed = place_order(
             session,
             self.actor,
-            "order.auto_renew",
-            "order",
-            order.id,
-            {
-                "number": order.number,
-                "mailbox": mailbox.address,
-                "expiry": mailbox.expiry.isoformat(),
-                "years": years,
-                "gross": str(q.gross),
-                "method": method.value,
-            },
+            draft,
+            self.today,
+            self.billing,
+            prices=self.prices,
+            origin=Origin.AUTO_RENEWAL,
         )
-        return order, lines
+        return placed.paid
 
     # --- notices ------------------------------------------------------------------------
 

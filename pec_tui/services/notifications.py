@@ -11,13 +11,15 @@ from email.utils import formatdate, make_msgid
 from sqlmodel import Session
 
 from pec_tui.config import load_settings
-from pec_tui.db.models import Holder, Order, OrderLine, OutboxMessage, Reseller
+from pec_tui.db.models import Holder, Order, OrderLine, OutboxMessage, Reseller, utcnow
+from pec_tui.domain.draft import DraftItem
 from pec_tui.domain.enums import OrderType, PriceItem
 from pec_tui.domain.lifecycle import cancelled_from
 from pec_tui.domain.money import VAT_RATE, from_cents
 from pec_tui.domain.pricing import Quote, QuoteLine
 from pec_tui.i18n import _, format_date, format_money, ngettext
 from pec_tui.services import outbox
+from pec_tui.services.order_lines import line_description
 
 
 def new_message(to: str, subject: str, body: str, mail_from: str | None = None) -> EmailMessage:
@@ -34,8 +36,6 @@ def new_message(to: str, subject: str, body: str, mail_from: str | None = None) 
 
 
 def order_lines_text(quote: Quote) -> str:
-    from pec_tui.services.orders import line_description
-
     rows = []
     for line in quote.lines:
         target = f"{line.address} — " if line.address else ""
@@ -58,32 +58,57 @@ def totals_text(net_cents: int, vat_cents: int, gross_cents: int) -> str:
 
 
 def queue_order_confirmation(
-    session: Session, order: Order, quote: Quote, draft, email_to: str, instructions: str
-) -> None:
-    """The Conferma ordine e-mail to the holder's reference address."""
-    queue_order_confirmation_to(session, order, quote, draft.billed_to, email_to, instructions)
+    session: Session,
+    order: Order,
+    quote: Quote,
+    name: str,
+    email_to: str,
+    instructions: str,
+    mail_from: str | None = None,
+    auto_renewal: DraftItem | None = None,
+) -> OutboxMessage | None:
+    """The Conferma ordine e-mail of `order`, to `name` at `email_to`.
 
-
-def queue_order_confirmation_to(
-    session: Session, order: Order, quote: Quote, name: str, email_to: str, instructions: str
-) -> None:
-    """The Conferma ordine e-mail of `order`, addressed to `name` at `email_to`."""
+    Every order gets the same e-mail; one the automatic renewal of `auto_renewal` placed
+    says so, and what happens to the mailbox if it stays unpaid."""
+    if not email_to:
+        return None
     subject = _("Order confirmation no. {number}").format(number=order.number)
-    body = "\n\n".join(
-        (
-            _("Dear {name},").format(name=name),
-            _("we have received your order no. {number} of {date}.").format(
-                number=order.number, date=format_date(order.confirmed_at.date())
-            ),
-            order_lines_text(quote),
-            totals_text(order.net_cents, order.vat_cents, order.gross_cents),
-            instructions,
-            _("The purchase is complete only once the payment has been registered.")
-            if order.type == OrderType.PURCHASE.value
-            else _("The renewal is complete only once the payment has been registered."),
+    parts = [_("Dear {name},").format(name=name)]
+    confirmed_on = (order.confirmed_at or utcnow()).date()
+    if auto_renewal is not None and auto_renewal.expiry is not None:
+        parts.append(
+            _(
+                "the PEC mailbox {address} expires on {date}. Its automatic renewal created "
+                "order no. {number}, which could not be paid automatically."
+            ).format(
+                address=auto_renewal.address,
+                date=format_date(auto_renewal.expiry),
+                number=order.number,
+            )
         )
+    else:
+        parts.append(
+            _("we have received your order no. {number} of {date}.").format(
+                number=order.number, date=format_date(confirmed_on)
+            )
+        )
+    parts += [
+        order_lines_text(quote),
+        totals_text(order.net_cents, order.vat_cents, order.gross_cents),
+        instructions,
+        _("The purchase is complete only once the payment has been registered.")
+        if order.type == OrderType.PURCHASE.value
+        else _("The renewal is complete only once the payment has been registered."),
+    ]
+    if auto_renewal is not None and auto_renewal.expiry is not None:
+        parts.append(_state_footer(auto_renewal.expiry))
+    return outbox.enqueue(
+        session,
+        new_message(email_to, subject, "\n\n".join(parts), mail_from),
+        "order_confirmation",
+        order.id,
     )
-    outbox.enqueue(session, new_message(email_to, subject, body), "order_confirmation", order.id)
 
 
 # --- after the order: payment, reminders, lifecycle notices ------------------------------
@@ -179,45 +204,6 @@ def queue_renewal_completed(
         new_message(email_to, subject, "\n\n".join(parts), mail_from),
         "renewal_completed",
         order.id,
-    )
-
-
-def queue_auto_renewal_awaiting_payment(
-    session: Session,
-    order: Order,
-    lines: Sequence[OrderLine],
-    address: str,
-    expiry: date,
-    instructions: str,
-    mail_from: str | None = None,
-) -> OutboxMessage | None:
-    """An automatic renewal order could not be paid by itself: tell the holder how to pay."""
-    name, email_to = order_recipient(session, order)
-    if not email_to:
-        return None
-    subject = _("Automatic renewal of {address}: order no. {number} awaiting payment").format(
-        address=address, number=order.number
-    )
-    body = "\n\n".join(
-        (
-            _("Dear {name},").format(name=name),
-            _(
-                "the PEC mailbox {address} expires on {date}. Its automatic renewal created "
-                "order no. {number}, which could not be paid automatically."
-            ).format(address=address, date=format_date(expiry), number=order.number),
-            order_lines_text(quote_of_lines(lines)),
-            totals_text(order.net_cents, order.vat_cents, order.gross_cents),
-            instructions,
-            _("The renewal is complete only once the payment has been registered."),
-            _state_footer(expiry),
-        )
-    )
-    return outbox.enqueue(
-        session,
-        new_message(email_to, subject, body, mail_from),
-        "auto_renewal_unpaid",
-        order.id,
-        None,
     )
 
 

@@ -1,6 +1,6 @@
 """What an order stores besides its totals: its priced lines and the holder as invoiced.
 
-Used by the orders the system places itself (automatic renewals) and by purchases.
+Written by the order pipeline (`services.placing`); the e-mails print the same descriptions.
 """
 
 from __future__ import annotations
@@ -10,9 +10,15 @@ from dataclasses import asdict
 from typing import Any
 
 from pec_tui.db.models import Holder, OrderLine
+from pec_tui.domain.enums import Plan, label
 from pec_tui.domain.money import to_cents
-from pec_tui.domain.pricing import MailboxChoice, Quote
-from pec_tui.services.orders import holder_data, line_description
+from pec_tui.domain.pricing import MailboxChoice, Quote, QuoteLine
+from pec_tui.services.holders import holder_data
+
+
+def line_description(line: QuoteLine) -> str:
+    """`PEC PRO` for a plan, the item's label for the rest (extra GB, kits)."""
+    return label(line.item) if line.item.value not in Plan.__members__ else f"PEC {line.item.value}"
 
 
 def order_lines(order_id: int, quote: Quote, choices: Sequence[MailboxChoice]) -> list[OrderLine]:

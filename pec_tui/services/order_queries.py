@@ -19,7 +19,7 @@ from pec_tui.domain.enums import OrderStatus
 from pec_tui.domain.money import from_cents
 from pec_tui.domain.records import OrderRow
 from pec_tui.i18n import _
-from pec_tui.services.actor import Actor
+from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.database import FIRST_ORDER_NUMBER
 from pec_tui.services.scope import audit_denials, scope_mailboxes, scope_orders
 
@@ -54,9 +54,19 @@ def find_order_id(session: Session, ref: int | str) -> int:
 
 def load_order(session: Session, actor: Actor, ref: int | str, lock: bool = False) -> Order:
     """The order `ref` names, if the actor may see it (locked FOR UPDATE when `lock`)."""
-    from pec_tui.services.orders import _load_own_order
+    return load_own_order(session, actor, find_order_id(session, ref), lock=lock)
 
-    return _load_own_order(session, actor, find_order_id(session, ref), lock=lock)
+
+def load_own_order(session: Session, actor: Actor, order_id: int, lock: bool = False) -> Order:
+    """Order `order_id`, if the actor may see it (locked FOR UPDATE when `lock`)."""
+    order = session.get(Order, order_id, with_for_update=lock)
+    if order is None:
+        raise LookupError(_("Order {id} does not exist.").format(id=order_id))
+    if actor.holder_id is not None and order.holder_id != actor.holder_id:
+        raise AccessDenied(_("This order does not belong to you."))
+    if actor.reseller_id is not None and order.reseller_id != actor.reseller_id:
+        raise AccessDenied(_("This order belongs to another reseller."))
+    return order
 
 
 def _order_row(order: Order, holder_name: str | None) -> OrderRow:

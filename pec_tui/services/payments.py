@@ -28,6 +28,7 @@ from pec_tui.db.models import (
     Reseller,
     utcnow,
 )
+from pec_tui.domain.draft import PurchaseRefused
 from pec_tui.domain.enums import MailboxState, OrderStatus, OrderType, PaymentMethod, Plan, Role
 from pec_tui.domain.lifecycle import cancelled_from, renewed_expiry, state_of
 from pec_tui.domain.money import from_cents, to_cents
@@ -35,6 +36,7 @@ from pec_tui.domain.plans import PLANS
 from pec_tui.i18n import _, format_date, format_money
 from pec_tui.services import audit, notifications
 from pec_tui.services.actor import AccessDenied, Actor
+from pec_tui.services.addresses import existing_mailbox_for_purchase
 from pec_tui.services.order_queries import load_order
 from pec_tui.services.scope import record_denial, require_role
 from pec_tui.services.transactions import write_session
@@ -210,8 +212,6 @@ def _purchase_targets(
     session: Session, order: Order, plan_lines: list[OrderLine], today: date
 ) -> dict[int, Mailbox]:
     """Line id -> the mailbox it creates (not yet added) or the cancelled one bought again."""
-    from pec_tui.services.purchase import PurchaseRefused, existing_mailbox_for_purchase
-
     holder = session.get(Holder, order.holder_id) if order.holder_id else None
     if holder is None:
         raise PaymentRefused(_("The holder no longer exists."))

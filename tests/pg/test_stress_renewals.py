@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from pec_tui.domain.draft import Consents
 from pec_tui.domain.enums import PaymentMethod
 from pec_tui.services import orders
 from pec_tui.services.actor import SYSTEM
 from pec_tui.services.database import FIRST_ORDER_NUMBER, ensure_reference_data
-from pec_tui.services.orders import Consents
 
 pytestmark = pytest.mark.postgres
 

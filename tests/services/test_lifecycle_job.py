@@ -159,7 +159,7 @@ def test_auto_renewal_without_enough_credit_waits_for_payment_then_retries(engin
         order = session.exec(select(Order)).one()
         assert order.status == OrderStatus.AWAITING_PAYMENT.value
         assert session.get(OpenRenewal, box).order_id == order.id
-    mail = _mails(engine, "auto_renewal_unpaid")[0]
+    mail = _mails(engine, "order_confirmation")[0]
     assert str(order.number) in mail.subject and "12,08\xa0€" in _body(mail)
     assert get(engine, Mailbox, box).expiry == EXPIRY
 
@@ -179,7 +179,7 @@ def test_auto_renewal_by_bank_transfer_sends_instructions_and_respects_cancellat
     run_lifecycle(engine, _day(-7), settings=settings)
     with Session(engine) as session:
         order = session.exec(select(Order)).one()
-    body = _body(_mails(engine, "auto_renewal_unpaid")[0])
+    body = _body(_mails(engine, "order_confirmation")[0])
     assert "IT02L1234512345123456789012" in body and str(order.number) in body
     assert "Mario Rossi" in body
 

@@ -205,7 +205,7 @@ def test_four_hundred_days_of_lifecycle(sqlite_engine):
     renewed_poor = [b for b in poor_boxes if paid_years[b]]
     assert sum(paid_years[b] for b in poor_boxes) == POOR_CREDIT_RENEWALS
     assert poor.credit_cents == 0 and len(renewed_poor) <= POOR_CREDIT_RENEWALS
-    assert kinds_sent["auto_renewal_unpaid"] > 0
+    assert kinds_sent["order_confirmation"] > 0
 
     assert time.perf_counter() - started < 60
     assert Decimal(poor.credit_cents) == 0

@@ -17,12 +17,13 @@ from pec_tui.db.models import (
     OrderLine,
     OutboxMessage,
 )
+from pec_tui.domain.draft import Consents, RenewalRefused, item_problems
 from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan, Role, SignatureKit
 from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import PriceList, quote
 from pec_tui.services import orders
 from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
-from pec_tui.services.orders import Consents, RenewalRefused
+from pec_tui.services.placing import Billing
 
 TODAY = date(2026, 11, 26)
 
@@ -60,7 +61,7 @@ def test_confirm_assigns_number_lines_totals_consents_and_email(engine):
     assert orders.load_draft(engine, SYSTEM, draft.order_id) == draft
 
     confirmed = orders.confirm_order(
-        engine, SYSTEM, draft, TODAY, iban="IT60X0542811101000000123456"
+        engine, SYSTEM, draft, TODAY, Billing(iban="IT60X0542811101000000123456")
     )
     expected = quote(PriceList(), [i.choice() for i in items], 2, SignatureKit.USB_TOKEN)
     assert confirmed.quote.gross == expected.gross
@@ -105,11 +106,11 @@ def test_downgrade_deleting_archive_needs_confirmation(engine):
     _, (pro, _std, _auto) = _book(engine)
     draft = _complete(orders.start_renewal(engine, SYSTEM, [pro], TODAY))
     down = replace(draft, items=(replace(draft.items[0], plan=Plan.STANDARD, extra_archive_gb=0),))
-    assert pro in orders.item_problems(down)
+    assert draft.items[0].address in item_problems(down)
     with pytest.raises(RenewalRefused):
         orders.confirm_order(engine, SYSTEM, down, TODAY)
     ok = replace(down, items=(replace(down.items[0], archive_deletion_confirmed=True),))
-    assert orders.item_problems(ok) == {}
+    assert item_problems(ok) == {}
     orders.confirm_order(engine, SYSTEM, ok, TODAY)
 
 

@@ -10,11 +10,12 @@ from book_builder import add_holder, add_mailbox, add_reseller, get
 from sqlmodel import Session, select
 
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, OutboxMessage
+from pec_tui.domain.draft import Consents
 from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan, Role
 from pec_tui.domain.lifecycle import add_years
 from pec_tui.services import payments
 from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
-from pec_tui.services.orders import Consents
+from pec_tui.services.placing import Billing
 from pec_tui.services.purchase import PurchaseRefused, PurchaseRequest, place_purchase
 
 TODAY = date(2026, 11, 26)
@@ -35,7 +36,9 @@ def _request(holder_id: int, address: str = "nuova@pec.it", **changes) -> Purcha
 
 def test_new_address_exists_only_once_paid(engine):
     holder = add_holder(engine)
-    done = place_purchase(engine, SYSTEM, _request(holder, "Nuova@PEC.it"), TODAY, iban="IT60X")
+    done = place_purchase(
+        engine, SYSTEM, _request(holder, "Nuova@PEC.it"), TODAY, Billing(iban="IT60X")
+    )
     assert done.quote.gross == Decimal("61.00") and "IT60X" in done.payment_instructions
     with Session(engine) as session:
         assert session.exec(select(Mailbox)).all() == []

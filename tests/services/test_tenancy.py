@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from pec_tui.db.models import AuditEvent, Holder, Mailbox, Order, Reseller
+from pec_tui.domain.draft import Consents
 from pec_tui.domain.enums import HolderKind, OrderStatus, PaymentMethod, PriceItem, Role
 from pec_tui.services import (
     auth,
@@ -35,7 +36,7 @@ from pec_tui.services import (
 )
 from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
 from pec_tui.services.database import ensure_reference_data
-from pec_tui.services.orders import Consents
+from pec_tui.services.holders import holder_data
 
 TODAY = date(2026, 11, 26)
 
@@ -308,7 +309,7 @@ def test_a_draft_cannot_carry_another_resellers_holder(world):
     engine, nord = world.engine, world.nord
     draft = orders.start_renewal(engine, nord, [world.nord_mailbox], TODAY)
     with Session(engine) as session:
-        foreign = orders.holder_data(session.get(Holder, world.sud_holder))
+        foreign = holder_data(session.get(Holder, world.sud_holder))
     crafted = _complete(replace(draft, holder=replace(foreign, city="Milano", province="MI")))
     with pytest.raises(AccessDenied):
         orders.save_draft(engine, nord, crafted)

@@ -19,6 +19,7 @@ from test_flow_support import (
 )
 
 from pec_tui.db.models import Holder, Order, OrderLine, OutboxMessage
+from pec_tui.domain.draft import Consents
 from pec_tui.domain.enums import HolderKind, OrderStatus, PaymentMethod, Plan, SignatureKit
 from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import MailboxChoice, quote
@@ -31,7 +32,6 @@ from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import ArchiveDeletionModal, PlanScreen
 from pec_tui.services import orders
 from pec_tui.services.actor import SYSTEM
-from pec_tui.services.orders import Consents
 from pec_tui.services.prices import get_price_list
 
 

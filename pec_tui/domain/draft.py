@@ -1,0 +1,256 @@
+"""An order being put together: the draft a renewal or a purchase is until CONFERMA.
+
+The draft is plain data: the mailboxes (items) with their chosen plans, the signature kit,
+the holder, the payment choices, the consents and the step reached. Its JSON form is what
+the `orders.draft_state` column keeps, so a terminal that crashes finds the draft again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pec_tui.domain import validation
+from pec_tui.domain.enums import HolderKind, OrderType, PaymentMethod, Plan, SignatureKit
+from pec_tui.domain.holder import HolderData, validate_holder
+from pec_tui.domain.plan_change import PlanChange, evaluate_plan_change
+from pec_tui.domain.pricing import MailboxChoice, PriceList, Quote, quote
+from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS, ValidationError
+from pec_tui.i18n import N_, _
+
+
+class RenewalRefused(Exception):
+    """The order cannot go on; `message` tells the user why, in the UI language."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PurchaseRefused(RenewalRefused):
+    """The purchase cannot be placed or completed; `message` says why."""
+
+
+class Step(StrEnum):
+    PLAN = "plan"
+    KIT = "kit"
+    HOLDER = "holder"
+    ORDER_FORM = "order_form"
+    CONTRACT = "contract"
+    DONE = "done"
+
+
+# The steps a person walks through before the order exists (Conferma follows confirmation).
+STEPS: tuple[Step, ...] = (Step.PLAN, Step.KIT, Step.HOLDER, Step.ORDER_FORM, Step.CONTRACT)
+
+
+def default_years(renewal_years: int, promo: bool) -> int:
+    """A mailbox's stored renewal frequency, kept within what its offer allows."""
+    return max(1, min(renewal_years, MAX_PROMO_YEARS if promo else MAX_YEARS))
+
+
+@dataclass(frozen=True)
+class DraftItem:
+    """One mailbox of the draft: what it is now and what it becomes once the order is paid.
+
+    A purchase of a new address has no mailbox yet (`mailbox_id`, `expiry` and `current_plan`
+    are None); buying back a cancelled address names the mailbox it reactivates.
+    """
+
+    mailbox_id: int | None
+    address: str
+    expiry: date | None
+    promo: bool
+    current_plan: Plan | None
+    current_extra_mailbox_gb: int
+    current_extra_archive_gb: int
+    mailbox_used_mb: int
+    archive_used_mb: int
+    plan: Plan
+    extra_mailbox_gb: int
+    extra_archive_gb: int
+    archive_deletion_confirmed: bool = False
+
+    @property
+    def is_new(self) -> bool:
+        return self.current_plan is None
+
+    def change(self) -> PlanChange:
+        return evaluate_plan_change(
+            self.current_plan or self.plan,
+            self.plan,
+            self.mailbox_used_mb,
+            self.archive_used_mb,
+            self.extra_mailbox_gb,
+            self.extra_archive_gb,
+        )
+
+    def choice(self) -> MailboxChoice:
+        return MailboxChoice(
+            self.address,
+            self.plan,
+            self.extra_mailbox_gb,
+            self.extra_archive_gb,
+            self.mailbox_id,
+            self.current_plan,
+        )
+
+
+@dataclass(frozen=True)
+class Consents:
+    terms: bool = False
+    clauses: bool = False
+    privacy: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.terms and self.clauses and self.privacy
+
+
+@dataclass(frozen=True)
+class Draft:
+    order_id: int
+    step: Step
+    items: tuple[DraftItem, ...]
+    kit: SignatureKit | None
+    # None when the mailboxes belong to several holders: the reseller is billed.
+    holder: HolderData | None
+    billed_to: str
+    payment_method: PaymentMethod | None
+    auto_renew: bool
+    years: int
+    consents: Consents = field(default_factory=Consents)
+    order_type: OrderType = OrderType.RENEWAL
+
+    @property
+    def promo(self) -> bool:
+        return any(item.promo for item in self.items)
+
+    @property
+    def max_years(self) -> int:
+        return MAX_PROMO_YEARS if self.promo else MAX_YEARS
+
+    @property
+    def is_purchase(self) -> bool:
+        return self.order_type is OrderType.PURCHASE
+
+    def choices(self) -> list[MailboxChoice]:
+        return [item.choice() for item in self.items]
+
+    def quote(self, prices: PriceList) -> Quote:
+        return quote(prices, self.choices(), self.years, self.kit)
+
+
+@dataclass(frozen=True)
+class DraftSummary:
+    order_id: int
+    billed_to: str
+    addresses: tuple[str, ...]
+    step: Step
+    updated_at: datetime
+    terminal: str | None = None
+    order_type: OrderType = OrderType.RENEWAL
+
+
+# --- problems --------------------------------------------------------------------------------
+
+
+def item_problems(draft: Draft) -> dict[str, str]:
+    """Address -> why its chosen plan cannot be ordered as it stands."""
+    problems: dict[str, str] = {}
+    for item in draft.items:
+        try:
+            validation.check_extra_gb(item.plan, item.extra_mailbox_gb, item.extra_archive_gb)
+        except ValidationError as exc:
+            problems[item.address] = exc.message
+            continue
+        change = item.change()
+        if not change.allowed:
+            problems[item.address] = change.reason or ""
+        elif change.deletes_archive and not item.archive_deletion_confirmed:
+            problems[item.address] = _(
+                "Changing to STANDARD deletes every archived message: confirm it explicitly."
+            )
+    return problems
+
+
+CONSENTS_MISSING = N_(
+    "The general conditions, the unfair-terms clauses and the privacy notice must each be accepted."
+)
+
+
+def draft_problems(draft: Draft, check_holder: bool = True) -> list[str]:
+    """Everything that stops the draft from becoming an order, one sentence each.
+
+    `check_holder` False leaves the holder data out (an automatic renewal orders for the
+    holder as stored)."""
+    per_item = item_problems(draft)
+    problems = [f"{i.address}: {per_item[i.address]}" for i in draft.items if i.address in per_item]
+    if draft.is_purchase:
+        for item in draft.items:
+            try:
+                validation.check_pec_address(item.address)
+            except ValidationError as exc:
+                problems.append(exc.message)
+    try:
+        validation.check_years(draft.years, draft.promo)
+    except ValidationError as exc:
+        problems.append(exc.message)
+    if draft.payment_method is None:
+        problems.append(_("Choose a payment method."))
+    if draft.holder is not None and check_holder:
+        problems.extend(validate_holder(draft.holder).values())
+    if not draft.consents.complete:
+        problems.append(_(CONSENTS_MISSING))
+    return problems
+
+
+# --- JSON (the draft_state column) -----------------------------------------------------------
+
+
+def draft_to_json(draft: Draft) -> dict[str, Any]:
+    data = asdict(draft)
+    data.pop("order_id")
+    for item in data["items"]:
+        item["expiry"] = item["expiry"].isoformat() if item["expiry"] else None
+    return data
+
+
+def draft_from_json(order_id: int, data: dict[str, Any]) -> Draft:
+    items = tuple(
+        DraftItem(
+            **{
+                **item,
+                "expiry": date.fromisoformat(item["expiry"]) if item.get("expiry") else None,
+                "current_plan": Plan(item["current_plan"]) if item.get("current_plan") else None,
+                "plan": Plan(item["plan"]),
+            }
+        )
+        for item in data["items"]
+    )
+    holder = data.get("holder")
+    known = {f.name for f in fields(HolderData)}
+    return Draft(
+        order_id=order_id,
+        step=Step(data["step"]),
+        items=items,
+        kit=SignatureKit(data["kit"]) if data.get("kit") else None,
+        holder=(
+            HolderData(
+                **{k: v for k, v in holder.items() if k in known and k != "kind"},
+                kind=HolderKind(holder["kind"]),
+            )
+            if holder
+            else None
+        ),
+        billed_to=data["billed_to"],
+        payment_method=(
+            PaymentMethod(data["payment_method"]) if data.get("payment_method") else None
+        ),
+        auto_renew=data["auto_renew"],
+        years=data["years"],
+        consents=Consents(**data.get("consents", {})),
+        order_type=OrderType(data.get("order_type", OrderType.RENEWAL)),
+    )
