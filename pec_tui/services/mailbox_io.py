@@ -12,7 +12,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal, TextIO
 
@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, tuple_
 from pec_tui.db.engine import session_scope
 from pec_tui.db.models import Holder, Mailbox, utcnow
 from pec_tui.domain.enums import HolderKind, Plan, Role
+from pec_tui.domain.holder import check_length, holder_field
 from pec_tui.domain.lifecycle import expiring_within
 from pec_tui.domain.validation import (
     ValidationError,
@@ -409,9 +410,7 @@ def _parse_row(line: int, values: dict[str, str]) -> tuple[_Row | None, list[Row
             return None
 
     address = checked(lambda: check_pec_address(values["address"]).lower())
-    name = checked(
-        lambda: check_required(values["holder_name"], "holder_name", _("The holder's name"))
-    )
+    name = checked(lambda: _holder_name(values["holder_name"]))
     kind = checked(lambda: _holder_kind(values["holder_kind"]))
     tax = checked(lambda: _tax_code(values["holder_tax_code"], kind)) if kind else None
     email = checked(lambda: check_email(values["reference_email"]))
@@ -431,6 +430,13 @@ def _parse_row(line: int, values: dict[str, str]) -> tuple[_Row | None, list[Row
         line, address, tax_code, is_partita_iva, name, kind, email, plan, expiry, auto_renew,
         extra_mailbox, extra_archive, mailbox_used, archive_used,
     ), []  # fmt: skip
+
+
+def _holder_name(value: str) -> str:
+    name = check_required(value, "holder_name", _("The holder's name"))
+    # Within the e-invoice's limit for a company name (Denominazione).
+    check_length(replace(holder_field("company_name"), name="holder_name"), name)
+    return name
 
 
 def _holder_kind(value: str) -> HolderKind:
@@ -563,11 +569,8 @@ def _holders_for(
 
 
 def _holder_values(row: _Row, actor: Actor, now: Any) -> dict[str, Any]:
-    organisation = row.kind in (
-        HolderKind.SOLE_TRADER,
-        HolderKind.COMPANY,
-        HolderKind.PUBLIC_ADMIN,
-    )
+    # The one name of the file is the company's where the holder kind requires one.
+    organisation = holder_field("company_name").required_for(row.kind)
     return {
         "reseller_id": actor.reseller_id,
         "kind": row.kind.value,
