@@ -77,7 +77,7 @@ def demo(
     running it twice is harmless. Ctrl-C stops after the current chunk: what was written
     until then stays, consistent.
     """
-    from pec_tui.services import seeding
+    from pec_tui.demo import seeding
 
     engine = ctx.engine
     if reset:
@@ -100,7 +100,7 @@ def demo(
 
 
 def _seed(ctx: CliContext, mailboxes: int, seed: int, today: datetime | None) -> None:
-    from pec_tui.services import seeding
+    from pec_tui.demo import seeding
 
     started = time.perf_counter()
     try:
@@ -159,7 +159,7 @@ def _demo_operators(ctx: CliContext) -> None:
 
 
 def _stopped(ctx: CliContext) -> None:
-    from pec_tui.services.seeding import mailbox_count
+    from pec_tui.demo.seeding import mailbox_count
 
     click.echo(
         _("Interrupted: the database now has {count} mailboxes, with their holders and orders.")

@@ -48,6 +48,7 @@ from pec_tui.db.models import (
     PriceListItem,
     Reseller,
 )
+from pec_tui.demo import vocabulary as vocab
 from pec_tui.domain.enums import (
     HolderKind,
     OrderStatus,
@@ -64,7 +65,6 @@ from pec_tui.domain.pricing import MailboxChoice, PriceList, quote
 from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS, SDI_PEC_CODE
 from pec_tui.i18n import _
 from pec_tui.services import audit
-from pec_tui.services import demo_vocabulary as vocab
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.database import ORDER_NUMBER_COUNTER, ensure_reference_data
 from pec_tui.services.prices import get_price_list

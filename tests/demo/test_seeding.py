@@ -29,6 +29,8 @@ from pec_tui.db.models import (
 from pec_tui.db.models import (
     Counter as CounterRow,
 )
+from pec_tui.demo import seeding
+from pec_tui.demo import vocabulary as demo_vocabulary
 from pec_tui.domain.enums import (
     HolderKind,
     MailboxState,
@@ -57,7 +59,6 @@ from pec_tui.domain.validation import (
     check_sdi_code,
     check_years,
 )
-from pec_tui.services import demo_vocabulary, seeding
 from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
 from pec_tui.services.database import FIRST_ORDER_NUMBER, ORDER_NUMBER_COUNTER
 from pec_tui.services.prices import get_price_list, set_price
