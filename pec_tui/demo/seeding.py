@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from codicefiscale.codicefiscale import encode_firstname, encode_lastname
-from sqlalchemy import Dialect, Engine, Table, func, select
+from sqlalchemy import Connection, Dialect, Engine, Table, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 from stdnum import luhn
 from stdnum.it import codicefiscale as stdnum_cf
 
@@ -75,6 +75,11 @@ from pec_tui.services.scope import audit_denials, denials_recorded, require_admi
 CHUNK_MAILBOXES = 50_000
 # Where the demo orders were placed, as recorded on them.
 DEMO_TERMINAL = "demo"
+# `Counter` rows marking a database that `seed_demo` filled: the highest mailbox id it
+# wrote, and the highest operator id made for the demo. Ids only grow (SQLite hands out
+# max + 1, PostgreSQL its sequence), so a mailbox or operator above them was made otherwise.
+DEMO_BOOK_COUNTER = "demo_book"
+DEMO_OPERATORS_COUNTER = "demo_operators"
 
 Progress = Callable[[int, int], None]
 
@@ -98,6 +103,58 @@ class DatabaseChanged(RuntimeError):
     """Someone else wrote to the tables being seeded between two chunks."""
 
 
+class NotADemoBook(RuntimeError):
+    """The database holds data that `seed_demo` did not make: it is never reset."""
+
+
+def check_demo_book(engine: Engine) -> None:
+    """Raise `NotADemoBook` unless every mailbox and operator was made for the demo."""
+    with engine.connect() as connection:
+        _check_demo_book(connection)
+
+
+def _check_demo_book(connection: Connection) -> None:
+    marks = dict(
+        connection.execute(
+            select(Counter.name, Counter.value).where(
+                col(Counter.name).in_((DEMO_BOOK_COUNTER, DEMO_OPERATORS_COUNTER))
+            )
+        ).all()
+    )
+    if DEMO_BOOK_COUNTER not in marks:
+        raise NotADemoBook(_("This database was not filled by pec-tui demo: nothing deleted."))
+    foreign_mailboxes = connection.execute(
+        select(func.count()).select_from(Mailbox).where(col(Mailbox.id) > marks[DEMO_BOOK_COUNTER])
+    ).scalar_one()
+    foreign_operators = connection.execute(
+        select(func.count())
+        .select_from(Operator)
+        .where(col(Operator.id) > marks.get(DEMO_OPERATORS_COUNTER, 0))
+    ).scalar_one()
+    if foreign_mailboxes or foreign_operators:
+        raise NotADemoBook(
+            _("This database has mailboxes or operators not made by pec-tui demo: nothing deleted.")
+        )
+
+
+def _set_counter(connection: Connection, name: str, value: int) -> None:
+    updated = connection.execute(
+        update(Counter).where(col(Counter.name) == name).values(value=value)
+    )
+    if not updated.rowcount:
+        connection.execute(insert(Counter).values(name=name, value=value))
+
+
+def mark_demo_operators(engine: Engine, usernames: Sequence[str]) -> None:
+    """Record that the operators named `usernames` were made for the demo."""
+    with engine.begin() as connection:
+        highest = connection.execute(
+            select(func.max(Operator.id)).where(col(Operator.username).in_(usernames))
+        ).scalar_one()
+        if highest is not None:
+            _set_counter(connection, DEMO_OPERATORS_COUNTER, highest)
+
+
 def mailbox_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return connection.execute(select(func.count()).select_from(Mailbox)).scalar_one()
@@ -107,20 +164,28 @@ def mailbox_count(engine: Engine) -> int:
 def reset_demo_data(engine: Engine, actor: Actor = SYSTEM) -> None:
     """Delete all business data and the audit trail, in one transaction (administrators only).
 
-    Kept: the price list, the order-number counter (numbers are never handed out twice) and
+    Kept: the price list, the counters (order numbers are never handed out twice) and
     the operators without a reseller (administrators, back office), so whoever resets can
     still sign in; reseller operators go with their resellers.
+
+    Only a database that `seed_demo` filled, where every mailbox and operator was made for
+    the demo, is reset: anything else raises `NotADemoBook` and nothing is deleted.
     """
     require_admin(actor, "demo.reset")
     kept = {PriceListItem.__tablename__, Counter.__tablename__}
     with session_scope(engine) as session:
         connection = session.connection()
+        _check_demo_book(connection)
         with audit.wiping_database(connection):
             for table in reversed(SQLModel.metadata.sorted_tables):
                 if table.name == Operator.__tablename__:
                     connection.execute(table.delete().where(table.c.reseller_id.is_not(None)))
                 elif table.name not in kept:
                     connection.execute(table.delete())
+        # Still a demo book: no mailboxes yet, and the operators left were made for the demo.
+        _set_counter(connection, DEMO_BOOK_COUNTER, 0)
+        remaining = connection.execute(select(func.max(Operator.id))).scalar_one()
+        _set_counter(connection, DEMO_OPERATORS_COUNTER, remaining or 0)
         audit.record(session, actor, "demo.reset")
 
 
@@ -397,6 +462,19 @@ class _BulkWriter:
         self._max_ids = {}
 
     def commit(self) -> None:
+        mailboxes = self._max_ids.get(Mailbox.__tablename__)
+        if mailboxes is not None:  # committed with the mailboxes it vouches for
+            self.cursor.execute(
+                "UPDATE counter SET value = ? WHERE name = ?".replace("?", self.placeholder),
+                (mailboxes, DEMO_BOOK_COUNTER),
+            )
+            if not self.cursor.rowcount:
+                self.cursor.execute(
+                    "INSERT INTO counter (name, value) VALUES (?, ?)".replace(
+                        "?", self.placeholder
+                    ),
+                    (DEMO_BOOK_COUNTER, mailboxes),
+                )
         if not self.is_sqlite:
             for table, max_id in self._max_ids.items():
                 self.cursor.execute(
