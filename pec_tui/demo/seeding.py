@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeAlias
 
 from codicefiscale.codicefiscale import encode_firstname, encode_lastname
 from sqlalchemy import Connection, Dialect, Engine, Table, func, insert, select, update
@@ -82,6 +82,8 @@ DEMO_BOOK_COUNTER = "demo_book"
 DEMO_OPERATORS_COUNTER = "demo_operators"
 
 Progress = Callable[[int, int], None]
+# A row as the driver takes it, values in column order.
+_Row: TypeAlias = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,9 @@ def check_demo_book(engine: Engine) -> None:
 
 
 def _check_demo_book(connection: Connection) -> None:
-    marks = dict(
+    marks: dict[str, int] = dict(
         connection.execute(
-            select(Counter.name, Counter.value).where(
+            select(col(Counter.name), col(Counter.value)).where(
                 col(Counter.name).in_((DEMO_BOOK_COUNTER, DEMO_OPERATORS_COUNTER))
             )
         ).all()
@@ -299,12 +301,12 @@ class _SeedPlan:
 class _Chunk:
     """Holders with all their mailboxes and orders: the rows of one transaction."""
 
-    holders: list[tuple]
-    mailboxes: list[tuple]
-    orders: list[tuple]
-    lines: list[tuple]
-    payments: list[tuple]
-    open_renewals: list[tuple]
+    holders: list[_Row]
+    mailboxes: list[_Row]
+    orders: list[_Row]
+    lines: list[_Row]
+    payments: list[_Row]
+    open_renewals: list[_Row]
     mailbox_count: int
     # The ids and order number it starts from, which the database must still agree with.
     first_ids: dict[str, int]
@@ -340,6 +342,8 @@ def _chunk_source(plan: _SeedPlan) -> Iterator[Iterator[_Chunk]]:
             # Outside the terminal's process group: Ctrl-C is for this process to handle.
             start_new_session=True,
         )
+        # Both pipes exist: they were asked for above.
+        assert producer.stdin is not None and producer.stdout is not None
         try:
             with producer.stdin:
                 pickle.dump(plan, producer.stdin)
@@ -509,7 +513,7 @@ class _BulkWriter:
 
     def next_order_number(self) -> int:
         lock = "" if self.is_sqlite else " FOR UPDATE"
-        value = self.scalar(
+        value: int = self.scalar(
             f"SELECT value FROM counter WHERE name = ?{lock}", (ORDER_NUMBER_COUNTER,)
         )
         return value + 1
@@ -524,7 +528,7 @@ class _BulkWriter:
                 _("Another terminal wrote to the database during seeding: stopped.")
             )
 
-    def insert(self, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
+    def insert(self, table: Table, columns: Sequence[str], rows: list[_Row]) -> None:
         if not rows:
             return
         key = f"{table.name}:{','.join(columns)}"
@@ -727,7 +731,7 @@ def _vocabulary() -> tuple[
     return males, females, surnames, comuni
 
 
-def _pick(rng: random.Random, table: Sequence[tuple]) -> tuple:
+def _pick(rng: random.Random, table: Sequence[_Row]) -> _Row:
     """The row of a (cumulative share, ...) table a uniform draw falls into."""
     r = rng.random()
     for row in table:
@@ -749,7 +753,7 @@ class _DemoData:
         self._personal_codes: set[str] = set()
         self._vat_serial = len(vocab.RESELLERS)  # the first serials went to the resellers
         self._public_serial = 0
-        self._quotes: dict[tuple, _QuotedOrder] = {}
+        self._quotes: dict[tuple[Any, ...], _QuotedOrder] = {}
         self._day_cache: dict[int, Any] = {}
         self._stamp_cache: dict[int, Any] = {}
         dialect = make_url(f"{plan.drivername}://").get_dialect()()
@@ -849,12 +853,12 @@ class _DemoData:
             Payment.__tablename__: self.payment_id,
         }
         first_order_number = self.order_number
-        self.holders: list[tuple] = []
-        self.mailboxes: list[tuple] = []
-        self.orders: list[tuple] = []
-        self.lines: list[tuple] = []
-        self.payments: list[tuple] = []
-        self.open_renewals: list[tuple] = []
+        self.holders: list[_Row] = []
+        self.mailboxes: list[_Row] = []
+        self.orders: list[_Row] = []
+        self.lines: list[_Row] = []
+        self.payments: list[_Row] = []
+        self.open_renewals: list[_Row] = []
         r = self.rng.random
         written = 0
         while written < target:
@@ -893,6 +897,7 @@ class _DemoData:
         phone = f"3{int(r() * 1_000_000_000):09d}" if r() < 0.6 else None
         first_name = last_name = company = partita_iva = None
         pa_office = cig = cup = None
+        codice_fiscale: str | None
         if kind is HolderKind.PUBLIC_ADMIN:
             body_name, body_slug = vocab.PUBLIC_BODIES[int(r() * len(vocab.PUBLIC_BODIES))]
             company = display = body_name.format(city=home.name)
