@@ -9,7 +9,7 @@ from pathlib import Path
 
 from babel.dates import format_date as _babel_format_date
 from babel.dates import format_datetime as _babel_format_datetime
-from babel.numbers import format_currency, format_decimal, parse_decimal
+from babel.numbers import format_currency, format_decimal
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "pec_tui"
@@ -69,15 +69,6 @@ def format_money(amount: Decimal) -> str:
 
 def format_number(amount: Decimal | int) -> str:
     return format_decimal(amount, locale=babel_locale())
-
-
-def parse_amount(text: str) -> Decimal:
-    """Parse an amount typed the local way (`1.234,56` in Italian); raises ValueError."""
-    cleaned = text.replace("€", "").strip()
-    try:
-        return Decimal(parse_decimal(cleaned, locale=babel_locale(), strict=False))
-    except Exception as exc:  # babel raises NumberFormatError, a ValueError subclass
-        raise ValueError(str(exc)) from exc
 
 
 def format_date(value: date) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import click
@@ -25,7 +25,6 @@ class CliContext:
     settings: Settings
     operator: str | None = None
     token: str | None = None
-    _engine: object | None = field(default=None, repr=False)
 
     @cached_property
     def engine(self):

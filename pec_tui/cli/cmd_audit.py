@@ -63,9 +63,10 @@ def audit_export(
     """Export the matching events, oldest first (streamed: any size)."""
     from pec_tui.services import audit_queries as aq
 
+    # A datetime is a date too: only a plain day stands for its whole length.
     flt = aq.AuditFilter(
-        since=aq.day_start(since) if type(since) is date else since,
-        until=aq.day_end(until) if type(until) is date else until,
+        since=since if since is None or isinstance(since, datetime) else aq.day_start(since),
+        until=until if until is None or isinstance(until, datetime) else aq.day_end(until),
         actor=actor,
         action=action,
         outcome=outcome,

@@ -58,9 +58,11 @@ class _CtrlC:
 @click.option(
     "--reset",
     is_flag=True,
-    help="First delete all data (operators and audit trail included) except the price list "
-    "and the order-number counter.",
+    help="First delete all data (reseller operators and audit trail included) except the "
+    "price list, the counters and the administrators; only on a database that demo filled, "
+    "after a confirmation.",
 )
+@click.option("--yes", is_flag=True, help="Do not ask to confirm --reset.")
 @click.option("--no-ui", is_flag=True, help="Do not open the terminal UI afterwards.")
 @pass_ctx
 def demo(
@@ -69,20 +71,21 @@ def demo(
     seed: int,
     today: datetime | None,
     reset: bool,
+    yes: bool,
     no_ui: bool,
 ) -> None:
     """Fill the database with realistic demo data, then open the terminal UI.
 
     A database that already has mailboxes is left as it is unless --reset is given, so
-    running it twice is harmless. Ctrl-C stops after the current chunk: what was written
-    until then stays, consistent.
+    running it twice is harmless. --reset empties only a database that demo filled, where
+    every mailbox and operator was made for the demo, and asks first unless --yes is given.
+    Ctrl-C stops after the current chunk: what was written until then stays, consistent.
     """
-    from pec_tui.services import seeding
+    from pec_tui.demo import seeding
 
     engine = ctx.engine
     if reset:
-        seeding.reset_demo_data(engine, ctx.actor)
-        click.echo(_("Previous data deleted."), err=True)
+        _reset(ctx, yes)
     existing = seeding.mailbox_count(engine)
     if existing:
         click.echo(
@@ -99,8 +102,35 @@ def demo(
         run_app(ctx.settings, engine)
 
 
+def _reset(ctx: CliContext, yes: bool) -> None:
+    from pec_tui.demo import seeding
+
+    try:
+        seeding.check_demo_book(ctx.engine)
+        if not yes:
+            try:
+                confirmed = click.confirm(
+                    _(
+                        "Delete all data of this demo database, audit trail included "
+                        "(the price list and the administrators stay)?"
+                    ),
+                    default=False,
+                    err=True,
+                )
+            except click.Abort:  # end of input (no terminal to answer from) or Ctrl-C
+                confirmed = False
+            if not confirmed:
+                raise click.ClickException(
+                    _("Not confirmed: nothing deleted (--yes confirms --reset).")
+                )
+        seeding.reset_demo_data(ctx.engine, ctx.actor)
+    except seeding.NotADemoBook as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(_("Previous data deleted."), err=True)
+
+
 def _seed(ctx: CliContext, mailboxes: int, seed: int, today: datetime | None) -> None:
-    from pec_tui.services import seeding
+    from pec_tui.demo import seeding
 
     started = time.perf_counter()
     try:
@@ -146,12 +176,14 @@ def _seed(ctx: CliContext, mailboxes: int, seed: int, today: datetime | None) ->
 
 def _demo_operators(ctx: CliContext) -> None:
     """Sign-in accounts for the demo, printed once (only on a database without operators)."""
+    from pec_tui.demo.seeding import mark_demo_operators
     from pec_tui.domain.enums import label
     from pec_tui.services.operators import create_demo_operators
 
     credentials = create_demo_operators(ctx.engine, ctx.actor)
     if not credentials:
         return
+    mark_demo_operators(ctx.engine, [c.username for c in credentials])
     click.echo(_("Demo operators (the passwords are shown only now):"))
     for c in credentials:
         role = label(c.role) + (f" — {c.reseller}" if c.reseller else "")
@@ -159,7 +191,7 @@ def _demo_operators(ctx: CliContext) -> None:
 
 
 def _stopped(ctx: CliContext) -> None:
-    from pec_tui.services.seeding import mailbox_count
+    from pec_tui.demo.seeding import mailbox_count
 
     click.echo(
         _("Interrupted: the database now has {count} mailboxes, with their holders and orders.")

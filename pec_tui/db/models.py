@@ -7,9 +7,9 @@ cents; dates as dates; timestamps as timezone-aware UTC.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -17,10 +17,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Reseller(SQLModel, table=True):
+class _Table(SQLModel):
+    """Base of the tables.
+
+    Declares the `__table__` SQLAlchemy gives every table class, for the type checker. The
+    ids are typed `int`, not `int | None`: a row read from the database always has one, and
+    a new row has it once flushed (`Field(default=None)` lets the database assign it).
+    """
+
+    __table__: ClassVar[Table]
+
+
+class Reseller(_Table, table=True):
     __tablename__ = "reseller"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     vat_number: str | None = Field(default=None, max_length=13, unique=True)
     email: str | None = Field(default=None, max_length=254)
@@ -29,12 +40,12 @@ class Reseller(SQLModel, table=True):
     version: int = Field(default=1)
 
 
-class CreditMovement(SQLModel, table=True):
+class CreditMovement(_Table, table=True):
     """Every change of a reseller's prepaid credit: top-ups (+) and payments (-)."""
 
     __tablename__ = "credit_movement"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     reseller_id: int = Field(foreign_key="reseller.id", index=True)
     amount_cents: int = Field(sa_type=BigInteger)
     balance_after_cents: int = Field(sa_type=BigInteger)
@@ -44,10 +55,10 @@ class CreditMovement(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
-class Operator(SQLModel, table=True):
+class Operator(_Table, table=True):
     __tablename__ = "operator"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
     full_name: str = Field(default="", max_length=200)
     role: str = Field(max_length=16)
@@ -62,7 +73,7 @@ class Operator(SQLModel, table=True):
     version: int = Field(default=1)
 
 
-class Holder(SQLModel, table=True):
+class Holder(_Table, table=True):
     """The titolare of one or more mailboxes, with billing (e-invoicing) data."""
 
     __tablename__ = "holder"
@@ -71,7 +82,7 @@ class Holder(SQLModel, table=True):
         Index("ix_holder_name", "display_name"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     reseller_id: int | None = Field(default=None, foreign_key="reseller.id")
     kind: str = Field(max_length=32)
     first_name: str | None = Field(default=None, max_length=100)
@@ -99,7 +110,7 @@ class Holder(SQLModel, table=True):
     version: int = Field(default=1)
 
 
-class Mailbox(SQLModel, table=True):
+class Mailbox(_Table, table=True):
     __tablename__ = "mailbox"
     __table_args__ = (
         Index("ix_mailbox_expiry_id", "expiry", "id"),
@@ -112,7 +123,7 @@ class Mailbox(SQLModel, table=True):
         Index("ix_mailbox_reseller_address", "reseller_id", "address"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     # Stored lower-case: the unique index also serves prefix search.
     address: str = Field(max_length=254, unique=True)
     holder_id: int = Field(foreign_key="holder.id")
@@ -131,7 +142,7 @@ class Mailbox(SQLModel, table=True):
     version: int = Field(default=1)
 
 
-class PriceListItem(SQLModel, table=True):
+class PriceListItem(_Table, table=True):
     __tablename__ = "price_list"
 
     code: str = Field(primary_key=True, max_length=32)
@@ -140,7 +151,7 @@ class PriceListItem(SQLModel, table=True):
     updated_by: str | None = Field(default=None, max_length=64)
 
 
-class Counter(SQLModel, table=True):
+class Counter(_Table, table=True):
     """Named counters (order numbers): incremented with a row lock, so unique under concurrency."""
 
     __tablename__ = "counter"
@@ -149,7 +160,7 @@ class Counter(SQLModel, table=True):
     value: int = Field(sa_type=BigInteger)
 
 
-class Order(SQLModel, table=True):
+class Order(_Table, table=True):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_status_created", "status", "created_at"),
@@ -157,7 +168,7 @@ class Order(SQLModel, table=True):
         Index("ix_orders_reseller_created", "reseller_id", "created_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     # Assigned only at confirmation: 10 digits from 1000000000.
     number: int | None = Field(default=None, sa_type=BigInteger, unique=True)
     type: str = Field(max_length=10)
@@ -192,11 +203,11 @@ class Order(SQLModel, table=True):
     version: int = Field(default=1)
 
 
-class OrderLine(SQLModel, table=True):
+class OrderLine(_Table, table=True):
     __tablename__ = "order_line"
     __table_args__ = (Index("ix_order_line_order", "order_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id")
     mailbox_id: int | None = Field(default=None, foreign_key="mailbox.id", index=True)
     address: str | None = Field(default=None, max_length=254)
@@ -213,7 +224,7 @@ class OrderLine(SQLModel, table=True):
     extra_archive_gb: int = Field(default=0)
 
 
-class OpenRenewal(SQLModel, table=True):
+class OpenRenewal(_Table, table=True):
     """At most one open (unconfirmed-payment) order per mailbox, enforced by the primary key."""
 
     __tablename__ = "open_renewal"
@@ -223,10 +234,10 @@ class OpenRenewal(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Payment(SQLModel, table=True):
+class Payment(_Table, table=True):
     __tablename__ = "payment"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     # One payment settles one order: a second registration is refused by the database itself.
     order_id: int = Field(foreign_key="orders.id", unique=True)
     amount_cents: int = Field(sa_type=BigInteger)
@@ -237,13 +248,13 @@ class Payment(SQLModel, table=True):
     registered_at: datetime = Field(default_factory=utcnow)
 
 
-class SentNotice(SQLModel, table=True):
+class SentNotice(_Table, table=True):
     """Reminders and lifecycle notices already sent, once per mailbox, kind and expiry date."""
 
     __tablename__ = "sent_notice"
     __table_args__ = (UniqueConstraint("mailbox_id", "kind", "expiry", name="uq_notice_once"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     mailbox_id: int = Field(foreign_key="mailbox.id")
     kind: str = Field(max_length=24)
     expiry: date
@@ -251,11 +262,11 @@ class SentNotice(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(_Table, table=True):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
     to_address: str = Field(max_length=254)
     subject: str = Field(max_length=300)
@@ -269,7 +280,7 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(_Table, table=True):
     """Append-only trail of who did what, when, from which terminal."""
 
     __tablename__ = "audit_event"
@@ -278,7 +289,7 @@ class AuditEvent(SQLModel, table=True):
         Index("ix_audit_entity", "entity", "entity_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow)
     operator_id: int | None = Field(default=None, foreign_key="operator.id")
     actor: str = Field(max_length=100)

@@ -23,10 +23,6 @@ def state_of(expiry: date, today: date) -> MailboxState:
     return MailboxState.CANCELLED
 
 
-def suspended_from(expiry: date) -> date:
-    return expiry + timedelta(days=1)
-
-
 def cancelled_from(expiry: date) -> date:
     return expiry + timedelta(days=SUSPENSION_DAYS + 1)
 

@@ -150,8 +150,11 @@ def _attempt_actor(operator: Operator | None, username: str, terminal: str | Non
     return Actor(name=username[:100] or "?", role=Role.BACK_OFFICE, terminal=terminal)
 
 
-def _is_locked(operator: Operator, now: datetime) -> bool:
-    return operator.locked_until is not None and operator.locked_until > now
+def _locked_until(operator: Operator, now: datetime) -> datetime | None:
+    """Until when the operator is locked out, or None."""
+    if operator.locked_until is not None and operator.locked_until > now:
+        return operator.locked_until
+    return None
 
 
 # --- first administrator -----------------------------------------------------------------
@@ -248,11 +251,9 @@ def _password_sign_in(
             audit.record(
                 session, who, action, "operator", None, {"reason": "unknown user"}, "failed"
             )
-        elif _is_locked(operator, now):
+        elif (locked_until := _locked_until(operator, now)) is not None:
             refusal = LoginRefused(
-                lockout_message(operator.locked_until, now),
-                "locked",
-                locked_until=operator.locked_until,
+                lockout_message(locked_until, now), "locked", locked_until=locked_until
             )
             audit.record(
                 session,
@@ -260,7 +261,7 @@ def _password_sign_in(
                 action,
                 "operator",
                 entity_id,
-                {"locked_until": operator.locked_until.isoformat()},
+                {"locked_until": locked_until.isoformat()},
                 "locked",
             )
         elif not verify_password(operator.password_hash, password):

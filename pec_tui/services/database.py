@@ -6,7 +6,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from pec_tui.db.engine import make_engine, upgrade
-from pec_tui.db.engine import session_scope as session_scope
 from pec_tui.db.models import Counter
 from pec_tui.services.prices import ensure_defaults
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from pec_tui.db.engine import session_scope
 from pec_tui.db.models import AuditEvent, Holder, Mailbox, utcnow
@@ -52,7 +52,8 @@ def delay_after(failures: int) -> int:
     """Seconds a terminal must wait after `failures` consecutive failed identifications."""
     if failures <= 0:
         return 0
-    return min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** min(failures - 1, 30))
+    # Doubling with each failure: BASE_DELAY_SECONDS * 2 ** (failures - 1), capped.
+    return min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS << min(failures - 1, 30))
 
 
 def normalise_tax_code(value: str) -> str:
@@ -72,7 +73,9 @@ def _terminal_key(terminal: str | None) -> str:
     return (terminal or "")[:64]
 
 
-def _recent_failures(session, terminal: str | None, now: datetime) -> tuple[int, datetime | None]:
+def _recent_failures(
+    session: Session, terminal: str | None, now: datetime
+) -> tuple[int, datetime | None]:
     """Consecutive failures on `terminal` still remembered, and when the last one happened."""
     events = session.exec(
         select(AuditEvent.outcome, AuditEvent.at)

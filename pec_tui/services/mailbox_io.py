@@ -168,7 +168,7 @@ def _exported_rows(
         first_page = base.where(_m.expiry >= first, _m.expiry <= last)
         # Only the upper bound after the first page: a lower one makes SQLite scan from it.
         next_page = base.where(_m.expiry <= last)
-        ordering = (_m.expiry, _m.id)
+        ordering: tuple[Any, ...] = (_m.expiry, _m.id)
     else:
         first_page = next_page = base
         ordering = (_m.id,)
@@ -208,7 +208,7 @@ def _exported_rows(
             page = _page(connection, next_page.where(after), ordering)
 
 
-def _page(connection: Connection, stmt: Any, ordering: tuple) -> list[Any]:
+def _page(connection: Connection, stmt: Any, ordering: tuple[Any, ...]) -> list[Any]:
     return list(connection.execute(stmt.order_by(*ordering).limit(EXPORT_PAGE_SIZE)))
 
 
@@ -423,7 +423,7 @@ def _parse_row(line: int, values: dict[str, str]) -> tuple[_Row | None, list[Row
         checked(lambda: check_extra_gb(plan, extra_mailbox, extra_archive))
     mailbox_used = checked(lambda: _whole(values["mailbox_used_mb"], "mailbox_used_mb"))
     archive_used = checked(lambda: _whole(values["archive_used_mb"], "archive_used_mb"))
-    if problems:
+    if problems or tax is None:  # without problems, every value was checked, tax included
         return None, problems
     tax_code, is_partita_iva = tax
     return _Row(

@@ -13,10 +13,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Engine,
     Select,
     and_,
@@ -72,6 +73,9 @@ _CF_RE = re.compile(
 )
 _DIGITS11_RE = re.compile(r"(IT)?[0-9]{11}")
 
+# Any SELECT, whatever its columns.
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
+
 
 @dataclass(frozen=True)
 class MailboxFilter:
@@ -112,7 +116,8 @@ def _escape_like(text: str) -> str:
 
 def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
     """Exact prefix test under any collation (a range alone is exact only in binary order)."""
-    return column.like(_escape_like(prefix) + "%", escape="\\")
+    test: ColumnElement[bool] = column.like(_escape_like(prefix) + "%", escape="\\")
+    return test
 
 
 def _prefix_range(column: Any, prefix: str, ranges: bool = True) -> ColumnElement[bool]:
@@ -181,7 +186,9 @@ def _parse_search(text: str) -> _Search | None:
     return _Search(address_prefix=text.lower(), name_prefixes=tuple(_name_variants(text)))
 
 
-def _holder_ids(engine: Engine, actor: Actor, search: _Search) -> Select:
+def _holder_ids(
+    engine: Engine, actor: Actor, search: _Search
+) -> AnySelect | CompoundSelect[*tuple[Any, ...]]:
     """Ids of the actor's holders the search names: one index range per spelling."""
     scope: list[ColumnElement[bool]] = []
     if actor.reseller_id is not None:
@@ -272,7 +279,7 @@ class _Arm:
         """Every row of this arm sorts before `key`."""
         if not self.python_order or self.high is None:
             return False
-        return key > self.high if self.high_inclusive else key >= self.high
+        return bool(key > self.high if self.high_inclusive else key >= self.high)
 
     def range(self, low: bool = True, high: bool = True) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
@@ -373,15 +380,16 @@ class _SearchSize:
 
 # Sizes found when counting, reused by the page queries of the same filter to choose their
 # strategies. Stale entries only cost speed, never correctness.
-_sizes: OrderedDict[tuple[Any, ...], _SearchSize] = OrderedDict()
+_SizeKey = tuple[Any, ...]
+_sizes: OrderedDict[_SizeKey, _SearchSize] = OrderedDict()
 _sizes_lock = threading.Lock()
 
 
-def _size_key(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> tuple:
+def _size_key(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> _SizeKey:
     return (id(engine), actor.reseller_id, actor.holder_id, flt.with_(sort="expiry"), today)
 
 
-def _remember_size(key: tuple, size: _SearchSize) -> None:
+def _remember_size(key: _SizeKey, size: _SearchSize) -> None:
     with _sizes_lock:
         _sizes[key] = size
         _sizes.move_to_end(key)
@@ -412,7 +420,7 @@ def _arms(
     return [arm for arm in arms if arm is not None]
 
 
-def _rows_query() -> Select:
+def _rows_query() -> AnySelect:
     return select(*_ROW_COLUMNS).select_from(
         Mailbox.__table__.join(Holder.__table__, _h.id == _m.holder_id)
     )
@@ -445,7 +453,7 @@ def cursor_of(row: MailboxRow, sort: SortKey) -> Cursor:
 
 def _ordered(
     arms: list[_Arm],
-    base: Select,
+    base: AnySelect,
     *,
     after: Cursor | None = None,
     before: Cursor | None = None,
@@ -453,14 +461,14 @@ def _ordered(
     descending: bool = False,
     limit: int,
     offset: int = 0,
-) -> Select:
+) -> AnySelect:
     """`base` narrowed to `limit` rows (after `offset`) of all arms merged in table order.
 
     Rows come in table order, or in reverse with `before` or `descending`. `base` selects
     at least the sort column and the mailbox id.
     """
     descending = descending or before is not None
-    selects: list[Select] = []
+    selects: list[AnySelect] = []
     for arm in arms:
         key = tuple_(arm.column, _m.id)
         if before is not None and arm.wholly_before(before[0]):
@@ -483,12 +491,12 @@ def _ordered(
     # Each arm keeps its own plan; the merge needs at most offset + limit rows of each.
     merged = union_all(*(select(q.limit(offset + limit).subquery()) for q in selects)).subquery()
     sort_name = arms[0].name
-    order = (
+    merged_order = (
         (merged.c[sort_name].desc(), merged.c.id.desc())
         if descending
         else (merged.c[sort_name], merged.c.id)
     )
-    return select(merged).order_by(*order).offset(offset or None).limit(limit)
+    return select(merged).order_by(*merged_order).offset(offset or None).limit(limit)
 
 
 # --- Count and pages ----------------------------------------------------------------------
@@ -768,7 +776,7 @@ class MailboxSource:
         previous: list[MailboxRow] | None,
         following: list[MailboxRow] | None,
     ) -> list[MailboxRow]:
-        query = {
+        query: dict[str, Any] = {
             "engine": self.engine,
             "actor": self.actor,
             "flt": self.filter,

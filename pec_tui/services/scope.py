@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-S = TypeVar("S", bound=Select)
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
 class Denied(AccessDenied):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -235,7 +236,7 @@ def import_statement(
     report = ImportReport(source)
     report.results.extend(unreadable)
     for line in lines:
-        base = {
+        base: dict[str, Any] = {
             "amount": line.amount,
             "booked_on": line.booked_on,
             "text": line.text,
@@ -247,7 +248,7 @@ def import_statement(
             continue
         with Session(engine) as session:
             outcome, reason, number = _match(session, actor, line)
-        if outcome is Outcome.MATCHED:
+        if outcome is Outcome.MATCHED and number is not None:
             reference = f"{source}:{line.line_no} {line.text}".strip()[:140]
             try:
                 result = register_payment(

@@ -24,10 +24,10 @@ import pytest
 from sqlmodel import Session, col, select
 
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order
+from pec_tui.demo.seeding import seed_demo
 from pec_tui.domain.enums import HolderKind, OrderStatus
 from pec_tui.i18n import _
 from pec_tui.services.database import open_database
-from pec_tui.services.seeding import seed_demo
 from pec_tui.widgets.flow_header import step_title
 
 pytestmark = pytest.mark.browser

@@ -22,12 +22,13 @@ from pec_tui.db.models import AuditEvent, Holder, Mailbox
 def demo(db_url):
     runner = CliRunner()
 
-    def invoke(*args: str, env: dict[str, str] | None = None):
+    def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None):
         return runner.invoke(
             main,
             ["--database-url", db_url, "--lang", "en", "demo", *args],
             catch_exceptions=False,
             env=env,
+            input=input,
         )
 
     return invoke
@@ -53,10 +54,17 @@ def test_demo_seeds_then_leaves_a_seeded_database_alone(demo, engine):
 def test_reset_starts_over_and_both_steps_are_audited(demo, engine):
     assert demo("--mailboxes", "300", "--no-ui").exit_code == 0
     # The first run created the demo operators: starting over takes an administrator.
-    refused = demo("--mailboxes", "200", "--reset", "--no-ui")
+    refused = demo("--mailboxes", "200", "--reset", "--yes", "--no-ui")
     assert refused.exit_code == 77 and _mailboxes(engine) == 300
     result = demo(
-        "--mailboxes", "200", "--seed", "3", "--reset", "--no-ui", env={"PEC_TUI_SYSTEM": "1"}
+        "--mailboxes",
+        "200",
+        "--seed",
+        "3",
+        "--reset",
+        "--no-ui",
+        env={"PEC_TUI_SYSTEM": "1"},
+        input="y\n",
     )
     assert result.exit_code == 0, result.output
     assert "Previous data deleted." in result.stderr
@@ -64,6 +72,87 @@ def test_reset_starts_over_and_both_steps_are_audited(demo, engine):
     with Session(engine) as session:
         actions = list(session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars())
     assert [a for a in actions if a.startswith("demo.")] == ["demo.reset", "demo.seed"]
+
+
+SYSTEM = {"PEC_TUI_SYSTEM": "1"}
+
+
+def _audit_actions(engine) -> list[str]:
+    with Session(engine) as session:
+        return list(session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars())
+
+
+def test_reset_asks_first_and_an_answer_other_than_yes_deletes_nothing(demo, engine):
+    assert demo("--mailboxes", "100", "--no-ui").exit_code == 0
+    for answer in ("n\n", "\n"):
+        kept = demo("--mailboxes", "50", "--reset", "--no-ui", env=SYSTEM, input=answer)
+        assert kept.exit_code == 1, kept.output
+        assert "Delete all data of this demo database" in kept.stderr
+        assert "Not confirmed: nothing deleted (--yes confirms --reset)." in kept.stderr
+        assert _mailboxes(engine) == 100
+    result = demo("--mailboxes", "50", "--reset", "--no-ui", env=SYSTEM, input="y\n")
+    assert result.exit_code == 0, result.output
+    assert _mailboxes(engine) == 50
+
+
+def test_reset_with_stdin_closed_and_no_yes_deletes_nothing(demo, engine):
+    assert demo("--mailboxes", "100", "--no-ui").exit_code == 0
+    actions = _audit_actions(engine)
+    refused = demo("--reset", "--no-ui", env=SYSTEM)  # no input at all: end of file
+    assert refused.exit_code == 1
+    assert "Not confirmed: nothing deleted" in refused.stderr
+    assert _mailboxes(engine) == 100 and _audit_actions(engine) == actions
+
+
+def test_reset_yes_needs_no_terminal(demo, engine):
+    assert demo("--mailboxes", "100", "--no-ui").exit_code == 0
+    result = demo("--mailboxes", "60", "--reset", "--yes", "--no-ui", env=SYSTEM)
+    assert result.exit_code == 0, result.output
+    assert "Delete all data" not in result.output
+    assert _mailboxes(engine) == 60
+
+
+def test_reset_refuses_a_database_demo_did_not_fill(demo, engine):
+    with Session(engine) as session:
+        holder = Holder(kind="privato", display_name="Vera", reference_email="v@example.it")
+        session.add(holder)
+        session.flush()
+        session.add(Mailbox(address="vera@pec.example.it", holder_id=holder.id, plan="STANDARD",
+                            expiry=date(2030, 1, 1)))  # fmt: skip
+        session.commit()
+    refused = demo("--reset", "--yes", "--no-ui", env=SYSTEM, input="y\n")
+    assert refused.exit_code == 1
+    assert refused.stderr.strip().splitlines() == [
+        "Error: This database was not filled by pec-tui demo: nothing deleted."
+    ]
+    assert _mailboxes(engine) == 1 and _audit_actions(engine) == []
+
+
+def test_reset_refuses_a_demo_database_with_an_operator_added_by_hand(demo, engine, db_url):
+    assert demo("--mailboxes", "100", "--no-ui").exit_code == 0
+    runner = CliRunner()
+    added = runner.invoke(
+        main,
+        [
+            "--database-url",
+            db_url,
+            "operators",
+            "add",
+            "mario",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],  # fmt: skip
+        env=SYSTEM,
+        input="mario-password-1\n",
+        catch_exceptions=False,
+    )
+    assert added.exit_code == 0, added.output
+    actions = _audit_actions(engine)
+    refused = demo("--reset", "--yes", "--no-ui", env=SYSTEM)
+    assert refused.exit_code == 1
+    assert "mailboxes or operators not made by pec-tui demo: nothing deleted." in refused.stderr
+    assert _mailboxes(engine) == 100 and _audit_actions(engine) == actions
 
 
 def test_the_data_is_built_around_the_given_day(demo, engine):

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from pec_tui.cli import main
 from pec_tui.db.models import AuditEvent, Holder, Mailbox
-from pec_tui.services import seeding
+from pec_tui.demo import seeding
 from pec_tui.services.mailbox_io import COLUMNS
 
 TODAY = date.today()

@@ -13,10 +13,11 @@ from sqlmodel import Session
 
 from pec_tui.db.engine import make_engine, upgrade
 from pec_tui.db.models import AuditEvent, Holder, Mailbox
+from pec_tui.demo import seeding
 from pec_tui.domain.enums import HolderKind, Role
 from pec_tui.domain.lifecycle import expiring_within
 from pec_tui.domain.validation import ValidationError
-from pec_tui.services import mailbox_io, seeding
+from pec_tui.services import mailbox_io
 from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
 from pec_tui.services.mailbox_io import (
     COLUMNS,

@@ -1,7 +1,7 @@
 """Alembic environment: runs on the connection or engine handed over by `pec_tui.db.engine`."""
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool
 from sqlmodel import SQLModel
 
 import pec_tui.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -10,7 +10,7 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
-def _configure(connection) -> None:
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

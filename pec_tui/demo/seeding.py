@@ -24,12 +24,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeAlias
 
 from codicefiscale.codicefiscale import encode_firstname, encode_lastname
-from sqlalchemy import Dialect, Engine, Table, func, select
+from sqlalchemy import Connection, Dialect, Engine, Table, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 from stdnum import luhn
 from stdnum.it import codicefiscale as stdnum_cf
 
@@ -48,6 +48,7 @@ from pec_tui.db.models import (
     PriceListItem,
     Reseller,
 )
+from pec_tui.demo import vocabulary as vocab
 from pec_tui.domain.enums import (
     HolderKind,
     OrderStatus,
@@ -64,7 +65,6 @@ from pec_tui.domain.pricing import MailboxChoice, PriceList, quote
 from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS, SDI_PEC_CODE
 from pec_tui.i18n import _
 from pec_tui.services import audit
-from pec_tui.services import demo_vocabulary as vocab
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.database import ORDER_NUMBER_COUNTER, ensure_reference_data
 from pec_tui.services.prices import get_price_list
@@ -75,8 +75,15 @@ from pec_tui.services.scope import audit_denials, denials_recorded, require_admi
 CHUNK_MAILBOXES = 50_000
 # Where the demo orders were placed, as recorded on them.
 DEMO_TERMINAL = "demo"
+# `Counter` rows marking a database that `seed_demo` filled: the highest mailbox id it
+# wrote, and the highest operator id made for the demo. Ids only grow (SQLite hands out
+# max + 1, PostgreSQL its sequence), so a mailbox or operator above them was made otherwise.
+DEMO_BOOK_COUNTER = "demo_book"
+DEMO_OPERATORS_COUNTER = "demo_operators"
 
 Progress = Callable[[int, int], None]
+# A row as the driver takes it, values in column order.
+_Row: TypeAlias = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,58 @@ class DatabaseChanged(RuntimeError):
     """Someone else wrote to the tables being seeded between two chunks."""
 
 
+class NotADemoBook(RuntimeError):
+    """The database holds data that `seed_demo` did not make: it is never reset."""
+
+
+def check_demo_book(engine: Engine) -> None:
+    """Raise `NotADemoBook` unless every mailbox and operator was made for the demo."""
+    with engine.connect() as connection:
+        _check_demo_book(connection)
+
+
+def _check_demo_book(connection: Connection) -> None:
+    marks: dict[str, int] = dict(
+        connection.execute(
+            select(col(Counter.name), col(Counter.value)).where(
+                col(Counter.name).in_((DEMO_BOOK_COUNTER, DEMO_OPERATORS_COUNTER))
+            )
+        ).all()
+    )
+    if DEMO_BOOK_COUNTER not in marks:
+        raise NotADemoBook(_("This database was not filled by pec-tui demo: nothing deleted."))
+    foreign_mailboxes = connection.execute(
+        select(func.count()).select_from(Mailbox).where(col(Mailbox.id) > marks[DEMO_BOOK_COUNTER])
+    ).scalar_one()
+    foreign_operators = connection.execute(
+        select(func.count())
+        .select_from(Operator)
+        .where(col(Operator.id) > marks.get(DEMO_OPERATORS_COUNTER, 0))
+    ).scalar_one()
+    if foreign_mailboxes or foreign_operators:
+        raise NotADemoBook(
+            _("This database has mailboxes or operators not made by pec-tui demo: nothing deleted.")
+        )
+
+
+def _set_counter(connection: Connection, name: str, value: int) -> None:
+    updated = connection.execute(
+        update(Counter).where(col(Counter.name) == name).values(value=value)
+    )
+    if not updated.rowcount:
+        connection.execute(insert(Counter).values(name=name, value=value))
+
+
+def mark_demo_operators(engine: Engine, usernames: Sequence[str]) -> None:
+    """Record that the operators named `usernames` were made for the demo."""
+    with engine.begin() as connection:
+        highest = connection.execute(
+            select(func.max(Operator.id)).where(col(Operator.username).in_(usernames))
+        ).scalar_one()
+        if highest is not None:
+            _set_counter(connection, DEMO_OPERATORS_COUNTER, highest)
+
+
 def mailbox_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return connection.execute(select(func.count()).select_from(Mailbox)).scalar_one()
@@ -107,20 +166,28 @@ def mailbox_count(engine: Engine) -> int:
 def reset_demo_data(engine: Engine, actor: Actor = SYSTEM) -> None:
     """Delete all business data and the audit trail, in one transaction (administrators only).
 
-    Kept: the price list, the order-number counter (numbers are never handed out twice) and
+    Kept: the price list, the counters (order numbers are never handed out twice) and
     the operators without a reseller (administrators, back office), so whoever resets can
     still sign in; reseller operators go with their resellers.
+
+    Only a database that `seed_demo` filled, where every mailbox and operator was made for
+    the demo, is reset: anything else raises `NotADemoBook` and nothing is deleted.
     """
     require_admin(actor, "demo.reset")
     kept = {PriceListItem.__tablename__, Counter.__tablename__}
     with session_scope(engine) as session:
         connection = session.connection()
+        _check_demo_book(connection)
         with audit.wiping_database(connection):
             for table in reversed(SQLModel.metadata.sorted_tables):
                 if table.name == Operator.__tablename__:
                     connection.execute(table.delete().where(table.c.reseller_id.is_not(None)))
                 elif table.name not in kept:
                     connection.execute(table.delete())
+        # Still a demo book: no mailboxes yet, and the operators left were made for the demo.
+        _set_counter(connection, DEMO_BOOK_COUNTER, 0)
+        remaining = connection.execute(select(func.max(Operator.id))).scalar_one()
+        _set_counter(connection, DEMO_OPERATORS_COUNTER, remaining or 0)
         audit.record(session, actor, "demo.reset")
 
 
@@ -234,12 +301,12 @@ class _SeedPlan:
 class _Chunk:
     """Holders with all their mailboxes and orders: the rows of one transaction."""
 
-    holders: list[tuple]
-    mailboxes: list[tuple]
-    orders: list[tuple]
-    lines: list[tuple]
-    payments: list[tuple]
-    open_renewals: list[tuple]
+    holders: list[_Row]
+    mailboxes: list[_Row]
+    orders: list[_Row]
+    lines: list[_Row]
+    payments: list[_Row]
+    open_renewals: list[_Row]
     mailbox_count: int
     # The ids and order number it starts from, which the database must still agree with.
     first_ids: dict[str, int]
@@ -275,6 +342,8 @@ def _chunk_source(plan: _SeedPlan) -> Iterator[Iterator[_Chunk]]:
             # Outside the terminal's process group: Ctrl-C is for this process to handle.
             start_new_session=True,
         )
+        # Both pipes exist: they were asked for above.
+        assert producer.stdin is not None and producer.stdout is not None
         try:
             with producer.stdin:
                 pickle.dump(plan, producer.stdin)
@@ -397,6 +466,19 @@ class _BulkWriter:
         self._max_ids = {}
 
     def commit(self) -> None:
+        mailboxes = self._max_ids.get(Mailbox.__tablename__)
+        if mailboxes is not None:  # committed with the mailboxes it vouches for
+            self.cursor.execute(
+                "UPDATE counter SET value = ? WHERE name = ?".replace("?", self.placeholder),
+                (mailboxes, DEMO_BOOK_COUNTER),
+            )
+            if not self.cursor.rowcount:
+                self.cursor.execute(
+                    "INSERT INTO counter (name, value) VALUES (?, ?)".replace(
+                        "?", self.placeholder
+                    ),
+                    (DEMO_BOOK_COUNTER, mailboxes),
+                )
         if not self.is_sqlite:
             for table, max_id in self._max_ids.items():
                 self.cursor.execute(
@@ -431,7 +513,7 @@ class _BulkWriter:
 
     def next_order_number(self) -> int:
         lock = "" if self.is_sqlite else " FOR UPDATE"
-        value = self.scalar(
+        value: int = self.scalar(
             f"SELECT value FROM counter WHERE name = ?{lock}", (ORDER_NUMBER_COUNTER,)
         )
         return value + 1
@@ -446,7 +528,7 @@ class _BulkWriter:
                 _("Another terminal wrote to the database during seeding: stopped.")
             )
 
-    def insert(self, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
+    def insert(self, table: Table, columns: Sequence[str], rows: list[_Row]) -> None:
         if not rows:
             return
         key = f"{table.name}:{','.join(columns)}"
@@ -649,7 +731,7 @@ def _vocabulary() -> tuple[
     return males, females, surnames, comuni
 
 
-def _pick(rng: random.Random, table: Sequence[tuple]) -> tuple:
+def _pick(rng: random.Random, table: Sequence[_Row]) -> _Row:
     """The row of a (cumulative share, ...) table a uniform draw falls into."""
     r = rng.random()
     for row in table:
@@ -671,7 +753,7 @@ class _DemoData:
         self._personal_codes: set[str] = set()
         self._vat_serial = len(vocab.RESELLERS)  # the first serials went to the resellers
         self._public_serial = 0
-        self._quotes: dict[tuple, _QuotedOrder] = {}
+        self._quotes: dict[tuple[Any, ...], _QuotedOrder] = {}
         self._day_cache: dict[int, Any] = {}
         self._stamp_cache: dict[int, Any] = {}
         dialect = make_url(f"{plan.drivername}://").get_dialect()()
@@ -771,12 +853,12 @@ class _DemoData:
             Payment.__tablename__: self.payment_id,
         }
         first_order_number = self.order_number
-        self.holders: list[tuple] = []
-        self.mailboxes: list[tuple] = []
-        self.orders: list[tuple] = []
-        self.lines: list[tuple] = []
-        self.payments: list[tuple] = []
-        self.open_renewals: list[tuple] = []
+        self.holders: list[_Row] = []
+        self.mailboxes: list[_Row] = []
+        self.orders: list[_Row] = []
+        self.lines: list[_Row] = []
+        self.payments: list[_Row] = []
+        self.open_renewals: list[_Row] = []
         r = self.rng.random
         written = 0
         while written < target:
@@ -815,6 +897,7 @@ class _DemoData:
         phone = f"3{int(r() * 1_000_000_000):09d}" if r() < 0.6 else None
         first_name = last_name = company = partita_iva = None
         pa_office = cig = cup = None
+        codice_fiscale: str | None
         if kind is HolderKind.PUBLIC_ADMIN:
             body_name, body_slug = vocab.PUBLIC_BODIES[int(r() * len(vocab.PUBLIC_BODIES))]
             company = display = body_name.format(city=home.name)

@@ -29,6 +29,8 @@ from pec_tui.db.models import (
 from pec_tui.db.models import (
     Counter as CounterRow,
 )
+from pec_tui.demo import seeding
+from pec_tui.demo import vocabulary as demo_vocabulary
 from pec_tui.domain.enums import (
     HolderKind,
     MailboxState,
@@ -57,9 +59,9 @@ from pec_tui.domain.validation import (
     check_sdi_code,
     check_years,
 )
-from pec_tui.services import demo_vocabulary, seeding
 from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
 from pec_tui.services.database import FIRST_ORDER_NUMBER, ORDER_NUMBER_COUNTER
+from pec_tui.services.operators import create_demo_operators
 from pec_tui.services.prices import get_price_list, set_price
 
 TODAY = date(2026, 11, 26)
@@ -341,18 +343,9 @@ def test_a_database_with_mailboxes_is_refused(engine, seeded):
 
 def test_reset_keeps_prices_counter_and_administrators(engine, seeded):
     set_price(engine, SYSTEM, PriceItem.PRO, Decimal("27.00"))
+    made = create_demo_operators(engine, SYSTEM)
+    seeding.mark_demo_operators(engine, [c.username for c in made])
     with Session(engine) as session:
-        reseller_id = session.execute(select(func.min(Mailbox.reseller_id))).one()[0]
-        session.add(Operator(username="admin", role=Role.ADMIN.value, password_hash="x"))
-        session.add(
-            Operator(
-                username="shop",
-                role=Role.RESELLER.value,
-                reseller_id=reseller_id,
-                password_hash="x",
-            )
-        )
-        session.commit()
         last_number = session.get(CounterRow, ORDER_NUMBER_COUNTER).value
 
     seeding.reset_demo_data(engine, SYSTEM)
@@ -360,7 +353,8 @@ def test_reset_keeps_prices_counter_and_administrators(engine, seeded):
     for model in (Holder, Mailbox, Order, OrderLine, Payment, OpenRenewal):
         assert _count(engine, model) == 0
     with Session(engine) as session:
-        assert session.execute(select(Operator.username)).scalars().all() == ["admin"]
+        kept = session.execute(select(Operator.username).order_by(Operator.id)).scalars().all()
+        assert kept == ["admin", "backoffice"]
         assert session.get(PriceListItem, PriceItem.PRO.value).amount_cents == 2700
         assert session.get(CounterRow, ORDER_NUMBER_COUNTER).value == last_number
         assert session.execute(select(AuditEvent.action)).scalars().all() == ["demo.reset"]
@@ -368,6 +362,58 @@ def test_reset_keeps_prices_counter_and_administrators(engine, seeded):
     seeding.seed_demo(engine, 200, 42, TODAY)
     with Session(engine) as session:
         assert session.execute(select(func.min(Order.number))).one()[0] == last_number + 1
+
+
+def _hand_made_operator(session):
+    session.add(Operator(username="mario", role=Role.ADMIN.value, password_hash="x"))
+
+
+def _hand_made_mailbox(session):
+    holder = session.execute(select(Holder)).scalars().first()
+    session.add(
+        Mailbox(
+            address="mano@pec.example.it",
+            holder_id=holder.id,
+            plan=Plan.STANDARD.value,
+            expiry=TODAY,
+        )
+    )
+
+
+@pytest.mark.parametrize("hand_made", [_hand_made_operator, _hand_made_mailbox])
+def test_a_demo_book_with_anything_made_by_hand_is_never_reset(engine, seeded, hand_made):
+    with Session(engine) as session:
+        hand_made(session)
+        session.commit()
+    before = _dump(engine)
+    with pytest.raises(seeding.NotADemoBook):
+        seeding.reset_demo_data(engine, SYSTEM)
+    assert _dump(engine) == before
+    assert _count(engine, AuditEvent) == 1  # demo.seed, and no demo.reset
+
+
+def test_a_database_demo_did_not_fill_is_never_reset(engine):
+    with Session(engine) as session:
+        session.add(Holder(kind="privato", display_name="Vero", reference_email="v@example.it"))
+        session.commit()
+    with pytest.raises(seeding.NotADemoBook):
+        seeding.check_demo_book(engine)
+    with pytest.raises(seeding.NotADemoBook):
+        seeding.reset_demo_data(engine, SYSTEM)
+    assert _count(engine, Holder) == 1
+
+
+def test_a_reset_book_stays_a_demo_book_and_later_additions_still_count(engine, seeded):
+    made = create_demo_operators(engine, SYSTEM)
+    seeding.mark_demo_operators(engine, [c.username for c in made])
+    seeding.reset_demo_data(engine, SYSTEM)
+    seeding.check_demo_book(engine)  # nothing made by hand: a demo book still
+    # The ids of deleted reseller operators come back on SQLite: still caught.
+    with Session(engine) as session:
+        _hand_made_operator(session)
+        session.commit()
+    with pytest.raises(seeding.NotADemoBook):
+        seeding.check_demo_book(engine)
 
 
 def test_only_administrators_may_reset(engine, seeded):

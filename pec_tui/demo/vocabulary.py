@@ -1,6 +1,6 @@
 """Italian names, places, companies and PEC domains the demo seeding draws from.
 
-Only plain data: `pec_tui.services.seeding` turns it into holders and mailboxes. The comuni
+Only plain data: `pec_tui.demo.seeding` turns it into holders and mailboxes. The comuni
 carry their real cadastral (Belfiore) code, used in the codice fiscale, their province and
 a valid CAP; a test checks codes and provinces against python-codicefiscale's list.
 """
