@@ -1,155 +1,25 @@
-"""The `pec-tui` command line: the TUI by default, and the commands resellers script."""
+"""The `pec-tui` command line: the TUI by default, and the commands resellers script.
 
-from __future__ import annotations
+Importing a command module registers its commands on `main` (see `cli.group`).
+"""
 
-import os
-import sys
-from dataclasses import dataclass
-from functools import cached_property
-
-import click
-
-from pec_tui import i18n
-from pec_tui.config import Settings, load_settings
-
-# Exit status of a refused sign-in or operation (sysexits EX_NOPERM), so scripts can tell.
-EXIT_REFUSED = 77
-
-
-class Refused(click.ClickException):
-    exit_code = EXIT_REFUSED
-
-
-@dataclass
-class CliContext:
-    settings: Settings
-    operator: str | None = None
-    token: str | None = None
-
-    @cached_property
-    def engine(self):
-        from pec_tui.services.database import open_database
-
-        return open_database(self.settings.resolved_database_url())
-
-    @cached_property
-    def actor(self):
-        """Who the command acts as; the rule is in `main`'s help."""
-        from pec_tui.services import auth
-        from pec_tui.services.actor import SYSTEM
-
-        terminal = self.settings.terminal
-        try:
-            if self.token:
-                actor = auth.authenticate_token(self.engine, self.token, terminal)
-                if self.operator and auth.normalise_username(self.operator) != actor.name:
-                    raise Refused("the token belongs to another operator than --operator")
-                return actor
-            if self.operator:
-                return auth.authenticate(self.engine, self.operator, self._password(), terminal)
-        except auth.LoginRefused as exc:
-            raise Refused(str(exc)) from exc
-        if os.environ.get("PEC_TUI_SYSTEM") == "1" or auth.needs_first_admin(self.engine):
-            return SYSTEM.on_terminal(terminal)
-        raise Refused(
-            "sign in with --operator USER (password in PEC_TUI_PASSWORD or typed at the "
-            "prompt) or --token TOKEN; see pec-tui --help"
-        )
-
-    def _password(self) -> str:
-        password = os.environ.get("PEC_TUI_PASSWORD")
-        if password is not None:
-            return password
-        if not sys.stdin.isatty():
-            raise Refused("no password: set PEC_TUI_PASSWORD or run the command in a terminal")
-        return click.prompt(f"Password for {self.operator}", hide_input=True, err=True)
-
-
-class _Group(click.Group):
-    """Turns a refusal from any command into a one-line message and exit status 77."""
-
-    def invoke(self, ctx: click.Context):
-        from pec_tui.services.actor import AccessDenied
-
-        try:
-            return super().invoke(ctx)
-        except AccessDenied as exc:
-            raise Refused(f"refused: {exc}") from exc
-
-
-pass_ctx = click.make_pass_decorator(CliContext)
-
-
-@click.group(
-    cls=_Group,
-    invoke_without_command=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
+from pec_tui.cli import (  # noqa: F401
+    cmd_audit,
+    cmd_buy,
+    cmd_credit,
+    cmd_db,
+    cmd_demo,
+    cmd_kiosk,
+    cmd_lifecycle,
+    cmd_mailboxes,
+    cmd_operators,
+    cmd_orders,
+    cmd_outbox,
+    cmd_payments,
+    cmd_prices,
+    cmd_renew,
+    cmd_serve,
 )
-@click.option(
-    "--database-url",
-    envvar="PEC_TUI_DATABASE_URL",
-    show_envvar=True,
-    help="SQLAlchemy URL of the database (sqlite:///path or postgresql://user@host/db). "
-    "Default: a SQLite file in the user data directory.",
-)
-@click.option(
-    "--lang",
-    type=click.Choice(i18n.LANGUAGES),
-    envvar="PEC_TUI_LANG",
-    show_envvar=True,
-    help="Language of the interface and of e-mails (default: it).",
-)
-@click.option(
-    "--operator",
-    metavar="USER",
-    envvar="PEC_TUI_OPERATOR",
-    show_envvar=True,
-    help="Act as this operator; the password comes from PEC_TUI_PASSWORD or a prompt.",
-)
-@click.option(
-    "--token",
-    metavar="TOKEN",
-    envvar="PEC_TUI_TOKEN",
-    show_envvar=True,
-    help="Act as the operator this script token belongs to (see `operators token`).",
-)
-@click.version_option(package_name="pec-tui")
-@click.pass_context
-def main(
-    ctx: click.Context,
-    database_url: str | None,
-    lang: str | None,
-    operator: str | None,
-    token: str | None,
-) -> None:
-    """Manage and renew PEC mailboxes. Without a command, opens the terminal UI, which
-    asks the operator to sign in.
+from pec_tui.cli.group import EXIT_REFUSED, main
 
-    \b
-    Who a command acts as, checked in this order:
-      --token / PEC_TUI_TOKEN        the operator the script token belongs to;
-      --operator / PEC_TUI_OPERATOR  that operator, with the password from
-                                     PEC_TUI_PASSWORD or typed at a prompt;
-      neither                        the local system administrator, but only
-                                     while the database has no operator yet (to
-                                     create the first: `operators add`) or when
-                                     PEC_TUI_SYSTEM=1 is set (jobs run by the
-                                     server's scheduler); otherwise refused.
-    Every command is audited under that name. A refused sign-in or operation
-    exits with status 77.
-    """
-    settings = load_settings(database_url=database_url, lang=lang)
-    i18n.set_language(settings.lang)
-    ctx.obj = CliContext(settings, operator=operator, token=token)
-    if ctx.invoked_subcommand is None:
-        from pec_tui.app import run_app
-
-        run_app(ctx.obj.settings, ctx.obj.engine)
-
-
-def _register_commands() -> None:
-    # Each module adds its commands to `main`; imported here so `pec-tui --help` lists them all.
-    from pec_tui.cli import commands  # noqa: F401
-
-
-_register_commands()
+__all__ = ["EXIT_REFUSED", "main"]

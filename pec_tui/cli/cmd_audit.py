@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli.group import CliContext, main, pass_ctx
 
 
 class _When(click.ParamType):

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import click
 
-from pec_tui.cli import CliContext, main, options, pass_ctx
+from pec_tui.cli import options
+from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.cli.order_output import Money, echo_json, refusals_as_errors, write_table
 
 

@@ -2,7 +2,7 @@
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli.group import CliContext, main, pass_ctx
 
 
 @main.group()

@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.i18n import _
 
 # The shell's convention for "stopped by Ctrl-C".

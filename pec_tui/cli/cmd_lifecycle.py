@@ -9,7 +9,8 @@ from datetime import date
 
 import click
 
-from pec_tui.cli import CliContext, main, options, pass_ctx
+from pec_tui.cli import options
+from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.cli.order_output import Day, echo_json, require_staff
 
 EXIT_INTERRUPTED = 130

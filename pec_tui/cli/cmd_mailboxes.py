@@ -9,7 +9,7 @@ from typing import TextIO
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.i18n import _, ngettext
 
 # Below this many rows an export is over before a progress bar would mean anything.

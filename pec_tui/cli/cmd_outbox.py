@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from pec_tui.cli import CliContext, main, options, pass_ctx
+from pec_tui.cli import options
+from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.cli.order_output import echo_json, require_staff, write_table
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from pec_tui.cli import CliContext, main, options, pass_ctx
+from pec_tui.cli import options
+from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.cli.order_output import Day, Money, echo_json, refusals_as_errors
 from pec_tui.domain.enums import PaymentMethod
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.domain.enums import Plan, PriceItem, SignatureKit, label
 from pec_tui.domain.pricing import YEARLY_ITEMS
 from pec_tui.i18n import _, format_money

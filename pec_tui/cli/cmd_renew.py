@@ -7,7 +7,8 @@ from datetime import date
 
 import click
 
-from pec_tui.cli import CliContext, main, options, pass_ctx
+from pec_tui.cli import options
+from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.cli.order_output import echo_confirmed, refusals_as_errors, require_consents
 from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
 

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from pec_tui.cli import CliContext, main, pass_ctx
+from pec_tui.cli.group import CliContext, main, pass_ctx
 
 
 def app_command(kiosk: bool) -> str:
