@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sta
 from pec_tui.domain.enums import Role, label
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import N_, _, format_datetime, pgettext
-from pec_tui.screens.login import FieldErrors, field_block
+from pec_tui.widgets.forms import FieldErrors, field_block
 from pec_tui.widgets.keys import translate_bindings
 
 
