@@ -302,11 +302,15 @@ def offer_unfinished_drafts(app: App[Any], ctx: Context) -> None:
     """At start: if drafts were left (a crash, a power cut), offer them in the drafts screen."""
 
     async def check() -> None:
-        try:
-            drafts = await asyncio.to_thread(list_drafts, ctx.engine, ctx.actor, ctx.actor.terminal)
-        except Exception:  # nothing to offer: the mailbox list says what is wrong
-            log.exception("listing drafts at start")
-            return
+        drafts = await run_db(
+            app,
+            "listing drafts at start",
+            list_drafts,
+            ctx.engine,
+            ctx.actor,
+            ctx.actor.terminal,
+            report=lambda message: None,  # nothing to offer: the mailbox list says what is wrong
+        )
         if drafts and app not in _started:
             app.push_screen(
                 DraftsScreen(ctx, drafts, after_crash=True), callback=_resume_chosen(app, ctx)
