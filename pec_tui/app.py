@@ -1,4 +1,4 @@
-"""The Textual application: settings, services, keymap and the first screen."""
+"""The Textual application: settings, the screens' context, keymap and the first screen."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 
 from sqlalchemy import Engine
-from textual import events
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -14,7 +14,21 @@ from textual.screen import Screen
 from pec_tui.config import Settings
 from pec_tui.domain.enums import Role
 from pec_tui.i18n import N_, _
+from pec_tui.screens.audit import AuditScreen
+from pec_tui.screens.flow import offer_unfinished_drafts, run_renewal
+from pec_tui.screens.holder import CustomerAreaScreen
+from pec_tui.screens.lock import IdleLock
+from pec_tui.screens.mailbox_detail import MailboxDetailScreen
+from pec_tui.screens.mailboxes import MailboxesScreen
+from pec_tui.screens.messages import OpenCustomerArea, OpenMailbox, OpenMailboxList, StartRenewal
+from pec_tui.screens.operators import OperatorsScreen
+from pec_tui.screens.orders import OrdersScreen
+from pec_tui.screens.session import start_session
 from pec_tui.services.actor import SYSTEM, Actor
+from pec_tui.services.audit_queries import AuditLog
+from pec_tui.services.auth import AuthService
+from pec_tui.services.context import Context
+from pec_tui.services.operators import OperatorAdmin
 from pec_tui.widgets.keys import translate_bindings
 
 # Before sign-in: scoped to reseller and holder 0, which do not exist, so it sees nothing.
@@ -22,6 +36,12 @@ NOBODY = Actor(name="", role=Role.BACK_OFFICE, reseller_id=0, holder_id=0)
 # App actions that stay available before sign-in and while the terminal is locked.
 ALWAYS = frozenset(
     {"quit", "help", "help_quit", "bell", "focus_next", "focus_previous", "hide_help_panel"}
+)
+COMMANDS = (
+    ("orders", N_("Orders"), N_("List orders, register payments, cancel unpaid orders")),
+    ("audit", N_("Audit trail"), N_("Who did what, when, from which terminal")),
+    ("operators", N_("Operators"), N_("Add, list and disable operator accounts")),
+    ("lock", N_("Lock the terminal"), N_("Ask the password again before going on")),
 )
 
 
@@ -48,63 +68,78 @@ class PecApp(App[None]):
     ) -> None:
         super().__init__()
         translate_bindings(self)
-        self.settings = settings
-        self.engine = engine
-        self.actor = (actor or SYSTEM).on_terminal(settings.terminal)
-        self.today = today
+        # Handed to every screen when it is made; rebuilt when the actor changes.
+        self.ctx = Context(
+            engine, (actor or SYSTEM).on_terminal(settings.terminal), settings, today
+        )
         self.sub_title = _("PEC mailbox management")
         # With `login`, the operator signs in first and the terminal locks when left idle.
         self.login = login
         self.idle_timeout = settings.idle_lock_minutes * 60.0
-        self.idle_lock = None
+        self.idle_lock: IdleLock | None = None
+        self.auth = AuthService(engine, settings.terminal)
         if login:
-            from pec_tui.services.auth import AuthService
+            self.ctx = self.ctx.as_actor(NOBODY)
 
-            self.actor = NOBODY
-            self.auth = AuthService(engine, settings.terminal)
+    @property
+    def engine(self) -> Engine:
+        return self.ctx.engine
+
+    @property
+    def actor(self) -> Actor:
+        return self.ctx.actor
 
     def on_mount(self) -> None:
-        if self.settings.keymap:
-            self.set_keymap(self.settings.keymap)
+        if self.ctx.settings.keymap:
+            self.set_keymap(self.ctx.settings.keymap)
         if self.login:
-            from pec_tui.screens.login import start_session
-
             start_session(self, self.auth, self.begin_session)
         else:
             self.open_home()
 
     def open_home(self) -> None:
-        from pec_tui.screens.mailboxes import MailboxesScreen
-
-        self.push_screen(MailboxesScreen())
-        from pec_tui.screens.flow import offer_unfinished_drafts
-
-        offer_unfinished_drafts(self)
+        self.push_screen(MailboxesScreen(self.ctx))
+        offer_unfinished_drafts(self, self.ctx)
 
     def start_renewal(self, mailbox_ids: list[int]) -> None:
         """Walk the renewal flow for these mailboxes (the steps live in screens/flow.py)."""
-        from pec_tui.screens.flow import run_renewal
-
-        run_renewal(self, mailbox_ids=mailbox_ids)
+        run_renewal(self, self.ctx, mailbox_ids=mailbox_ids)
 
     def resume_draft(self, order_id: int) -> None:
         """Resume a saved renewal draft at the step where it was left."""
-        from pec_tui.screens.flow import run_renewal
+        run_renewal(self, self.ctx, order_id=order_id)
 
-        run_renewal(self, order_id=order_id)
+    # --- what screens ask for -----------------------------------------------------------------
+
+    @on(StartRenewal)
+    def _start_renewal(self, message: StartRenewal) -> None:
+        self.start_renewal(message.mailbox_ids)
+
+    @on(OpenMailbox)
+    def _open_mailbox(self, message: OpenMailbox) -> None:
+        self.push_screen(MailboxDetailScreen(self.ctx, message.mailbox_id))
+
+    @on(OpenCustomerArea)
+    def _open_customer_area(self, message: OpenCustomerArea) -> None:
+        self.push_screen(CustomerAreaScreen(self.ctx, message.holder_id))
+
+    @on(OpenMailboxList)
+    def _open_mailbox_list(self, message: OpenMailboxList) -> None:
+        self.push_screen(MailboxesScreen(self.ctx, holder_id=message.holder_id))
 
     # --- operator session: sign-in, idle lock, administration ---------------------------
 
     def begin_session(self, actor: Actor) -> None:
-        from pec_tui.screens.lock import IdleLock
-
-        self.actor = actor.on_terminal(self.settings.terminal)
+        self._signed_in(actor)
         title = _("PEC mailbox management")
         self.sub_title = f"{title} — {self.actor.name}"
         if self.idle_timeout > 0:
-            self.idle_lock = IdleLock(self, self.auth, self.idle_timeout)
+            self.idle_lock = IdleLock(self, self.auth, self.idle_timeout, self._signed_in)
             self.idle_lock.arm(self.actor)
         self.open_home()
+
+    def _signed_in(self, actor: Actor) -> None:
+        self.ctx = self.ctx.as_actor(actor.on_terminal(self.ctx.settings.terminal))
 
     async def on_event(self, event: events.Event) -> None:
         if self.idle_lock is not None and isinstance(event, events.InputEvent):
@@ -126,30 +161,17 @@ class PecApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for action, title, help_text in (
-            ("orders", _("Orders"), _("List orders, register payments, cancel unpaid orders")),
-            ("audit", _("Audit trail"), _("Who did what, when, from which terminal")),
-            ("operators", _("Operators"), _("Add, list and disable operator accounts")),
-            ("lock", _("Lock the terminal"), _("Ask the password again before going on")),
-        ):
+        for action, title, help_text in COMMANDS:
             if self.check_action(action, ()):
-                yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
+                yield SystemCommand(_(title), _(help_text), getattr(self, f"action_{action}"))
 
     def action_orders(self) -> None:
-        from pec_tui.screens.orders import OrdersScreen
-
-        self.push_screen(OrdersScreen())
+        self.push_screen(OrdersScreen(self.ctx))
 
     def action_audit(self) -> None:
-        from pec_tui.screens.audit import AuditScreen
-        from pec_tui.services.audit_queries import AuditLog
-
         self.push_screen(AuditScreen(AuditLog(self.engine, self.actor)))
 
     def action_operators(self) -> None:
-        from pec_tui.screens.operators import OperatorsScreen
-        from pec_tui.services.operators import OperatorAdmin
-
         self.push_screen(OperatorsScreen(OperatorAdmin(self.engine, self.actor)))
 
     def action_lock(self) -> None:

@@ -11,19 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 from time import monotonic
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
-from textual import events
+from textual import events, on
 from textual.app import SystemCommand
 from textual.screen import Screen
 
 from pec_tui.app import NOBODY, PecApp
 from pec_tui.config import Settings
 from pec_tui.i18n import _
-
-if TYPE_CHECKING:
-    from pec_tui.services.kiosk import Identified
+from pec_tui.screens.kiosk_home import KioskHomeScreen
+from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen
+from pec_tui.screens.messages import KioskIdentified, KioskSessionOver
 
 # App actions a customer must never reach (quitting, operator screens, the palette).
 FORBIDDEN_ACTIONS = frozenset(
@@ -52,47 +51,41 @@ class KioskApp(PecApp):
         today: Callable[[], date] = date.today,
     ) -> None:
         super().__init__(settings, engine, today=today)
-        self.actor = NOBODY
+        self.ctx = self.ctx.as_actor(NOBODY)
         self.sub_title = _("PEC mailbox renewal")
         self.idle_seconds = float(settings.kiosk_idle_seconds)
         self._last_input = monotonic()
 
     def open_home(self) -> None:
-        from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen
-
-        self.push_screen(KioskWelcomeScreen())
+        self.push_screen(KioskWelcomeScreen(self.ctx))
         if self.idle_seconds > 0:  # 0 turns the idle reset off (e.g. a supervised terminal)
             self.set_interval(min(1.0, self.idle_seconds / 4), self._check_idle, name="kiosk-idle")
 
-    def begin_kiosk_session(self, identified: Identified) -> None:
-        from pec_tui.screens.kiosk_home import KioskHomeScreen
-
-        self.actor = identified.actor
+    @on(KioskIdentified)
+    def begin_kiosk_session(self, message: KioskIdentified) -> None:
+        self.ctx = self.ctx.as_actor(message.identified.actor)
         self._last_input = monotonic()
         # Replaces the welcome screen: what the customer typed does not linger beneath.
-        self.switch_screen(KioskHomeScreen(identified.holder_name))
+        self.switch_screen(KioskHomeScreen(self.ctx, message.identified.holder_name))
 
+    @on(KioskSessionOver)
     def end_session(self) -> None:
         """Forget the customer: every screen goes, the welcome screen comes back."""
-        self.actor = NOBODY
+        self.ctx = self.ctx.as_actor(NOBODY)
         self.call_later(self._clear)
 
     async def _clear(self) -> None:
-        from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen
-
         self.workers.cancel_all()  # the renewal flow, if one is waiting for a step
         self.clear_notifications()
         while len(self.screen_stack) > 2:
             await self.pop_screen()
-        await self.switch_screen(KioskWelcomeScreen())
+        await self.switch_screen(KioskWelcomeScreen(self.ctx))
         self._last_input = monotonic()
 
     def _check_idle(self) -> None:
         if monotonic() - self._last_input < self.idle_seconds:
             return
         self._last_input = monotonic()
-        from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen
-
         at_rest = (
             len(self.screen_stack) == 2
             and isinstance(self.screen, KioskWelcomeScreen)

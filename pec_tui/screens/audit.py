@@ -3,7 +3,6 @@ one page of events at a time, newest first, fetched by keyset (the table only gr
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from datetime import date
@@ -17,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
 from pec_tui.i18n import N_, _, format_datetime, format_number
+from pec_tui.screens.dbwork import run_db
 from pec_tui.widgets.keys import translate_bindings
 
 OUTCOMES = ("ok", "failed", "locked", "denied")
@@ -160,13 +160,18 @@ class AuditScreen(Screen[None]):
         self, before_id: int | None = None, after_id: int | None = None, step: int = 0
     ) -> None:
         flt = self.audit_filter
-        try:
-            rows = await asyncio.to_thread(self.audit_log.page, flt, before_id, after_id)
-            if self.total is None:
-                self.total = await asyncio.to_thread(self.audit_log.count, flt)
-        except Exception as exc:  # refused or out of reach: say it where the rows would be
-            self.query_one("#audit-status", Static).update(str(exc))
+        log, total = self.audit_log, self.total
+
+        def read() -> tuple[list[Any], int]:
+            rows = log.page(flt, before_id, after_id)
+            return rows, log.count(flt) if total is None else total
+
+        # Refused or out of reach: say it where the rows would be.
+        report = self.query_one("#audit-status", Static).update
+        found = await run_db(self, "reading the audit trail", read, report=report)
+        if found is None:
             return
+        rows, self.total = found
         if not rows and step:
             self.notify(_("No more events this way."), severity="information")
             return

@@ -16,7 +16,8 @@ from textual.widgets import Button, Static
 
 from pec_tui.domain.draft import Consents, Draft, Step
 from pec_tui.i18n import N_, _
-from pec_tui.screens.flow import FlowStepScreen, SpaceCheckbox
+from pec_tui.screens.flow_step import FlowStepScreen
+from pec_tui.widgets.choice import SpaceCheckbox
 
 TERMS_TEXT = N_(
     "GENERAL CONDITIONS OF CONTRACT — PEC (certified e-mail) service\n"

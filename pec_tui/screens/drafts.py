@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Label, Static
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
 
+from pec_tui.dialogs.discard_draft import DiscardDraftModal
 from pec_tui.domain.draft import DraftSummary
 from pec_tui.i18n import N_, _, format_datetime
-from pec_tui.screens.flow import MessageModal
+from pec_tui.screens.dbwork import run_db
+from pec_tui.services.context import Context
 from pec_tui.services.orders import discard_draft, list_drafts
 from pec_tui.widgets.flow_header import step_title
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
@@ -26,44 +27,6 @@ def _local(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone()
-
-
-class DiscardDraftModal(ModalScreen[bool]):
-    """Asks before a draft is thrown away: y discards, n or escape keeps it."""
-
-    CSS_PATH = "../styles/flow.tcss"
-    BINDINGS: ClassVar = [
-        Binding("y,s", "answer(True)", N_("Discard"), id="drafts.discard.yes"),
-        Binding("n,escape", "answer(False)", N_("Keep"), id="drafts.discard.no"),
-    ]
-
-    def __init__(self, summary: DraftSummary) -> None:
-        super().__init__(classes="flow-modal")
-        self.summary = summary
-        translate_bindings(self)
-
-    def compose(self) -> ComposeResult:
-        summary = self.summary
-        with Vertical(classes="modal-box -error"):
-            yield Label(_("Discard this draft?"), classes="modal-title")
-            yield Static(
-                _("The renewal draft for {name} ({addresses}) will be deleted.").format(
-                    name=summary.billed_to, addresses=", ".join(summary.addresses[:3])
-                ),
-                markup=False,
-            )
-            with Horizontal(classes="modal-buttons"):
-                yield Button(_("Discard (y)"), id="yes", variant="error")
-                yield Button(_("Keep (n)"), id="no", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
 
 
 class DraftsScreen(Screen[int | None]):
@@ -78,8 +41,11 @@ class DraftsScreen(Screen[int | None]):
         Binding("escape", "close", N_("Close"), id="drafts.close"),
     ]
 
-    def __init__(self, drafts: list[DraftSummary] | None = None, after_crash: bool = False) -> None:
+    def __init__(
+        self, ctx: Context, drafts: list[DraftSummary] | None = None, after_crash: bool = False
+    ) -> None:
         super().__init__(classes="flow-step")
+        self.ctx = ctx
         self.drafts: list[DraftSummary] = list(drafts or [])
         self.after_crash = after_crash
         self._loaded = drafts is not None
@@ -132,14 +98,20 @@ class DraftsScreen(Screen[int | None]):
 
     @work(exclusive=True, group="drafts")
     async def load(self) -> None:
-        try:
-            self.drafts = await asyncio.to_thread(list_drafts, self.app.engine, self.app.actor)
-        except Exception as exc:  # the database is down: say it, keep the screen usable
-            self.notify(
-                _("The drafts cannot be read: {error}").format(error=type(exc).__name__),
-                severity="error",
-            )
+        drafts = await run_db(
+            self,
+            "listing the drafts",
+            list_drafts,
+            self.ctx.engine,
+            self.ctx.actor,
+            # The database is down: say it, keep the screen usable.
+            report=lambda message: self.notify(
+                _("The drafts cannot be read: {error}").format(error=message), severity="error"
+            ),
+        )
+        if drafts is None:
             return
+        self.drafts = drafts
         self._fill()
 
     def _selected(self) -> DraftSummary | None:
@@ -172,16 +144,13 @@ class DraftsScreen(Screen[int | None]):
             return
         if not await self.app.push_screen_wait(DiscardDraftModal(summary)):
             return
-        try:
-            await asyncio.to_thread(
-                discard_draft, self.app.engine, self.app.actor, summary.order_id
-            )
-        except Exception as exc:
-            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            await self.app.push_screen_wait(
-                MessageModal(_("The draft cannot be discarded"), message)
-            )
-        else:
+        ctx = self.ctx
+
+        def discard() -> bool:
+            discard_draft(ctx.engine, ctx.actor, summary.order_id)
+            return True
+
+        if await run_db(self, _("The draft cannot be discarded"), discard):
             self.notify(_("Draft {id} discarded.").format(id=summary.order_id))
         self.load()
 

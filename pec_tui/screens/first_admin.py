@@ -13,7 +13,8 @@ from textual.widgets import Footer, Static
 
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import N_, _
-from pec_tui.screens.login import Auth, AuthForm, field_block
+from pec_tui.screens.auth_form import Auth, AuthForm
+from pec_tui.widgets.forms import field_block
 from pec_tui.widgets.keys import translate_bindings
 
 

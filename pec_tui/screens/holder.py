@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -12,17 +12,17 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
-from textual.worker import Worker, WorkerState, get_current_worker
 
 from pec_tui.domain.enums import OrderStatus, OrderType, label
 from pec_tui.domain.lifecycle import is_expiring_soon
 from pec_tui.domain.records import MailboxRow, OrderRow
 from pec_tui.i18n import N_, _, format_date, format_money, ngettext
+from pec_tui.screens.dbwork import run_db
+from pec_tui.screens.messages import OpenMailbox, OpenMailboxList, StartRenewal
+from pec_tui.screens.purchase import PurchaseAddressModal, run_purchase
+from pec_tui.services.context import Context
 from pec_tui.services.holders import HolderInfo, get_holder, holder_mailboxes, holder_orders
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
-
-if TYPE_CHECKING:
-    from pec_tui.app import PecApp
 
 
 def order_total(order: OrderRow) -> str:
@@ -69,7 +69,7 @@ def _escape(text: str) -> str:
     return text.replace("[", r"\[")
 
 
-class HolderScreen(Screen[None]):
+class CustomerAreaScreen(Screen[None]):
     """The holder's orders (N. Ordine, Tipo Ordine, Data, Totale Euro, Stato Ordine) and mailboxes."""
 
     CSS_PATH = "../styles/holder.tcss"
@@ -81,17 +81,14 @@ class HolderScreen(Screen[None]):
         Binding("escape", "back", N_("Back"), id="holder.back"),
     ]
 
-    def __init__(self, holder_id: int) -> None:
+    def __init__(self, ctx: Context, holder_id: int) -> None:
         super().__init__()
+        self.ctx = ctx
         translate_bindings(self)
         self.holder_id = holder_id
         self.holder: HolderInfo | None = None
         self.orders: list[OrderRow] = []
         self.mailboxes: list[MailboxRow] = []
-
-    @property
-    def pec_app(self) -> PecApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -121,20 +118,25 @@ class HolderScreen(Screen[None]):
         if self.holder is not None:
             self._load()
 
-    @work(thread=True, exclusive=True, group="holder-load", exit_on_error=False)
-    def _load(self) -> None:
-        app = self.pec_app
-        holder = get_holder(app.engine, app.actor, self.holder_id)
-        orders = holder_orders(app.engine, app.actor, self.holder_id)
-        boxes = holder_mailboxes(app.engine, app.actor, self.holder_id)
-        if not get_current_worker().is_cancelled:
-            app.call_from_thread(self._show, holder, orders, boxes)
+    @work(exclusive=True, group="holder-load")
+    async def _load(self) -> None:
+        ctx, holder_id = self.ctx, self.holder_id
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.group == "holder-load":
-            self.query_one("#holder-header", Static).update(
-                _("This customer cannot be shown: {error}").format(error=event.worker.error)
+        def read() -> tuple[HolderInfo, list[OrderRow], list[MailboxRow]]:
+            return (
+                get_holder(ctx.engine, ctx.actor, holder_id),
+                holder_orders(ctx.engine, ctx.actor, holder_id),
+                holder_mailboxes(ctx.engine, ctx.actor, holder_id),
             )
+
+        found = await run_db(self, "reading a customer", read, report=self._cannot_show)
+        if found is not None:
+            self._show(*found)
+
+    def _cannot_show(self, message: str) -> None:
+        self.query_one("#holder-header", Static).update(
+            _("This customer cannot be shown: {error}").format(error=message)
+        )
 
     def _show(self, holder: HolderInfo, orders: list[OrderRow], boxes: list[MailboxRow]) -> None:
         self.holder, self.orders, self.mailboxes = holder, orders, boxes
@@ -150,7 +152,7 @@ class HolderScreen(Screen[None]):
                 label(OrderStatus(order.status)),
                 key=str(order.id),
             )
-        today = self.pec_app.today()
+        today = self.ctx.today()
         soon = Style(bold=True, color=self.app.current_theme.warning)
         table = self.query_one("#holder-mailboxes", DataTable)
         table.clear()
@@ -170,7 +172,7 @@ class HolderScreen(Screen[None]):
 
     def renewable(self) -> list[MailboxRow]:
         """The holder's mailboxes that Rinnova caselle offers (auto-renew off, not cancelled)."""
-        today = self.pec_app.today()
+        today = self.ctx.today()
         return [box for box in self.mailboxes if box.renewable(today)]
 
     def _show_status(self, notice: str = "") -> None:
@@ -208,31 +210,27 @@ class HolderScreen(Screen[None]):
         """Rinnova caselle: straight on with the only renewable mailbox, else choose them."""
         renewable = self.renewable()
         if len(renewable) == 1:
-            self.pec_app.start_renewal([renewable[0].id])
+            self.app.post_message(StartRenewal([renewable[0].id]))
         elif renewable:
-            from pec_tui.screens.mailboxes import MailboxesScreen
-
-            self.app.push_screen(MailboxesScreen(holder_id=self.holder_id))
+            self.app.post_message(OpenMailboxList(self.holder_id))
 
     def action_purchase(self) -> None:
         """Acquisto: a new PEC address (or a cancelled one of this holder) for this holder."""
         holder = self.holder
         if holder is None:
             return
-        from pec_tui.screens.purchase import PurchaseAddressModal, run_purchase
 
         def chosen(address: str | None) -> None:
             if address:
-                run_purchase(self.pec_app, self.holder_id, holder.display_name, address)
+                run_purchase(self.app, self.ctx, self.holder_id, holder.display_name, address)
 
-        self.app.push_screen(PurchaseAddressModal(self.holder_id, holder.display_name), chosen)
+        modal = PurchaseAddressModal(self.ctx, self.holder_id, holder.display_name)
+        self.app.push_screen(modal, chosen)
 
     def action_manage(self) -> None:
         box = self._cursor_mailbox()
         if box is not None:
-            from pec_tui.screens.mailbox_detail import MailboxDetailScreen
-
-            self.app.push_screen(MailboxDetailScreen(box.id))
+            self.app.post_message(OpenMailbox(box.id))
 
     def action_back(self) -> None:
         self.dismiss()

@@ -18,8 +18,11 @@ from textual.widgets import Button, Input, Label, Select, Static
 from pec_tui.domain.draft import Draft, Step
 from pec_tui.domain.enums import HolderKind, label
 from pec_tui.domain.holder import HolderData, normalise_holder, validate_holder
+from pec_tui.domain.pricing import PriceList
 from pec_tui.i18n import N_, _, ngettext
-from pec_tui.screens.flow import FlowStepScreen, SpaceCheckbox
+from pec_tui.screens.flow_step import FlowStepScreen
+from pec_tui.services.context import Context
+from pec_tui.widgets.choice import SpaceCheckbox
 
 PERSONS = frozenset({HolderKind.PRIVATE, HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL})
 BUSINESSES = frozenset({HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL, HolderKind.COMPANY})
@@ -62,7 +65,7 @@ FIELDS: tuple[FieldSpec, ...] = (
 FIELD_NAMES = tuple(spec.name for spec in FIELDS)
 
 
-class HolderScreen(FlowStepScreen):
+class HolderFormScreen(FlowStepScreen):
     STEP = Step.HOLDER
 
     BINDINGS: ClassVar = [
@@ -70,8 +73,8 @@ class HolderScreen(FlowStepScreen):
         Binding("enter", "proceed", N_("Continue"), id="holder.proceed", priority=True),
     ]
 
-    def __init__(self, draft: Draft, prices) -> None:
-        super().__init__(draft, prices)
+    def __init__(self, ctx: Context, draft: Draft, prices: PriceList) -> None:
+        super().__init__(ctx, draft, prices)
         self.touched: set[str] = set()
 
     # --- layout -------------------------------------------------------------------------

@@ -6,10 +6,8 @@ offered for those with automatic renewal off that are not yet cancelled.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -23,14 +21,11 @@ from pec_tui.domain.enums import label
 from pec_tui.domain.lifecycle import expiring_within, is_expiring_soon
 from pec_tui.domain.records import MailboxRow
 from pec_tui.i18n import N_, _, format_date
-from pec_tui.screens.flow import RenewalFlowFinished
+from pec_tui.screens.dbwork import run_db
+from pec_tui.screens.messages import KioskSessionOver, RenewalFlowFinished, StartRenewal
 from pec_tui.services import kiosk
+from pec_tui.services.context import Context
 from pec_tui.widgets.keys import translate_bindings
-
-if TYPE_CHECKING:
-    from pec_tui.kiosk import KioskApp
-
-log = logging.getLogger(__name__)
 
 # Expiry dates within 90 days stand out (the warning colour of Textual's dark theme).
 EXPIRING_STYLE = "bold #ffa62b"
@@ -51,16 +46,13 @@ class KioskHomeScreen(Screen[None]):
         Binding("escape", "leave", N_("Finish"), id="kiosk.leave"),
     ]
 
-    def __init__(self, holder_name: str) -> None:
+    def __init__(self, ctx: Context, holder_name: str) -> None:
         super().__init__(classes="kiosk")
+        self.ctx = ctx
         self.holder_name = holder_name
         self.rows: list[MailboxRow] = []
         self.selected: set[int] = set()
         translate_bindings(self)
-
-    @property
-    def app_(self) -> KioskApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="kiosk-home"):
@@ -95,21 +87,25 @@ class KioskHomeScreen(Screen[None]):
 
     @property
     def today(self) -> date:
-        return self.app_.today()
+        return self.ctx.today()
 
     # --- the list ---------------------------------------------------------------------------
 
     @work(exclusive=True, group="kiosk-mailboxes")
     async def reload(self) -> None:
-        try:
-            rows = await asyncio.to_thread(
-                kiosk.holder_mailboxes, self.app_.engine, self.app_.actor, self.today
-            )
-        except Exception:
-            log.exception("kiosk: listing the holder's mailboxes")
-            self.query_one("#kiosk-status", Static).update(
+        rows = await run_db(
+            self,
+            "kiosk: listing the holder's mailboxes",
+            kiosk.holder_mailboxes,
+            self.ctx.engine,
+            self.ctx.actor,
+            self.today,
+            # A customer reads no technical detail.
+            report=lambda message: self.query_one("#kiosk-status", Static).update(
                 _("The mailboxes cannot be read right now: please ask at the desk.")
-            )
+            ),
+        )
+        if rows is None:
             return
         self.rows = rows
         self.selected &= {row.id for row in rows if row.renewable(self.today)}
@@ -198,16 +194,16 @@ class KioskHomeScreen(Screen[None]):
     def action_renew(self) -> None:
         ids = self._to_renew()
         if ids:
-            self.app_.start_renewal(ids)
+            self.app.post_message(StartRenewal(ids))
 
     def action_leave(self) -> None:
-        self.app_.end_session()
+        self.app.post_message(KioskSessionOver())
 
     @on(RenewalFlowFinished)
     def _flow_finished(self, message: RenewalFlowFinished) -> None:
         message.stop()
         if message.number is not None:
             # The order is placed and its confirmation was read: the next customer's turn.
-            self.app_.end_session()
+            self.app.post_message(KioskSessionOver())
         else:
             self.reload()

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from time import monotonic
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,50 +18,19 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.validation import ValidationResult, Validator
+from textual.validation import ValidationResult
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from pec_tui.domain.validation import (
-    ValidationError,
-    check_codice_fiscale,
-    check_partita_iva,
-    check_pec_address,
-)
+from pec_tui.domain.validation import check_pec_address
 from pec_tui.i18n import N_, _
+from pec_tui.screens.dbwork import run_db
+from pec_tui.screens.messages import KioskIdentified
 from pec_tui.services import kiosk
+from pec_tui.services.context import Context
 from pec_tui.widgets.keys import translate_bindings
-
-if TYPE_CHECKING:
-    from pec_tui.kiosk import KioskApp
+from pec_tui.widgets.validators import DomainValidator, check_tax_code
 
 log = logging.getLogger(__name__)
-
-
-def check_tax_code(value: str) -> str:
-    """A holder's codice fiscale (16 characters or 11 digits) or partita IVA (11 digits)."""
-    code = kiosk.normalise_tax_code(value)
-    if len(code) == 11 and code.isdigit():
-        try:
-            return check_partita_iva(code)
-        except ValidationError:
-            # Public bodies have an 11-digit codice fiscale that is not a partita IVA.
-            return check_codice_fiscale(code)
-    return check_codice_fiscale(code)
-
-
-class DomainValidator(Validator):
-    """Runs a `check_*` function of the domain; its message is shown under the field."""
-
-    def __init__(self, check: Callable[[str], str]) -> None:
-        super().__init__()
-        self.check = check
-
-    def validate(self, value: str) -> ValidationResult:
-        try:
-            self.check(value)
-        except ValidationError as exc:
-            return self.failure(exc.message)
-        return self.success()
 
 
 class KioskWelcomeScreen(Screen[None]):
@@ -74,15 +42,12 @@ class KioskWelcomeScreen(Screen[None]):
         Binding("enter", "enter", N_("Continue"), id="kiosk.identify", priority=True),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: Context) -> None:
         super().__init__(classes="kiosk")
+        self.ctx = ctx
         self._wait_until = 0.0
         self._countdown: Timer | None = None
         translate_bindings(self)
-
-    @property
-    def app_(self) -> KioskApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="kiosk-box"):
@@ -183,7 +148,7 @@ class KioskWelcomeScreen(Screen[None]):
         box.loading = True
         try:
             identified = await asyncio.to_thread(
-                kiosk.identify, self.app_.engine, address, code, self.app_.settings.terminal
+                kiosk.identify, self.ctx.engine, address, code, self.ctx.settings.terminal
             )
         except kiosk.IdentificationRefused as exc:
             self.query_one("#refusal", Static).update(exc.message)
@@ -198,19 +163,20 @@ class KioskWelcomeScreen(Screen[None]):
             return
         finally:
             box.loading = False
-        self.app_.begin_kiosk_session(identified)
+        self.app.post_message(KioskIdentified(identified))
 
     @work(exclusive=True, group="kiosk-wait")
     async def _check_pending_wait(self) -> None:
         """After a reset or a restart: honour a delay earned by earlier failures."""
-        try:
-            seconds = await asyncio.to_thread(
-                kiosk.retry_after, self.app_.engine, self.app_.settings.terminal
-            )
-        except Exception:
-            log.exception("kiosk: reading the identification delay")
-            return
-        if seconds > 0:
+        seconds = await run_db(
+            self,
+            "kiosk: reading the identification delay",
+            kiosk.retry_after,
+            self.ctx.engine,
+            self.ctx.settings.terminal,
+            report=lambda message: None,  # no delay known: the customer may try
+        )
+        if seconds:
             self.query_one("#refusal", Static).update(_("Too many failed attempts."))
             self._start_wait(seconds)
 

@@ -14,7 +14,8 @@ from textual.widgets.option_list import Option
 from pec_tui.domain.draft import Step
 from pec_tui.domain.enums import PriceItem, SignatureKit, label
 from pec_tui.i18n import N_, _, format_money
-from pec_tui.screens.flow import ChoiceList, FlowStepScreen
+from pec_tui.screens.flow_step import FlowStepScreen
+from pec_tui.widgets.choice import ChoiceList
 
 NO_KIT = "none"
 KIT_CHOICES: tuple[str, ...] = (NO_KIT, *(kit.value for kit in SignatureKit))

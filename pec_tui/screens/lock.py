@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
 from pec_tui.i18n import N_, _
-from pec_tui.screens.login import Auth
+from pec_tui.screens.auth_form import Auth
 from pec_tui.services.actor import Actor
 from pec_tui.widgets.keys import translate_bindings
 

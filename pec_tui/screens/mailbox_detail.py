@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -10,19 +10,18 @@ from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
-from textual.worker import Worker, WorkerState, get_current_worker
 
 from pec_tui.domain.enums import MailboxState, PaymentMethod, label
 from pec_tui.domain.lifecycle import is_expiring_soon, renewability
 from pec_tui.domain.plans import MB_PER_GB, PLANS
 from pec_tui.domain.records import MailboxRow
 from pec_tui.i18n import N_, _, format_date, format_number, ngettext
+from pec_tui.screens.dbwork import run_db
+from pec_tui.screens.messages import OpenCustomerArea, StartRenewal
+from pec_tui.services.context import Context
 from pec_tui.services.holders import HolderInfo, get_holder
 from pec_tui.services.mailboxes import get_mailbox
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
-
-if TYPE_CHECKING:
-    from pec_tui.app import PecApp
 
 
 def _size(mb: int) -> str:
@@ -63,16 +62,13 @@ class MailboxDetailScreen(Screen[None]):
         Binding("escape", "back", N_("Back"), id="mailbox_detail.back"),
     ]
 
-    def __init__(self, mailbox_id: int) -> None:
+    def __init__(self, ctx: Context, mailbox_id: int) -> None:
         super().__init__()
+        self.ctx = ctx
         translate_bindings(self)
         self.mailbox_id = mailbox_id
         self.mailbox: MailboxRow | None = None
         self.holder: HolderInfo | None = None
-
-    @property
-    def pec_app(self) -> PecApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -89,27 +85,29 @@ class MailboxDetailScreen(Screen[None]):
         if self.mailbox is not None:
             self._load()
 
-    @work(thread=True, exclusive=True, group="mailbox-detail", exit_on_error=False)
-    def _load(self) -> None:
-        app = self.pec_app
-        mailbox = get_mailbox(app.engine, app.actor, self.mailbox_id)
-        holder = get_holder(app.engine, app.actor, mailbox.holder_id)
-        if not get_current_worker().is_cancelled:
-            app.call_from_thread(self._show, mailbox, holder)
+    @work(exclusive=True, group="mailbox-detail")
+    async def _load(self) -> None:
+        ctx, mailbox_id = self.ctx, self.mailbox_id
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.group == "mailbox-detail":
-            error = event.worker.error
-            self.query_one("#detail-facts", Static).update(
-                _("This mailbox cannot be shown: {error}").format(error=error)
-            )
+        def read() -> tuple[MailboxRow, HolderInfo]:
+            mailbox = get_mailbox(ctx.engine, ctx.actor, mailbox_id)
+            return mailbox, get_holder(ctx.engine, ctx.actor, mailbox.holder_id)
+
+        found = await run_db(self, "reading a mailbox", read, report=self._cannot_show)
+        if found is not None:
+            self._show(*found)
+
+    def _cannot_show(self, message: str) -> None:
+        self.query_one("#detail-facts", Static).update(
+            _("This mailbox cannot be shown: {error}").format(error=message)
+        )
 
     def _show(self, mailbox: MailboxRow, holder: HolderInfo) -> None:
         self.mailbox, self.holder = mailbox, holder
         body = self.query_one("#detail-body", VerticalScroll)
         body.remove_children()
         body.mount_all(list(self._facts(mailbox, holder)))
-        verdict = renewability(mailbox.expiry, self.pec_app.today(), mailbox.auto_renew)
+        verdict = renewability(mailbox.expiry, self.ctx.today(), mailbox.auto_renew)
         status = (
             _("Renew is available: press r.")
             if verdict.allowed
@@ -119,7 +117,7 @@ class MailboxDetailScreen(Screen[None]):
         self.refresh_bindings()
 
     def _facts(self, m: MailboxRow, holder: HolderInfo):
-        today = self.pec_app.today()
+        today = self.ctx.today()
         spec = PLANS[m.plan]
         state = m.state(today)
         expiry_class = "soon" if is_expiring_soon(m.expiry, today) else ""
@@ -203,20 +201,18 @@ class MailboxDetailScreen(Screen[None]):
             m = self.mailbox
             if m is None:
                 return None
-            return renewability(m.expiry, self.pec_app.today(), m.auto_renew).allowed or None
+            return renewability(m.expiry, self.ctx.today(), m.auto_renew).allowed or None
         if action == "customer_area":
             return self.mailbox is not None or None
         return True
 
     def action_renew(self) -> None:
         if self.mailbox is not None:
-            self.pec_app.start_renewal([self.mailbox.id])
+            self.app.post_message(StartRenewal([self.mailbox.id]))
 
     def action_customer_area(self) -> None:
         if self.mailbox is not None:
-            from pec_tui.screens.holder import HolderScreen
-
-            self.app.push_screen(HolderScreen(self.mailbox.holder_id))
+            self.app.post_message(OpenCustomerArea(self.mailbox.holder_id))
 
     def action_back(self) -> None:
         self.dismiss()

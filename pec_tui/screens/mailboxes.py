@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,17 +11,16 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
-from textual.worker import Worker, WorkerState, get_current_worker
 
 from pec_tui.domain.enums import MailboxState, label
 from pec_tui.domain.lifecycle import renewability
 from pec_tui.i18n import N_, _, format_number, ngettext
+from pec_tui.screens.dbwork import run_db
+from pec_tui.screens.messages import OpenCustomerArea, OpenMailbox, StartRenewal
+from pec_tui.services.context import Context
 from pec_tui.services.mailboxes import MailboxFilter, MailboxSource, Selection
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 from pec_tui.widgets.mailbox_table import MailboxTable
-
-if TYPE_CHECKING:
-    from pec_tui.app import PecApp
 
 # The state filter cycles through these (None: every state).
 STATE_CYCLE: tuple[MailboxState | None, ...] = (
@@ -67,8 +66,9 @@ class MailboxesScreen(Screen[None]):
         Binding("escape", "escape", N_("Back"), show=False, id="mailboxes.escape"),
     ]
 
-    def __init__(self, holder_id: int | None = None) -> None:
+    def __init__(self, ctx: Context, holder_id: int | None = None) -> None:
         super().__init__()
+        self.ctx = ctx
         translate_bindings(self)
         self.filter = MailboxFilter(holder_id=holder_id)
         self.selection = Selection()
@@ -82,10 +82,6 @@ class MailboxesScreen(Screen[None]):
         self._selection_count_pending = False
         self._shown_once = False
 
-    @property
-    def pec_app(self) -> PecApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="mailboxes-bar"):
@@ -94,7 +90,7 @@ class MailboxesScreen(Screen[None]):
                 id="mailboxes-search",
             )
             yield Static(id="mailboxes-filters")
-        yield MailboxTable(self.pec_app.today(), id="mailboxes-table")
+        yield MailboxTable(self.ctx.today(), id="mailboxes-table")
         yield Static(id="mailboxes-status", markup=False)
         yield Footer(compact=True)
 
@@ -108,7 +104,7 @@ class MailboxesScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         # Back from a renewal or a detail screen: expiries and auto-renew may have changed.
         if self._shown_once:
-            self.table.today = self.pec_app.today()
+            self.table.today = self.ctx.today()
             self._reload()
             self._count_selection()
         self._shown_once = True
@@ -129,14 +125,19 @@ class MailboxesScreen(Screen[None]):
         self._load(self.filter)
         self.set_timer(SLOW_LOAD_NOTICE, self._show_status)
 
-    @work(thread=True, exclusive=True, group="mailboxes-load", exit_on_error=False)
-    def _load(self, flt: MailboxFilter) -> None:
-        app = self.pec_app
-        source = MailboxSource(app.engine, app.actor, flt, app.today())
-        source.count()
-        source.rows(0, max(1, self.table.size.height))  # the first screenful, warm
-        if not get_current_worker().is_cancelled:
-            app.call_from_thread(self._show_source, source)
+    @work(exclusive=True, group="mailboxes-load")
+    async def _load(self, flt: MailboxFilter) -> None:
+        ctx, height = self.ctx, max(1, self.table.size.height)
+
+        def prepare() -> MailboxSource:
+            source = MailboxSource(ctx.engine, ctx.actor, flt, ctx.today())
+            source.count()
+            source.rows(0, height)  # the first screenful, warm
+            return source
+
+        source = await run_db(self, "loading the mailboxes", prepare, report=self._db_error)
+        if source is not None:
+            self._show_source(source)
 
     def _show_source(self, source: MailboxSource) -> None:
         if source.filter != self.filter:
@@ -152,12 +153,20 @@ class MailboxesScreen(Screen[None]):
             # After this frame: the count is long and would hold the new rows back.
             self.call_after_refresh(self._count_selection_in_thread, self.selection)
 
-    @work(thread=True, exclusive=True, group="mailboxes-selection", exit_on_error=False)
-    def _count_selection_in_thread(self, selection: Selection) -> None:
-        app = self.pec_app
-        counted = selection.count(app.engine, app.actor, app.today())
-        if not get_current_worker().is_cancelled:
-            app.call_from_thread(self._show_selected_count, selection, counted)
+    @work(exclusive=True, group="mailboxes-selection")
+    async def _count_selection_in_thread(self, selection: Selection) -> None:
+        ctx = self.ctx
+        counted = await run_db(
+            self,
+            "counting the selection",
+            selection.count,
+            ctx.engine,
+            ctx.actor,
+            ctx.today(),
+            report=self._db_error,
+        )
+        if counted is not None:
+            self._show_selected_count(selection, counted)
 
     def _count_selection(self) -> None:
         if self.selection.is_empty:
@@ -178,12 +187,10 @@ class MailboxesScreen(Screen[None]):
             self._show_status()
             self._sync_bindings()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.group.startswith("mailboxes-"):
-            error = event.worker.error
-            self._notice = _("The database could not be read: {error}").format(error=error)
-            self._show_status()
-            self.notify(self._notice, severity="error", timeout=10)
+    def _db_error(self, message: str) -> None:
+        self._notice = _("The database could not be read: {error}").format(error=message)
+        self._show_status()
+        self.notify(self._notice, severity="error", timeout=10)
 
     # --- status and filters ---------------------------------------------------------------
 
@@ -328,9 +335,7 @@ class MailboxesScreen(Screen[None]):
             self._set_filter(self.filter.with_(expiring_within_months=None))
             return
         # The table takes the selection with the filtered rows (one repaint, not two).
-        self.selection = Selection.by_rule(
-            self.pec_app.today(), EXPIRING_MONTHS, self.filter.holder_id
-        )
+        self.selection = Selection.by_rule(self.ctx.today(), EXPIRING_MONTHS, self.filter.holder_id)
         self.selected_count = None
         self._selection_count_pending = True
         search = self.query_one("#mailboxes-search", Input)
@@ -354,31 +359,36 @@ class MailboxesScreen(Screen[None]):
             return
         row = self.table.cursor_row
         if row is not None and row.renewable(self.table.today):
-            self.pec_app.start_renewal([row.id])
+            self.app.post_message(StartRenewal([row.id]))
 
-    @work(thread=True, exclusive=True, group="mailboxes-renew", exit_on_error=False)
-    def _renew_selection(self, selection: Selection) -> None:
-        app = self.pec_app
-        ids = selection.resolve_ids(app.engine, app.actor, app.today())
-        app.call_from_thread(self._start_renewal, ids)
+    @work(exclusive=True, group="mailboxes-renew")
+    async def _renew_selection(self, selection: Selection) -> None:
+        ctx = self.ctx
+        ids = await run_db(
+            self,
+            "resolving the selection",
+            selection.resolve_ids,
+            ctx.engine,
+            ctx.actor,
+            ctx.today(),
+            report=self._db_error,
+        )
+        if ids is not None:
+            self._start_renewal(ids)
 
     def _start_renewal(self, ids: list[int]) -> None:
         if not ids:
             self._notice = _("None of the selected mailboxes can be renewed today.")
             self._show_status()
             return
-        self.pec_app.start_renewal(ids)
+        self.app.post_message(StartRenewal(ids))
 
     def action_manage(self) -> None:
         row = self.table.cursor_row
         if row is not None:
-            from pec_tui.screens.mailbox_detail import MailboxDetailScreen
-
-            self.app.push_screen(MailboxDetailScreen(row.id))
+            self.app.post_message(OpenMailbox(row.id))
 
     def action_customer_area(self) -> None:
         row = self.table.cursor_row
         if row is not None:
-            from pec_tui.screens.holder import HolderScreen
-
-            self.app.push_screen(HolderScreen(row.holder_id))
+            self.app.post_message(OpenCustomerArea(row.holder_id))

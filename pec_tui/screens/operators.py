@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar, Protocol
 
 from textual import on, work
@@ -17,7 +18,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sta
 from pec_tui.domain.enums import Role, label
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import N_, _, format_datetime, pgettext
-from pec_tui.screens.login import FieldErrors, field_block
+from pec_tui.screens.dbwork import run_db
+from pec_tui.widgets.forms import FieldErrors, field_block
 from pec_tui.widgets.keys import translate_bindings
 
 
@@ -186,14 +188,23 @@ class PasswordResetScreen(FieldErrors, ModalScreen[bool]):
     @work(exclusive=True, group="operator-password")
     async def _set(self, password: str) -> None:
         self.set_busy(True)
+        admin, username = self.admin, self.username
+
+        def change() -> bool:
+            admin.change_password(username, password)
+            return True
+
         try:
-            await asyncio.to_thread(self.admin.change_password, self.username, password)
-        except Exception as exc:  # refused, or the database is out of reach
-            self.show_error(None, str(exc))
-            return
+            done = await run_db(
+                self,
+                "changing a password",
+                change,
+                report=lambda message: self.show_error(None, message),
+            )
         finally:
             self.set_busy(False)
-        self.dismiss(True)
+        if done:
+            self.dismiss(True)
 
 
 class OperatorsScreen(Screen[None]):
@@ -288,21 +299,29 @@ class OperatorsScreen(Screen[None]):
 
     @work(exclusive=True, group="operators")
     async def _change(self, username: str, change: Any, done: str) -> None:
-        try:
-            await asyncio.to_thread(change, username)
-        except Exception as exc:  # refused (last administrator, oneself) or out of reach
-            self.notify(str(exc), severity="error")
+        def run() -> bool:
+            change(username)
+            return True
+
+        # Refused (last administrator, oneself) or out of reach: a notice says so.
+        report = partial(self.notify, severity="error")
+        if not await run_db(self, "changing an operator", run, report=report):
             return
         self.notify(done.format(name=username))
         self.action_refresh(select=username)
 
     @work(exclusive=True, group="operators-list")
     async def action_refresh(self, select: str | None = None) -> None:
-        try:
-            rows, now = await asyncio.to_thread(lambda: (self.admin.list(), self.admin.now()))
-        except Exception as exc:
-            self.query_one("#operators-status", Static).update(str(exc))
+        admin = self.admin
+        found = await run_db(
+            self,
+            "listing operators",
+            lambda: (admin.list(), admin.now()),
+            report=self.query_one("#operators-status", Static).update,
+        )
+        if found is None:
             return
+        rows, now = found
         table = self.query_one(DataTable)
         keep = select or (self.selected.username if self.selected else None)
         self.rows = list(rows)

@@ -13,8 +13,11 @@ from textual.widgets.option_list import Option
 
 from pec_tui.domain.draft import Draft, Step
 from pec_tui.domain.enums import PaymentMethod, label
+from pec_tui.domain.pricing import PriceList
 from pec_tui.i18n import N_, _, ngettext
-from pec_tui.screens.flow import ChoiceList, FlowStepScreen, SpaceCheckbox
+from pec_tui.screens.flow_step import FlowStepScreen
+from pec_tui.services.context import Context
+from pec_tui.widgets.choice import ChoiceList, SpaceCheckbox
 from pec_tui.widgets.gb_stepper import GbStepper
 
 # Payments are registered later, so the safe default is the one that needs nobody's card.
@@ -37,22 +40,16 @@ class OrderFormScreen(FlowStepScreen):
         ],
     ]
 
-    def __init__(self, draft: Draft, prices) -> None:
-        super().__init__(draft, prices)
+    def __init__(self, ctx: Context, draft: Draft, prices: PriceList) -> None:
+        super().__init__(ctx, draft, prices)
         methods = list(PaymentMethod)
-        if self.app_actor_is_kiosk():
+        if ctx.actor.is_kiosk:
             # A customer at a kiosk has no reseller credit to spend.
             methods.remove(PaymentMethod.PREPAID_CREDIT)
         self.methods: tuple[PaymentMethod, ...] = tuple(methods)
         years = max(1, min(draft.years, draft.max_years))
         method = draft.payment_method if draft.payment_method in self.methods else DEFAULT_METHOD
         self.draft = replace(draft, years=years, payment_method=method)
-
-    def app_actor_is_kiosk(self) -> bool:
-        try:
-            return bool(self.app.actor.is_kiosk)  # type: ignore[attr-defined]
-        except Exception:  # no app yet (built outside a running app)
-            return False
 
     def compose_step(self) -> ComposeResult:
         with Vertical(classes="step-body"):

@@ -3,7 +3,6 @@ holder), one order in detail, Registra pagamento and Annulla for an order awaiti
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -17,12 +16,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
+from pec_tui.dialogs.confirm_cancel import ConfirmCancelModal
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, label
 from pec_tui.i18n import N_, _, format_date, format_money, format_number, pgettext
-from pec_tui.screens.login import FieldErrors, field_block
-from pec_tui.services.actor import AccessDenied
+from pec_tui.screens.dbwork import run_db
+from pec_tui.services.context import Context
 from pec_tui.services.order_queries import OrderDetail, get_order, iter_orders
-from pec_tui.services.payments import PaymentRefused, cancel_order, parse_money, register_payment
+from pec_tui.services.payments import cancel_order, parse_money, register_payment
+from pec_tui.widgets.forms import FieldErrors, field_block
 from pec_tui.widgets.keys import translate_bindings
 
 PAGE_SIZE = 50
@@ -71,9 +72,10 @@ class OrdersScreen(Screen[None]):
         Binding("ctrl+home", "newest", N_("Newest"), id="orders.newest"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: Context) -> None:
         super().__init__()
         translate_bindings(self)
+        self.ctx = ctx
         self.status: OrderStatus | None = None
         self.holder: str = ""
         self.pages: list[list[Any]] = []
@@ -134,7 +136,7 @@ class OrdersScreen(Screen[None]):
         self.page_index = 0
         self.exhausted = False
         self.pager = iter_orders(
-            self.app.engine, self.app.actor, self.status, self.holder or None, PAGE_SIZE
+            self.ctx.engine, self.ctx.actor, self.status, self.holder or None, PAGE_SIZE
         )
         self._load(0)
 
@@ -157,10 +159,11 @@ class OrdersScreen(Screen[None]):
     async def _load(self, index: int) -> None:
         pager = self.pager
         while len(self.pages) <= index and not self.exhausted and pager is not None:
-            try:
-                page = await asyncio.to_thread(next, pager, None)
-            except Exception as exc:  # refused or out of reach: say it where the rows would be
-                self.query_one("#orders-status", Static).update(str(exc))
+            failed: list[str] = []
+            # Refused or out of reach: say it where the rows would be.
+            page = await run_db(self, "reading orders", next, pager, None, report=failed.append)
+            if failed:
+                self.query_one("#orders-status", Static).update(failed[0])
                 return
             if pager is not self.pager:  # the filter changed meanwhile
                 return
@@ -200,7 +203,7 @@ class OrdersScreen(Screen[None]):
     def open_order(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
             self.app.push_screen(
-                OrderDetailScreen(int(event.row_key.value)), lambda _r: self.reload()
+                OrderDetailScreen(self.ctx, int(event.row_key.value)), lambda _r: self.reload()
             )
 
 
@@ -212,9 +215,10 @@ class OrderDetailScreen(Screen[None]):
         Binding("a", "cancel_order", N_("Cancel order"), id="order.cancel"),
     ]
 
-    def __init__(self, order_id: int) -> None:
+    def __init__(self, ctx: Context, order_id: int) -> None:
         super().__init__()
         translate_bindings(self)
+        self.ctx = ctx
         self.order_id = order_id
         self.detail: OrderDetail | None = None
 
@@ -255,12 +259,16 @@ class OrderDetailScreen(Screen[None]):
 
     @work(exclusive=True, group="order-detail")
     async def refresh_order(self) -> None:
-        try:
-            detail = await asyncio.to_thread(
-                get_order, self.app.engine, self.app.actor, self.order_id
-            )
-        except (LookupError, AccessDenied) as exc:
-            self.query_one("#order-facts", Static).update(str(exc))
+        detail = await run_db(
+            self,
+            "reading an order",
+            get_order,
+            self.ctx.engine,
+            self.ctx.actor,
+            self.order_id,
+            report=self.query_one("#order-facts", Static).update,
+        )
+        if detail is None:
             return
         self.detail = detail
         self._show(detail)
@@ -321,7 +329,7 @@ class OrderDetailScreen(Screen[None]):
                 self.notify(message)
             self.refresh_order()
 
-        self.app.push_screen(PaymentScreen(self.detail), done)
+        self.app.push_screen(PaymentScreen(self.ctx, self.detail), done)
 
     def action_cancel_order(self) -> None:
         if self.detail is None or not self.awaiting_payment:
@@ -333,47 +341,28 @@ class OrderDetailScreen(Screen[None]):
                 self._cancel()
 
         question = _("Cancel order no. {number}? It can no longer be paid.").format(number=number)
-        self.app.push_screen(ConfirmCancelScreen(question), confirmed)
+        self.app.push_screen(ConfirmCancelModal(question), confirmed)
+
+    def _refused(self, message: str) -> None:
+        self.query_one("#order-message", Static).update(message)
+        self.notify(message, severity="error")
 
     @work(exclusive=True, group="order-cancel")
     async def _cancel(self) -> None:
-        try:
-            result = await asyncio.to_thread(
-                cancel_order, self.app.engine, self.app.actor, self.order_id
-            )
-        except (PaymentRefused, AccessDenied, LookupError) as exc:
-            message = exc.message if isinstance(exc, PaymentRefused) else str(exc)
-            self.query_one("#order-message", Static).update(message)
-            self.notify(message, severity="error")
+        result = await run_db(
+            self,
+            "cancelling an order",
+            cancel_order,
+            self.ctx.engine,
+            self.ctx.actor,
+            self.order_id,
+            report=self._refused,
+        )
+        if result is None:
             return
         self.query_one("#order-message", Static).update(result.message)
         self.notify(result.message)
         self.refresh_order()
-
-
-class ConfirmCancelScreen(ModalScreen[bool]):
-    """Yes or no before an order is cancelled."""
-
-    CSS_PATH = "../styles/orders.tcss"
-    BINDINGS: ClassVar = [
-        Binding("y", "answer(True)", N_("Yes"), id="order.cancel_yes"),
-        Binding("n", "answer(False)", N_("No"), id="order.cancel_no"),
-        Binding("escape", "answer(False)", N_("No"), id="order.cancel_escape", show=False),
-    ]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        translate_bindings(self)
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Label(self.question, markup=False)
-            yield Label(_("y = yes, n = no"), classes="confirm-hint")
-        yield Footer()
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 class PaymentScreen(FieldErrors, ModalScreen[str | None]):
@@ -386,9 +375,10 @@ class PaymentScreen(FieldErrors, ModalScreen[str | None]):
         Binding("escape", "cancel", N_("Cancel"), id="payment.cancel"),
     ]
 
-    def __init__(self, detail: OrderDetail) -> None:
+    def __init__(self, ctx: Context, detail: OrderDetail) -> None:
         super().__init__()
         translate_bindings(self)
+        self.ctx = ctx
         self.detail = detail
 
     def compose(self) -> ComposeResult:
@@ -415,7 +405,7 @@ class PaymentScreen(FieldErrors, ModalScreen[str | None]):
             yield from field_block(
                 _("Payment date (dd/mm/yyyy)"),
                 "paid_on",
-                value=self.app.today().strftime("%d/%m/%Y"),
+                value=self.ctx.today().strftime("%d/%m/%Y"),
             )
             yield from field_block(_("Reference"), "reference", max_length=140)
             yield Static("", id="auth-message")
@@ -453,7 +443,7 @@ class PaymentScreen(FieldErrors, ModalScreen[str | None]):
         except ValueError:
             self.show_error("paid_on", _("Write the day as dd/mm/yyyy."))
             return
-        if paid_on > self.app.today():
+        if paid_on > self.ctx.today():
             self.show_error("paid_on", _("The payment date cannot be in the future."))
             return
         method = PaymentMethod(self.query_one("#method", Select).value)
@@ -465,27 +455,23 @@ class PaymentScreen(FieldErrors, ModalScreen[str | None]):
         self, amount: Decimal, method: PaymentMethod, paid_on: date, reference: str | None
     ) -> None:
         self.set_busy(True)
+        ctx = self.ctx
         try:
-            result = await asyncio.to_thread(
+            result = await run_db(
+                self,
+                "registering a payment",
                 register_payment,
-                self.app.engine,
-                self.app.actor,
+                ctx.engine,
+                ctx.actor,
                 self.detail.order.id,
                 amount,
                 method,
                 paid_on,
                 reference,
-                self.app.today(),
+                ctx.today(),
+                report=lambda message: self.show_error(None, message),
             )
-        except PaymentRefused as exc:
-            self.show_error(None, exc.message)
-            return
-        except AccessDenied as exc:
-            self.show_error(None, str(exc))
-            return
-        except Exception as exc:  # no such order, or the database is out of reach
-            self.show_error(None, str(exc))
-            return
         finally:
             self.set_busy(False)
-        self.dismiss(result.message)
+        if result is not None:
+            self.dismiss(result.message)

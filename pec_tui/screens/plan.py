@@ -13,18 +13,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from pec_tui.dialogs.archive_deletion import ArchiveDeletionModal
 from pec_tui.domain.draft import Draft, DraftItem, Step, item_problems
 from pec_tui.domain.enums import OrderType, Plan
 from pec_tui.domain.plan_change import mb_to_gb_text
 from pec_tui.domain.plans import PLANS, clamp_extra
-from pec_tui.i18n import N_, _, format_date, ngettext
-from pec_tui.screens.flow import FlowStepScreen
-from pec_tui.widgets.keys import translate_bindings
+from pec_tui.domain.pricing import PriceList
+from pec_tui.i18n import N_, _, format_date
+from pec_tui.screens.flow_step import FlowStepScreen
+from pec_tui.services.context import Context
 from pec_tui.widgets.plan_card import EXTRA_ARCHIVE, PlanCard, PlanCardData
 
 PLAN_ORDER: tuple[Plan, ...] = (Plan.STANDARD, Plan.PRO, Plan.PREMIUM)
@@ -33,56 +34,6 @@ PLAN_KEYS = Binding.Group(N_("Plan"), compact=True)
 MAILBOX_KEYS = Binding.Group(N_("Mailbox GB"), compact=True)
 ARCHIVE_KEYS = Binding.Group(N_("Archive GB"), compact=True)
 LIST_KEYS = Binding.Group(N_("Mailbox"))
-
-
-class ArchiveDeletionModal(ModalScreen[bool]):
-    """PRO/PREMIUM → STANDARD deletes every archived message: the user must say yes."""
-
-    CSS_PATH = "../styles/flow.tcss"
-    BINDINGS: ClassVar = [
-        Binding("y,s", "answer(True)", N_("Yes, delete the archive"), id="plan.archive.yes"),
-        Binding("n,escape", "answer(False)", N_("No, keep the archive"), id="plan.archive.no"),
-    ]
-
-    def __init__(self, addresses: list[str]) -> None:
-        super().__init__(classes="flow-modal")
-        self.addresses = addresses
-        translate_bindings(self)
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="modal-box -error"):
-            yield Label(_("All archived messages will be deleted"), classes="modal-title")
-            yield Static(
-                _(
-                    "Changing to STANDARD switches off the security archive: every message "
-                    "archived so far is deleted for good and SMS notices stop. Mailboxes:"
-                ),
-                markup=False,
-            )
-            shown = "\n".join(f"  • {a}" for a in self.addresses[:10])
-            if len(self.addresses) > 10:
-                more = len(self.addresses) - 10
-                shown += "\n  " + ngettext("… and {count} more", "… and {count} more", more).format(
-                    count=more
-                )
-            yield Static(shown, markup=False)
-            yield Static(
-                _("Type y to confirm the deletion, n or escape to keep the archive."),
-                classes="hint",
-            )
-            with Horizontal(classes="modal-buttons"):
-                yield Button(_("Yes, delete the archive (y)"), id="yes", variant="error")
-                yield Button(_("No, keep the archive (n)"), id="no", variant="primary")
-
-    def on_mount(self) -> None:
-        # Enter alone must never delete an archive: the safe answer has the focus.
-        self.query_one("#no", Button).focus()
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
 
 
 class PlanScreen(FlowStepScreen):
@@ -154,8 +105,8 @@ class PlanScreen(FlowStepScreen):
         ),
     ]
 
-    def __init__(self, draft: Draft, prices) -> None:
-        super().__init__(draft, prices)
+    def __init__(self, ctx: Context, draft: Draft, prices: PriceList) -> None:
+        super().__init__(ctx, draft, prices)
         self.index = 0
         # Lines of the mailbox list to redraw: each redraw re-measures the whole list, so
         # with hundreds of mailboxes it waits until the keys stop (see `_redraw_list_soon`).

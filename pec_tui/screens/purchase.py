@@ -8,31 +8,32 @@ exists until the order is confirmed); CONFERMA places it with `place_purchase`.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar
+from typing import Any, ClassVar
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from pec_tui.domain.draft import Draft, DraftItem, PurchaseRefused, Step
+from pec_tui.domain.draft import Draft, DraftItem, Step
 from pec_tui.domain.enums import OrderType, PaymentMethod, Plan
 from pec_tui.domain.validation import check_pec_address
 from pec_tui.i18n import N_, _
-from pec_tui.screens.flow import FLOW_GROUP, Direction, RenewalFlow, StepResult, flow_running
-from pec_tui.screens.kiosk_welcome import DomainValidator
+from pec_tui.screens.confirmation import ConfirmationScreen
+from pec_tui.screens.dbwork import run_db
+from pec_tui.screens.flow import FLOW_GROUP, RenewalFlow, flow_running, step_screen
+from pec_tui.screens.flow_step import Direction, StepResult
+from pec_tui.services.context import Context
 from pec_tui.services.orders import check_purchase_address
 from pec_tui.services.placing import Billing, ConfirmedOrder
-from pec_tui.services.purchase import PurchaseRequest
+from pec_tui.services.prices import get_price_list
+from pec_tui.services.purchase import PurchaseRequest, place_purchase
 from pec_tui.widgets.keys import translate_bindings
-
-if TYPE_CHECKING:
-    from pec_tui.app import PecApp
+from pec_tui.widgets.validators import DomainValidator
 
 # The steps of a purchase: the holder is the one whose Area clienti started it.
 PURCHASE_STEPS: tuple[Step, ...] = (Step.PLAN, Step.KIT, Step.ORDER_FORM, Step.CONTRACT)
@@ -47,8 +48,9 @@ class PurchaseAddressModal(ModalScreen[str | None]):
         Binding("escape", "cancel", N_("Cancel"), id="purchase.address.cancel"),
     ]
 
-    def __init__(self, holder_id: int, holder_name: str) -> None:
+    def __init__(self, ctx: Context, holder_id: int, holder_name: str) -> None:
         super().__init__(classes="flow-modal")
+        self.ctx = ctx
         self.holder_id = holder_id
         self.holder_name = holder_name
         translate_bindings(self)
@@ -107,23 +109,20 @@ class PurchaseAddressModal(ModalScreen[str | None]):
 
     @work(exclusive=True, group="purchase-address", exit_on_error=False)
     async def _check(self, address: str) -> None:
-        app: PecApp = self.app  # type: ignore[assignment]
-        try:
-            normalised = await asyncio.to_thread(
-                check_purchase_address,
-                app.engine,
-                app.actor,
-                self.holder_id,
-                address,
-                app.today(),
-            )
-        except PurchaseRefused as exc:
-            self._error(exc.message)
-            return
-        except Exception as exc:  # access denied, a vanished holder, the database down
-            self._error(str(exc) or type(exc).__name__)
-            return
-        self.dismiss(normalised)
+        ctx = self.ctx
+        normalised = await run_db(
+            self,
+            "checking a purchase address",
+            check_purchase_address,
+            ctx.engine,
+            ctx.actor,
+            self.holder_id,
+            address,
+            ctx.today(),
+            report=self._error,
+        )
+        if normalised is not None:
+            self.dismiss(normalised)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -176,36 +175,36 @@ def purchase_request(holder_id: int, draft: Draft) -> PurchaseRequest:
     )
 
 
-def run_purchase(app: PecApp, holder_id: int, holder_name: str, address: str) -> None:
+def run_purchase(
+    app: App[Any], ctx: Context, holder_id: int, holder_name: str, address: str
+) -> None:
     """Walk the purchase steps for `address`, bought by `holder_id`."""
     if flow_running(app):
         app.notify(_("A renewal is already in progress on this terminal."), severity="warning")
         return
-    flow = PurchaseFlow(app, holder_id, purchase_draft(address, holder_name, app.today()))
+    flow = PurchaseFlow(app, ctx, holder_id, purchase_draft(address, holder_name, ctx.today()))
     app.run_worker(flow.run(), name="purchase flow", group=FLOW_GROUP, exit_on_error=False)
 
 
 class PurchaseFlow(RenewalFlow):
     """The renewal flow's controller walking the purchase steps; nothing saved in between."""
 
-    def __init__(self, app: PecApp, holder_id: int, draft: Draft) -> None:
-        super().__init__(app)
+    def __init__(self, app: App[Any], ctx: Context, holder_id: int, draft: Draft) -> None:
+        super().__init__(app, ctx)
         self.holder_id = holder_id
         self.draft = draft
 
     async def _walk(self) -> ConfirmedOrder | None:
-        from pec_tui.screens.confirmation import ConfirmationScreen
-        from pec_tui.screens.flow import step_screen
-        from pec_tui.services.prices import get_price_list
-
         self._status(_("Opening the purchase…"))
-        prices = await self._db(_("The price list cannot be read"), get_price_list, self.app.engine)
+        prices = await run_db(
+            self.app, _("The price list cannot be read"), get_price_list, self.ctx.engine
+        )
         if prices is None:
             return None
         draft, step = self.draft, Step.PLAN
         while True:
             result: StepResult = await self.app.push_screen_wait(
-                step_screen(step, replace(draft, step=step), prices)
+                step_screen(step, self.ctx, replace(draft, step=step), prices)
             )
             draft = result.draft
             index = PURCHASE_STEPS.index(step)
@@ -224,16 +223,15 @@ class PurchaseFlow(RenewalFlow):
                 step = PURCHASE_STEPS[index + 1]
 
     async def _place(self, draft: Draft) -> ConfirmedOrder | None:
-        from pec_tui.services.purchase import place_purchase
-
         self._status(_("Confirming the order…"))
-        settings = self.app.settings
-        return await self._db(
+        ctx = self.ctx
+        return await run_db(
+            self.app,
             _("The order was not confirmed"),
             place_purchase,
-            self.app.engine,
-            self.app.actor,
+            ctx.engine,
+            ctx.actor,
             purchase_request(self.holder_id, draft),
-            self.app.today(),
-            Billing(settings.bank_iban, settings.bank_beneficiary, settings.mail_from),
+            ctx.today(),
+            Billing(ctx.settings.bank_iban, ctx.settings.bank_beneficiary, ctx.settings.mail_from),
         )

@@ -17,7 +17,7 @@ from test_flow_support import (  # noqa: E402
 
 from pec_tui import i18n  # noqa: E402
 from pec_tui.screens.contract import ContractScreen  # noqa: E402
-from pec_tui.screens.holder_form import HolderScreen  # noqa: E402
+from pec_tui.screens.holder_form import HolderFormScreen  # noqa: E402
 from pec_tui.screens.kit import KitScreen  # noqa: E402
 from pec_tui.screens.order_form import OrderFormScreen  # noqa: E402
 from pec_tui.screens.plan import PlanScreen  # noqa: E402
@@ -62,7 +62,7 @@ def test_contract_screen(snap_compare, sqlite_url):
 
     async def run_before(pilot) -> None:
         pilot.app.start_renewal([mailbox])
-        for step in (PlanScreen, KitScreen, HolderScreen, OrderFormScreen):  # the defaults
+        for step in (PlanScreen, KitScreen, HolderFormScreen, OrderFormScreen):  # the defaults
             await wait_for_screen(pilot, step)
             await pilot.press("enter")
         await wait_for_screen(pilot, ContractScreen)

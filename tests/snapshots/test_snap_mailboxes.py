@@ -15,7 +15,7 @@ from textual.widgets import Input  # noqa: E402
 
 from pec_tui import i18n  # noqa: E402
 from pec_tui.domain.enums import OrderStatus, OrderType  # noqa: E402
-from pec_tui.screens.holder import HolderScreen  # noqa: E402
+from pec_tui.screens.holder import CustomerAreaScreen  # noqa: E402
 
 
 def _app(url: str):
@@ -72,7 +72,7 @@ def test_area_clienti(snap_compare, sqlite_url):
 
     async def run_before(pilot) -> None:
         await _still(pilot)
-        pilot.app.push_screen(HolderScreen(book.holders["Bianchi Anna"]))
+        pilot.app.push_screen(CustomerAreaScreen(pilot.app.ctx, book.holders["Bianchi Anna"]))
         await _still(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -13,12 +13,15 @@ from test_flow_support import (
 )
 
 from pec_tui.db.models import Order, OrderLine
+from pec_tui.dialogs.discard_draft import DiscardDraftModal
+from pec_tui.dialogs.leave_flow import LeaveFlowModal
 from pec_tui.domain.enums import OrderStatus, Plan, SignatureKit
 from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.contract import ContractScreen
-from pec_tui.screens.drafts import DiscardDraftModal, DraftsScreen
-from pec_tui.screens.flow import FlowStepScreen, LeaveFlowModal, show_drafts
-from pec_tui.screens.holder_form import HolderScreen
+from pec_tui.screens.drafts import DraftsScreen
+from pec_tui.screens.flow import show_drafts
+from pec_tui.screens.flow_step import FlowStepScreen
+from pec_tui.screens.holder_form import HolderFormScreen
 from pec_tui.screens.kit import KitScreen
 from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import PlanScreen
@@ -42,7 +45,7 @@ async def test_a_draft_survives_the_terminal_closing_and_is_resumed(sqlite_url):
         await pilot.press("2", "enter")  # PRO
         await wait_for_screen(pilot, KitScreen)
         await pilot.press("1", "enter")  # smart card
-        await wait_for_screen(pilot, HolderScreen)
+        await wait_for_screen(pilot, HolderFormScreen)
         # The terminal goes away here, in the middle of the flow.
 
     [draft] = _orders(engine)
@@ -53,14 +56,14 @@ async def test_a_draft_survives_the_terminal_closing_and_is_resumed(sqlite_url):
         drafts = await wait_for_screen(pilot, DraftsScreen)
         assert "mario.rossi@pec.it" in str(drafts.query_one("#drafts-table").get_row_at(0))
         await pilot.press("enter")
-        form = await wait_for_screen(pilot, HolderScreen)
+        form = await wait_for_screen(pilot, HolderFormScreen)
         assert form.draft.items[0].plan is Plan.PRO
         assert form.draft.kit is SignatureKit.SMART_CARD
         await pilot.press("escape")
         kit = await wait_for_screen(pilot, KitScreen)
         assert kit.query_one("#kit-choices").highlighted == 1
         await pilot.press("enter")
-        await wait_for_screen(pilot, HolderScreen)
+        await wait_for_screen(pilot, HolderFormScreen)
         await pilot.press("enter")
         await wait_for_screen(pilot, OrderFormScreen)
         await pilot.press("enter")
@@ -95,7 +98,7 @@ async def test_leaving_the_flow_keeps_or_discards_the_draft(sqlite_url):
         [kept] = _orders(app.engine)
         assert kept.draft_state["items"][0]["plan"] == "PREMIUM"
 
-        show_drafts(app)
+        show_drafts(app, app.ctx)
         drafts = await wait_for_screen(pilot, DraftsScreen)
         await pilot.pause(0.3)
         assert "mario.rossi@pec.it" in str(drafts.query_one("#drafts-table").get_row_at(0))
@@ -133,7 +136,7 @@ async def test_renewing_one_mailbox_with_the_defaults_takes_few_keys(sqlite_url)
         (MailboxesScreen, ["r"]),  # Rinnova on the highlighted mailbox
         (PlanScreen, ["enter"]),  # Tipo casella: keep the plan, Prosegui
         (KitScreen, ["enter"]),  # Firma digitale: none
-        (HolderScreen, ["enter"]),  # Dati intestatario: confirmed as they are
+        (HolderFormScreen, ["enter"]),  # Dati intestatario: confirmed as they are
         (OrderFormScreen, ["enter"]),  # Modulo ordine: bank transfer, 1 year
         (ContractScreen, ["1", "2", "3", "enter"]),  # three ticks, CONFERMA
         (ConfirmationScreen, ["enter"]),  # back to the mailbox list

@@ -17,19 +17,19 @@ from pec_tui.db.models import Holder, Order
 from pec_tui.domain.enums import HolderKind, OrderStatus
 from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.contract import ContractScreen
-from pec_tui.screens.holder_form import HolderScreen
+from pec_tui.screens.holder_form import HolderFormScreen
 from pec_tui.screens.kit import KitScreen
 from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import PlanScreen
 
 
-async def _to_holder(pilot, app, mailbox: int) -> HolderScreen:
+async def _to_holder(pilot, app, mailbox: int) -> HolderFormScreen:
     app.start_renewal([mailbox])
     await wait_for_screen(pilot, PlanScreen)
     await pilot.press("enter")
     await wait_for_screen(pilot, KitScreen)
     await pilot.press("enter")
-    return await wait_for_screen(pilot, HolderScreen)
+    return await wait_for_screen(pilot, HolderFormScreen)
 
 
 async def _retype(pilot, field: str, text: str) -> None:
@@ -37,7 +37,7 @@ async def _retype(pilot, field: str, text: str) -> None:
     await pilot.press("ctrl+a", "ctrl+k", *text)
 
 
-def _error(form: HolderScreen, field: str) -> str:
+def _error(form: HolderFormScreen, field: str) -> str:
     label = form.query_one(f"#error-{field}")
     return str(label.render()) if label.display else ""
 

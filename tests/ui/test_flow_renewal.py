@@ -19,17 +19,18 @@ from test_flow_support import (
 )
 
 from pec_tui.db.models import Holder, Order, OrderLine, OutboxMessage
+from pec_tui.dialogs.archive_deletion import ArchiveDeletionModal
+from pec_tui.dialogs.message import MessageModal
 from pec_tui.domain.draft import Consents
 from pec_tui.domain.enums import HolderKind, OrderStatus, PaymentMethod, Plan, SignatureKit
 from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import MailboxChoice, quote
 from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.contract import ContractScreen
-from pec_tui.screens.flow import MessageModal
-from pec_tui.screens.holder_form import HolderScreen
+from pec_tui.screens.holder_form import HolderFormScreen
 from pec_tui.screens.kit import KitScreen
 from pec_tui.screens.order_form import OrderFormScreen
-from pec_tui.screens.plan import ArchiveDeletionModal, PlanScreen
+from pec_tui.screens.plan import PlanScreen
 from pec_tui.services import orders
 from pec_tui.services.actor import SYSTEM
 from pec_tui.services.prices import get_price_list
@@ -49,7 +50,7 @@ async def _finish_from_kit(pilot) -> ConfirmationScreen:
     """Kit (none) → holder (as is) → order form (defaults) → three ticks → CONFERMA."""
     await wait_for_screen(pilot, KitScreen)
     await pilot.press("enter")
-    await wait_for_screen(pilot, HolderScreen)
+    await wait_for_screen(pilot, HolderFormScreen)
     await pilot.press("enter")
     await wait_for_screen(pilot, OrderFormScreen)
     await pilot.press("enter")
@@ -115,7 +116,7 @@ async def test_several_mailboxes_with_a_plan_change_and_extra_gb(sqlite_url):
         await pilot.press("enter")
         await wait_for_screen(pilot, KitScreen)
         await pilot.press("2", "enter")  # USB token
-        await wait_for_screen(pilot, HolderScreen)
+        await wait_for_screen(pilot, HolderFormScreen)
         await pilot.press("enter")
         await wait_for_screen(pilot, OrderFormScreen)
         await pilot.press("plus", "enter")  # 2 years
@@ -166,7 +167,7 @@ async def test_mailboxes_of_several_holders_keep_their_plans_with_one_key(sqlite
         await pilot.press("c")  # ... then "keep the current plans for all" and go on
         await wait_for_screen(pilot, KitScreen)
         await pilot.press("enter")
-        holder = await wait_for_screen(pilot, HolderScreen)
+        holder = await wait_for_screen(pilot, HolderFormScreen)
         assert "Rivenditore Uno S.r.l." in screen_text(holder)
         assert not holder.query("#codice_fiscale")
         await pilot.press("enter")
@@ -202,7 +203,7 @@ async def test_public_administration_with_office_code_and_cig(sqlite_url):
         await pilot.press("enter")
         await wait_for_screen(pilot, KitScreen)
         await pilot.press("enter")
-        form = await wait_for_screen(pilot, HolderScreen)
+        form = await wait_for_screen(pilot, HolderFormScreen)
         # The stored data lacks the office code: the form says so and focuses the field.
         assert form.query_one("#error-pa_office_code").display
         assert not form.query_one("#field-sdi_code").display
@@ -297,7 +298,7 @@ async def test_another_terminal_took_the_mailbox_meanwhile(sqlite_url):
         await pilot.press("enter")
         await wait_for_screen(pilot, KitScreen)
         await pilot.press("enter")
-        await wait_for_screen(pilot, HolderScreen)
+        await wait_for_screen(pilot, HolderFormScreen)
         await pilot.press("enter")
         await wait_for_screen(pilot, OrderFormScreen)
         await pilot.press("enter")
@@ -333,12 +334,12 @@ async def test_escape_goes_back_one_step_keeping_the_choices(sqlite_url):
         kit = await wait_for_screen(pilot, KitScreen)
         assert kit.draft.kit is SignatureKit.REMOTE
         await pilot.press("enter")
-        form = await wait_for_screen(pilot, HolderScreen)
+        form = await wait_for_screen(pilot, HolderFormScreen)
         await pilot.click("#phone")
         await pilot.press(*"061234567", "escape")
         await wait_for_screen(pilot, KitScreen)
         await pilot.press("enter")
-        form = await wait_for_screen(pilot, HolderScreen)
+        form = await wait_for_screen(pilot, HolderFormScreen)
         assert form.query_one("#phone").value == "061234567"
 
 
@@ -375,7 +376,7 @@ async def test_a_database_error_is_a_message_not_a_traceback(sqlite_url, monkeyp
         await pilot.press("enter")
         await wait_for_screen(pilot, KitScreen)
         await pilot.press("enter")
-        await wait_for_screen(pilot, HolderScreen)
+        await wait_for_screen(pilot, HolderFormScreen)
         await pilot.press("enter")
         await wait_for_screen(pilot, OrderFormScreen)
         await pilot.press("enter")
@@ -419,7 +420,7 @@ async def test_the_mouse_works_too(sqlite_url):
         await pilot.click("#proceed")
         await wait_for_screen(pilot, KitScreen)
         await pilot.click("#proceed")
-        await wait_for_screen(pilot, HolderScreen)
+        await wait_for_screen(pilot, HolderFormScreen)
         await pilot.click("#proceed")
         await wait_for_screen(pilot, OrderFormScreen)
         await pilot.click("#proceed")
@@ -454,7 +455,7 @@ async def test_reseller_prepaid_credit(sqlite_url, credit_cents, paid):
         await pilot.press("enter")
         await wait_for_screen(pilot, KitScreen)
         await pilot.press("enter")
-        await wait_for_screen(pilot, HolderScreen)
+        await wait_for_screen(pilot, HolderFormScreen)
         await pilot.press("enter")
         await wait_for_screen(pilot, OrderFormScreen)
         await pilot.press("5", "enter")

@@ -19,7 +19,7 @@ from textual.widgets import DataTable
 from pec_tui.db.models import Holder, Mailbox, Order
 from pec_tui.domain.enums import HolderKind, OrderStatus, OrderType, Role
 from pec_tui.i18n import _
-from pec_tui.screens.holder import HolderScreen
+from pec_tui.screens.holder import CustomerAreaScreen
 from pec_tui.screens.mailbox_detail import MailboxDetailScreen
 from pec_tui.screens.mailboxes import MailboxesScreen
 from pec_tui.services.actor import Actor
@@ -78,11 +78,11 @@ def book_url(sqlite_url):
     return book, sqlite_url
 
 
-async def _open_area(pilot, holder_id: int) -> HolderScreen:
-    pilot.app.push_screen(HolderScreen(holder_id))
+async def _open_area(pilot, holder_id: int) -> CustomerAreaScreen:
+    pilot.app.push_screen(CustomerAreaScreen(pilot.app.ctx, holder_id))
     await settle(pilot)
     screen = pilot.app.screen
-    assert isinstance(screen, HolderScreen)
+    assert isinstance(screen, CustomerAreaScreen)
     return screen
 
 
@@ -142,7 +142,7 @@ async def test_rinnova_caselle_with_several_mailboxes_asks_which(book_url):
         assert calls == [[book.ids["anna.bianchi0@pec.it"], book.ids["anna.bianchi1@pec.it"]]]
         await pilot.press("a", "escape")
         await settle(pilot)
-        assert isinstance(app.screen, HolderScreen)
+        assert isinstance(app.screen, CustomerAreaScreen)
 
 
 async def test_rinnova_caselle_is_disabled_when_nothing_can_be_renewed(book_url):

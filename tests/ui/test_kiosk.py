@@ -19,22 +19,23 @@ from textual.widgets import Button, DataTable, Input
 
 from pec_tui.config import Settings
 from pec_tui.db.models import AuditEvent, Order, utcnow
+from pec_tui.dialogs.message import MessageModal
 from pec_tui.domain.enums import OrderStatus
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import _, ngettext
 from pec_tui.kiosk import KioskApp
 from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.contract import ContractScreen
-from pec_tui.screens.flow import MessageModal
-from pec_tui.screens.holder_form import HolderScreen
+from pec_tui.screens.holder_form import HolderFormScreen
 from pec_tui.screens.kiosk_home import KioskHomeScreen
-from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen, check_tax_code
+from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen
 from pec_tui.screens.kit import KitScreen
 from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import PlanScreen
 from pec_tui.services import kiosk, mailboxes, orders
 from pec_tui.services.actor import AccessDenied
 from pec_tui.services.database import open_database
+from pec_tui.widgets.validators import check_tax_code
 
 CF = "RSSMRA85T10A562S"
 OTHER_CF = "VRDGPP80A01H501U"  # well formed, with a valid check character, but not Mario's
@@ -114,7 +115,7 @@ async def test_holder_sees_only_own_mailboxes_and_renews_through_the_flow(book):
         await pilot.press("r")
         await wait_for_screen(pilot, PlanScreen)
         await pilot.press("enter")
-        for step in (KitScreen, HolderScreen, OrderFormScreen):
+        for step in (KitScreen, HolderFormScreen, OrderFormScreen):
             await wait_for_screen(pilot, step)
             await pilot.press("enter")
         await wait_for_screen(pilot, ContractScreen)

@@ -20,7 +20,7 @@ from pec_tui.config import Settings
 from pec_tui.db.models import Holder, Mailbox, Reseller
 from pec_tui.domain.enums import HolderKind, MailboxState, Role
 from pec_tui.domain.lifecycle import add_months, renewability
-from pec_tui.screens.holder import HolderScreen
+from pec_tui.screens.holder import CustomerAreaScreen
 from pec_tui.screens.mailbox_detail import MailboxDetailScreen
 from pec_tui.screens.mailboxes import MailboxesScreen
 from pec_tui.services.actor import SYSTEM, Actor
@@ -376,12 +376,12 @@ async def test_manage_and_customer_area_open_their_screens(book_url):
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
-        assert isinstance(app.screen, HolderScreen)
+        assert isinstance(app.screen, CustomerAreaScreen)
         assert app.screen.holder.display_name == "Rossi Mario"
 
 
 async def test_every_key_is_in_the_command_palette(book_url):
-    from pec_tui.screens.flow import ScreenKeysProvider
+    from pec_tui.widgets.keys import ScreenKeysProvider
 
     book, url = book_url
     app = make_app(url)

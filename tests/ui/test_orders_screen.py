@@ -11,10 +11,10 @@ from textual.widgets import DataTable, Input, Label, Static
 from pec_tui.app import PecApp
 from pec_tui.config import Settings
 from pec_tui.db.models import Mailbox, Order, Payment
+from pec_tui.dialogs.confirm_cancel import ConfirmCancelModal
 from pec_tui.domain.enums import OrderStatus
 from pec_tui.domain.lifecycle import renewed_expiry
 from pec_tui.screens.orders import (
-    ConfirmCancelScreen,
     OrderDetailScreen,
     OrdersScreen,
     PaymentScreen,
@@ -110,7 +110,7 @@ async def test_cancel_an_unpaid_order_after_confirming(sqlite_url):
         detail = await _open_order(app, pilot, number)
         await pilot.press("a")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmCancelScreen)
+        assert isinstance(app.screen, ConfirmCancelModal)
         await pilot.press("n")
         await pilot.pause()
         assert app.screen is detail

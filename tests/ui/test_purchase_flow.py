@@ -21,7 +21,7 @@ from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import MailboxChoice, quote
 from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.contract import ContractScreen
-from pec_tui.screens.holder import HolderScreen
+from pec_tui.screens.holder import CustomerAreaScreen
 from pec_tui.screens.kit import KitScreen
 from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import PlanScreen
@@ -31,8 +31,8 @@ from pec_tui.services.prices import get_price_list
 
 
 async def _open_address_modal(pilot, holder_id: int) -> PurchaseAddressModal:
-    pilot.app.push_screen(HolderScreen(holder_id))
-    screen = await wait_for_screen(pilot, HolderScreen)
+    pilot.app.push_screen(CustomerAreaScreen(pilot.app.ctx, holder_id))
+    screen = await wait_for_screen(pilot, CustomerAreaScreen)
     for _ in range(100):
         if screen.holder is not None:
             break
@@ -64,7 +64,7 @@ async def test_purchase_from_customer_area(sqlite_url):
         assert str(order.number) in text
         assert "mailbox is created once the payment is registered" in text
         await pilot.press("enter")
-        await wait_for_screen(pilot, HolderScreen)
+        await wait_for_screen(pilot, CustomerAreaScreen)
     expected = quote(get_price_list(engine), [MailboxChoice("nuova.casella@pec.it", Plan.PRO)], 2)
     assert (order.type, order.status) == ("acquisto", OrderStatus.AWAITING_PAYMENT.value)
     assert order.holder_id == holder and order.years == 2
@@ -99,6 +99,6 @@ async def test_another_holders_cancelled_address_is_refused(sqlite_url):
         assert "can be bought again only by its former holder" in screen_text(modal)
         assert isinstance(app.screen, PurchaseAddressModal)
         await pilot.press("escape")
-        await wait_for_screen(pilot, HolderScreen)
+        await wait_for_screen(pilot, CustomerAreaScreen)
     with Session(engine) as session:
         assert session.exec(select(Order)).all() == []

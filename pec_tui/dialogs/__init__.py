@@ -1,0 +1,1 @@
+"""Modal dialogs: each a self-contained `ModalScreen` with its own style and result type."""

@@ -1,0 +1,84 @@
+"""What every step of the renewal (and purchase) flow shares: the step screen and its result.
+
+Each step is a screen that dismisses with a `StepResult` (go on, or go back keeping what was
+entered); the flow controller (`screens/flow.py`) walks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from pec_tui.domain.draft import Draft, Step
+from pec_tui.domain.pricing import PriceList
+from pec_tui.i18n import N_, _, format_money, ngettext
+from pec_tui.services.context import Context
+from pec_tui.widgets.flow_header import FlowHeader
+from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
+
+
+class Direction(Enum):
+    NEXT = "next"
+    BACK = "back"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step screen hands back: where to go and the draft with what was entered."""
+
+    direction: Direction
+    draft: Draft
+
+
+class FlowStepScreen(Screen[StepResult]):
+    """A step of the flow: the flow header on top, the keys in the footer, escape goes back."""
+
+    CSS_PATH = "../styles/flow.tcss"
+    COMMANDS: ClassVar = {ScreenKeysProvider}
+    STEP: ClassVar[Step]
+    BINDINGS: ClassVar = [
+        Binding("escape", "back", N_("Back"), id="flow.back", tooltip=N_("Previous step")),
+    ]
+
+    def __init__(self, ctx: Context, draft: Draft, prices: PriceList) -> None:
+        super().__init__(classes="flow-step")
+        self.ctx = ctx
+        self.draft = draft
+        self.prices = prices
+        translate_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        yield FlowHeader(self.STEP, self.draft.billed_to, len(self.draft.items))
+        yield from self.compose_step()
+        yield Footer(compact=True)
+
+    def compose_step(self) -> ComposeResult:
+        yield from ()
+
+    def current_draft(self) -> Draft:
+        """The draft with whatever the user entered on this step (valid or not)."""
+        return self.draft
+
+    def action_back(self) -> None:
+        self.dismiss(StepResult(Direction.BACK, self.current_draft()))
+
+    def go_next(self, draft: Draft | None = None) -> None:
+        self.dismiss(StepResult(Direction.NEXT, draft or self.current_draft()))
+
+    def totals_text(self, draft: Draft) -> str:
+        """`Totale: … + IVA   Totale con IVA: …` for `draft`, priced by the domain."""
+        q = draft.quote(self.prices)
+        years = ngettext("for {years} year", "for {years} years", draft.years).format(
+            years=draft.years
+        )
+        return "{net} [dim]({years})[/]\n{gross}".format(
+            net=_("Total: {amount} + VAT").format(amount=f"[b]{format_money(q.net)}[/]"),
+            gross=_("Total incl. VAT: {amount}").format(amount=f"[b]{format_money(q.gross)}[/]"),
+            years=years,
+        )

@@ -1,0 +1,65 @@
+"""Messages screens post to the application when it must do something for them (open a
+screen of another module, start a renewal, begin or end a kiosk session): a screen never
+imports the application, and screens never import each other in a circle."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from pec_tui.services.kiosk import Identified
+
+
+class StartRenewal(Message):
+    """Walk the renewal flow for these mailboxes."""
+
+    def __init__(self, mailbox_ids: list[int]) -> None:
+        super().__init__()
+        self.mailbox_ids = mailbox_ids
+
+
+class OpenMailbox(Message):
+    """Open Gestisci for one mailbox."""
+
+    def __init__(self, mailbox_id: int) -> None:
+        super().__init__()
+        self.mailbox_id = mailbox_id
+
+
+class OpenCustomerArea(Message):
+    """Open a holder's Area clienti."""
+
+    def __init__(self, holder_id: int) -> None:
+        super().__init__()
+        self.holder_id = holder_id
+
+
+class OpenMailboxList(Message):
+    """Open the mailbox list of one holder (to choose the mailboxes to renew)."""
+
+    def __init__(self, holder_id: int) -> None:
+        super().__init__()
+        self.holder_id = holder_id
+
+
+class KioskIdentified(Message):
+    """A kiosk customer proved who they are: their session begins."""
+
+    def __init__(self, identified: Identified) -> None:
+        super().__init__()
+        self.identified = identified
+
+
+class KioskSessionOver(Message):
+    """The kiosk customer is done: forget them."""
+
+
+class RenewalFlowFinished(Message):
+    """Posted to the screen under the flow when it ends (e.g. to reload the mailbox list)."""
+
+    def __init__(self, order_id: int | None, number: int | None) -> None:
+        super().__init__()
+        self.order_id = order_id
+        self.number = number

@@ -1,0 +1,25 @@
+"""Choice widgets of the flow's steps that leave enter to the screen."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding
+from textual.widgets import Checkbox, OptionList
+
+
+class ChoiceList(OptionList, inherit_bindings=False):
+    """An option list whose highlighted option is the choice; enter is left to the screen."""
+
+    BINDINGS: ClassVar = [
+        Binding("down", "cursor_down", show=False),
+        Binding("up", "cursor_up", show=False),
+        Binding("home", "first", show=False),
+        Binding("end", "last", show=False),
+    ]
+
+
+class SpaceCheckbox(Checkbox, inherit_bindings=False):
+    """A checkbox toggled by space (or a click): enter stays free to move the flow on."""
+
+    BINDINGS: ClassVar = [Binding("space", "toggle_button", show=False)]
