@@ -11,7 +11,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -22,7 +22,7 @@ from textual.worker import WorkerState
 
 from pec_tui.dialogs.leave_flow import LeaveFlowModal
 from pec_tui.dialogs.message import MessageModal
-from pec_tui.domain.draft import Draft, RenewalRefused, Step
+from pec_tui.domain.draft import STEPS, Draft, RenewalRefused, Step
 from pec_tui.domain.pricing import PriceList
 from pec_tui.i18n import _
 from pec_tui.screens.confirmation import ConfirmationScreen
@@ -42,6 +42,7 @@ from pec_tui.services.orders import (
     list_drafts,
     load_draft,
     save_draft,
+    start_purchase,
     start_renewal,
 )
 from pec_tui.services.placing import Billing, ConfirmedOrder
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 
 FLOW_GROUP = "renewal-flow"
 # The steps a user walks through before the order exists (Conferma follows confirmation).
-STEPS: tuple[Step, ...] = (Step.PLAN, Step.KIT, Step.HOLDER, Step.ORDER_FORM, Step.CONTRACT)
 
 STEP_SCREENS: dict[Step, type[FlowStepScreen]] = {
     Step.PLAN: PlanScreen,
@@ -94,15 +94,29 @@ def flow_running(app: App[Any]) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class PurchaseStart:
+    """A purchase (Acquisto) to open: the holder who buys and the address, already checked."""
+
+    holder_id: int
+    address: str
+
+
 def run_renewal(
-    app: App[Any], ctx: Context, mailbox_ids: list[int] | None = None, order_id: int | None = None
+    app: App[Any],
+    ctx: Context,
+    mailbox_ids: list[int] | None = None,
+    order_id: int | None = None,
+    purchase: PurchaseStart | None = None,
 ) -> None:
-    """Start the flow for `mailbox_ids`, or resume the draft `order_id`."""
+    """Start the flow for `mailbox_ids` or a `purchase`, or resume the draft `order_id`.
+
+    A purchase walks the same steps as a renewal and is saved as a draft at each of them."""
     if flow_running(app):
         app.notify(_("A renewal is already in progress on this terminal."), severity="warning")
         return
     _started.add(app)
-    flow = RenewalFlow(app, ctx, mailbox_ids=mailbox_ids, order_id=order_id)
+    flow = RenewalFlow(app, ctx, mailbox_ids=mailbox_ids, order_id=order_id, purchase=purchase)
     app.run_worker(flow.run(), name="renewal flow", group=FLOW_GROUP, exit_on_error=False)
 
 
@@ -115,11 +129,13 @@ class RenewalFlow:
         ctx: Context,
         mailbox_ids: list[int] | None = None,
         order_id: int | None = None,
+        purchase: PurchaseStart | None = None,
     ) -> None:
         self.app = app
         self.ctx = ctx
         self.mailbox_ids = list(mailbox_ids or [])
         self.order_id = order_id
+        self.purchase = purchase
         self.backdrop = FlowBackdrop()
 
     async def _tell(self, title: str, message: str) -> None:
@@ -165,6 +181,18 @@ class RenewalFlow:
                 ctx.engine,
                 ctx.actor,
                 self.order_id,
+            )
+        elif self.purchase is not None:
+            self._status(_("Opening the purchase…"))
+            draft = await run_db(
+                self.app,
+                _("The purchase cannot start"),
+                start_purchase,
+                ctx.engine,
+                ctx.actor,
+                self.purchase.holder_id,
+                self.purchase.address,
+                ctx.today(),
             )
         else:
             draft = await run_db(

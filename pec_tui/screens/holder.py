@@ -222,7 +222,7 @@ class CustomerAreaScreen(Screen[None]):
 
         def chosen(address: str | None) -> None:
             if address:
-                run_purchase(self.app, self.ctx, self.holder_id, holder.display_name, address)
+                run_purchase(self.app, self.ctx, self.holder_id, address)
 
         modal = PurchaseAddressModal(self.ctx, self.holder_id, holder.display_name)
         self.app.push_screen(modal, chosen)

@@ -1,15 +1,13 @@
 """A new purchase (Acquisto) for a holder: the address, then the flow's own step screens.
 
 The address is asked first (`PurchaseAddressModal`, checked at the field and against the
-mailboxes already known). The steps Plan → Kit → Order form → Contract are the renewal's
-screens walking a purchase `Draft` that lives in memory only (no draft is saved: nothing
-exists until the order is confirmed); CONFERMA places it with `place_purchase`.
+mailboxes already known). Then the renewal flow walks a purchase draft through the same
+steps, the holder's data included, saving it at every step like a renewal's: a terminal
+that crashes offers it again. CONFERMA places it through the order pipeline.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
 from typing import Any, ClassVar
 
 from textual import work
@@ -19,24 +17,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from pec_tui.domain.draft import Draft, DraftItem, Step
-from pec_tui.domain.enums import OrderType, PaymentMethod, Plan
 from pec_tui.domain.validation import check_pec_address
 from pec_tui.i18n import N_, _
-from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.dbwork import run_db
-from pec_tui.screens.flow import FLOW_GROUP, RenewalFlow, flow_running, step_screen
-from pec_tui.screens.flow_step import Direction, StepResult
+from pec_tui.screens.flow import PurchaseStart, run_renewal
 from pec_tui.services.context import Context
 from pec_tui.services.orders import check_purchase_address
-from pec_tui.services.placing import Billing, ConfirmedOrder
-from pec_tui.services.prices import get_price_list
-from pec_tui.services.purchase import PurchaseRequest, place_purchase
 from pec_tui.widgets.keys import translate_bindings
 from pec_tui.widgets.validators import DomainValidator
-
-# The steps of a purchase: the holder is the one whose Area clienti started it.
-PURCHASE_STEPS: tuple[Step, ...] = (Step.PLAN, Step.KIT, Step.ORDER_FORM, Step.CONTRACT)
 
 
 class PurchaseAddressModal(ModalScreen[str | None]):
@@ -128,110 +116,6 @@ class PurchaseAddressModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def purchase_draft(address: str, billed_to: str, today: date) -> Draft:
-    """An in-memory draft the step screens can walk: one new mailbox, STANDARD, 1 year."""
-    item = DraftItem(
-        mailbox_id=0,
-        address=address,
-        expiry=today,
-        promo=False,
-        current_plan=Plan.STANDARD,
-        current_extra_mailbox_gb=0,
-        current_extra_archive_gb=0,
-        mailbox_used_mb=0,
-        archive_used_mb=0,
-        plan=Plan.STANDARD,
-        extra_mailbox_gb=0,
-        extra_archive_gb=0,
-    )
-    return Draft(
-        order_id=0,
-        step=Step.PLAN,
-        items=(item,),
-        kit=None,
-        holder=None,
-        billed_to=billed_to,
-        payment_method=None,
-        auto_renew=False,
-        years=1,
-        order_type=OrderType.PURCHASE,
-    )
-
-
-def purchase_request(holder_id: int, draft: Draft) -> PurchaseRequest:
-    """What `place_purchase` needs, from the draft the steps filled in."""
-    (item,) = draft.items
-    return PurchaseRequest(
-        holder_id=holder_id,
-        address=item.address,
-        plan=item.plan,
-        years=draft.years,
-        payment_method=draft.payment_method or PaymentMethod.BANK_TRANSFER,
-        consents=draft.consents,
-        extra_mailbox_gb=item.extra_mailbox_gb,
-        extra_archive_gb=item.extra_archive_gb,
-        kit=draft.kit,
-        auto_renew=draft.auto_renew,
-    )
-
-
-def run_purchase(
-    app: App[Any], ctx: Context, holder_id: int, holder_name: str, address: str
-) -> None:
-    """Walk the purchase steps for `address`, bought by `holder_id`."""
-    if flow_running(app):
-        app.notify(_("A renewal is already in progress on this terminal."), severity="warning")
-        return
-    flow = PurchaseFlow(app, ctx, holder_id, purchase_draft(address, holder_name, ctx.today()))
-    app.run_worker(flow.run(), name="purchase flow", group=FLOW_GROUP, exit_on_error=False)
-
-
-class PurchaseFlow(RenewalFlow):
-    """The renewal flow's controller walking the purchase steps; nothing saved in between."""
-
-    def __init__(self, app: App[Any], ctx: Context, holder_id: int, draft: Draft) -> None:
-        super().__init__(app, ctx)
-        self.holder_id = holder_id
-        self.draft = draft
-
-    async def _walk(self) -> ConfirmedOrder | None:
-        self._status(_("Opening the purchase…"))
-        prices = await run_db(
-            self.app, _("The price list cannot be read"), get_price_list, self.ctx.engine
-        )
-        if prices is None:
-            return None
-        draft, step = self.draft, Step.PLAN
-        while True:
-            result: StepResult = await self.app.push_screen_wait(
-                step_screen(step, self.ctx, replace(draft, step=step), prices)
-            )
-            draft = result.draft
-            index = PURCHASE_STEPS.index(step)
-            if result.direction is Direction.BACK:
-                if index == 0:
-                    self.app.notify(_("Purchase abandoned: nothing was ordered."))
-                    return None
-                step = PURCHASE_STEPS[index - 1]
-            elif step is Step.CONTRACT:
-                confirmed = await self._place(draft)
-                if confirmed is None:
-                    continue  # refused: back to the contract, nothing lost
-                await self.app.push_screen_wait(ConfirmationScreen(draft, confirmed))
-                return confirmed
-            else:
-                step = PURCHASE_STEPS[index + 1]
-
-    async def _place(self, draft: Draft) -> ConfirmedOrder | None:
-        self._status(_("Confirming the order…"))
-        ctx = self.ctx
-        return await run_db(
-            self.app,
-            _("The order was not confirmed"),
-            place_purchase,
-            ctx.engine,
-            ctx.actor,
-            purchase_request(self.holder_id, draft),
-            ctx.today(),
-            Billing(ctx.settings.bank_iban, ctx.settings.bank_beneficiary, ctx.settings.mail_from),
-        )
+def run_purchase(app: App[Any], ctx: Context, holder_id: int, address: str) -> None:
+    """Walk the flow's steps for `address`, bought by `holder_id`, as a saved draft."""
+    run_renewal(app, ctx, purchase=PurchaseStart(holder_id, address))

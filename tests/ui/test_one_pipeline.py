@@ -20,7 +20,7 @@ from pec_tui.db.models import AuditEvent, Holder, Mailbox, Order, OrderLine, Out
 from pec_tui.domain.enums import HolderKind, OrderStatus
 from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.contract import ContractScreen
-from pec_tui.screens.holder_form import HolderScreen
+from pec_tui.screens.holder_form import HolderFormScreen
 from pec_tui.screens.kit import KitScreen
 from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import PlanScreen
@@ -139,7 +139,7 @@ async def _through_the_flow(url: str) -> Placed:
         await pilot.press("enter")
         await wait_for_screen(pilot, KitScreen)
         await pilot.press("enter")  # no kit
-        await wait_for_screen(pilot, HolderScreen)
+        await wait_for_screen(pilot, HolderFormScreen)
         await pilot.press("enter")  # the holder as stored
         await wait_for_screen(pilot, OrderFormScreen)
         await pilot.press("r", "enter")  # Rinnovo automatico on, as the mailbox will have it
