@@ -7,7 +7,7 @@ With mailboxes of several holders there is no form: a summary says who is billed
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -17,51 +17,22 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from pec_tui.domain.draft import Draft, Step
 from pec_tui.domain.enums import HolderKind, label
-from pec_tui.domain.holder import HolderData, normalise_holder, validate_holder
+from pec_tui.domain.holder import (
+    HOLDER_FIELDS,
+    HolderData,
+    HolderField,
+    holder_field,
+    normalise_holder,
+    validate_holder,
+)
 from pec_tui.domain.pricing import PriceList
 from pec_tui.i18n import N_, _, ngettext
 from pec_tui.screens.flow_step import FlowStepScreen
 from pec_tui.services.context import Context
 from pec_tui.widgets.choice import SpaceCheckbox
 
-PERSONS = frozenset({HolderKind.PRIVATE, HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL})
-BUSINESSES = frozenset({HolderKind.SOLE_TRADER, HolderKind.PROFESSIONAL, HolderKind.COMPANY})
-NOT_PRIVATE = frozenset(HolderKind) - {HolderKind.PRIVATE}
-EVERYONE = frozenset(HolderKind)
-PUBLIC = frozenset({HolderKind.PUBLIC_ADMIN})
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    name: str
-    label: str
-    kinds: frozenset[HolderKind]
-    billing: bool = False
-    placeholder: str = ""
-    max_length: int = 0
-
-
-FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("first_name", N_("First name"), PERSONS, max_length=100),
-    FieldSpec("last_name", N_("Last name"), PERSONS, max_length=100),
-    FieldSpec("company_name", N_("Company or office name"), NOT_PRIVATE, max_length=200),
-    FieldSpec("codice_fiscale", N_("Codice fiscale"), EVERYONE, placeholder="RSSMRA85T10A562S"),
-    FieldSpec("partita_iva", N_("Partita IVA"), NOT_PRIVATE, max_length=13),
-    FieldSpec("street", N_("Address"), EVERYONE, placeholder="Via Roma 1", max_length=200),
-    FieldSpec("cap", N_("CAP"), EVERYONE, placeholder="00184", max_length=5),
-    FieldSpec("city", N_("City"), EVERYONE, max_length=100),
-    FieldSpec("province", N_("Province"), EVERYONE, placeholder="RM", max_length=2),
-    FieldSpec("reference_email", N_("Reference e-mail"), EVERYONE, max_length=254),
-    FieldSpec("phone", N_("Phone"), EVERYONE, max_length=30),
-    # Dati fatturazione
-    FieldSpec("sdi_code", N_("SDI recipient code"), BUSINESSES, True, "M5UXCR1 / 0000000", 7),
-    FieldSpec(
-        "billing_pec", N_("PEC for invoices (with 0000000)"), BUSINESSES, True, max_length=254
-    ),
-    FieldSpec("pa_office_code", N_("Office code (codice univoco)"), PUBLIC, True, "UFABCD", 6),
-    FieldSpec("cig", N_("CIG (optional)"), PUBLIC, True, "Z1A2B3C4D5", 10),
-    FieldSpec("cup", N_("CUP (optional)"), PUBLIC, True, "J11B22000000001", 15),
-)
+# The fields and which holder kinds have them: the one table in `domain.holder`.
+FIELDS = HOLDER_FIELDS
 FIELD_NAMES = tuple(spec.name for spec in FIELDS)
 
 
@@ -119,13 +90,13 @@ class HolderFormScreen(FlowStepScreen):
             )
             yield Button(_("Continue and complete the order"), id="proceed", variant="success")
 
-    def _compose_field(self, spec: FieldSpec, holder: HolderData) -> ComposeResult:
+    def _compose_field(self, spec: HolderField, holder: HolderData) -> ComposeResult:
         with Vertical(classes="field", id=f"field-{spec.name}"):
             yield Label(_(spec.label), classes="field-label")
             yield Input(
                 value=getattr(holder, spec.name) or "",
                 placeholder=spec.placeholder,
-                max_length=spec.max_length or 0,
+                # Not cut at the limit: a longer value is refused at the field, with why.
                 id=spec.name,
             )
             yield Label("", classes="field-error", id=f"error-{spec.name}")
@@ -193,10 +164,12 @@ class HolderFormScreen(FlowStepScreen):
     def _show_kind_fields(self) -> None:
         kind = self.kind
         for spec in FIELDS:
-            self.query_one(f"#field-{spec.name}").display = kind in spec.kinds
+            self.query_one(f"#field-{spec.name}").display = spec.applies_to(kind)
         self.query_one("#field-split_payment").display = kind is HolderKind.PUBLIC_ADMIN
         self.query_one("#field-company_name Label.field-label", Label).update(
-            _("Administration name") if kind is HolderKind.PUBLIC_ADMIN else _(FIELDS[2].label)
+            _("Administration name")
+            if kind is HolderKind.PUBLIC_ADMIN
+            else _(holder_field("company_name").label)
         )
         billing = kind.needs_billing
         self.query_one("#billing-title").display = billing
@@ -206,7 +179,7 @@ class HolderFormScreen(FlowStepScreen):
         kind = self.kind
         for spec in FIELDS:
             message = errors.get(spec.name) if spec.name in self.touched else None
-            if kind not in spec.kinds:
+            if not spec.applies_to(kind):
                 message = None
             error = self.query_one(f"#error-{spec.name}", Label)
             error.update(message or "")

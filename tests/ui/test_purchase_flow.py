@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlmodel import Session, select
-from textual.widgets import Input
 from test_flow_support import (
     SIZE,
     TODAY,
@@ -15,6 +14,7 @@ from test_flow_support import (
     screen_text,
     wait_for_screen,
 )
+from textual.widgets import Input
 
 from pec_tui.db.models import Holder, Order, OrderLine
 from pec_tui.domain.enums import OrderStatus, Plan
@@ -23,8 +23,8 @@ from pec_tui.domain.pricing import MailboxChoice, quote
 from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.contract import ContractScreen
 from pec_tui.screens.drafts import DraftsScreen
-from pec_tui.screens.holder_form import HolderFormScreen
 from pec_tui.screens.holder import CustomerAreaScreen
+from pec_tui.screens.holder_form import HolderFormScreen
 from pec_tui.screens.kit import KitScreen
 from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import PlanScreen
