@@ -10,6 +10,7 @@ inside the windows of dates that matter today, never the whole book at once.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -48,7 +49,15 @@ from pec_tui.services.transactions import write_session
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+# Rows per page. Each page of notices is one write transaction: small pages keep SQLite's
+# write lock held for milliseconds, so terminals renewing meanwhile wait little.
+BATCH_SIZE = 100
+# On SQLite, after each write transaction the job pauses for this share of the time it held
+# the write lock: processes waiting for the lock poll for it (SQLite has no queue), and a
+# job that took it back at once would starve them.
+WRITE_PAUSE_SHARE = 0.25
+WRITE_PAUSE_MIN_SECONDS = 0.001
+WRITE_PAUSE_MAX_SECONDS = 0.1
 # A mailbox cancelled while the job was not running still gets its notice this many days on.
 CANCELLED_NOTICE_CATCH_UP_DAYS = 30
 JOB_ACTOR = SYSTEM.on_terminal("lifecycle")
@@ -267,8 +276,18 @@ class _Run:
         self._progress = progress
         self._cancelled = cancelled
         self.total = 0
+        self._sqlite = engine.dialect.name == "sqlite"
         with Session(engine) as session:
             self.prices: PriceList = load_price_list(session)
+
+    def let_others_write(self, since: float) -> None:
+        """After a write transaction begun at `since`: on SQLite, give the lock a chance to
+        pass to another process before taking it again."""
+        if self._sqlite:
+            held = time.monotonic() - since
+            time.sleep(
+                min(max(held * WRITE_PAUSE_SHARE, WRITE_PAUSE_MIN_SECONDS), WRITE_PAUSE_MAX_SECONDS)
+            )
 
     def tick(self, count: int) -> None:
         self.report.examined += count
@@ -294,7 +313,9 @@ class _Run:
     def auto_renewals(self, window: _Window) -> None:
         for rows in self._pages(window):
             for row in rows:
+                since = time.monotonic()
                 self._guarded(row.address, self._create_auto_renewal, row.id, window)
+                self.let_others_write(since)
             self.tick(len(rows))
             if self.stop_requested():
                 return
@@ -313,7 +334,9 @@ class _Run:
                     )
                 )
             for order_id in ids:
+                since = time.monotonic()
                 self._guarded(f"order {order_id}", self._retry_credit, order_id)
+                self.let_others_write(since)
             self.tick(len(ids))
             if len(ids) < BATCH_SIZE:
                 return
@@ -472,6 +495,7 @@ class _Run:
         sent = 0
         after: tuple[date, int] | None = None
         while not self.stop_requested():
+            since = time.monotonic()
             for attempt in (1, 2):
                 try:
                     with write_session(self.engine) as session:
@@ -497,6 +521,7 @@ class _Run:
                     # A concurrent run sent some of these first: read the page again.
                     if attempt == 2:
                         raise
+            self.let_others_write(since)
             if not rows:
                 break
             sent += len(rows)
