@@ -11,7 +11,7 @@ import click
 
 from pec_tui.cli import options
 from pec_tui.cli.group import CliContext, main, pass_ctx
-from pec_tui.cli.order_output import Day, echo_json, require_staff
+from pec_tui.cli.order_output import Day, echo_json
 
 EXIT_INTERRUPTED = 130
 
@@ -62,10 +62,19 @@ def _stopping_message() -> str:
     default=None,
     help="Show a progress bar on standard error (default: when it is a terminal).",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only count what the job would do for the day (any day, future ones too): "
+    "queues no e-mail, places no order, charges no credit, writes nothing.",
+)
 @options.text_or_json("How to print the summary: text for people, json for scripts.")
 @pass_ctx
-def lifecycle_run(ctx: CliContext, today: date | None, progress: bool | None, fmt: str) -> None:
-    """Run the daily lifecycle job once for TODAY.
+def lifecycle_run(
+    ctx: CliContext, today: date | None, progress: bool | None, dry_run: bool, fmt: str
+) -> None:
+    """Run the daily lifecycle job once for TODAY (the real today, or a past day to
+    catch up; a future day is refused, except with --dry-run).
 
     \b
     - automatic renewal: 7 days before expiry an order for the stored frequency, paid
@@ -77,12 +86,23 @@ def lifecycle_run(ctx: CliContext, today: date | None, progress: bool | None, fm
       (91 days after).
     E-mails are queued in the outbox (deliver them with `pec-tui outbox flush`). Ctrl-C
     stops after the current batch (exit status 130): run the job again to finish.
+    For administrators and the system (scheduled jobs, PEC_TUI_SYSTEM=1) only.
     """
     from pec_tui.i18n import _
-    from pec_tui.services.lifecycle import run_lifecycle
+    from pec_tui.services import scope
+    from pec_tui.services.lifecycle import LifecycleRefused, check_day, run_lifecycle
 
-    require_staff(ctx, "lifecycle.run")
-    today = today or date.today()
+    with scope.denials_recorded(ctx.engine, ctx.actor, "lifecycle.run"):
+        scope.require_admin(ctx.actor, action="lifecycle.run")
+    real_today = date.today()
+    today = today or real_today
+    if dry_run:
+        _dry_run(ctx, today, fmt)
+        return
+    try:
+        check_day(today, real_today)
+    except LifecycleRefused as exc:
+        raise click.ClickException(exc.message) from exc
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     seen = {"done": 0}
@@ -104,7 +124,12 @@ def lifecycle_run(ctx: CliContext, today: date | None, progress: bool | None, fm
     with _first_interrupt_stops_gently() as stop_requested:
         try:
             report = run_lifecycle(
-                ctx.engine, today, on_progress, stop_requested, settings=ctx.settings
+                ctx.engine,
+                today,
+                on_progress,
+                stop_requested,
+                settings=ctx.settings,
+                real_today=real_today,
             )
         finally:
             if bar is not None:
@@ -148,3 +173,42 @@ def lifecycle_run(ctx: CliContext, today: date | None, progress: bool | None, fm
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
     if report.failures:
         raise click.exceptions.Exit(1)
+
+
+def _dry_run(ctx: CliContext, today: date, fmt: str) -> None:
+    from pec_tui.i18n import _
+    from pec_tui.services.lifecycle import preview_lifecycle
+
+    preview = preview_lifecycle(ctx.engine, today)
+    if fmt == "json":
+        echo_json(
+            {
+                "today": preview.today,
+                "dry_run": True,
+                "reminders": {str(days): n for days, n in preview.reminders.items()},
+                "suspended_notices": preview.suspended_notices,
+                "cancelled_notices": preview.cancelled_notices,
+                "renewal_orders": preview.renewal_orders,
+                "credit_retries": preview.credit_retries,
+            }
+        )
+        return
+    click.echo(_("{date}, dry run (nothing written): the job would").format(date=today))
+    for days, count in preview.reminders.items():
+        click.echo(
+            "  "
+            + _("send {count} reminders {days} days before expiry").format(count=count, days=days)
+        )
+    click.echo("  " + _("send {count} suspension notices").format(count=preview.suspended_notices))
+    click.echo(
+        "  " + _("send {count} cancellation notices").format(count=preview.cancelled_notices)
+    )
+    click.echo(
+        "  " + _("place {count} automatic renewal orders").format(count=preview.renewal_orders)
+    )
+    click.echo(
+        "  "
+        + _("pay {count} unpaid automatic renewal orders with credit").format(
+            count=preview.credit_retries
+        )
+    )

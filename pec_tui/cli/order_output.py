@@ -41,8 +41,8 @@ def refusals_as_errors(fn: Callable) -> Callable:
 
 
 def require_staff(ctx, action: str) -> None:
-    """Book-wide commands (the lifecycle job, the outbox) are for administrators and back
-    office: they touch every reseller's mailboxes and e-mails. Refusals are audited."""
+    """Book-wide commands (the outbox) are for administrators and back office: they touch
+    every reseller's e-mails. Refusals are audited. (The lifecycle job: administrators.)"""
     from pec_tui.domain.enums import Role
     from pec_tui.services import scope
 

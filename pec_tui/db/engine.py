@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,22 +31,46 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+# How long one SQLite statement waits for another process's write lock before failing with
+# "database is locked" (`write_session` then tries again, see services/transactions.py).
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def is_file_database(url: str) -> bool:
+    """A SQLite URL naming a file (not `:memory:`, not the empty in-memory database)."""
+    database = make_url(url).database or ""
+    return bool(database) and database != ":memory:" and "mode=memory" not in database
+
+
+def _sqlite_pragmas(file_database: bool) -> Callable[[DBAPIConnection, object], None]:
+    def on_connect(dbapi_connection: DBAPIConnection, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+            if file_database:
+                # WAL: readers never wait for the writer nor block it, and a commit is one
+                # append to the log, so the write lock is held for milliseconds. The mode is
+                # stored in the file: once set by any process it stays, so a refusal here
+                # (another process busy switching it) is harmless.
+                with suppress(sqlite3.OperationalError):
+                    cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    return on_connect
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if is_sqlite(url):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            **kwargs,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(is_file_database(url)))
         # Let `BEGIN IMMEDIATE` style locking come from explicit transactions, not pysqlite.
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

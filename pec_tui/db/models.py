@@ -271,13 +271,22 @@ class OutboxMessage(_Table, table=True):
     to_address: str = Field(max_length=254)
     subject: str = Field(max_length=300)
     message: str  # the whole RFC 5322 message as built by the email package
+    # Its Message-ID header, fixed when queued: a message sent twice (a flush killed between
+    # delivering and recording it) carries the same one, so the duplicate is recognisable.
+    message_id: str | None = Field(default=None, max_length=250)
     order_id: int | None = Field(default=None, foreign_key="orders.id")
     mailbox_id: int | None = Field(default=None, foreign_key="mailbox.id")
+    # queued, sending (claimed by a flush), sent, failed (refused for good: see last_error)
     status: str = Field(default="queued", max_length=10)
     attempts: int = Field(default=0)
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    # A queued message is not tried before this (growing delays after temporary failures).
+    next_attempt_at: datetime | None = None
+    # When a flush claimed it: a `sending` message whose claim is older than the lease
+    # belongs to a flush that died, and is delivered again.
+    claimed_at: datetime | None = None
 
 
 class AuditEvent(_Table, table=True):

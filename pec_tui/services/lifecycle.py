@@ -10,6 +10,7 @@ inside the windows of dates that matter today, never the whole book at once.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -33,6 +34,7 @@ from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan
 from pec_tui.domain.lifecycle import AUTO_RENEW_DAYS_BEFORE, REMINDER_DAYS, SUSPENSION_DAYS
 from pec_tui.domain.money import from_cents
 from pec_tui.domain.pricing import PriceList
+from pec_tui.i18n import _
 from pec_tui.services import audit, notifications
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.holders import holder_data
@@ -40,11 +42,20 @@ from pec_tui.services.orders import renewal_draft
 from pec_tui.services.payments import PaymentRefused, settle_with_credit
 from pec_tui.services.placing import Billing, Origin, payment_instructions, place_order
 from pec_tui.services.prices import load_price_list
+from pec_tui.services.scope import require_admin
 from pec_tui.services.transactions import write_session
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+# Rows per page. Each page of notices is one write transaction: small pages keep SQLite's
+# write lock held for milliseconds, so terminals renewing meanwhile wait little.
+BATCH_SIZE = 100
+# On SQLite, after each write transaction the job pauses for this share of the time it held
+# the write lock: processes waiting for the lock poll for it (SQLite has no queue), and a
+# job that took it back at once would starve them.
+WRITE_PAUSE_SHARE = 0.25
+WRITE_PAUSE_MIN_SECONDS = 0.001
+WRITE_PAUSE_MAX_SECONDS = 0.1
 # A mailbox cancelled while the job was not running still gets its notice this many days on.
 CANCELLED_NOTICE_CATCH_UP_DAYS = 30
 JOB_ACTOR = SYSTEM.on_terminal("lifecycle")
@@ -182,11 +193,19 @@ class _Window:
         return session.execute(stmt.where(_m.expiry >= self.start)).scalar_one()
 
 
+def _shift(day: date, offset: int) -> date:
+    """`day` + `offset` days, held within the calendar (a dry run for 9999-12-31 is fine)."""
+    try:
+        return day + timedelta(days=offset)
+    except OverflowError:
+        return date.max if offset > 0 else date.min
+
+
 def _windows(today: date) -> dict[str, _Window]:
     """What the job looks at today; reminders in three windows, one per reminder due."""
 
     def day(offset: int) -> date:
-        return today + timedelta(days=offset)
+        return _shift(today, offset)
 
     windows = {
         # Auto-renew orders from 7 days before expiry; a missed one is still made while Sospesa.
@@ -228,7 +247,7 @@ def _unpaid_auto_renewals(today: date):
             .join(Mailbox, col(Mailbox.id) == OpenRenewal.mailbox_id)
             .where(
                 col(OpenRenewal.order_id) == Order.id,
-                col(Mailbox.expiry) >= today - timedelta(days=SUSPENSION_DAYS),
+                col(Mailbox.expiry) >= _shift(today, -SUSPENSION_DAYS),
             )
             .exists(),
         )
@@ -255,9 +274,19 @@ class _Run:
         self._progress = progress
         self._cancelled = cancelled
         self.total = 0
+        self._sqlite = engine.dialect.name == "sqlite"
         with Session(engine) as session:
             self.prices: PriceList = load_price_list(session)
         self.billing = Billing(settings.bank_iban, settings.bank_beneficiary, settings.mail_from)
+
+    def let_others_write(self, since: float) -> None:
+        """After a write transaction begun at `since`: on SQLite, give the lock a chance to
+        pass to another process before taking it again."""
+        if self._sqlite:
+            held = time.monotonic() - since
+            time.sleep(
+                min(max(held * WRITE_PAUSE_SHARE, WRITE_PAUSE_MIN_SECONDS), WRITE_PAUSE_MAX_SECONDS)
+            )
 
     def tick(self, count: int) -> None:
         self.report.examined += count
@@ -283,7 +312,9 @@ class _Run:
     def auto_renewals(self, window: _Window) -> None:
         for rows in self._pages(window):
             for row in rows:
+                since = time.monotonic()
                 self._guarded(row.address, self._create_auto_renewal, row.id, window)
+                self.let_others_write(since)
             self.tick(len(rows))
             if self.stop_requested():
                 return
@@ -302,7 +333,9 @@ class _Run:
                     )
                 )
             for order_id in ids:
+                since = time.monotonic()
                 self._guarded(f"order {order_id}", self._retry_credit, order_id)
+                self.let_others_write(since)
             self.tick(len(ids))
             if len(ids) < BATCH_SIZE:
                 return
@@ -403,6 +436,7 @@ class _Run:
         sent = 0
         after: tuple[date, int] | None = None
         while not self.stop_requested():
+            since = time.monotonic()
             for attempt in (1, 2):
                 try:
                     with write_session(self.engine) as session:
@@ -428,6 +462,7 @@ class _Run:
                     # A concurrent run sent some of these first: read the page again.
                     if attempt == 2:
                         raise
+            self.let_others_write(since)
             if not rows:
                 break
             sent += len(rows)
@@ -504,6 +539,69 @@ class _Run:
             after = (rows[-1].expiry, rows[-1].id)
 
 
+class LifecycleRefused(ValueError):
+    """The job may not run for this day."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def check_day(today: date, real_today: date) -> None:
+    """The job acts for the real today or a past day (catching up), never a future one.
+
+    A future day would send reminders and notices early and charge credit for renewals
+    not due yet.
+    """
+    if today > real_today:
+        raise LifecycleRefused(
+            _(
+                "Cannot run the lifecycle job for {day}: it is after today ({today}). "
+                "Use --dry-run to see what it would do."
+            ).format(day=today.isoformat(), today=real_today.isoformat())
+        )
+
+
+@dataclass(frozen=True)
+class LifecyclePreview:
+    """What a run for `today` would do, counted without writing anything (at most: a
+    mailbox renewed with credit during the run no longer gets a lapse notice)."""
+
+    today: date
+    reminders: dict[int, int]
+    suspended_notices: int
+    cancelled_notices: int
+    renewal_orders: int
+    credit_retries: int
+
+
+def _counts(engine: Engine, today: date, windows: dict[str, _Window]) -> tuple[dict, int]:
+    """Mailboxes due in each window, and unpaid automatic renewals credit now covers."""
+    with Session(engine) as session:
+        counts = {name: window.count(session) for name, window in windows.items()}
+        retries = session.execute(
+            select(func.count()).select_from(_unpaid_auto_renewals(today).subquery())
+        ).scalar_one()
+    return counts, retries
+
+
+def preview_lifecycle(engine: Engine, today: date, actor: Actor = JOB_ACTOR) -> LifecyclePreview:
+    """The counts per action of a run for `today` (any day): read-only, queues and charges
+    nothing."""
+    require_admin(actor, action="lifecycle.run")
+    counts, retries = _counts(engine, today, _windows(today))
+    return LifecyclePreview(
+        today=today,
+        reminders={
+            days: counts[f"reminder_{days}"] for days in sorted(REMINDER_DAYS, reverse=True)
+        },
+        suspended_notices=counts["suspended"],
+        cancelled_notices=counts["cancelled"],
+        renewal_orders=counts["auto_renew"],
+        credit_retries=retries,
+    )
+
+
 def run_lifecycle(
     engine: Engine,
     today: date,
@@ -511,19 +609,21 @@ def run_lifecycle(
     cancelled: CancelCheck | None = None,
     settings: Settings | None = None,
     actor: Actor = JOB_ACTOR,
+    real_today: date | None = None,
 ) -> LifecycleReport:
     """Run the daily job for `today`; see the module docstring.
 
+    For administrators and the system only. With `real_today` (the command passes the
+    clock's) a `today` after it is refused (`LifecycleRefused`).
     `progress(done, total)` is called after each batch; when `cancelled()` turns true the
     job stops after the batch in hand (report.interrupted) and may simply be run again.
     """
+    require_admin(actor, action="lifecycle.run")
+    if real_today is not None:
+        check_day(today, real_today)
     run = _Run(engine, today, settings or load_settings(), actor, progress, cancelled)
     windows = _windows(today)
-    with Session(engine) as session:
-        counts = {name: window.count(session) for name, window in windows.items()}
-        retries = session.execute(
-            select(func.count()).select_from(_unpaid_auto_renewals(today).subquery())
-        ).scalar_one()
+    counts, retries = _counts(engine, today, windows)
     run.total = sum(counts.values()) + retries
     # Windows with nothing to do are skipped (a day's second run reads no page at all).
     windows = {name: window for name, window in windows.items() if counts[name]}

@@ -15,7 +15,8 @@ from sqlmodel import Session, func, select
 
 from pec_tui.db.models import Mailbox, OutboxMessage, SentNotice
 
-TODAY = date(2027, 1, 1)
+# A past day: the job refuses days after the real today.
+TODAY = date(2026, 1, 1)
 MAILBOXES = 3000
 
 

@@ -10,7 +10,7 @@ import shutil
 import socket
 import ssl
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -19,7 +19,7 @@ from book_builder import add_holder, add_mailbox, confirm_renewal
 from sqlmodel import Session, select
 
 from pec_tui.config import load_settings
-from pec_tui.db.models import OutboxMessage
+from pec_tui.db.models import OutboxMessage, utcnow
 from pec_tui.services import delivery
 from pec_tui.services.lifecycle import run_lifecycle
 
@@ -128,7 +128,7 @@ def test_server_down_keeps_messages_queued_then_delivers_each_once(engine, smtp_
     _book_with_confirmation_and_reminder(engine)
     settings = load_settings(smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_security="none")
     down = delivery.flush_outbox(engine, settings)
-    assert (down.sent, down.failed, down.remaining) == (0, 2, 2)
+    assert (down.sent, down.failed, down.deferred, down.remaining) == (0, 0, 2, 2)
     statuses = _statuses(engine)
     assert [(s, a) for s, a, _e in statuses] == [("queued", 1), ("queued", 1)]
     assert all("127.0.0.1" in (e or "") for _s, _a, e in statuses)
@@ -136,8 +136,12 @@ def test_server_down_keeps_messages_queued_then_delivers_each_once(engine, smtp_
     recorder = Recorder()
     controller = _start(recorder, smtp_port)
     try:
-        up = delivery.flush_outbox(engine, settings)
-        again = delivery.flush_outbox(engine, settings)
+        # Not due yet: a flush right away leaves them waiting.
+        early = delivery.flush_outbox(engine, settings)
+        assert (early.sent, early.remaining, early.waiting) == (0, 2, 2)
+        later = utcnow() + delivery.FIRST_RETRY_DELAY + timedelta(seconds=1)
+        up = delivery.flush_outbox(engine, settings, now=later)
+        again = delivery.flush_outbox(engine, settings, now=later)
     finally:
         controller.stop()
     assert (up.sent, up.failed, up.remaining) == (2, 0, 0)
@@ -153,8 +157,8 @@ def test_many_failures_stop_the_flush_early(engine, smtp_port):
     run_lifecycle(engine, TODAY)
     settings = load_settings(smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_security="none")
     report = delivery.flush_outbox(engine, settings)
-    assert report.stopped_early and report.failed == delivery.MAX_CONNECTION_FAILURES
-    assert report.remaining == 5
+    assert report.stopped_early and report.deferred == delivery.MAX_CONNECTION_FAILURES
+    assert report.failed == 0 and report.remaining == 5
 
 
 def test_smtp_login(engine, smtp_port):
@@ -192,7 +196,10 @@ def test_a_claimed_message_is_not_delivered_by_a_second_flush(engine, tmp_path):
     report = delivery.flush_outbox(engine, load_settings(maildir=tmp_path / "md"))
     assert report.sent == 1
     assert [r.id for r in delivery.list_outbox(engine, delivery.SENDING)] == [first]
-    assert delivery.requeue(engine, [first]) == 1
+    # Its claim is live (a flush may be delivering it right now): requeue leaves it alone.
+    assert delivery.requeue(engine, [first]) == 0
+    after_lease = utcnow() + delivery.LEASE + timedelta(seconds=1)
+    assert delivery.requeue(engine, [first], now=after_lease) == 1
     assert delivery.flush_outbox(engine, load_settings(maildir=tmp_path / "md")).sent == 1
     assert delivery.count_by_status(engine) == {"sent": 2}
 
@@ -251,7 +258,8 @@ def test_smtp_over_starttls_and_tls_verifies_the_server(
         untrusted = delivery.flush_outbox(engine, settings)
         assert untrusted.sent == 0 and untrusted.remaining == 2
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-        trusted = delivery.flush_outbox(engine, settings)
+        later = utcnow() + delivery.MAX_RETRY_DELAY
+        trusted = delivery.flush_outbox(engine, settings, now=later)
     finally:
         controller.stop()
     assert (trusted.sent, trusted.remaining) == (2, 0)
