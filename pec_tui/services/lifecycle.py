@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Engine, func, select, tuple_
+from sqlalchemy import Engine, Select, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -59,6 +60,8 @@ WRITE_PAUSE_MAX_SECONDS = 0.1
 # A mailbox cancelled while the job was not running still gets its notice this many days on.
 CANCELLED_NOTICE_CATCH_UP_DAYS = 30
 JOB_ACTOR = SYSTEM.on_terminal("lifecycle")
+
+_Ts = TypeVarTuple("_Ts")
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -159,10 +162,10 @@ class _Window:
     # Only mailboxes with no open order (automatic renewals: the mailbox may have one).
     without_open_order: bool = False
 
-    def where(self, stmt):
+    def where(self, stmt: Select[*_Ts]) -> Select[*_Ts]:
         stmt = stmt.where(
             _m.expiry <= self.end,
-            ~select(SentNotice.id)
+            ~select(col(SentNotice.id))
             .where(
                 col(SentNotice.mailbox_id) == _m.id,
                 col(SentNotice.kind) == self.notice.value,
@@ -174,7 +177,9 @@ class _Window:
             stmt = stmt.where(_m.auto_renew == self.auto_renew)
         if self.without_open_order:
             stmt = stmt.where(
-                ~select(OpenRenewal.mailbox_id).where(col(OpenRenewal.mailbox_id) == _m.id).exists()
+                ~select(col(OpenRenewal.mailbox_id))
+                .where(col(OpenRenewal.mailbox_id) == _m.id)
+                .exists()
             )
         return stmt
 
@@ -190,7 +195,7 @@ class _Window:
 
     def count(self, session: Session) -> int:
         stmt = self.where(select(func.count()).select_from(Mailbox.__table__))
-        return session.execute(stmt.where(_m.expiry >= self.start)).scalar_one()
+        return session.scalars(stmt.where(_m.expiry >= self.start)).one()
 
 
 def _shift(day: date, offset: int) -> date:
@@ -233,17 +238,17 @@ def _windows(today: date) -> dict[str, _Window]:
     return windows
 
 
-def _unpaid_auto_renewals(today: date):
+def _unpaid_auto_renewals(today: date) -> Select[int]:
     """Automatic renewal orders awaiting a credit payment the credit now covers."""
     return (
-        select(Order.id)
+        select(col(Order.id))
         .join(Reseller, col(Reseller.id) == Order.reseller_id)
         .where(
-            Order.status == OrderStatus.AWAITING_PAYMENT.value,
+            col(Order.status) == OrderStatus.AWAITING_PAYMENT.value,
             col(Order.auto_generated).is_(True),
-            Order.payment_method == PaymentMethod.PREPAID_CREDIT.value,
+            col(Order.payment_method) == PaymentMethod.PREPAID_CREDIT.value,
             col(Reseller.credit_cents) >= Order.gross_cents,
-            select(OpenRenewal.mailbox_id)
+            select(col(OpenRenewal.mailbox_id))
             .join(Mailbox, col(Mailbox.id) == OpenRenewal.mailbox_id)
             .where(
                 col(OpenRenewal.order_id) == Order.id,
@@ -341,7 +346,7 @@ class _Run:
                 return
             last_id = ids[-1]
 
-    def _guarded(self, what: str, action, *args) -> None:
+    def _guarded(self, what: str, action: Callable[..., None], *args: Any) -> None:
         try:
             action(*args)
         except Exception as exc:  # one bad mailbox must not stop the book's renewals
@@ -372,13 +377,14 @@ class _Run:
                     or not mailbox.auto_renew
                     or not window.start <= mailbox.expiry <= window.end
                     or session.get(OpenRenewal, mailbox_id) is not None
-                    or session.exec(
-                        select(SentNotice.id).where(
-                            SentNotice.mailbox_id == mailbox_id,
-                            SentNotice.kind == Notice.AUTO_RENEWAL.value,
-                            SentNotice.expiry == mailbox.expiry,
+                    or session.execute(
+                        select(col(SentNotice.id)).where(
+                            col(SentNotice.mailbox_id) == mailbox_id,
+                            col(SentNotice.kind) == Notice.AUTO_RENEWAL.value,
+                            col(SentNotice.expiry) == mailbox.expiry,
                         )
                     ).first()
+                    is not None
                 ):
                     return
                 paid = self._place_auto_renewal(session, mailbox)
@@ -475,7 +481,12 @@ class _Run:
     def _open_orders(self, session: Session, ids: list[int]) -> dict[int, tuple[int, str]]:
         """Mailbox id -> (number, payment instructions) of its order awaiting payment."""
         rows = session.execute(
-            select(OpenRenewal.mailbox_id, Order.number, Order.gross_cents, Order.payment_method)
+            select(
+                col(OpenRenewal.mailbox_id),
+                col(Order.number),
+                col(Order.gross_cents),
+                col(Order.payment_method),
+            )
             .join(Order, col(Order.id) == OpenRenewal.order_id)
             .where(col(OpenRenewal.mailbox_id).in_(ids))
         ).all()
@@ -488,7 +499,9 @@ class _Run:
             result[mailbox_id] = (number, self.instructions(method, number, gross_cents))
         return result
 
-    def send_reminder(self, session, row: _Row, open_orders) -> None:
+    def send_reminder(
+        self, session: Session, row: _Row, open_orders: dict[int, tuple[int, str]]
+    ) -> None:
         notifications.queue_expiry_reminder(
             session,
             mailbox_id=row.id,
@@ -504,7 +517,9 @@ class _Run:
             mail_from=self.settings.mail_from,
         )
 
-    def send_suspended(self, session, row: _Row, _open_orders) -> None:
+    def send_suspended(
+        self, session: Session, row: _Row, _open_orders: dict[int, tuple[int, str]]
+    ) -> None:
         notifications.queue_suspended_notice(
             session,
             mailbox_id=row.id,
@@ -515,7 +530,9 @@ class _Run:
             mail_from=self.settings.mail_from,
         )
 
-    def send_cancelled(self, session, row: _Row, _open_orders) -> None:
+    def send_cancelled(
+        self, session: Session, row: _Row, _open_orders: dict[int, tuple[int, str]]
+    ) -> None:
         notifications.queue_cancelled_notice(
             session,
             mailbox_id=row.id,

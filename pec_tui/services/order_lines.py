@@ -27,7 +27,10 @@ def order_lines(order_id: int, quote: Quote, choices: Sequence[MailboxChoice]) -
     rows = []
     for line in quote.lines:
         choice = by_address.get(line.address) if line.address else None
-        is_plan_line = choice is not None and line.item.value == choice.plan.value
+        # The mailbox's plan line carries its choice; other lines carry none.
+        plan_choice = (
+            choice if choice is not None and line.item.value == choice.plan.value else None
+        )
         rows.append(
             OrderLine(
                 order_id=order_id,
@@ -39,14 +42,14 @@ def order_lines(order_id: int, quote: Quote, choices: Sequence[MailboxChoice]) -
                 years=line.years,
                 unit_cents=to_cents(line.unit),
                 total_cents=to_cents(line.total),
-                plan=choice.plan.value if is_plan_line else None,
+                plan=plan_choice.plan.value if plan_choice is not None else None,
                 previous_plan=(
-                    choice.previous_plan.value
-                    if is_plan_line and choice.previous_plan is not None
+                    plan_choice.previous_plan.value
+                    if plan_choice is not None and plan_choice.previous_plan is not None
                     else None
                 ),
-                extra_mailbox_gb=choice.extra_mailbox_gb if is_plan_line else 0,
-                extra_archive_gb=choice.extra_archive_gb if is_plan_line else 0,
+                extra_mailbox_gb=plan_choice.extra_mailbox_gb if plan_choice is not None else 0,
+                extra_archive_gb=plan_choice.extra_archive_gb if plan_choice is not None else 0,
             )
         )
     return rows

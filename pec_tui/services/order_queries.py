@@ -38,6 +38,13 @@ def parse_order_ref(ref: int | str) -> int:
     return int(text)
 
 
+def confirmed_number(order: Order) -> int:
+    """The number of an order past its draft: numbers are given on confirmation."""
+    if order.number is None:
+        raise ValueError(f"order {order.id} is a draft: it has no number yet")
+    return order.number
+
+
 def find_order_id(session: Session, ref: int | str) -> int:
     """The id of the order `ref` names: a 10-digit number from 1000000000, else an order id."""
     value = parse_order_ref(ref)
@@ -114,8 +121,8 @@ def iter_orders(
                 stmt = stmt.where(
                     or_(
                         func.lower(Holder.display_name).contains(text.lower(), autoescape=True),
-                        Holder.codice_fiscale == text.upper(),
-                        Holder.partita_iva == text.upper().removeprefix("IT"),
+                        col(Holder.codice_fiscale) == text.upper(),
+                        col(Holder.partita_iva) == text.upper().removeprefix("IT"),
                     )
                 )
             if last_id is not None:

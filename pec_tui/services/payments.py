@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import CursorResult, Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -37,7 +38,7 @@ from pec_tui.i18n import _, format_date, format_money
 from pec_tui.services import audit, notifications
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase
-from pec_tui.services.order_queries import load_order
+from pec_tui.services.order_queries import confirmed_number, load_order
 from pec_tui.services.scope import record_denial, require_role
 from pec_tui.services.transactions import write_session
 
@@ -149,13 +150,25 @@ def _lock_mailboxes(session: Session, ids: list[int]) -> dict[int, Mailbox]:
 
 
 def _already_paid(session: Session, order: Order) -> PaymentResult:
-    payment = session.exec(select(Payment).where(Payment.order_id == order.id)).first()
+    payment = session.exec(select(Payment).where(col(Payment.order_id) == order.id)).first()
+    if payment is not None:
+        return PaymentResult(
+            order_id=order.id,
+            number=confirmed_number(order),
+            amount=from_cents(payment.amount_cents),
+            method=PaymentMethod(payment.method),
+            paid_on=payment.paid_on,
+            already_paid=True,
+        )
+    # A paid order without its Payment row: `settle` writes both in one transaction, and
+    # gives the order its paid_at; its payment method was chosen before confirmation.
+    assert order.paid_at is not None and order.payment_method is not None
     return PaymentResult(
         order_id=order.id,
-        number=order.number,
-        amount=from_cents(payment.amount_cents if payment else order.gross_cents),
-        method=PaymentMethod(payment.method if payment else order.payment_method),
-        paid_on=payment.paid_on if payment else order.paid_at.date(),
+        number=confirmed_number(order),
+        amount=from_cents(order.gross_cents),
+        method=PaymentMethod(order.payment_method),
+        paid_on=order.paid_at.date(),
         already_paid=True,
     )
 
@@ -181,13 +194,19 @@ def _refuse_unpayable(order: Order) -> None:
         )
 
 
+def _renewed_mailbox_id(line: OrderLine) -> int:
+    """The mailbox a renewal's plan line renews: `settle` keeps only the lines with one."""
+    assert line.mailbox_id is not None
+    return line.mailbox_id
+
+
 def _renewal_targets(
     session: Session, order: Order, plan_lines: list[OrderLine], paid_on: date
 ) -> dict[int, Mailbox]:
     """Line id -> the mailbox it renews, locked; refused if one is gone or Cancellata."""
-    mailboxes = _lock_mailboxes(session, sorted({line.mailbox_id for line in plan_lines}))
+    mailboxes = _lock_mailboxes(session, sorted({_renewed_mailbox_id(line) for line in plan_lines}))
     for line in plan_lines:
-        mailbox = mailboxes.get(line.mailbox_id)
+        mailbox = mailboxes.get(_renewed_mailbox_id(line))
         if mailbox is None:
             raise PaymentRefused(
                 _("{address} no longer exists: the order cannot be paid.").format(
@@ -205,7 +224,7 @@ def _renewal_targets(
                     number=order.number,
                 )
             )
-    return {line.id: mailboxes[line.mailbox_id] for line in plan_lines}
+    return {line.id: mailboxes[_renewed_mailbox_id(line)] for line in plan_lines}
 
 
 def _purchase_targets(
@@ -215,15 +234,18 @@ def _purchase_targets(
     holder = session.get(Holder, order.holder_id) if order.holder_id else None
     if holder is None:
         raise PaymentRefused(_("The holder no longer exists."))
-    targets = {}
+    targets: dict[int, Mailbox] = {}
     for line in plan_lines:
+        # A purchase's plan line names the address it buys, and `settle` keeps only the
+        # lines with a plan.
+        assert line.address is not None and line.plan is not None
         try:
             existing = existing_mailbox_for_purchase(session, holder, line.address, today, True)
         except PurchaseRefused as exc:
             raise PaymentRefused(exc.message) from exc
         targets[line.id] = existing or Mailbox(
             address=line.address,
-            holder_id=order.holder_id,
+            holder_id=holder.id,
             reseller_id=order.reseller_id,
             plan=line.plan,
             expiry=today,
@@ -265,7 +287,7 @@ def settle(
             _("The payment date {date} is in the future.").format(date=format_date(paid_on))
         )
     lines = session.exec(
-        select(OrderLine).where(OrderLine.order_id == order.id).order_by(col(OrderLine.id))
+        select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
     ).all()
     purchase = order.type == OrderType.PURCHASE.value
     plan_lines = [line for line in lines if line.plan and (purchase or line.mailbox_id)]
@@ -277,14 +299,20 @@ def settle(
 
     renewed: list[RenewedMailbox] = []
     for line in plan_lines:
+        # plan_lines are the lines with a plan.
+        assert line.plan is not None
         mailbox = targets[line.id]
         old = mailbox.expiry if mailbox.id is not None else None
         if purchase:
+            # _purchase_targets refused a purchase without its holder.
+            assert order.holder_id is not None
             # Bought (again): active from today, empty, whatever it held before.
             mailbox.expiry = renewed_expiry(today, line.years)
             mailbox.mailbox_used_mb = mailbox.archive_used_mb = 0
             mailbox.holder_id, mailbox.reseller_id = order.holder_id, order.reseller_id
         else:
+            # A renewal's mailboxes exist: _renewal_targets locked each one.
+            assert old is not None
             mailbox.expiry = renewed_expiry(old, line.years)
         mailbox.plan = line.plan
         mailbox.extra_mailbox_gb = line.extra_mailbox_gb
@@ -354,7 +382,7 @@ def settle(
     )
     return PaymentResult(
         order_id=order.id,
-        number=order.number,
+        number=confirmed_number(order),
         amount=from_cents(amount_cents),
         method=method,
         paid_on=paid_on,
@@ -474,11 +502,8 @@ def pay_with_credit(engine: Engine, actor: Actor, order_id: int, today: date) ->
             order = load_order(session, actor, order_id, lock=True)
             result = settle_with_credit(session, actor, order, today)
             if result is None:
-                balance = from_cents(
-                    session.get(Reseller, order.reseller_id).credit_cents
-                    if order.reseller_id
-                    else 0
-                )
+                reseller = session.get(Reseller, order.reseller_id) if order.reseller_id else None
+                balance = from_cents(reseller.credit_cents if reseller is not None else 0)
                 audit.record(
                     session,
                     actor,
@@ -529,9 +554,11 @@ def cancel_order(
             order.updated_at = now
             order.version += 1
             session.add(order)
-            released = session.execute(
+            result = session.execute(
                 delete(OpenRenewal).where(col(OpenRenewal.order_id) == order.id)
-            ).rowcount
+            )
+            # A DELETE's result is a CursorResult; Session.execute types it as any Result.
+            released = cast(CursorResult[Any], result).rowcount
             audit.record(
                 session,
                 actor,

@@ -99,7 +99,7 @@ def next_order_number(session: Session) -> int:
         update(Counter)
         .where(col(Counter.name) == ORDER_NUMBER_COUNTER)
         .values(value=Counter.value + 1)
-        .returning(Counter.value)
+        .returning(col(Counter.value))
     )
     return int(result.scalar_one())
 
