@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Engine
 from textual import events, on
@@ -159,7 +160,7 @@ class PecApp(App[None]):
             return not self.actor.is_kiosk
         return True
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for action, title, help_text in COMMANDS:
             if self.check_action(action, ()):

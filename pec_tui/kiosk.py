@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 from time import monotonic
+from typing import Any
 
 from sqlalchemy import Engine
 from textual import events, on
@@ -102,7 +103,7 @@ class KioskApp(PecApp):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action not in FORBIDDEN_ACTIONS
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         return ()
 
     async def action_quit(self) -> None:

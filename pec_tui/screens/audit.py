@@ -27,7 +27,9 @@ class AuditLog(Protocol):
     """Implemented by `services.audit_queries.AuditLog`."""
 
     def count(self, flt: Any) -> int: ...
-    def page(self, flt: Any, before_id: int | None = None, after_id: int | None = None) -> list: ...
+    def page(
+        self, flt: Any, before_id: int | None = None, after_id: int | None = None
+    ) -> list[Any]: ...
     def make_filter(
         self,
         since: date | None = None,

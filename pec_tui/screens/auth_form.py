@@ -12,10 +12,15 @@ from pec_tui.widgets.forms import FieldErrors
 
 
 class SignInAnswer(Protocol):
-    actor: Actor | None
-    message: str
-    field: str
-    locked_until: datetime | None
+    # Read-only: the service answers with a frozen dataclass.
+    @property
+    def actor(self) -> Actor | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def locked_until(self) -> datetime | None: ...
 
 
 class Auth(Protocol):

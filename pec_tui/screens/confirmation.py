@@ -50,7 +50,9 @@ class ConfirmationScreen(Screen[None]):
                 ),
                 id="order-status",
             )
-            table: DataTable = DataTable(id="order-lines", cursor_type="none", zebra_stripes=True)
+            table: DataTable[str] = DataTable(
+                id="order-lines", cursor_type="none", zebra_stripes=True
+            )
             table.add_columns(
                 _("Mailbox"), _("Item"), _("Qty"), _("Years"), _("Unit price"), _("Total")
             )

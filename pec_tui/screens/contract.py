@@ -99,9 +99,9 @@ class ContractScreen(FlowStepScreen):
     STEP = Step.CONTRACT
 
     BINDINGS: ClassVar = [
-        Binding("1", "toggle('terms')", N_("General conditions"), id="contract.terms"),
-        Binding("2", "toggle('clauses')", N_("Clauses 1341-1342"), id="contract.clauses"),
-        Binding("3", "toggle('privacy')", N_("Privacy notice"), id="contract.privacy"),
+        Binding("1", "toggle_consent('terms')", N_("General conditions"), id="contract.terms"),
+        Binding("2", "toggle_consent('clauses')", N_("Clauses 1341-1342"), id="contract.clauses"),
+        Binding("3", "toggle_consent('privacy')", N_("Privacy notice"), id="contract.privacy"),
         Binding("enter", "confirm", N_("Confirm order"), id="contract.confirm"),
     ]
 
@@ -154,7 +154,7 @@ class ContractScreen(FlowStepScreen):
             return True if self.consents.complete else None
         return True
 
-    def action_toggle(self, name: str) -> None:
+    def action_toggle_consent(self, name: str) -> None:
         self.query_one(f"#consent-{name}", SpaceCheckbox).toggle()
 
     def action_confirm(self) -> None:

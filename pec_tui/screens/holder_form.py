@@ -8,7 +8,7 @@ With mailboxes of several holders there is no form: a summary says who is billed
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,6 +30,7 @@ from pec_tui.i18n import N_, _, ngettext
 from pec_tui.screens.flow_step import FlowStepScreen
 from pec_tui.services.context import Context
 from pec_tui.widgets.choice import SpaceCheckbox
+from pec_tui.widgets.forms import chosen
 
 # The fields and which holder kinds have them: the one table in `domain.holder`.
 FIELDS = HOLDER_FIELDS
@@ -140,12 +141,13 @@ class HolderFormScreen(FlowStepScreen):
 
     @property
     def kind(self) -> HolderKind:
-        return HolderKind(self.query_one("#kind", Select).value)
+        return HolderKind(chosen(self.query_one("#kind", Select)))
 
     def current_holder(self) -> HolderData:
         """The holder as typed, fields of other holder types included (kept for going back)."""
         assert self.draft.holder is not None
-        values = {
+        # Any: `replace` cannot tell these keys are only the optional text fields.
+        values: dict[str, Any] = {
             spec.name: (self.query_one(f"#{spec.name}", Input).value.strip() or None)
             for spec in FIELDS
         }

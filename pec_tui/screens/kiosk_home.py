@@ -36,7 +36,7 @@ class KioskHomeScreen(Screen[None]):
     AUTO_FOCUS = "#kiosk-mailboxes"
     BINDINGS: ClassVar = [
         Binding("r", "renew", N_("Renew"), id="kiosk.renew"),
-        Binding("space", "toggle", N_("Select"), id="kiosk.select"),
+        Binding("space", "toggle_row", N_("Select"), id="kiosk.select"),
         Binding(
             "a",
             "select_expiring",
@@ -167,12 +167,12 @@ class KioskHomeScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "renew":
             return bool(self._to_renew())
-        if action == "toggle":
+        if action == "toggle_row":
             row = self._highlighted()
             return row is not None and row.renewable(self.today)
         return True
 
-    def action_toggle(self) -> None:
+    def action_toggle_row(self) -> None:
         row = self._highlighted()
         if row is None or not row.renewable(self.today):
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar
 
 from textual import work
@@ -9,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Label, Static
 
 from pec_tui.domain.enums import MailboxState, PaymentMethod, label
@@ -116,7 +118,7 @@ class MailboxDetailScreen(Screen[None]):
         self.query_one("#detail-status", Static).update(status)
         self.refresh_bindings()
 
-    def _facts(self, m: MailboxRow, holder: HolderInfo):
+    def _facts(self, m: MailboxRow, holder: HolderInfo) -> Iterator[Widget]:
         today = self.ctx.today()
         spec = PLANS[m.plan]
         state = m.state(today)

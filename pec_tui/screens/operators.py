@@ -4,6 +4,7 @@ new password (which also lifts a lockout)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, Protocol
@@ -19,14 +20,14 @@ from pec_tui.domain.enums import Role, label
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import N_, _, format_datetime, pgettext
 from pec_tui.screens.dbwork import run_db
-from pec_tui.widgets.forms import FieldErrors, field_block
+from pec_tui.widgets.forms import FieldErrors, chosen, field_block
 from pec_tui.widgets.keys import translate_bindings
 
 
 class OperatorAdmin(Protocol):
     """Implemented by `services.operators.OperatorAdmin`."""
 
-    def list(self) -> list[Any]: ...
+    def list(self) -> Sequence[Any]: ...
     def create(
         self,
         username: str,
@@ -98,7 +99,7 @@ class AddOperatorScreen(FieldErrors, ModalScreen[Any]):
         self.dismiss(None)
 
     def submit(self) -> None:
-        role = Role(self.query_one("#role", Select).value)
+        role = Role(chosen(self.query_one("#role", Select)))
         reseller_text = self.value("reseller_id").strip()
         try:
             username = self.admin.check_username(self.value("username"))

@@ -23,7 +23,7 @@ from pec_tui.screens.dbwork import run_db
 from pec_tui.services.context import Context
 from pec_tui.services.order_queries import OrderDetail, get_order, iter_orders
 from pec_tui.services.payments import cancel_order, parse_money, register_payment
-from pec_tui.widgets.forms import FieldErrors, field_block
+from pec_tui.widgets.forms import FieldErrors, chosen, field_block
 from pec_tui.widgets.keys import translate_bindings
 
 PAGE_SIZE = 50
@@ -446,7 +446,7 @@ class PaymentScreen(FieldErrors, ModalScreen[str | None]):
         if paid_on > self.ctx.today():
             self.show_error("paid_on", _("The payment date cannot be in the future."))
             return
-        method = PaymentMethod(self.query_one("#method", Select).value)
+        method = PaymentMethod(chosen(self.query_one("#method", Select)))
         self.clear_errors()
         self._register(amount, method, paid_on, self.value("reference").strip() or None)
 

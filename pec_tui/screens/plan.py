@@ -208,7 +208,7 @@ class PlanScreen(FlowStepScreen):
             _("{address} — {plan}, expires {expiry} — uses {used} GB of mailbox{archive}").format(
                 address=f"[b]{escape(item.address)}[/]",
                 plan=item.current_plan.value,
-                expiry=format_date(item.expiry),
+                expiry=format_date(item.expiry) if item.expiry is not None else "—",
                 used=mb_to_gb_text(item.mailbox_used_mb),
                 archive=_(", {used} GB of archive").format(used=mb_to_gb_text(item.archive_used_mb))
                 if spec.has_archive

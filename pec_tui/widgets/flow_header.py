@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.markup import escape
 from textual.widgets import Static
 
@@ -35,7 +37,7 @@ class FlowHeader(Static):
     }
     """
 
-    def __init__(self, current: str, billed_to: str = "", count: int = 0, **kwargs) -> None:
+    def __init__(self, current: str, billed_to: str = "", count: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.current = str(current)
         self.billed_to = billed_to

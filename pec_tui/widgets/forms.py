@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, Select, Static
 
 
 def field_block(label: str, field_id: str, **input_options: Any) -> ComposeResult:
@@ -13,6 +13,14 @@ def field_block(label: str, field_id: str, **input_options: Any) -> ComposeResul
     yield Label(label, classes="auth-label")
     yield Input(id=field_id, **input_options)
     yield Label("", id=f"{field_id}-error", classes="auth-error")
+
+
+def chosen(select: Select[str]) -> str:
+    """The value of a Select made with `allow_blank=False`, which always has one."""
+    value = select.selection
+    if value is None:
+        raise ValueError(f"nothing chosen in #{select.id}")
+    return value
 
 
 class FieldErrors:
@@ -33,7 +41,8 @@ class FieldErrors:
         self.show_error(None, "")
 
     def value(self: Any, field: str) -> str:
-        return self.query_one(f"#{field}", Input).value
+        field_input: Input = self.query_one(f"#{field}", Input)
+        return field_input.value
 
     def action_next_or_submit(self: Any) -> None:
         focused = self.focused

@@ -42,7 +42,7 @@ class ScreenKeysProvider(Provider):
     """Every key the current screen offers, as a command in the command palette."""
 
     def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        commands = []
+        commands: list[tuple[str, str, Callable[[], Any]]] = []
         seen: set[str] = set()
         for active in self.screen.active_bindings.values():
             binding = active.binding

@@ -157,7 +157,7 @@ class MailboxTable(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", N_("Page down"), show=False),
         Binding("home", "first", N_("First"), show=False),
         Binding("end", "last", N_("Last"), show=False),
-        Binding("space", "toggle", N_("Select"), id="mailbox_table.toggle"),
+        Binding("space", "toggle_row", N_("Select"), id="mailbox_table.toggle"),
     ]
 
     class CursorMoved(Message):
@@ -320,7 +320,7 @@ class MailboxTable(ScrollView, can_focus=True):
     def action_last(self) -> None:
         self.move_cursor(self.row_count - 1)
 
-    def action_toggle(self) -> None:
+    def action_toggle_row(self) -> None:
         """Select or deselect the cursor row; only a renewable mailbox can be selected."""
         row = self.cursor_row
         if row is None:
@@ -345,7 +345,7 @@ class MailboxTable(ScrollView, can_focus=True):
         self.move_cursor(index)
         flag_width = self._layout_for_width().columns[0][2]
         if offset.x + round(self.scroll_x) < flag_width:
-            self.action_toggle()
+            self.action_toggle_row()
 
     # --- rendering ----------------------------------------------------------------------
 
@@ -411,7 +411,7 @@ class MailboxTable(ScrollView, can_focus=True):
 
     def _line(self, layout: _Layout, cells: list[tuple[str, Style]], gap: Style) -> Strip:
         """One line of `layout.width` cells: `cells` in the layout's columns, gaps between."""
-        segments = []
+        segments: list[Segment] = []
         for (_key, _x, _width), (text, style) in zip(layout.columns, cells, strict=True):
             if segments:
                 segments.append(Segment(" " * _GAP, gap))
