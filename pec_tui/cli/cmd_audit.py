@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TextIO
 
 import click
 
 from pec_tui.cli.group import CliContext, main, pass_ctx
 
 
-class _When(click.ParamType):
+class _When(click.ParamType[date | datetime, str | date | datetime]):
     """A day (YYYY-MM-DD, whole day in local time) or an ISO date-time."""
 
     name = "DATE"
 
-    def convert(self, value, param, ctx):
+    def convert(
+        self,
+        value: str | date | datetime,
+        param: click.Parameter | None,
+        ctx: click.Context | None,
+    ) -> date | datetime:
         if isinstance(value, date | datetime):
             return value
         try:
@@ -58,7 +64,8 @@ def audit_export(
     action: str | None,
     outcome: str | None,
     fmt: str,
-    output,
+    # click.File gives a lazily opened text file, written like any TextIO.
+    output: TextIO,
 ) -> None:
     """Export the matching events, oldest first (streamed: any size)."""
     from pec_tui.services import audit_queries as aq

@@ -5,23 +5,29 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.i18n import _, ngettext
 
+if TYPE_CHECKING:
+    from pec_tui.services.mailbox_io import ExpiryWindow, ExportFormat
+
 # Below this many rows an export is over before a progress bar would mean anything.
 _PROGRESS_FROM_ROWS = 10_000
 
 
-class _Period(click.ParamType):
+# Named as strings: the service module is imported only when a command runs.
+class _Period(click.ParamType["ExpiryWindow", "str | ExpiryWindow"]):
     """A number of months (`3m`) or days (`90d`)."""
 
     name = "PERIOD"
 
-    def convert(self, value, param, ctx):
+    def convert(
+        self, value: str | ExpiryWindow, param: click.Parameter | None, ctx: click.Context | None
+    ) -> ExpiryWindow:
         from pec_tui.domain.validation import ValidationError
         from pec_tui.services.mailbox_io import ExpiryWindow
 
@@ -56,7 +62,9 @@ def mailboxes() -> None:
     help="File to write, whole or not at all (default: standard output).",
 )
 @pass_ctx
-def mailboxes_export(ctx: CliContext, window, fmt: str, output: Path | None) -> None:
+def mailboxes_export(
+    ctx: CliContext, window: ExpiryWindow | None, fmt: ExportFormat, output: Path | None
+) -> None:
     """Export the mailboxes you may see, streamed page by page (any number of them).
 
     Columns: address, holder_tax_code (the partita IVA of a business, else the codice
@@ -83,7 +91,7 @@ def mailboxes_export(ctx: CliContext, window, fmt: str, output: Path | None) -> 
     )
 
 
-def _export(ctx: CliContext, out: TextIO, fmt: str, window) -> int:
+def _export(ctx: CliContext, out: TextIO, fmt: ExportFormat, window: ExpiryWindow | None) -> int:
     """Export with a progress bar on standard error when there are many rows."""
     from pec_tui.services import mailbox_io
 

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import click
 
 from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.domain.enums import Role
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def _fail_on_input_errors(fn):
+
+def _fail_on_input_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Validation and lookup errors become a clean one-line message (exit status 1)."""
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from pec_tui.domain.validation import ValidationError
 
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import click
 
 from pec_tui.cli import options
@@ -15,6 +17,7 @@ from pec_tui.cli.order_output import (
     write_table,
 )
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod
+from pec_tui.domain.records import OrderRow
 
 _CSV_HEADER = (
     "number",
@@ -68,7 +71,7 @@ def orders_list(
 
     pages = iter_orders(ctx.engine, ctx.actor, OrderStatus(status) if status else None, holder)
 
-    def rows():
+    def rows() -> Iterator[OrderRow]:
         count = 0
         for page in pages:
             for row in page:

@@ -167,7 +167,7 @@ def payments_import(ctx: CliContext, statement: Path, fmt: str) -> None:
         for r in results:
             what = (
                 f"{format_date(r.booked_on)} {format_money(r.amount)} “{r.text}”"
-                if r.booked_on
+                if r.booked_on and r.amount is not None
                 else ""
             )
             click.echo(

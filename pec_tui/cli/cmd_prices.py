@@ -18,12 +18,14 @@ from pec_tui.i18n import _, format_money
 _AMOUNT_RE = re.compile(r"(\d+)(?:[.,](\d{1,2}))?")
 
 
-class _Amount(click.ParamType):
+class _Amount(click.ParamType[Decimal, str | Decimal]):
     """An exact amount in euros: `9.90` or `9,90` (never through a float)."""
 
     name = "AMOUNT"
 
-    def convert(self, value, param, ctx):
+    def convert(
+        self, value: str | Decimal, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Decimal:
         if isinstance(value, Decimal):
             return value
         text = value.replace("€", "").strip()

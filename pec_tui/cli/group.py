@@ -8,11 +8,17 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pec_tui import i18n
 from pec_tui.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from pec_tui.services.actor import Actor
 
 # Exit status of a refused sign-in or operation (sysexits EX_NOPERM), so scripts can tell.
 EXIT_REFUSED = 77
@@ -29,13 +35,13 @@ class CliContext:
     token: str | None = None
 
     @cached_property
-    def engine(self):
+    def engine(self) -> Engine:
         from pec_tui.services.database import open_database
 
         return open_database(self.settings.resolved_database_url())
 
     @cached_property
-    def actor(self):
+    def actor(self) -> Actor:
         """Who the command acts as; the rule is in `main`'s help."""
         from pec_tui.services import auth
         from pec_tui.services.actor import SYSTEM
@@ -70,7 +76,7 @@ class CliContext:
 class _Group(click.Group):
     """Turns a refusal from any command into a one-line message and exit status 77."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         from pec_tui.services.actor import AccessDenied
 
         try:

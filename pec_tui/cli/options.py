@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from pec_tui.domain.enums import PaymentMethod
 
-F = TypeVar("F", bound=Callable)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def text_or_json(help_text: str = "text for people, json for scripts.") -> Callable[[F], F]:

@@ -10,21 +10,28 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from pec_tui.cli.group import CliContext
+    from pec_tui.services.placing import ConfirmedOrder
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 FORMATS = ("table", "csv", "json")
 
 
-def refusals_as_errors(fn: Callable) -> Callable:
+def refusals_as_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Business refusals and lookups become a one-line message and exit status 1.
 
     Access refusals are left to the `main` group (exit status 77).
     """
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from pec_tui.domain.draft import RenewalRefused
         from pec_tui.domain.validation import ValidationError
         from pec_tui.services.payments import PaymentRefused
@@ -40,7 +47,7 @@ def refusals_as_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def require_staff(ctx, action: str) -> None:
+def require_staff(ctx: CliContext, action: str) -> None:
     """Book-wide commands (the outbox) are for administrators and back office: they touch
     every reseller's e-mails. Refusals are audited. (The lifecycle job: administrators.)"""
     from pec_tui.domain.enums import Role
@@ -51,12 +58,14 @@ def require_staff(ctx, action: str) -> None:
         scope.require_role(actor, Role.ADMIN, Role.BACK_OFFICE, action=action)
 
 
-class Money(click.ParamType):
+class Money(click.ParamType[Decimal, object]):
     """An amount in euros, exactly: 25,00 or 25.00 (never a float)."""
 
     name = "AMOUNT"
 
-    def convert(self, value, param, ctx) -> Decimal:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Decimal:
         if isinstance(value, Decimal):
             return value
         from pec_tui.services.payments import parse_money
@@ -67,12 +76,14 @@ class Money(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class Day(click.ParamType):
+class Day(click.ParamType[date, str | date]):
     """A calendar day, YYYY-MM-DD."""
 
     name = "YYYY-MM-DD"
 
-    def convert(self, value, param, ctx) -> date:
+    def convert(
+        self, value: str | date, param: click.Parameter | None, ctx: click.Context | None
+    ) -> date:
         if isinstance(value, date):
             return value
         try:
@@ -147,7 +158,7 @@ def require_consents(terms: bool, clauses: bool, privacy: bool) -> None:
         )
 
 
-def echo_confirmed(done, mailboxes: Sequence[str], years: int, fmt: str) -> None:
+def echo_confirmed(done: ConfirmedOrder, mailboxes: Sequence[str], years: int, fmt: str) -> None:
     """Print a confirmed order (`orders.ConfirmedOrder`): number, totals, how to pay."""
     from pec_tui.domain.enums import PaymentMethod
     from pec_tui.i18n import _, format_money

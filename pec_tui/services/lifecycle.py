@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any, TypeVarTuple
+from typing import TypeVarTuple
 
 from sqlalchemy import Engine, Select, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -346,7 +346,7 @@ class _Run:
                 return
             last_id = ids[-1]
 
-    def _guarded(self, what: str, action: Callable[..., None], *args: Any) -> None:
+    def _guarded(self, what: str, action: Callable[[*_Ts], None], *args: *_Ts) -> None:
         try:
             action(*args)
         except Exception as exc:  # one bad mailbox must not stop the book's renewals
