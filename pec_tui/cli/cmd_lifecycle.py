@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date
+from types import FrameType
 
 import click
 
@@ -22,12 +24,12 @@ def lifecycle() -> None:
 
 
 @contextmanager
-def _first_interrupt_stops_gently():
+def _first_interrupt_stops_gently() -> Iterator[Callable[[], bool]]:
     """The first Ctrl-C asks the job to stop after its current batch; a second one kills it."""
     requested = {"stop": False}
     previous = signal.getsignal(signal.SIGINT)
 
-    def handler(_signum, _frame):
+    def handler(_signum: int, _frame: FrameType | None) -> None:
         if requested["stop"]:
             signal.signal(signal.SIGINT, previous)
             raise KeyboardInterrupt

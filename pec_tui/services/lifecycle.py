@@ -592,7 +592,7 @@ class LifecyclePreview:
     credit_retries: int
 
 
-def _counts(engine: Engine, today: date, windows: dict[str, _Window]) -> tuple[dict, int]:
+def _counts(engine: Engine, today: date, windows: dict[str, _Window]) -> tuple[dict[str, int], int]:
     """Mailboxes due in each window, and unpaid automatic renewals credit now covers."""
     with Session(engine) as session:
         counts = {name: window.count(session) for name, window in windows.items()}
