@@ -33,8 +33,9 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, Result, func, or_, select, update
 from sqlmodel import Session, col
 
 from pec_tui.config import Settings
@@ -73,7 +74,7 @@ def status_label(status: str) -> str:
 def retry_delay(attempts: int) -> timedelta:
     """How long to wait after the `attempts`-th attempt failed temporarily."""
     exponent = min(max(attempts - 1, 0), 16)
-    return min(FIRST_RETRY_DELAY * 2**exponent, MAX_RETRY_DELAY)
+    return min(FIRST_RETRY_DELAY * (1 << exponent), MAX_RETRY_DELAY)  # 2**exponent
 
 
 @dataclass
@@ -123,7 +124,7 @@ class DeliveryError(Exception):
 
 
 def parse_message(text: str) -> EmailMessage:
-    return email.message_from_string(text, policy=email.policy.default)  # type: ignore[return-value]
+    return email.message_from_string(text, policy=email.policy.default)
 
 
 def _is_permanent(code: int) -> bool:
@@ -177,16 +178,18 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
+        # smtplib's own default: no host means no connection (delivery then fails).
+        host = s.smtp_host or ""
         try:
             if s.smtp_security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.smtp_host,
+                    host,
                     s.smtp_port,
                     timeout=SMTP_TIMEOUT_SECONDS,
                     context=ssl.create_default_context(),
                 )
             else:
-                smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT_SECONDS)
+                smtp = smtplib.SMTP(host, s.smtp_port, timeout=SMTP_TIMEOUT_SECONDS)
                 if s.smtp_security == "starttls":
                     smtp.starttls(context=ssl.create_default_context())
             if s.smtp_user:
@@ -252,7 +255,7 @@ class SmtpTransport:
             raise self._refused(refused)
 
     @staticmethod
-    def _refused(recipients: dict) -> DeliveryError:
+    def _refused(recipients: dict[str, tuple[int, bytes]]) -> DeliveryError:
         details = "; ".join(
             f"{address}: {_reply_text(code, reply)}"
             for address, (code, reply) in recipients.items()
@@ -290,14 +293,19 @@ class Claim:
     message_id: str
 
 
-def _due(now: datetime):
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(
         col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= now
     )
 
 
-def _lease_expired(now: datetime, lease: timedelta):
+def _lease_expired(now: datetime, lease: timedelta) -> ColumnElement[bool]:
     return or_(col(OutboxMessage.claimed_at).is_(None), col(OutboxMessage.claimed_at) < now - lease)
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE matched (an UPDATE's result is a CursorResult)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def _with_message_id(text: str) -> tuple[str, str]:
@@ -322,9 +330,11 @@ def _claim(engine: Engine, message_id: int, now: datetime | None = None) -> Clai
             )
             .values(status=SENDING, attempts=OutboxMessage.attempts + 1, claimed_at=now)
         )
-        if result.rowcount != 1:
+        if _rowcount(result) != 1:
             return None
         row = session.get(OutboxMessage, message_id)
+        if row is None:  # cannot happen: it was updated just above, in this transaction
+            return None
         text, header_id = row.message, row.message_id
         if not header_id:
             try:
@@ -336,7 +346,7 @@ def _claim(engine: Engine, message_id: int, now: datetime | None = None) -> Clai
         return Claim(message_id, row.attempts, text, header_id)
 
 
-def _finish(engine: Engine, claim: Claim, **values) -> bool:
+def _finish(engine: Engine, claim: Claim, **values: Any) -> bool:
     """Record the outcome of `claim`, unless the claim was lost meanwhile (lease expired)."""
     with session_scope(engine) as session:
         result = session.execute(
@@ -348,7 +358,7 @@ def _finish(engine: Engine, claim: Claim, **values) -> bool:
             )
             .values(**values)
         )
-        return result.rowcount == 1
+        return _rowcount(result) == 1
 
 
 def _mark_sent(engine: Engine, claim: Claim, now: datetime) -> None:
@@ -377,14 +387,14 @@ def _reclaim_expired(engine: Engine, now: datetime, lease: timedelta) -> int:
                 last_error=_("put back in the queue after an interrupted delivery"),
             )
         )
-        return result.rowcount
+        return _rowcount(result)
 
 
 def _due_ids(engine: Engine, now: datetime, after: int, limit: int) -> list[int]:
     with Session(engine) as session:
         return list(
             session.scalars(
-                select(OutboxMessage.id)
+                select(col(OutboxMessage.id))
                 .where(
                     col(OutboxMessage.status) == QUEUED,
                     col(OutboxMessage.id) > after,
@@ -399,7 +409,7 @@ def _due_ids(engine: Engine, now: datetime, after: int, limit: int) -> list[int]
 def count_by_status(engine: Engine) -> dict[str, int]:
     with Session(engine) as session:
         rows = session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status))
         ).all()
     return {status: count for status, count in rows}
 
@@ -408,11 +418,11 @@ def count_waiting(engine: Engine, now: datetime | None = None) -> int:
     """Queued messages not due yet (waiting after a temporary failure)."""
     now = now or utcnow()
     with Session(engine) as session:
-        return session.execute(
+        return session.scalars(
             select(func.count())
             .select_from(OutboxMessage)
             .where(col(OutboxMessage.status) == QUEUED, col(OutboxMessage.next_attempt_at) > now)
-        ).scalar_one()
+        ).one()
 
 
 def flush_outbox(
@@ -427,7 +437,7 @@ def flush_outbox(
 
     `now` (default: the clock) and `lease` are for tests and tools that look ahead.
     """
-    clock = (lambda: now) if now is not None else utcnow
+    clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     transport = transport_for(settings)
     report = FlushReport(transport=transport.name)
     report.reclaimed = _reclaim_expired(engine, clock(), lease)
@@ -546,7 +556,7 @@ def requeue(
                 last_error=_("put back in the queue after an interrupted delivery"),
             )
         )
-        return result.rowcount
+        return _rowcount(result)
 
 
 def retry(engine: Engine, message_ids: list[int]) -> int:
@@ -560,4 +570,4 @@ def retry(engine: Engine, message_ids: list[int]) -> int:
             )
             .values(status=QUEUED, next_attempt_at=None)
         )
-        return result.rowcount
+        return _rowcount(result)

@@ -11,7 +11,7 @@ expired and delivers it again (with the Message-ID stored in its text).
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 
