@@ -240,7 +240,7 @@ def terminal(
                     consents=Consents(True, True, True),
                 )
                 try:
-                    number = orders.confirm_order(engine, actor, complete, today).number
+                    number = orders.confirm_order(engine, actor, complete, today)[0].number
                     outcome = "created"
                 except RenewalRefused as exc:
                     outcome, message = "refused_at_confirm", exc.message

@@ -92,6 +92,7 @@ def confirm_renewal(
         **({"items": items(draft.items)} if items else {}),
         **changes,
     )
-    return orders.confirm_order(
+    [confirmed] = orders.confirm_order(
         engine, actor, draft, today, Billing("IT60X0542811101000000123456", "PEC Spa")
     )
+    return confirmed

@@ -105,4 +105,4 @@ def buy(
         date.today(),
         Billing(ctx.settings.bank_iban, ctx.settings.bank_beneficiary),
     )
-    echo_confirmed(done, [address.strip().lower()], years, fmt)
+    echo_confirmed([done], [address.strip().lower()], years, fmt)

@@ -158,40 +158,40 @@ def require_consents(terms: bool, clauses: bool, privacy: bool) -> None:
         )
 
 
-def echo_confirmed(done: ConfirmedOrder, mailboxes: Sequence[str], years: int, fmt: str) -> None:
-    """Print a confirmed order (`orders.ConfirmedOrder`): number, totals, how to pay."""
+def _confirmed_json(done: ConfirmedOrder, mailboxes: Sequence[str], years: int) -> dict[str, Any]:
+
+    q = done.quote
+    return {
+        "number": done.number,
+        "order_id": done.order_id,
+        "mailboxes": list(mailboxes),
+        "years": years,
+        "net": q.net,
+        "vat": q.vat,
+        "gross": q.gross,
+        "payment_method": done.payment_method,
+        "paid": done.paid,
+        "payment_instructions": done.payment_instructions,
+        "email_to": done.email_to,
+        "lines": [
+            {
+                "address": line.address,
+                "item": line.item,
+                "quantity": line.quantity,
+                "years": line.years,
+                "unit": line.unit,
+                "total": line.total,
+            }
+            for line in q.lines
+        ],
+    }
+
+
+def _echo_confirmed_text(done: ConfirmedOrder) -> None:
     from pec_tui.domain.enums import PaymentMethod
     from pec_tui.i18n import _, format_money
 
     q = done.quote
-    if fmt == "json":
-        echo_json(
-            {
-                "number": done.number,
-                "order_id": done.order_id,
-                "mailboxes": list(mailboxes),
-                "years": years,
-                "net": q.net,
-                "vat": q.vat,
-                "gross": q.gross,
-                "payment_method": done.payment_method,
-                "paid": done.paid,
-                "payment_instructions": done.payment_instructions,
-                "email_to": done.email_to,
-                "lines": [
-                    {
-                        "address": line.address,
-                        "item": line.item,
-                        "quantity": line.quantity,
-                        "years": line.years,
-                        "unit": line.unit,
-                        "total": line.total,
-                    }
-                    for line in q.lines
-                ],
-            }
-        )
-        return
     click.echo(_("Order no. {number} confirmed.").format(number=done.number))
     click.echo(_("Total: {amount} + VAT").format(amount=format_money(q.net)))
     click.echo(_("Total incl. VAT: {amount}").format(amount=format_money(q.gross)))
@@ -208,3 +208,25 @@ def echo_confirmed(done: ConfirmedOrder, mailboxes: Sequence[str], years: int, f
         click.echo(done.payment_instructions)
     if done.email_to:
         click.echo(_("Confirmation e-mail queued for {address}.").format(address=done.email_to))
+
+
+def echo_confirmed(
+    placed: Sequence[ConfirmedOrder], mailboxes: Sequence[str], years: int, fmt: str
+) -> None:
+    """Print the confirmed orders (`placing.ConfirmedOrder`): number, totals, how to pay.
+
+    JSON: one object for one order; a list of them when a renewal across resellers made
+    one order per reseller."""
+    if fmt == "json":
+
+        def own(done: ConfirmedOrder) -> list[str]:
+            lines = {line.address for line in done.quote.lines if line.address}
+            return [m for m in mailboxes if m in lines]
+
+        objects = [_confirmed_json(done, own(done), years) for done in placed]
+        echo_json(objects[0] if len(objects) == 1 else objects)
+        return
+    for done in placed:
+        if len(placed) > 1:
+            click.echo(f"— {done.billed_to}")
+        _echo_confirmed_text(done)

@@ -51,6 +51,15 @@ def default_years(renewal_years: int, promo: bool) -> int:
     return max(1, min(renewal_years, MAX_PROMO_YEARS if promo else MAX_YEARS))
 
 
+# ("reseller", id) or ("holder", id): who one order of a split draft is for.
+OrderKey = tuple[str, int]
+
+
+def order_key_rank(key: OrderKey) -> tuple[bool, int]:
+    """Resellers' orders first, then direct customers', each by id."""
+    return key[0] != "reseller", key[1]
+
+
 @dataclass(frozen=True)
 class DraftItem:
     """One mailbox of the draft: what it is now and what it becomes once the order is paid.
@@ -72,6 +81,17 @@ class DraftItem:
     extra_mailbox_gb: int
     extra_archive_gb: int
     archive_deletion_confirmed: bool = False
+    # Whose mailbox it is: a renewal across resellers becomes one order per reseller.
+    holder_id: int | None = None
+    reseller_id: int | None = None
+
+    @property
+    def order_key(self) -> OrderKey:
+        """The order this item belongs to when the draft is split: its reseller's, or, for a
+        direct customer of the provider, its holder's."""
+        if self.reseller_id is not None:
+            return ("reseller", self.reseller_id)
+        return ("holder", self.holder_id or 0)
 
     @property
     def is_new(self) -> bool:
@@ -135,6 +155,18 @@ class Draft:
     @property
     def is_purchase(self) -> bool:
         return self.order_type is OrderType.PURCHASE
+
+    def order_groups(self) -> dict[OrderKey, tuple[DraftItem, ...]]:
+        """The items of each order the draft becomes, in a stable order: one order per
+        reseller, and one per holder who is a direct customer."""
+        groups: dict[OrderKey, list[DraftItem]] = {}
+        for item in self.items:
+            groups.setdefault(item.order_key, []).append(item)
+        return {key: tuple(groups[key]) for key in sorted(groups, key=order_key_rank)}
+
+    @property
+    def order_count(self) -> int:
+        return len({item.order_key for item in self.items})
 
     def choices(self) -> list[MailboxChoice]:
         return [item.choice() for item in self.items]
@@ -204,6 +236,13 @@ def draft_problems(draft: Draft, check_holder: bool = True) -> list[str]:
         problems.extend(validate_holder(draft.holder).values())
     if not draft.consents.complete:
         problems.append(_(CONSENTS_MISSING))
+    if draft.kit is not None and draft.order_count > 1:
+        problems.append(
+            _(
+                "A digital-signature kit goes with one order: this renewal makes {count} "
+                "orders (one per reseller). Choose no kit, or renew one reseller's mailboxes."
+            ).format(count=draft.order_count)
+        )
     return problems
 
 

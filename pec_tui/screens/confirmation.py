@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -12,7 +14,7 @@ from textual.widgets import Button, DataTable, Footer, Label, Static
 
 from pec_tui.domain.draft import Draft, Step
 from pec_tui.domain.enums import OrderType, PaymentMethod, label
-from pec_tui.i18n import N_, _, format_money
+from pec_tui.i18n import N_, _, format_money, ngettext
 from pec_tui.services.order_lines import line_description
 from pec_tui.services.placing import ConfirmedOrder
 from pec_tui.widgets.flow_header import FlowHeader
@@ -26,13 +28,17 @@ class ConfirmationScreen(Screen[None]):
         Binding("enter,escape", "close", N_("Back to the mailbox list"), id="confirmation.close"),
     ]
 
-    def __init__(self, draft: Draft, order: ConfirmedOrder) -> None:
+    def __init__(self, draft: Draft, orders: Sequence[ConfirmedOrder]) -> None:
         super().__init__(classes="flow-step")
         self.draft = draft
-        self.order = order
+        self.orders = tuple(orders)
+        self.order = self.orders[0]
         translate_bindings(self)
 
     def compose(self) -> ComposeResult:
+        if len(self.orders) > 1:
+            yield from self._compose_several()
+            return
         order = self.order
         q = order.quote
         yield FlowHeader(Step.DONE, self.draft.billed_to, len(self.draft.items))
@@ -110,3 +116,43 @@ class ConfirmationScreen(Screen[None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)
+
+    def _compose_several(self) -> ComposeResult:
+        """A renewal across resellers: every order with its number, whom it bills and its total."""
+        yield FlowHeader(Step.DONE, self.draft.billed_to, len(self.draft.items))
+        with VerticalScroll(classes="step-body", id="confirmation-body"):
+            yield Label(
+                ngettext(
+                    "{count} order confirmed", "{count} orders confirmed", len(self.orders)
+                ).format(count=len(self.orders)),
+                id="order-number",
+                classes="section-title",
+            )
+            table: DataTable[str] = DataTable(
+                id="orders-placed", cursor_type="none", zebra_stripes=True
+            )
+            table.add_columns(_("Order no."), _("Billed to"), _("Mailboxes"), _("Total incl. VAT"))
+            for order in self.orders:
+                mailboxes = sum(1 for line in order.quote.lines if line.address)
+                table.add_row(
+                    str(order.number),
+                    order.billed_to,
+                    str(mailboxes),
+                    format_money(order.quote.gross),
+                )
+            yield table
+            total = sum((order.quote.gross for order in self.orders), Decimal(0))
+            yield Static(
+                _("Total incl. VAT: {amount}").format(amount=f"[b]{format_money(total)}[/]"),
+                id="order-totals",
+            )
+            yield Label(_("How to pay"), classes="section-title")
+            for order in self.orders:
+                yield Static(
+                    f"{order.number} — {order.billed_to}: {order.payment_instructions}",
+                    markup=False,
+                    classes="payment-instructions",
+                )
+        with Horizontal(classes="totals-bar"):
+            yield Button(_("Back to the mailbox list"), id="close", variant="primary")
+        yield Footer()

@@ -147,7 +147,7 @@ class RenewalFlow:
 
     async def run(self) -> None:
         await self.app.push_screen(self.backdrop)
-        confirmed: ConfirmedOrder | None = None
+        confirmed: list[ConfirmedOrder] | None = None
         try:
             confirmed = await self._walk()
         except asyncio.CancelledError:
@@ -165,8 +165,8 @@ class RenewalFlow:
                 self.app.pop_screen()
         self.app.screen.post_message(
             RenewalFlowFinished(
-                confirmed.order_id if confirmed else self.order_id,
-                confirmed.number if confirmed else None,
+                confirmed[0].order_id if confirmed else self.order_id,
+                confirmed[0].number if confirmed else None,
             )
         )
 
@@ -214,7 +214,7 @@ class RenewalFlow:
             return None
         return draft, prices
 
-    async def _walk(self) -> ConfirmedOrder | None:
+    async def _walk(self) -> list[ConfirmedOrder] | None:
         opened = await self._open()
         if opened is None:
             return None
@@ -305,7 +305,7 @@ class RenewalFlow:
             log.exception("renewal flow: reloading the draft")
         return True
 
-    async def _confirm(self, draft: Draft) -> ConfirmedOrder | None:
+    async def _confirm(self, draft: Draft) -> list[ConfirmedOrder] | None:
         self._status(_("Confirming the order…"))
         ctx = self.ctx
         return await run_db(

@@ -22,18 +22,21 @@ from pec_tui.domain.draft import (
     Draft,
     DraftItem,
     DraftSummary,
+    OrderKey,
     PurchaseRefused,
     RenewalRefused,
     Step,
     default_years,
     draft_from_json,
+    draft_problems,
     draft_to_json,
+    order_key_rank,
 )
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, Plan
 from pec_tui.domain.holder import HolderData
 from pec_tui.domain.lifecycle import renewability
 from pec_tui.domain.validation import ValidationError
-from pec_tui.i18n import _
+from pec_tui.i18n import _, ngettext
 from pec_tui.services import audit
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase, refuse_if_on_order
@@ -69,6 +72,8 @@ def renewal_item(mailbox: Mailbox) -> DraftItem:
         plan=plan,
         extra_mailbox_gb=mailbox.extra_mailbox_gb,
         extra_archive_gb=mailbox.extra_archive_gb,
+        holder_id=mailbox.holder_id,
+        reseller_id=mailbox.reseller_id,
     )
 
 
@@ -108,20 +113,30 @@ def _refuse_open_orders(session: Session, draft: Draft) -> None:
 
 
 def _billed_party(session: Session, mailboxes: Sequence[Mailbox]) -> tuple[HolderData | None, str]:
-    """The holder when every mailbox is one holder's, else the reseller of all of them."""
+    """Who the draft bills: the holder when every mailbox is one holder's, else the reseller
+    of all of them; a selection across resellers (administrators, back office) names them
+    all and becomes one order for each."""
     holder_ids = {m.holder_id for m in mailboxes}
     if len(holder_ids) == 1:
         holder = holder_data(session.get_one(Holder, holder_ids.pop()))
         return holder, holder.display_name
     reseller_ids = {m.reseller_id for m in mailboxes}
-    if len(reseller_ids) != 1 or None in reseller_ids:
-        raise RenewalRefused(
-            _(
-                "One order covers the mailboxes of one holder, or of one reseller's "
-                "holders: narrow the selection."
-            )
-        )
-    return None, session.get_one(Reseller, reseller_ids.pop()).name
+    if len(reseller_ids) == 1 and None not in reseller_ids:
+        return None, session.get_one(Reseller, reseller_ids.pop()).name
+    keys = sorted({renewal_item(m).order_key for m in mailboxes}, key=order_key_rank)
+    names = [party_name(session, key) for key in keys]
+    shown = ", ".join(names[:3]) + ("…" if len(names) > 3 else "")
+    return None, ngettext("{count} order: {names}", "{count} orders: {names}", len(names)).format(
+        count=len(names), names=shown
+    )
+
+
+def party_name(session: Session, key: OrderKey) -> str:
+    """The name of whom one order of a split draft bills: the reseller, or the holder."""
+    kind, party_id = key
+    if kind == "reseller":
+        return session.get_one(Reseller, party_id).name
+    return session.get_one(Holder, party_id).display_name
 
 
 def _store_new_draft(session: Session, actor: Actor, draft: Draft, order: Order) -> Draft:
@@ -157,12 +172,13 @@ def start_renewal(engine: Engine, actor: Actor, mailbox_ids: list[int], today: d
         holder, billed_to = _billed_party(session, mailboxes)
         draft = renewal_draft(0, mailboxes, holder, billed_to)
         _refuse_open_orders(session, draft)
+        resellers = {m.reseller_id for m in mailboxes}
         order = new_order(
             session,
             actor,
             OrderType.RENEWAL,
             holder.holder_id if holder else None,
-            mailboxes[0].reseller_id,
+            resellers.pop() if len(resellers) == 1 else None,
             draft.years,
         )
         return _store_new_draft(session, actor, draft, order)
@@ -317,15 +333,56 @@ def discard_draft(engine: Engine, actor: Actor, order_id: int) -> None:
 # --- confirmation ------------------------------------------------------------------------
 
 
+def split_draft(session: Session, draft: Draft) -> list[Draft]:
+    """The drafts of the orders `draft` becomes: itself, or one per reseller (and one per
+    direct customer) when an administrator renews mailboxes across resellers."""
+    groups = draft.order_groups()
+    if len(groups) <= 1:
+        return [draft]
+    parts = []
+    for key, items in groups.items():
+        kind, party_id = key
+        holder = holder_data(session.get_one(Holder, party_id)) if kind == "holder" else None
+        parts.append(replace(draft, items=items, holder=holder, billed_to=party_name(session, key)))
+    return parts
+
+
 @audit_denials("order.confirm")
 def confirm_order(
     engine: Engine, actor: Actor, draft: Draft, today: date, billing: Billing | None = None
-) -> ConfirmedOrder:
-    """Place a complete draft (renewal or purchase) through the order pipeline."""
+) -> list[ConfirmedOrder]:
+    """Place a complete draft (renewal or purchase) through the order pipeline: one order, or
+    one per reseller for a renewal across resellers — all of them, or none."""
+    problems = draft_problems(draft)
+    if problems:
+        refusal = PurchaseRefused if draft.is_purchase else RenewalRefused
+        raise refusal("\n".join(problems))
     try:
         with write_session(engine) as session:
-            order = _load_draft_row(session, actor, draft.order_id)
-            return place_order(session, actor, draft, today, billing or Billing(), order=order)
+            row = _load_draft_row(session, actor, draft.order_id)
+            if draft.holder is not None and draft.holder.holder_id != row.holder_id:
+                # A crafted draft must not rewrite (and invoice) another reseller's holder.
+                raise AccessDenied(_("This holder does not belong to the order."))
+            parts = split_draft(session, draft)
+            placed = []
+            for i, part in enumerate(parts):
+                try:
+                    placed.append(
+                        place_order(
+                            session,
+                            actor,
+                            part,
+                            today,
+                            billing or Billing(),
+                            order=row if i == 0 else None,
+                        )
+                    )
+                except RenewalRefused as exc:
+                    if len(parts) == 1:
+                        raise
+                    # Say whose order it is: the pass covers several.
+                    raise type(exc)(f"{part.billed_to}: {exc.message}") from exc
+            return placed
     except IntegrityError as exc:
         with Session(engine) as session:
             conflict = open_order_conflict(session, draft)

@@ -62,6 +62,7 @@ class ConfirmedOrder:
     payment_instructions: str
     email_to: str
     paid: bool
+    billed_to: str = ""
 
 
 # --- order rows --------------------------------------------------------------------------
@@ -267,9 +268,6 @@ def place_order(
     assert method is not None  # draft_problems refuses a draft without one
     if order is not None and order.status != OrderStatus.DRAFT.value:
         raise RenewalRefused(_("This order has already been confirmed or discarded."))
-    if order is not None and draft.holder is not None and draft.holder.holder_id != order.holder_id:
-        # A crafted draft must not rewrite (and invoice) another reseller's holder.
-        raise AccessDenied(_("This holder does not belong to the order."))
 
     reserved: Sequence[Mailbox]
     if draft.is_purchase:
@@ -297,6 +295,9 @@ def place_order(
     q = draft.quote(prices or load_price_list(session))
     now = utcnow()
     order.number = next_order_number(session)
+    # A draft across resellers becomes this part's order: its holder and reseller, no other.
+    order.holder_id = holder_row.id if holder_row else None
+    order.reseller_id = reseller_id
     order.status = OrderStatus.AWAITING_PAYMENT.value
     order.confirmed_at = order.updated_at = now
     order.years = draft.years
@@ -358,6 +359,7 @@ def place_order(
         payment_instructions=instructions,
         email_to=email_to,
         paid=paid,
+        billed_to=name,
     )
 
 

@@ -99,7 +99,7 @@ def test_order_numbers_unique_and_increasing_under_concurrency(engine, db_url):
                 )
                 barrier.wait(30)  # every terminal confirms at the same instant
                 numbers[t].append(
-                    orders.confirm_order(engine, actor, complete, date.today()).number
+                    orders.confirm_order(engine, actor, complete, date.today())[0].number
                 )
         except BaseException as exc:
             failures.append(exc)

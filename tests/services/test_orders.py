@@ -60,7 +60,7 @@ def test_confirm_assigns_number_lines_totals_consents_and_email(engine):
     )
     assert orders.load_draft(engine, SYSTEM, draft.order_id) == draft
 
-    confirmed = orders.confirm_order(
+    [confirmed] = orders.confirm_order(
         engine, SYSTEM, draft, TODAY, Billing(iban="IT60X0542811101000000123456")
     )
     expected = quote(PriceList(), [i.choice() for i in items], 2, SignatureKit.USB_TOKEN)
@@ -85,7 +85,7 @@ def test_second_order_on_same_mailbox_is_refused_with_the_first_number(engine):
     _, (pro, std, _auto) = _book(engine)
     first = orders.start_renewal(engine, SYSTEM, [pro], TODAY)
     second = orders.start_renewal(engine, SYSTEM, [pro], TODAY)
-    done = orders.confirm_order(engine, SYSTEM, _complete(first), TODAY)
+    [done] = orders.confirm_order(engine, SYSTEM, _complete(first), TODAY)
     with pytest.raises(RenewalRefused, match=str(done.number)):
         orders.confirm_order(engine, SYSTEM, _complete(second), TODAY)
     with pytest.raises(RenewalRefused, match=str(done.number)):

@@ -129,7 +129,7 @@ def world(engine) -> World:
         holder_id=nord_holder_id,
         terminal="kiosk-1",
     )
-    confirmed = orders.confirm_order(
+    [confirmed] = orders.confirm_order(
         engine, SYSTEM, _complete(orders.start_renewal(engine, SYSTEM, [sud_box_id], TODAY)), TODAY
     )
     draft = orders.start_renewal(engine, SYSTEM, [sud_box2_id], TODAY)
@@ -319,13 +319,13 @@ def test_a_draft_cannot_carry_another_resellers_holder(world):
         assert session.get(Holder, world.sud_holder).city == "Roma"
     assert [d.action for d in _denials(engine, "nord1")] == ["draft.save", "order.confirm"]
     # The genuine draft still goes through.
-    assert orders.confirm_order(engine, nord, _complete(draft), TODAY).number
+    assert orders.confirm_order(engine, nord, _complete(draft), TODAY)[0].number
 
 
 def test_a_kiosk_cannot_register_a_payment(world):
     engine, kiosk = world.engine, world.kiosk
     draft = orders.start_renewal(engine, kiosk, [world.nord_mailbox], TODAY)
-    confirmed = orders.confirm_order(engine, kiosk, _complete(draft), TODAY)
+    [confirmed] = orders.confirm_order(engine, kiosk, _complete(draft), TODAY)
     with pytest.raises(AccessDenied):
         payments.register_payment(
             engine, kiosk, confirmed.number, confirmed.quote.gross, "bonifico", today=TODAY

@@ -308,7 +308,7 @@ async def test_another_terminal_took_the_mailbox_meanwhile(sqlite_url):
         other = replace(
             other, payment_method=PaymentMethod.CARD, consents=Consents(True, True, True)
         )
-        first = orders.confirm_order(app.engine, SYSTEM, other, TODAY)
+        [first] = orders.confirm_order(app.engine, SYSTEM, other, TODAY)
         await pilot.press("1", "2", "3", "enter")
         modal = await wait_for_screen(pilot, MessageModal)
         assert str(first.number) in screen_text(modal)
