@@ -7,7 +7,8 @@ the `orders.draft_state` column keeps, so a terminal that crashes finds the draf
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -184,6 +185,7 @@ class DraftSummary:
     updated_at: datetime
     terminal: str | None = None
     order_type: OrderType = OrderType.RENEWAL
+    mailbox_count: int = 0
 
 
 # --- problems --------------------------------------------------------------------------------
@@ -247,34 +249,142 @@ def draft_problems(draft: Draft, check_holder: bool = True) -> list[str]:
 
 
 # --- JSON (the draft_state column) -----------------------------------------------------------
+#
+# A renewal draft may hold tens of thousands of mailboxes and is saved at every step, so its
+# JSON keeps what the person chose, not what the database already says: the mailbox ids, the
+# choices that differ from each mailbox's current plan, and in full only the items that have
+# no mailbox yet (a purchase). Reading it back takes the mailboxes as they are now
+# (`ItemsById`). Version 1 (every item in full) is still read.
+
+DRAFT_JSON_VERSION = 2
+# The drafts list shows a few addresses of each draft without loading it.
+PREVIEW_ADDRESSES = 3
+_CHOICE_FIELDS = ("plan", "extra_mailbox_gb", "extra_archive_gb", "archive_deletion_confirmed")
+
+ItemsById = Callable[[Sequence[int]], Mapping[int, DraftItem]]
 
 
-def draft_to_json(draft: Draft) -> dict[str, Any]:
-    data = asdict(draft)
-    data.pop("order_id")
-    for item in data["items"]:
-        item["expiry"] = item["expiry"].isoformat() if item["expiry"] else None
+def _item_json(item: DraftItem) -> dict[str, Any]:
+    data = {f.name: getattr(item, f.name) for f in fields(DraftItem)}
+    data["expiry"] = item.expiry.isoformat() if item.expiry else None
+    data["current_plan"] = item.current_plan.value if item.current_plan else None
+    data["plan"] = item.plan.value
     return data
 
 
-def draft_from_json(order_id: int, data: dict[str, Any]) -> Draft:
-    items = tuple(
-        DraftItem(
-            **{
-                **item,
-                "expiry": date.fromisoformat(item["expiry"]) if item.get("expiry") else None,
-                "current_plan": Plan(item["current_plan"]) if item.get("current_plan") else None,
-                "plan": Plan(item["plan"]),
-            }
-        )
-        for item in data["items"]
+def _item_from_json(item: Mapping[str, Any]) -> DraftItem:
+    return DraftItem(
+        **{
+            **item,
+            "expiry": date.fromisoformat(item["expiry"]) if item.get("expiry") else None,
+            "current_plan": Plan(item["current_plan"]) if item.get("current_plan") else None,
+            "plan": Plan(item["plan"]),
+        }
     )
+
+
+def _choice_changes(item: DraftItem) -> dict[str, Any] | None:
+    """What the person changed on a mailbox, or None when it renews as it is."""
+    if (
+        item.plan is item.current_plan
+        and item.extra_mailbox_gb == item.current_extra_mailbox_gb
+        and item.extra_archive_gb == item.current_extra_archive_gb
+        and not item.archive_deletion_confirmed
+    ):
+        return None
+    return {
+        "plan": item.plan.value,
+        "extra_mailbox_gb": item.extra_mailbox_gb,
+        "extra_archive_gb": item.extra_archive_gb,
+        "archive_deletion_confirmed": item.archive_deletion_confirmed,
+    }
+
+
+def draft_to_json(draft: Draft) -> dict[str, Any]:
+    mailboxes: list[int] = []
+    changes: dict[str, dict[str, Any]] = {}
+    new: list[dict[str, Any]] = []
+    for item in draft.items:
+        if item.mailbox_id is None or item.is_new:
+            new.append(_item_json(item))
+            continue
+        mailboxes.append(item.mailbox_id)
+        changed = _choice_changes(item)
+        if changed is not None:
+            changes[str(item.mailbox_id)] = changed
+    return {
+        "version": DRAFT_JSON_VERSION,
+        "step": draft.step.value,
+        "mailboxes": mailboxes,
+        "changes": changes,
+        "new_items": new,
+        "preview": [item.address for item in draft.items[:PREVIEW_ADDRESSES]],
+        "count": len(draft.items),
+        "kit": draft.kit.value if draft.kit else None,
+        "holder": _holder_json(draft.holder),
+        "billed_to": draft.billed_to,
+        "payment_method": draft.payment_method.value if draft.payment_method else None,
+        "auto_renew": draft.auto_renew,
+        "years": draft.years,
+        "consents": {
+            "terms": draft.consents.terms,
+            "clauses": draft.consents.clauses,
+            "privacy": draft.consents.privacy,
+        },
+        "order_type": draft.order_type.value,
+    }
+
+
+def _holder_json(holder: HolderData | None) -> dict[str, Any] | None:
+    if holder is None:
+        return None
+    data = {f.name: getattr(holder, f.name) for f in fields(HolderData)}
+    data["kind"] = holder.kind.value
+    return data
+
+
+def draft_preview(data: Mapping[str, Any]) -> tuple[tuple[str, ...], int]:
+    """A few addresses of a stored draft and how many mailboxes it holds."""
+    if "version" not in data:  # version 1
+        items = data.get("items", [])
+        return tuple(i["address"] for i in items[:PREVIEW_ADDRESSES]), len(items)
+    return tuple(data.get("preview", ())), int(data.get("count", 0))
+
+
+def _items_from_json(data: Mapping[str, Any], items_by_id: ItemsById) -> tuple[DraftItem, ...]:
+    if "version" not in data:  # version 1: every item in full
+        return tuple(_item_from_json(item) for item in data["items"])
+    ids = [int(i) for i in data["mailboxes"]]
+    found = items_by_id(ids)
+    changes: Mapping[str, Mapping[str, Any]] = data.get("changes", {})
+    items = []
+    for mailbox_id in ids:
+        item = found.get(mailbox_id)
+        if item is None:
+            continue  # gone meanwhile: the pipeline refuses the draft if it matters
+        changed = changes.get(str(mailbox_id))
+        if changed is not None:
+            item = replace(
+                item,
+                plan=Plan(changed["plan"]),
+                extra_mailbox_gb=int(changed["extra_mailbox_gb"]),
+                extra_archive_gb=int(changed["extra_archive_gb"]),
+                archive_deletion_confirmed=bool(changed["archive_deletion_confirmed"]),
+            )
+        items.append(item)
+    items += [_item_from_json(item) for item in data.get("new_items", [])]
+    return tuple(items)
+
+
+def draft_from_json(order_id: int, data: Mapping[str, Any], items_by_id: ItemsById) -> Draft:
+    """The draft stored as `data`; `items_by_id` gives the renewal items of mailbox ids as the
+    database has them now."""
     holder = data.get("holder")
     known = {f.name for f in fields(HolderData)}
     return Draft(
         order_id=order_id,
         step=Step(data["step"]),
-        items=items,
+        items=_items_from_json(data, items_by_id),
         kit=SignatureKit(data["kit"]) if data.get("kit") else None,
         holder=(
             HolderData(

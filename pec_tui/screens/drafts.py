@@ -81,8 +81,8 @@ class DraftsScreen(Screen[int | None]):
         table.clear()
         for summary in self.drafts:
             addresses = ", ".join(summary.addresses[:2])
-            if len(summary.addresses) > 2:
-                addresses += f" (+{len(summary.addresses) - 2})"
+            if summary.mailbox_count > 2:
+                addresses += f" (+{summary.mailbox_count - 2})"
             table.add_row(
                 str(summary.order_id),
                 summary.billed_to,

@@ -17,7 +17,7 @@ from pec_tui.domain.enums import OrderType, PriceItem
 from pec_tui.domain.lifecycle import cancelled_from
 from pec_tui.domain.money import VAT_RATE, from_cents
 from pec_tui.domain.pricing import Quote, QuoteLine
-from pec_tui.i18n import _, format_date, format_money, ngettext
+from pec_tui.i18n import _, format_date, format_money, format_number, ngettext
 from pec_tui.services import outbox
 from pec_tui.services.order_lines import line_description
 
@@ -35,7 +35,13 @@ def new_message(to: str, subject: str, body: str, mail_from: str | None = None) 
     return message
 
 
+# Up to this many lines an e-mail lists each mailbox; a longer order is summed up by item.
+ITEMISED_LINES = 30
+
+
 def order_lines_text(quote: Quote) -> str:
+    if len(quote.lines) > ITEMISED_LINES:
+        return _summary_lines_text(quote)
     rows = []
     for line in quote.lines:
         target = f"{line.address} — " if line.address else ""
@@ -43,6 +49,30 @@ def order_lines_text(quote: Quote) -> str:
             f"  {target}{line_description(line)} × {line.quantity} × "
             + _("{years} yr").format(years=line.years)
             + f": {format_money(line.total)}"
+        )
+    return "\n".join(rows)
+
+
+def _summary_lines_text(quote: Quote) -> str:
+    """One line per item, price and duration, with how many mailboxes it covers."""
+    groups: dict[tuple[str, int, Decimal], tuple[int, Decimal]] = {}
+    for line in quote.lines:
+        key = (line_description(line), line.years, line.unit)
+        quantity, total = groups.get(key, (0, Decimal(0)))
+        groups[key] = (quantity + line.quantity, total + line.total)
+    mailboxes = len({line.address for line in quote.lines if line.address})
+    rows = [
+        ngettext(
+            "{count} mailbox; the order lists each of them.",
+            "{count} mailboxes; the order lists each of them.",
+            mailboxes,
+        ).format(count=format_number(mailboxes))
+    ]
+    for (description, years, _unit), (quantity, total) in groups.items():
+        rows.append(
+            f"  {description} × {format_number(quantity)} × "
+            + _("{years} yr").format(years=years)
+            + f": {format_money(total)}"
         )
     return "\n".join(rows)
 

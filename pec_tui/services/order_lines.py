@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from pec_tui.db.models import Holder, OrderLine
+from pec_tui.db.models import Holder
 from pec_tui.domain.enums import Plan, label
 from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import MailboxChoice, Quote, QuoteLine
@@ -21,8 +21,11 @@ def line_description(line: QuoteLine) -> str:
     return label(line.item) if line.item.value not in Plan.__members__ else f"PEC {line.item.value}"
 
 
-def order_lines(order_id: int, quote: Quote, choices: Sequence[MailboxChoice]) -> list[OrderLine]:
-    """The quote's lines as rows; a mailbox's plan line carries what it becomes once paid."""
+def order_lines(
+    order_id: int, quote: Quote, choices: Sequence[MailboxChoice]
+) -> list[dict[str, Any]]:
+    """The quote's lines as `order_line` rows (for one bulk INSERT); a mailbox's plan line
+    carries what the mailbox becomes once paid."""
     by_address = {choice.address: choice for choice in choices}
     rows = []
     for line in quote.lines:
@@ -32,7 +35,7 @@ def order_lines(order_id: int, quote: Quote, choices: Sequence[MailboxChoice]) -
             choice if choice is not None and line.item.value == choice.plan.value else None
         )
         rows.append(
-            OrderLine(
+            dict(
                 order_id=order_id,
                 mailbox_id=line.mailbox_id,
                 address=line.address,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,7 @@ from pec_tui.domain.draft import (
     Step,
     default_years,
     draft_from_json,
+    draft_preview,
     draft_problems,
     draft_to_json,
     order_key_rank,
@@ -46,6 +48,7 @@ from pec_tui.services.placing import (
     Billing,
     ConfirmedOrder,
     check_mailbox_access,
+    mailbox_facts,
     new_order,
     open_order_conflict,
     place_order,
@@ -56,7 +59,38 @@ from pec_tui.services.transactions import write_session
 # --- drafts ------------------------------------------------------------------------------
 
 
-def renewal_item(mailbox: Mailbox) -> DraftItem:
+class RenewableMailbox(Protocol):
+    """A mailbox as a renewal reads it: an ORM row, or `MailboxFacts` for many at once."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def holder_id(self) -> int: ...
+    @property
+    def reseller_id(self) -> int | None: ...
+    @property
+    def expiry(self) -> date: ...
+    @property
+    def promo(self) -> bool: ...
+    @property
+    def plan(self) -> str: ...
+    @property
+    def extra_mailbox_gb(self) -> int: ...
+    @property
+    def extra_archive_gb(self) -> int: ...
+    @property
+    def mailbox_used_mb(self) -> int: ...
+    @property
+    def archive_used_mb(self) -> int: ...
+    @property
+    def renewal_years(self) -> int: ...
+    @property
+    def payment_method(self) -> str | None: ...
+
+
+def renewal_item(mailbox: RenewableMailbox) -> DraftItem:
     """A mailbox as a draft item: renewed on its current plan unless the flow changes it."""
     plan = Plan(mailbox.plan)
     return DraftItem(
@@ -77,9 +111,14 @@ def renewal_item(mailbox: Mailbox) -> DraftItem:
     )
 
 
+def renewal_items_by_id(session: Session, ids: Sequence[int]) -> dict[int, DraftItem]:
+    """The renewal items of the mailboxes `ids` as they are now (those that still exist)."""
+    return {m.id: renewal_item(m) for m in mailbox_facts(session, ids)}
+
+
 def renewal_draft(
     order_id: int,
-    mailboxes: Sequence[Mailbox],
+    mailboxes: Sequence[RenewableMailbox],
     holder: HolderData | None,
     billed_to: str,
     auto_renew: bool = False,
@@ -112,7 +151,9 @@ def _refuse_open_orders(session: Session, draft: Draft) -> None:
         raise conflict
 
 
-def _billed_party(session: Session, mailboxes: Sequence[Mailbox]) -> tuple[HolderData | None, str]:
+def _billed_party(
+    session: Session, mailboxes: Sequence[RenewableMailbox]
+) -> tuple[HolderData | None, str]:
     """Who the draft bills: the holder when every mailbox is one holder's, else the reseller
     of all of them; a selection across resellers (administrators, back office) names them
     all and becomes one order for each."""
@@ -161,7 +202,7 @@ def start_renewal(engine: Engine, actor: Actor, mailbox_ids: list[int], today: d
         raise RenewalRefused(_("Select at least one mailbox to renew."))
     ids = sorted(set(mailbox_ids))
     with write_session(engine) as session:
-        mailboxes = session.exec(select(Mailbox).where(col(Mailbox.id).in_(ids))).all()
+        mailboxes = mailbox_facts(session, ids)
         if len(mailboxes) != len(ids):
             raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))
         for mailbox in mailboxes:
@@ -291,7 +332,9 @@ def load_draft(engine: Engine, actor: Actor, order_id: int) -> Draft:
         order = load_own_order(session, actor, order_id)
         if order.status != OrderStatus.DRAFT.value or not order.draft_state:
             raise RenewalRefused(_("Order {id} is not a draft.").format(id=order_id))
-        return draft_from_json(order.id, order.draft_state)
+        return draft_from_json(
+            order.id, order.draft_state, lambda ids: renewal_items_by_id(session, ids)
+        )
 
 
 def list_drafts(engine: Engine, actor: Actor, terminal: str | None = None) -> list[DraftSummary]:
@@ -306,18 +349,23 @@ def list_drafts(engine: Engine, actor: Actor, terminal: str | None = None) -> li
         if actor.holder_id is not None:
             stmt = stmt.where(Order.holder_id == actor.holder_id)
         orders = session.exec(stmt.order_by(col(Order.updated_at).desc())).all()
-        return [
-            DraftSummary(
-                order_id=order.id,
-                billed_to=(order.draft_state or {}).get("billed_to", ""),
-                addresses=tuple(i["address"] for i in (order.draft_state or {}).get("items", [])),
-                step=Step((order.draft_state or {}).get("step", Step.PLAN)),
-                updated_at=order.updated_at,
-                terminal=order.terminal,
-                order_type=OrderType(order.type),
+        summaries = []
+        for order in orders:
+            state = order.draft_state or {}
+            addresses, count = draft_preview(state)
+            summaries.append(
+                DraftSummary(
+                    order_id=order.id,
+                    billed_to=state.get("billed_to", ""),
+                    addresses=addresses,
+                    step=Step(state.get("step", Step.PLAN)),
+                    updated_at=order.updated_at,
+                    terminal=order.terminal,
+                    order_type=OrderType(order.type),
+                    mailbox_count=count,
+                )
             )
-            for order in orders
-        ]
+        return summaries
 
 
 @audit_denials("draft.discard")

@@ -10,16 +10,27 @@ pays with prepaid credit when that is the method and the credit covers it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
+from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from pec_tui.db.models import Counter, Holder, Mailbox, OpenRenewal, Order, Reseller, utcnow
+from pec_tui.db.models import (
+    Counter,
+    Holder,
+    Mailbox,
+    OpenRenewal,
+    Order,
+    OrderLine,
+    Reseller,
+    utcnow,
+)
 from pec_tui.domain.draft import (
     Draft,
     PurchaseRefused,
@@ -42,6 +53,9 @@ from pec_tui.services.database import ORDER_NUMBER_COUNTER
 from pec_tui.services.order_lines import holder_snapshot, order_lines
 from pec_tui.services.payments import settle_with_credit
 from pec_tui.services.prices import load_price_list
+
+# The audit event of an order names this many of its mailboxes (the lines hold them all).
+AUDIT_ADDRESSES = 100
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,54 @@ class Origin(StrEnum):
     AUTO_RENEWAL = "auto_renewal"
 
 
-def check_mailbox_access(actor: Actor, mailbox: Mailbox) -> None:
+class OwnedMailbox(Protocol):
+    @property
+    def holder_id(self) -> int: ...
+    @property
+    def reseller_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxFacts:
+    """What ordering a mailbox's renewal needs to know, read as plain rows: a draft may hold
+    tens of thousands of mailboxes, too many to load as ORM objects."""
+
+    id: int
+    address: str
+    holder_id: int
+    reseller_id: int | None
+    expiry: date
+    auto_renew: bool
+    promo: bool
+    plan: str
+    extra_mailbox_gb: int
+    extra_archive_gb: int
+    mailbox_used_mb: int
+    archive_used_mb: int
+    renewal_years: int
+    payment_method: str | None
+
+
+_FACT_COLUMNS = [Mailbox.__table__.c[f.name] for f in fields(MailboxFacts)]
+# Ids per IN (...) list: within SQLite's limit on bound parameters, and quick to plan.
+ID_CHUNK = 5_000
+
+
+def chunked(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def mailbox_facts(session: Session, ids: Sequence[int]) -> list[MailboxFacts]:
+    """The mailboxes `ids` (those that still exist), in no particular order."""
+    facts: list[MailboxFacts] = []
+    for chunk in chunked(ids):
+        rows = session.execute(sa_select(*_FACT_COLUMNS).where(Mailbox.__table__.c.id.in_(chunk)))
+        facts.extend(MailboxFacts(*row) for row in rows)
+    return facts
+
+
+def check_mailbox_access(actor: Actor, mailbox: OwnedMailbox) -> None:
     if actor.holder_id is not None and mailbox.holder_id != actor.holder_id:
         raise AccessDenied(_("This mailbox does not belong to you."))
     if actor.reseller_id is not None and mailbox.reseller_id != actor.reseller_id:
@@ -168,9 +229,9 @@ def check_mailbox_access(actor: Actor, mailbox: Mailbox) -> None:
 
 def _renewal_targets(
     session: Session, actor: Actor, draft: Draft, today: date, origin: Origin
-) -> list[Mailbox]:
+) -> list[MailboxFacts]:
     ids = [i.mailbox_id for i in draft.items if i.mailbox_id is not None]
-    found = {m.id: m for m in session.exec(select(Mailbox).where(col(Mailbox.id).in_(ids))).all()}
+    found = {m.id: m for m in mailbox_facts(session, ids)}
     mailboxes = []
     for item in draft.items:
         mailbox = found.get(item.mailbox_id) if item.mailbox_id is not None else None
@@ -269,13 +330,14 @@ def place_order(
     if order is not None and order.status != OrderStatus.DRAFT.value:
         raise RenewalRefused(_("This order has already been confirmed or discarded."))
 
-    reserved: Sequence[Mailbox]
     if draft.is_purchase:
-        buyer, reserved = _purchase_targets(session, actor, draft, today)
+        buyer, again = _purchase_targets(session, actor, draft, today)
+        reserved = [m.id for m in again]
         reseller_id: int | None = buyer.reseller_id
     else:
-        reserved = _renewal_targets(session, actor, draft, today, origin)
-        reseller_id = reserved[0].reseller_id if reserved else None
+        renewed = _renewal_targets(session, actor, draft, today, origin)
+        reserved = [m.id for m in renewed]
+        reseller_id = renewed[0].reseller_id if renewed else None
     holder_row = _holder_for(session, actor, draft, origin)
     if order is None:
         order = new_order(
@@ -289,8 +351,11 @@ def place_order(
             auto_generated=origin is Origin.AUTO_RENEWAL,
         )
     # Reserve first: a concurrent order for the same mailbox fails here, cleanly.
-    session.add_all(OpenRenewal(mailbox_id=m.id, order_id=order.id) for m in reserved)
-    session.flush()
+    if reserved:
+        session.execute(
+            OpenRenewal.__table__.insert(),
+            [{"mailbox_id": i, "order_id": order.id} for i in reserved],
+        )
 
     q = draft.quote(prices or load_price_list(session))
     now = utcnow()
@@ -316,7 +381,8 @@ def place_order(
     )
     order.draft_state = draft_to_json(replace(draft, step=Step.DONE))
     session.add(order)
-    session.add_all(order_lines(order.id, q, draft.choices()))
+    # Plain executemany on the table: no ORM objects, no ids read back.
+    session.execute(OrderLine.__table__.insert(), order_lines(order.id, q, draft.choices()))
     audit.record(
         session,
         actor,
@@ -329,7 +395,9 @@ def place_order(
             "origin": origin.value,
             "gross": str(q.gross),
             "consents": {"terms": True, "clauses": True, "privacy": True, "by": actor.name},
-            "mailboxes": [i.address for i in draft.items],
+            "mailbox_count": len(draft.items),
+            # The order lines list them all; the audit keeps the first ones for reading.
+            "mailboxes": [i.address for i in draft.items[:AUDIT_ADDRESSES]],
         },
     )
     instructions = payment_instructions(

@@ -260,5 +260,5 @@ def test_kiosk_in_a_browser_identify_list_and_start_a_renewal(kiosk_server):
     with Session(engine) as session:
         draft = session.exec(select(Order).where(Order.status == OrderStatus.DRAFT.value)).one()
         assert draft.terminal == "browser-kiosk"
-        assert [i["mailbox_id"] for i in draft.draft_state["items"]] == [mailbox_id]
+        assert draft.draft_state["mailboxes"] == [mailbox_id]
     engine.dispose()

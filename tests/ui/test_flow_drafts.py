@@ -96,7 +96,9 @@ async def test_leaving_the_flow_keeps_or_discards_the_draft(sqlite_url):
         await pilot.pause(0.3)
         assert not isinstance(app.screen, FlowStepScreen)
         [kept] = _orders(app.engine)
-        assert kept.draft_state["items"][0]["plan"] == "PREMIUM"
+        # The draft keeps what was changed: the mailbox's new plan.
+        [changed] = kept.draft_state["changes"].values()
+        assert changed["plan"] == "PREMIUM"
 
         show_drafts(app, app.ctx)
         drafts = await wait_for_screen(pilot, DraftsScreen)

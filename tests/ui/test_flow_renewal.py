@@ -256,7 +256,8 @@ async def test_pro_to_standard_needs_the_archive_deletion_confirmed(sqlite_url):
     order = _order(app.engine)
     [line] = _lines(app.engine, order.id)
     assert (line.plan, line.previous_plan) == ("STANDARD", "PRO")
-    assert order.draft_state["items"][0]["archive_deletion_confirmed"] is True
+    [changed] = order.draft_state["changes"].values()
+    assert changed["archive_deletion_confirmed"] is True
 
 
 async def test_a_downgrade_below_the_used_space_is_refused_until_extra_gb(sqlite_url):
