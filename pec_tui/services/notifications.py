@@ -19,7 +19,7 @@ from pec_tui.domain.money import VAT_RATE, from_cents
 from pec_tui.domain.pricing import Quote, QuoteLine
 from pec_tui.i18n import _, format_date, format_money, format_number, ngettext
 from pec_tui.services import outbox
-from pec_tui.services.order_lines import line_description
+from pec_tui.services.order_lines import LineFacts, line_description
 
 
 def new_message(to: str, subject: str, body: str, mail_from: str | None = None) -> EmailMessage:
@@ -144,7 +144,7 @@ def queue_order_confirmation(
 # --- after the order: payment, reminders, lifecycle notices ------------------------------
 
 
-def quote_of_lines(lines: Sequence[OrderLine], vat_rate: Decimal = VAT_RATE) -> Quote:
+def quote_of_lines(lines: Sequence[OrderLine | LineFacts], vat_rate: Decimal = VAT_RATE) -> Quote:
     """The stored lines of an order as a Quote, to print them the way the confirmation did."""
     return Quote(
         tuple(
@@ -181,10 +181,26 @@ def _state_footer(expiry: date) -> str:
     ).format(date=format_date(cancelled_from(expiry)))
 
 
+def _new_expiries_text(renewed: Sequence[tuple[str, date]]) -> str:
+    """Each mailbox's new expiry, or for a long order how many mailboxes expire on each day."""
+    if len(renewed) <= ITEMISED_LINES:
+        return "\n".join(f"  {address}: {format_date(expiry)}" for address, expiry in renewed)
+    per_day: dict[date, int] = {}
+    for _address, expiry in renewed:
+        per_day[expiry] = per_day.get(expiry, 0) + 1
+    return "\n".join(
+        "  "
+        + ngettext("{date}: {count} mailbox", "{date}: {count} mailboxes", count).format(
+            date=format_date(day), count=format_number(count)
+        )
+        for day, count in sorted(per_day.items())
+    )
+
+
 def queue_renewal_completed(
     session: Session,
     order: Order,
-    lines: Sequence[OrderLine],
+    lines: Sequence[OrderLine | LineFacts],
     renewed: Sequence[tuple[str, date]],
     paid_on: date,
     mail_from: str | None = None,
@@ -218,9 +234,7 @@ def queue_renewal_completed(
         ),
         order_lines_text(quote_of_lines(lines)),
         totals_text(order.net_cents, order.vat_cents, order.gross_cents),
-        _("New expiry dates:")
-        + "\n"
-        + "\n".join(f"  {address}: {format_date(expiry)}" for address, expiry in renewed),
+        _("New expiry dates:") + "\n" + _new_expiries_text(renewed),
     ]
     if order.auto_renew:
         parts.append(

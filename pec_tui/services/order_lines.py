@@ -6,10 +6,13 @@ Written by the order pipeline (`services.placing`); the e-mails print the same d
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from pec_tui.db.models import Holder
+from sqlalchemy import select
+from sqlmodel import Session
+
+from pec_tui.db.models import Holder, OrderLine
 from pec_tui.domain.enums import Plan, label
 from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import MailboxChoice, Quote, QuoteLine
@@ -56,6 +59,35 @@ def order_lines(
             )
         )
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class LineFacts:
+    """An order line read as a plain row (an order may have tens of thousands)."""
+
+    id: int
+    mailbox_id: int | None
+    address: str | None
+    item: str
+    quantity: int
+    years: int
+    unit_cents: int
+    total_cents: int
+    plan: str | None
+    extra_mailbox_gb: int
+    extra_archive_gb: int
+
+
+_LINE_COLUMNS = [OrderLine.__table__.c[f.name] for f in fields(LineFacts)]
+
+
+def order_line_facts(session: Session, order_id: int) -> list[LineFacts]:
+    """The lines of order `order_id`, in the order they were written."""
+    table = OrderLine.__table__
+    rows = session.execute(
+        select(*_LINE_COLUMNS).where(table.c.order_id == order_id).order_by(table.c.id)
+    )
+    return [LineFacts(*row) for row in rows]
 
 
 def holder_snapshot(holder: Holder) -> dict[str, Any]:

@@ -14,10 +14,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, delete
+from sqlalchemy import CursorResult, Engine, bindparam, delete, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from pec_tui.db.batches import chunked
 from pec_tui.db.models import (
     CreditMovement,
     Holder,
@@ -38,6 +40,7 @@ from pec_tui.i18n import _, format_date, format_money
 from pec_tui.services import audit, notifications
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase
+from pec_tui.services.order_lines import LineFacts, order_line_facts
 from pec_tui.services.order_queries import confirmed_number, load_order
 from pec_tui.services.scope import record_denial, require_role
 from pec_tui.services.transactions import write_session
@@ -142,13 +145,6 @@ def parse_money(text: str) -> Decimal:
 # --- the one place where a payment takes effect -------------------------------------------
 
 
-def _lock_mailboxes(session: Session, ids: list[int]) -> dict[int, Mailbox]:
-    rows = session.exec(
-        select(Mailbox).where(col(Mailbox.id).in_(ids)).order_by(col(Mailbox.id)).with_for_update()
-    ).all()
-    return {m.id: m for m in rows}
-
-
 def _already_paid(session: Session, order: Order) -> PaymentResult:
     payment = session.exec(select(Payment).where(col(Payment.order_id) == order.id)).first()
     if payment is not None:
@@ -194,63 +190,141 @@ def _refuse_unpayable(order: Order) -> None:
         )
 
 
-def _renewed_mailbox_id(line: OrderLine) -> int:
-    """The mailbox a renewal's plan line renews: `settle` keeps only the lines with one."""
-    assert line.mailbox_id is not None
-    return line.mailbox_id
+def _renew_mailboxes(
+    session: Session, order: Order, plan_lines: list[LineFacts], paid_on: date
+) -> list[RenewedMailbox]:
+    """Extend every mailbox of a renewal from its old expiry, with the plan and space chosen.
 
-
-def _renewal_targets(
-    session: Session, order: Order, plan_lines: list[OrderLine], paid_on: date
-) -> dict[int, Mailbox]:
-    """Line id -> the mailbox it renews, locked; refused if one is gone or Cancellata."""
-    mailboxes = _lock_mailboxes(session, sorted({_renewed_mailbox_id(line) for line in plan_lines}))
+    The mailboxes are read as plain rows (locked on PostgreSQL) and written with one
+    executemany: an order may hold tens of thousands. Refused, with nothing changed, when a
+    mailbox is gone or Cancellata."""
+    table = Mailbox.__table__
+    ids = sorted({line.mailbox_id for line in plan_lines if line.mailbox_id is not None})
+    current: dict[int, tuple[str, date, int]] = {}
+    for chunk in chunked(ids):
+        rows = session.execute(
+            sa_select(table.c.id, table.c.address, table.c.expiry, table.c.archive_used_mb)
+            .where(table.c.id.in_(chunk))
+            .order_by(table.c.id)
+            .with_for_update()
+        )
+        current.update({row[0]: (row[1], row[2], row[3]) for row in rows})
+    renewed: list[RenewedMailbox] = []
+    changes: list[dict[str, Any]] = []
     for line in plan_lines:
-        mailbox = mailboxes.get(_renewed_mailbox_id(line))
-        if mailbox is None:
+        assert line.mailbox_id is not None and line.plan is not None  # renewal plan lines
+        found = current.get(line.mailbox_id)
+        if found is None:
             raise PaymentRefused(
                 _("{address} no longer exists: the order cannot be paid.").format(
                     address=line.address
                 )
             )
-        if state_of(mailbox.expiry, paid_on) is MailboxState.CANCELLED:
+        address, old, archive_used_mb = found
+        if state_of(old, paid_on) is MailboxState.CANCELLED:
             raise PaymentRefused(
                 _(
                     "{address} was cancelled on {date}: it can no longer be renewed, only "
                     "bought again. Cancel order no. {number}."
                 ).format(
-                    address=mailbox.address,
-                    date=format_date(cancelled_from(mailbox.expiry)),
+                    address=address,
+                    date=format_date(cancelled_from(old)),
                     number=order.number,
                 )
             )
-    return {line.id: mailboxes[_renewed_mailbox_id(line)] for line in plan_lines}
+        new = renewed_expiry(old, line.years)
+        # Down to STANDARD: the security archive is switched off and its messages deleted.
+        archive = PLANS[Plan(line.plan)].has_archive
+        changes.append(
+            {
+                "b_id": line.mailbox_id,
+                "b_expiry": new,
+                "b_plan": line.plan,
+                "b_extra_mailbox_gb": line.extra_mailbox_gb,
+                "b_extra_archive_gb": line.extra_archive_gb if archive else 0,
+                "b_archive_used_mb": archive_used_mb if archive else 0,
+            }
+        )
+        renewed.append(RenewedMailbox(line.mailbox_id, address, old, new, line.plan))
+    if changes:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                expiry=bindparam("b_expiry"),
+                plan=bindparam("b_plan"),
+                extra_mailbox_gb=bindparam("b_extra_mailbox_gb"),
+                extra_archive_gb=bindparam("b_extra_archive_gb"),
+                archive_used_mb=bindparam("b_archive_used_mb"),
+                auto_renew=order.auto_renew,
+                renewal_years=order.years,
+                payment_method=order.payment_method,
+                version=table.c.version + 1,
+            )
+            .execution_options(synchronize_session=False),
+            changes,
+        )
+    return renewed
 
 
-def _purchase_targets(
-    session: Session, order: Order, plan_lines: list[OrderLine], today: date
-) -> dict[int, Mailbox]:
-    """Line id -> the mailbox it creates (not yet added) or the cancelled one bought again."""
+def _buy_mailboxes(
+    session: Session, order: Order, plan_lines: list[LineFacts], today: date
+) -> list[RenewedMailbox]:
+    """Create the mailbox a purchase buys (or reactivate the cancelled one bought again):
+    active from today, empty, whatever it held before."""
     holder = session.get(Holder, order.holder_id) if order.holder_id else None
     if holder is None:
         raise PaymentRefused(_("The holder no longer exists."))
-    targets: dict[int, Mailbox] = {}
+    targets: list[tuple[LineFacts, Mailbox]] = []
     for line in plan_lines:
-        # A purchase's plan line names the address it buys, and `settle` keeps only the
-        # lines with a plan.
+        # A purchase's plan line names the address it buys.
         assert line.address is not None and line.plan is not None
         try:
             existing = existing_mailbox_for_purchase(session, holder, line.address, today, True)
         except PurchaseRefused as exc:
             raise PaymentRefused(exc.message) from exc
-        targets[line.id] = existing or Mailbox(
-            address=line.address,
-            holder_id=holder.id,
-            reseller_id=order.reseller_id,
-            plan=line.plan,
-            expiry=today,
+        targets.append(
+            (
+                line,
+                existing
+                or Mailbox(
+                    address=line.address,
+                    holder_id=holder.id,
+                    reseller_id=order.reseller_id,
+                    plan=line.plan,
+                    expiry=today,
+                ),
+            )
         )
-    return targets
+    renewed: list[RenewedMailbox] = []
+    for line, mailbox in targets:
+        assert line.plan is not None
+        again = mailbox.id is not None
+        mailbox.expiry = renewed_expiry(today, line.years)
+        mailbox.mailbox_used_mb = mailbox.archive_used_mb = 0
+        mailbox.holder_id, mailbox.reseller_id = holder.id, order.reseller_id
+        mailbox.plan = line.plan
+        mailbox.extra_mailbox_gb = line.extra_mailbox_gb
+        mailbox.extra_archive_gb = (
+            line.extra_archive_gb if PLANS[Plan(line.plan)].has_archive else 0
+        )
+        mailbox.auto_renew = order.auto_renew
+        mailbox.renewal_years = order.years
+        mailbox.payment_method = order.payment_method
+        if again:
+            mailbox.version += 1
+        session.add(mailbox)
+        session.flush()
+        if line.mailbox_id is None:
+            session.execute(
+                update(OrderLine.__table__)
+                .where(OrderLine.__table__.c.id == line.id)
+                .values(mailbox_id=mailbox.id)
+            )
+        renewed.append(
+            RenewedMailbox(mailbox.id, mailbox.address, None, mailbox.expiry, mailbox.plan)
+        )
+    return renewed
 
 
 def settle(
@@ -286,54 +360,14 @@ def settle(
         raise PaymentRefused(
             _("The payment date {date} is in the future.").format(date=format_date(paid_on))
         )
-    lines = session.exec(
-        select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
-    ).all()
+    lines = order_line_facts(session, order.id)
     purchase = order.type == OrderType.PURCHASE.value
     plan_lines = [line for line in lines if line.plan and (purchase or line.mailbox_id)]
-    targets = (
-        _purchase_targets(session, order, plan_lines, today)
+    renewed = (
+        _buy_mailboxes(session, order, plan_lines, today)
         if purchase
-        else _renewal_targets(session, order, plan_lines, paid_on)
+        else _renew_mailboxes(session, order, plan_lines, paid_on)
     )
-
-    renewed: list[RenewedMailbox] = []
-    for line in plan_lines:
-        # plan_lines are the lines with a plan.
-        assert line.plan is not None
-        mailbox = targets[line.id]
-        old = mailbox.expiry if mailbox.id is not None else None
-        if purchase:
-            # _purchase_targets refused a purchase without its holder.
-            assert order.holder_id is not None
-            # Bought (again): active from today, empty, whatever it held before.
-            mailbox.expiry = renewed_expiry(today, line.years)
-            mailbox.mailbox_used_mb = mailbox.archive_used_mb = 0
-            mailbox.holder_id, mailbox.reseller_id = order.holder_id, order.reseller_id
-        else:
-            # A renewal's mailboxes exist: _renewal_targets locked each one.
-            assert old is not None
-            mailbox.expiry = renewed_expiry(old, line.years)
-        mailbox.plan = line.plan
-        mailbox.extra_mailbox_gb = line.extra_mailbox_gb
-        mailbox.extra_archive_gb = line.extra_archive_gb
-        if not PLANS[Plan(line.plan)].has_archive:
-            # Down to STANDARD: the security archive is switched off and its messages deleted.
-            mailbox.archive_used_mb = 0
-            mailbox.extra_archive_gb = 0
-        mailbox.auto_renew = order.auto_renew
-        mailbox.renewal_years = order.years
-        mailbox.payment_method = order.payment_method
-        if mailbox.id is not None:
-            mailbox.version += 1
-        session.add(mailbox)
-        if line.mailbox_id is None:
-            session.flush()
-            line.mailbox_id = mailbox.id
-            session.add(line)
-        renewed.append(
-            RenewedMailbox(mailbox.id, mailbox.address, old, mailbox.expiry, mailbox.plan)
-        )
 
     now = utcnow()
     order.status = OrderStatus.PAID.value

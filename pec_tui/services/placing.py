@@ -10,7 +10,7 @@ pays with prepaid credit when that is the method and the credit covers it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
@@ -21,6 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from pec_tui.db.batches import chunked
 from pec_tui.db.models import (
     Counter,
     Holder,
@@ -202,13 +203,6 @@ class MailboxFacts:
 
 
 _FACT_COLUMNS = [Mailbox.__table__.c[f.name] for f in fields(MailboxFacts)]
-# Ids per IN (...) list: within SQLite's limit on bound parameters, and quick to plan.
-ID_CHUNK = 5_000
-
-
-def chunked(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 def mailbox_facts(session: Session, ids: Sequence[int]) -> list[MailboxFacts]:
