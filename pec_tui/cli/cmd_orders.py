@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from pec_tui.cli.order_output import (
 )
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod
 from pec_tui.domain.records import OrderRow
+
+if TYPE_CHECKING:
+    from pec_tui.services.order_queries import OrderDetail
 
 _CSV_HEADER = (
     "number",
@@ -66,7 +70,6 @@ def orders_list(
     ctx: CliContext, status: str | None, holder: str | None, limit: int | None, fmt: str
 ) -> None:
     """List orders, newest first (only those the operator may see)."""
-    from pec_tui.i18n import _, format_date, format_money
     from pec_tui.services.order_queries import iter_orders
 
     pages = iter_orders(ctx.engine, ctx.actor, OrderStatus(status) if status else None, holder)
@@ -81,50 +84,32 @@ def orders_list(
                 yield row
 
     if fmt == "csv":
-        write_csv(
-            _CSV_HEADER,
-            (
-                (
-                    r.number,
-                    r.type,
-                    r.status,
-                    r.created_at.date(),
-                    r.holder_name,
-                    r.years,
-                    r.net,
-                    r.vat,
-                    r.gross,
-                    r.payment_method,
-                )
-                for r in rows()
-            ),
-        )
-        return
-    if fmt == "json":
-        echo_json(
-            [
-                dict(
-                    zip(
-                        _CSV_HEADER,
-                        (
-                            r.number,
-                            r.type,
-                            r.status,
-                            r.created_at.date(),
-                            r.holder_name,
-                            r.years,
-                            r.net,
-                            r.vat,
-                            r.gross,
-                            r.payment_method,
-                        ),
-                        strict=True,
-                    )
-                )
-                for r in rows()
-            ]
-        )
-        return
+        write_csv(_CSV_HEADER, (_row_values(r) for r in rows()))
+    elif fmt == "json":
+        echo_json([dict(zip(_CSV_HEADER, _row_values(r), strict=True)) for r in rows()])
+    else:
+        _write_order_table(rows())
+
+
+def _row_values(r: OrderRow) -> tuple[object, ...]:
+    """One order as the values of `_CSV_HEADER`: for csv and json."""
+    return (
+        r.number,
+        r.type,
+        r.status,
+        r.created_at.date(),
+        r.holder_name,
+        r.years,
+        r.net,
+        r.vat,
+        r.gross,
+        r.payment_method,
+    )
+
+
+def _write_order_table(rows: Iterator[OrderRow]) -> None:
+    from pec_tui.i18n import _, format_date, format_money
+
     table = [
         (
             str(r.number or "-"),
@@ -135,7 +120,7 @@ def orders_list(
             format_money(r.gross),
             enum_label(OrderStatus, r.status),
         )
-        for r in rows()
+        for r in rows
     ]
     if not table:
         click.echo(_("No orders."))
@@ -161,53 +146,61 @@ def orders_list(
 @refusals_as_errors
 def orders_show(ctx: CliContext, number: str, fmt: str) -> None:
     """Show order NUMBER (10 digits) with its lines, totals and payment."""
-    from pec_tui.i18n import _, format_date, format_datetime, format_money
     from pec_tui.services.order_queries import get_order
 
     detail = get_order(ctx.engine, ctx.actor, number)
-    o = detail.order
     if fmt == "json":
-        echo_json(
+        echo_json(_order_json(detail))
+    else:
+        _write_order(detail)
+
+
+def _order_json(detail: OrderDetail) -> dict[str, object]:
+    o = detail.order
+    return {
+        "number": o.number,
+        "type": o.type,
+        "status": o.status,
+        "date": o.created_at,
+        "holder": o.holder_name,
+        "years": o.years,
+        "payment_method": o.payment_method,
+        "auto_renew": detail.auto_renew,
+        "auto_generated": detail.auto_generated,
+        "net": o.net,
+        "vat": o.vat,
+        "gross": o.gross,
+        "lines": [
             {
-                "number": o.number,
-                "type": o.type,
-                "status": o.status,
-                "date": o.created_at,
-                "holder": o.holder_name,
-                "years": o.years,
-                "payment_method": o.payment_method,
-                "auto_renew": detail.auto_renew,
-                "auto_generated": detail.auto_generated,
-                "net": o.net,
-                "vat": o.vat,
-                "gross": o.gross,
-                "lines": [
-                    {
-                        "address": line.address,
-                        "item": line.item,
-                        "description": line.description,
-                        "quantity": line.quantity,
-                        "years": line.years,
-                        "unit": line.unit,
-                        "total": line.total,
-                        "plan": line.plan,
-                        "previous_plan": line.previous_plan,
-                    }
-                    for line in detail.lines
-                ],
-                "payment": None
-                if detail.payment is None
-                else {
-                    "amount": detail.payment.amount,
-                    "method": detail.payment.method,
-                    "paid_on": detail.payment.paid_on,
-                    "reference": detail.payment.reference,
-                },
-                "paid_at": detail.paid_at,
-                "cancelled_at": detail.cancelled_at,
+                "address": line.address,
+                "item": line.item,
+                "description": line.description,
+                "quantity": line.quantity,
+                "years": line.years,
+                "unit": line.unit,
+                "total": line.total,
+                "plan": line.plan,
+                "previous_plan": line.previous_plan,
             }
-        )
-        return
+            for line in detail.lines
+        ],
+        "payment": None
+        if detail.payment is None
+        else {
+            "amount": detail.payment.amount,
+            "method": detail.payment.method,
+            "paid_on": detail.payment.paid_on,
+            "reference": detail.payment.reference,
+        },
+        "paid_at": detail.paid_at,
+        "cancelled_at": detail.cancelled_at,
+    }
+
+
+def _write_order(detail: OrderDetail) -> None:
+    from pec_tui.i18n import _, format_date, format_datetime, format_money
+
+    o = detail.order
     click.echo(
         _("Order no. {number} — {type} — {status}").format(
             number=o.number or "-",

@@ -9,6 +9,7 @@ written (one per order, enforced by the database) and the Rinnovo completato e-m
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -344,6 +345,36 @@ def settle(
     """
     if order.status == OrderStatus.PAID.value:
         return _already_paid(session, order)
+    _refuse_payment(order, amount_cents, paid_on, today)
+    lines = order_line_facts(session, order.id)
+    purchase = order.type == OrderType.PURCHASE.value
+    plan_lines = [line for line in lines if line.plan and (purchase or line.mailbox_id)]
+    renewed = (
+        _buy_mailboxes(session, order, plan_lines, today)
+        if purchase
+        else _renew_mailboxes(session, order, plan_lines, paid_on)
+    )
+
+    _mark_paid(session, actor, order, amount_cents, method, paid_on, reference)
+    # A racing second registration fails here, on the unique order_id, and rolls back.
+    session.flush()
+    notifications.queue_renewal_completed(
+        session, order, lines, [(r.address, r.new_expiry) for r in renewed], paid_on, mail_from
+    )
+    _audit_payment(session, actor, order, amount_cents, method, paid_on, reference, renewed)
+    return PaymentResult(
+        order_id=order.id,
+        number=confirmed_number(order),
+        amount=from_cents(amount_cents),
+        method=method,
+        paid_on=paid_on,
+        already_paid=False,
+        renewed=tuple(renewed),
+    )
+
+
+def _refuse_payment(order: Order, amount_cents: int, paid_on: date, today: date) -> None:
+    """PaymentRefused unless `order` can take this amount on this day."""
     _refuse_unpayable(order)
     if amount_cents != order.gross_cents:
         raise PaymentRefused(
@@ -360,15 +391,18 @@ def settle(
         raise PaymentRefused(
             _("The payment date {date} is in the future.").format(date=format_date(paid_on))
         )
-    lines = order_line_facts(session, order.id)
-    purchase = order.type == OrderType.PURCHASE.value
-    plan_lines = [line for line in lines if line.plan and (purchase or line.mailbox_id)]
-    renewed = (
-        _buy_mailboxes(session, order, plan_lines, today)
-        if purchase
-        else _renew_mailboxes(session, order, plan_lines, paid_on)
-    )
 
+
+def _mark_paid(
+    session: Session,
+    actor: Actor,
+    order: Order,
+    amount_cents: int,
+    method: PaymentMethod,
+    paid_on: date,
+    reference: str | None,
+) -> None:
+    """Status Pagato, its mailboxes free for the next order, the Payment row."""
     now = utcnow()
     order.status = OrderStatus.PAID.value
     order.paid_at = now
@@ -386,11 +420,18 @@ def settle(
             operator_id=actor.operator_id,
         )
     )
-    # A racing second registration fails here, on the unique order_id, and rolls back.
-    session.flush()
-    notifications.queue_renewal_completed(
-        session, order, lines, [(r.address, r.new_expiry) for r in renewed], paid_on, mail_from
-    )
+
+
+def _audit_payment(
+    session: Session,
+    actor: Actor,
+    order: Order,
+    amount_cents: int,
+    method: PaymentMethod,
+    paid_on: date,
+    reference: str | None,
+    renewed: Sequence[RenewedMailbox],
+) -> None:
     audit.record(
         session,
         actor,
@@ -413,15 +454,6 @@ def settle(
                 for r in renewed
             ],
         },
-    )
-    return PaymentResult(
-        order_id=order.id,
-        number=confirmed_number(order),
-        amount=from_cents(amount_cents),
-        method=method,
-        paid_on=paid_on,
-        already_paid=False,
-        renewed=tuple(renewed),
     )
 
 

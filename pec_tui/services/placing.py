@@ -324,14 +324,7 @@ def place_order(
     if order is not None and order.status != OrderStatus.DRAFT.value:
         raise RenewalRefused(_("This order has already been confirmed or discarded."))
 
-    if draft.is_purchase:
-        buyer, again = _purchase_targets(session, actor, draft, today)
-        reserved = [m.id for m in again]
-        reseller_id: int | None = buyer.reseller_id
-    else:
-        renewed = _renewal_targets(session, actor, draft, today, origin)
-        reserved = [m.id for m in renewed]
-        reseller_id = renewed[0].reseller_id if renewed else None
+    reserved, reseller_id = _reserved_mailboxes(session, actor, draft, today, origin)
     holder_row = _holder_for(session, actor, draft, origin)
     if order is None:
         order = new_order(
@@ -352,48 +345,12 @@ def place_order(
         )
 
     q = draft.quote(prices or load_price_list(session))
-    now = utcnow()
     order.number = next_order_number(session)
-    # A draft across resellers becomes this part's order: its holder and reseller, no other.
-    order.holder_id = holder_row.id if holder_row else None
-    order.reseller_id = reseller_id
-    order.status = OrderStatus.AWAITING_PAYMENT.value
-    order.confirmed_at = order.updated_at = now
-    order.years = draft.years
-    order.payment_method = method.value
-    order.auto_renew = draft.auto_renew
-    order.signature_kit = draft.kit.value if draft.kit else None
-    order.net_cents, order.vat_cents, order.gross_cents = (
-        to_cents(q.net),
-        to_cents(q.vat),
-        to_cents(q.gross),
-    )
-    order.consent_terms_at = order.consent_clauses_at = order.consent_privacy_at = now
-    order.consent_terms_by = order.consent_clauses_by = order.consent_privacy_by = actor.name
-    order.holder_snapshot = (
-        holder_snapshot(holder_row) if holder_row else {"billed_to": draft.billed_to}
-    )
-    order.draft_state = draft_to_json(replace(draft, step=Step.DONE))
+    _fill_confirmed(order, draft, q, actor, holder_row, reseller_id, method)
     session.add(order)
     # Plain executemany on the table: no ORM objects, no ids read back.
     session.execute(OrderLine.__table__.insert(), order_lines(order.id, q, draft.choices()))
-    audit.record(
-        session,
-        actor,
-        "order.confirm",
-        "order",
-        order.id,
-        {
-            "number": order.number,
-            "type": draft.order_type.value,
-            "origin": origin.value,
-            "gross": str(q.gross),
-            "consents": {"terms": True, "clauses": True, "privacy": True, "by": actor.name},
-            "mailbox_count": len(draft.items),
-            # The order lines list them all; the audit keeps the first ones for reading.
-            "mailboxes": [i.address for i in draft.items[:AUDIT_ADDRESSES]],
-        },
-    )
+    _audit_confirmation(session, actor, order, draft, q, origin)
     instructions = payment_instructions(
         method, order.number, q.gross, billing.iban, billing.beneficiary
     )
@@ -422,6 +379,72 @@ def place_order(
         email_to=email_to,
         paid=paid,
         billed_to=name,
+    )
+
+
+def _reserved_mailboxes(
+    session: Session, actor: Actor, draft: Draft, today: date, origin: Origin
+) -> tuple[list[int], int | None]:
+    """The ids of the mailboxes the order reserves, and the reseller the order belongs to."""
+    if draft.is_purchase:
+        buyer, again = _purchase_targets(session, actor, draft, today)
+        return [m.id for m in again], buyer.reseller_id
+    renewed = _renewal_targets(session, actor, draft, today, origin)
+    return [m.id for m in renewed], renewed[0].reseller_id if renewed else None
+
+
+def _fill_confirmed(
+    order: Order,
+    draft: Draft,
+    q: Quote,
+    actor: Actor,
+    holder_row: Holder | None,
+    reseller_id: int | None,
+    method: PaymentMethod,
+) -> None:
+    """Write the confirmed draft's choices, totals and consents on the order row."""
+    now = utcnow()
+    # A draft across resellers becomes this part's order: its holder and reseller, no other.
+    order.holder_id = holder_row.id if holder_row else None
+    order.reseller_id = reseller_id
+    order.status = OrderStatus.AWAITING_PAYMENT.value
+    order.confirmed_at = order.updated_at = now
+    order.years = draft.years
+    order.payment_method = method.value
+    order.auto_renew = draft.auto_renew
+    order.signature_kit = draft.kit.value if draft.kit else None
+    order.net_cents, order.vat_cents, order.gross_cents = (
+        to_cents(q.net),
+        to_cents(q.vat),
+        to_cents(q.gross),
+    )
+    order.consent_terms_at = order.consent_clauses_at = order.consent_privacy_at = now
+    order.consent_terms_by = order.consent_clauses_by = order.consent_privacy_by = actor.name
+    order.holder_snapshot = (
+        holder_snapshot(holder_row) if holder_row else {"billed_to": draft.billed_to}
+    )
+    order.draft_state = draft_to_json(replace(draft, step=Step.DONE))
+
+
+def _audit_confirmation(
+    session: Session, actor: Actor, order: Order, draft: Draft, q: Quote, origin: Origin
+) -> None:
+    audit.record(
+        session,
+        actor,
+        "order.confirm",
+        "order",
+        order.id,
+        {
+            "number": order.number,
+            "type": draft.order_type.value,
+            "origin": origin.value,
+            "gross": str(q.gross),
+            "consents": {"terms": True, "clauses": True, "privacy": True, "by": actor.name},
+            "mailbox_count": len(draft.items),
+            # The order lines list them all; the audit keeps the first ones for reading.
+            "mailboxes": [i.address for i in draft.items[:AUDIT_ADDRESSES]],
+        },
     )
 
 
