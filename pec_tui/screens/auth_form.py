@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from textual.screen import Screen
 
 from pec_tui.services.actor import Actor
-from pec_tui.widgets.forms import FieldErrors
+from pec_tui.widgets.forms import FAST_FOCUS_BINDINGS, FieldErrors
 
 
 class SignInAnswer(Protocol):
@@ -39,3 +39,4 @@ class AuthForm(FieldErrors, Screen[Any]):
     """A small centred form of Inputs only (Enter is theirs: a priority binding)."""
 
     CSS_PATH = "../styles/auth.tcss"
+    BINDINGS: ClassVar = FAST_FOCUS_BINDINGS

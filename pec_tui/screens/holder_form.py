@@ -30,7 +30,7 @@ from pec_tui.i18n import N_, _, ngettext
 from pec_tui.screens.flow_step import FlowStepScreen
 from pec_tui.services.context import Context
 from pec_tui.widgets.choice import SpaceCheckbox
-from pec_tui.widgets.forms import chosen
+from pec_tui.widgets.forms import FAST_FOCUS_BINDINGS, chosen, submit_after_typed_keys
 
 # The fields and which holder kinds have them: the one table in `domain.holder`.
 FIELDS = HOLDER_FIELDS
@@ -43,6 +43,7 @@ class HolderFormScreen(FlowStepScreen):
     BINDINGS: ClassVar = [
         # Priority, so that enter continues from any field; an open Select keeps its enter.
         Binding("enter", "proceed", N_("Continue"), id="holder.proceed", priority=True),
+        *FAST_FOCUS_BINDINGS,
     ]
 
     def __init__(self, ctx: Context, draft: Draft, prices: PriceList) -> None:
@@ -239,6 +240,9 @@ class HolderFormScreen(FlowStepScreen):
         return True
 
     def action_proceed(self) -> None:
+        submit_after_typed_keys(self, self._proceed)
+
+    def _proceed(self) -> None:
         if self.draft.holder is None:
             self.go_next()
             return

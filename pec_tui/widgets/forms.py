@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Input, Label, Select, Static
 
 
@@ -13,6 +15,23 @@ def field_block(label: str, field_id: str, **input_options: Any) -> ComposeResul
     yield Label(label, classes="auth-label")
     yield Input(id=field_id, **input_options)
     yield Label("", id=f"{field_id}-error", classes="auth-error")
+
+
+# Priority bindings move the focus as soon as the key arrives, so keys typed (or pasted, or sent
+# by tmux or a scanner) right after Tab land in the next field, not in the one being left.
+FAST_FOCUS_BINDINGS = [
+    Binding("tab", "app.focus_next", show=False, priority=True),
+    Binding("shift+tab", "app.focus_previous", show=False, priority=True),
+]
+
+
+def submit_after_typed_keys(screen: Any, submit: Callable[[], object]) -> None:
+    """Run `submit` once the focused field has handled the keys already typed into it.
+
+    A key reaches a field through the field's own queue, while a priority Enter runs at once:
+    read at once, the field would miss what was typed fast just before Enter.
+    """
+    (screen.focused or screen).call_later(submit)
 
 
 def chosen(select: Select[str]) -> str:
@@ -50,7 +69,7 @@ class FieldErrors:
         if focused is not None and focused.id in ids[:-1]:
             self.query_one(f"#{ids[ids.index(focused.id) + 1]}").focus()
         else:
-            self.submit()
+            submit_after_typed_keys(self, self.submit)
 
     def submit(self) -> None:
         raise NotImplementedError

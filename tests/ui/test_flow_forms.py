@@ -180,3 +180,28 @@ async def test_promotional_mailboxes_renew_for_two_years_at_most(sqlite_url):
     with Session(app.engine) as session:
         order = session.exec(select(Order).where(Order.status != OrderStatus.DRAFT.value)).one()
         assert (order.years, order.auto_renew, order.payment_method) == (2, True, "bollettino")
+
+
+async def test_holder_data_typed_at_once_lands_where_it_was_typed(sqlite_url):
+    """A paste, tmux or a scanner delivers Tab, the next field's text and Enter with no pause:
+    every character lands in the field it was typed for, and Continue reads them all."""
+    from test_login import burst
+
+    app = make_app(sqlite_url)
+    holder = add_holder(app.engine)
+    mailbox = add_mailbox(app.engine, holder, "mario.rossi@pec.it")
+    async with app.run_test(size=SIZE) as pilot:
+        form = await _to_holder(pilot, app, mailbox)
+        for field in ("street", "cap", "city"):
+            form.query_one(f"#{field}", Input).value = ""
+        form.query_one("#street", Input).focus()
+        await pilot.pause()
+        burst(app, "Via Verdi 2\t20121\tMilano\r")
+        screen = await wait_for_screen(pilot, OrderFormScreen)
+        holder_data = screen.draft.holder
+        assert holder_data is not None
+        assert (holder_data.street, holder_data.cap, holder_data.city) == (
+            "Via Verdi 2",
+            "20121",
+            "Milano",
+        )

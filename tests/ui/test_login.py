@@ -353,3 +353,26 @@ async def test_operators_screen_new_password_lifts_a_lockout(sqlite_engine):
         await app.workers.wait_for_complete()
         assert app.screen is screen
     assert auth.authenticate(sqlite_engine, "mario", "mario-new-1").name == "mario"
+
+
+def burst(app, keys: str) -> None:
+    """Queue every key at once, as a paste, tmux or a barcode scanner delivers them: no key
+    waits for the previous one to be handled (the pilot's `press` would wait)."""
+    from textual import events
+
+    names = {"\t": ("tab", None), "\r": ("enter", None)}
+    for ch in keys:
+        key, char = names.get(ch, (ch, ch))
+        app.post_message(events.Key(key, char))
+
+
+async def test_a_sign_in_typed_at_once_lands_where_it_was_typed(engine):
+    add_operator(engine)
+    async with make_app(engine).run_test() as pilot:
+        await pilot.pause()
+        burst(pilot.app, "mario\tpassword-1\r")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert pilot.app.screen.id == "home"
+        assert pilot.app.actor.name == "mario"
