@@ -39,4 +39,4 @@ class AuthForm(FieldErrors, Screen[Any]):
     """A small centred form of Inputs only (Enter is theirs: a priority binding)."""
 
     CSS_PATH = "../styles/auth.tcss"
-    BINDINGS: ClassVar = FAST_FOCUS_BINDINGS
+    BINDINGS: ClassVar = [*FAST_FOCUS_BINDINGS]
