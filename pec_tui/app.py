@@ -29,7 +29,7 @@ from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.audit_queries import AuditLog
 from pec_tui.services.auth import AuthService
 from pec_tui.services.context import Context
-from pec_tui.services.operators import OperatorAdmin
+from pec_tui.services.operators import OperatorAdmin, demo_operators
 from pec_tui.widgets.keys import translate_bindings
 
 # Before sign-in: scoped to reseller and holder 0, which do not exist, so it sees nothing.
@@ -66,6 +66,7 @@ class PecApp(App[None]):
         actor: Actor | None = None,
         today: Callable[[], date] = date.today,
         login: bool = False,
+        signed_in: Actor | None = None,
     ) -> None:
         super().__init__()
         translate_bindings(self)
@@ -74,8 +75,10 @@ class PecApp(App[None]):
             engine, (actor or SYSTEM).on_terminal(settings.terminal), settings, today
         )
         self.sub_title = _("PEC mailbox management")
-        # With `login`, the operator signs in first and the terminal locks when left idle.
+        # With `login`, the operator signs in first and the terminal locks when left idle;
+        # `signed_in` skips the sign-in for an actor already authenticated (`pec-tui demo`).
         self.login = login
+        self.signed_in = signed_in
         self.idle_timeout = settings.idle_lock_minutes * 60.0
         self.idle_lock: IdleLock | None = None
         self.auth = AuthService(engine, settings.terminal)
@@ -93,8 +96,11 @@ class PecApp(App[None]):
     def on_mount(self) -> None:
         if self.ctx.settings.keymap:
             self.set_keymap(self.ctx.settings.keymap)
-        if self.login:
-            start_session(self, self.auth, self.begin_session)
+        if self.login and self.signed_in is not None:
+            self.begin_session(self.signed_in)
+        elif self.login:
+            accounts = [o.username for o in demo_operators(self.engine)]
+            start_session(self, self.auth, self.begin_session, accounts)
         else:
             self.open_home()
 
@@ -186,5 +192,5 @@ class PecApp(App[None]):
             self.action_show_help_panel()
 
 
-def run_app(settings: Settings, engine: Engine) -> None:
-    PecApp(settings, engine, login=True).run()
+def run_app(settings: Settings, engine: Engine, signed_in: Actor | None = None) -> None:
+    PecApp(settings, engine, login=True, signed_in=signed_in).run()

@@ -7,11 +7,16 @@ import sys
 import time
 from datetime import datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.i18n import _
+
+if TYPE_CHECKING:
+    from pec_tui.services.actor import Actor
+    from pec_tui.services.operators import DemoCredential
 
 # The shell's convention for "stopped by Ctrl-C".
 EXIT_INTERRUPTED = 130
@@ -63,6 +68,12 @@ class _CtrlC:
     "after a confirmation.",
 )
 @click.option("--yes", is_flag=True, help="Do not ask to confirm --reset.")
+@click.option(
+    "--accounts",
+    is_flag=True,
+    help="Give the demo operators new passwords and print them (only on a database that "
+    "demo filled, where every operator was made for the demo).",
+)
 @click.option("--no-ui", is_flag=True, help="Do not open the terminal UI afterwards.")
 @pass_ctx
 def demo(
@@ -72,6 +83,7 @@ def demo(
     today: datetime | None,
     reset: bool,
     yes: bool,
+    accounts: bool,
     no_ui: bool,
 ) -> None:
     """Fill the database with realistic demo data, then open the terminal UI.
@@ -87,7 +99,10 @@ def demo(
     if reset:
         _reset(ctx, yes)
     existing = seeding.mailbox_count(engine)
-    if existing:
+    credentials: list[DemoCredential] = []
+    if accounts:
+        credentials = _renew_accounts(ctx)
+    elif existing:
         click.echo(
             _(
                 "The database already has {count} mailboxes: nothing seeded (--reset starts over)."
@@ -95,11 +110,12 @@ def demo(
         )
     else:
         _seed(ctx, mailboxes, seed, today)
-        _demo_operators(ctx)
+        credentials = _demo_operators(ctx)
     if not no_ui:
         from pec_tui.app import run_app
 
-        run_app(ctx.settings, engine)
+        # Whoever just read the passwords starts signed in as the demo administrator.
+        run_app(ctx.settings, engine, _demo_admin(ctx, credentials))
 
 
 def _reset(ctx: CliContext, yes: bool) -> None:
@@ -174,20 +190,57 @@ def _seed(ctx: CliContext, mailboxes: int, seed: int, today: datetime | None) ->
     )
 
 
-def _demo_operators(ctx: CliContext) -> None:
+def _demo_operators(ctx: CliContext) -> list[DemoCredential]:
     """Sign-in accounts for the demo, printed once (only on a database without operators)."""
     from pec_tui.demo.seeding import mark_demo_operators
-    from pec_tui.domain.enums import label
     from pec_tui.services.operators import create_demo_operators
 
     credentials = create_demo_operators(ctx.engine, ctx.actor)
+    if credentials:
+        mark_demo_operators(ctx.engine, [c.username for c in credentials])
+        _print_accounts(credentials)
+    return credentials
+
+
+def _renew_accounts(ctx: CliContext) -> list[DemoCredential]:
+    """New passwords for the demo operators: on a demo database only, where nobody else has an
+    account, so no sign-in is asked (the passwords printed at the first run may be lost)."""
+    from pec_tui.demo import seeding
+    from pec_tui.services.actor import SYSTEM
+    from pec_tui.services.operators import renew_demo_passwords
+
+    try:
+        seeding.check_demo_book(ctx.engine)
+    except seeding.NotADemoBook as exc:
+        raise click.ClickException(str(exc)) from None
+    credentials = renew_demo_passwords(ctx.engine, SYSTEM.on_terminal(ctx.settings.terminal))
     if not credentials:
-        return
-    mark_demo_operators(ctx.engine, [c.username for c in credentials])
-    click.echo(_("Demo operators (the passwords are shown only now):"))
+        raise click.ClickException(_("This demo database has no demo operators."))
+    _print_accounts(credentials)
+    return credentials
+
+
+def _print_accounts(credentials: list[DemoCredential]) -> None:
+    from pec_tui.domain.enums import label
+
+    click.echo(
+        _("Demo operators (the passwords are shown only now; `pec-tui demo --accounts` "
+          "prints new ones):")
+    )  # fmt: skip
     for c in credentials:
         role = label(c.role) + (f" — {c.reseller}" if c.reseller else "")
         click.echo(f"  {c.username:<14} {c.password:<14} {role}")
+
+
+def _demo_admin(ctx: CliContext, credentials: list[DemoCredential]) -> Actor | None:
+    """The demo administrator, signed in with the password just made; None without one."""
+    from pec_tui.domain.enums import Role
+    from pec_tui.services.auth import authenticate
+
+    admin = next((c for c in credentials if c.role is Role.ADMIN), None)
+    if admin is None:
+        return None
+    return authenticate(ctx.engine, admin.username, admin.password, ctx.settings.terminal)
 
 
 def _stopped(ctx: CliContext) -> None:

@@ -66,7 +66,12 @@ from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS, SDI_PEC_CODE
 from pec_tui.i18n import _
 from pec_tui.services import audit
 from pec_tui.services.actor import SYSTEM, Actor
-from pec_tui.services.database import ORDER_NUMBER_COUNTER, ensure_reference_data
+from pec_tui.services.database import (
+    DEMO_BOOK_COUNTER,
+    DEMO_OPERATORS_COUNTER,
+    ORDER_NUMBER_COUNTER,
+    ensure_reference_data,
+)
 from pec_tui.services.prices import get_price_list
 from pec_tui.services.scope import audit_denials, denials_recorded, require_admin
 
@@ -75,11 +80,6 @@ from pec_tui.services.scope import audit_denials, denials_recorded, require_admi
 CHUNK_MAILBOXES = 50_000
 # Where the demo orders were placed, as recorded on them.
 DEMO_TERMINAL = "demo"
-# `Counter` rows marking a database that `seed_demo` filled: the highest mailbox id it
-# wrote, and the highest operator id made for the demo. Ids only grow (SQLite hands out
-# max + 1, PostgreSQL its sequence), so a mailbox or operator above them was made otherwise.
-DEMO_BOOK_COUNTER = "demo_book"
-DEMO_OPERATORS_COUNTER = "demo_operators"
 
 Progress = Callable[[int, int], None]
 # A row as the driver takes it, values in column order.

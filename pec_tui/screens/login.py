@@ -7,6 +7,7 @@ whose calls run in a worker thread, argon2 being deliberately slow.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -31,17 +32,28 @@ class LoginScreen(AuthForm):
         Binding("enter", "next_or_submit", N_("Sign in"), id="login.submit", priority=True),
     ]
 
-    def __init__(self, auth: Auth, notice: str = "") -> None:
+    def __init__(self, auth: Auth, notice: str = "", demo_accounts: Sequence[str] = ()) -> None:
         super().__init__()
         translate_bindings(self)
         self.auth = auth
         self.notice = notice
+        # On a database `pec-tui demo` filled: the demo operators' names, shown as a hint.
+        self.demo_accounts = tuple(demo_accounts)
         self._lockout: datetime | None = None
         self._lockout_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="auth-box"):
             yield Static(_("pec-tui — operator sign-in"), classes="auth-title")
+            if self.demo_accounts:
+                yield Static(
+                    _(
+                        "Demo database. Operators: {names}. "
+                        "`pec-tui demo --accounts` prints new passwords."
+                    ).format(names=", ".join(self.demo_accounts)),
+                    id="demo-accounts",
+                    classes="auth-hint",
+                )
             yield from field_block(_("Username"), "username", max_length=64)
             yield from field_block(_("Password"), "password", password=True, max_length=256)
             yield Static(self.notice, id="auth-message")

@@ -10,6 +10,11 @@ from pec_tui.db.models import Counter
 from pec_tui.services.prices import ensure_defaults
 
 ORDER_NUMBER_COUNTER = "order_number"
+# `Counter` rows marking a database that `pec-tui demo` filled: the highest mailbox id it
+# wrote, and the highest operator id made for the demo. Ids only grow (SQLite hands out
+# max + 1, PostgreSQL its sequence), so a mailbox or operator above them was made otherwise.
+DEMO_BOOK_COUNTER = "demo_book"
+DEMO_OPERATORS_COUNTER = "demo_operators"
 FIRST_ORDER_NUMBER = 1_000_000_000
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from pec_tui.db.engine import session_scope
-from pec_tui.db.models import Operator, Reseller, utcnow
+from pec_tui.db.models import Counter, Operator, Reseller, utcnow
 from pec_tui.domain.enums import Role
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import _
@@ -26,6 +26,7 @@ from pec_tui.services.auth import (
     hash_password,
     normalise_username,
 )
+from pec_tui.services.database import DEMO_BOOK_COUNTER, DEMO_OPERATORS_COUNTER
 from pec_tui.services.scope import Denied, audit_denials, require_admin
 
 
@@ -308,4 +309,43 @@ def create_demo_operators(engine: Engine, actor: Actor) -> list[DemoCredential]:
         password = secrets.token_urlsafe(9)
         create_operator(engine, actor, username, password, role, reseller_id, full_name)
         credentials.append(DemoCredential(username, password, role, reseller_name))
+    return credentials
+
+
+def demo_operators(engine: Engine) -> list[DemoCredential]:
+    """The enabled operators `pec-tui demo` made, on a database it filled; [] elsewhere.
+
+    The passwords are not known (only their hashes are kept): `password` is empty.
+    """
+    with Session(engine) as session:
+        marks = dict(
+            session.exec(
+                select(Counter.name, Counter.value).where(
+                    col(Counter.name).in_((DEMO_BOOK_COUNTER, DEMO_OPERATORS_COUNTER))
+                )
+            ).all()
+        )
+        if DEMO_BOOK_COUNTER not in marks or not marks.get(DEMO_OPERATORS_COUNTER):
+            return []
+        rows = session.exec(
+            select(Operator, Reseller.name)
+            .join(Reseller, col(Reseller.id) == col(Operator.reseller_id), isouter=True)
+            .where(col(Operator.id) <= marks[DEMO_OPERATORS_COUNTER], ~col(Operator.disabled))
+            .order_by(col(Operator.id))
+        ).all()
+        return [DemoCredential(o.username, "", Role(o.role), name) for o, name in rows]
+
+
+def renew_demo_passwords(engine: Engine, actor: Actor) -> list[DemoCredential]:
+    """Fresh random passwords for the demo operators (their lockouts lifted), to print once.
+
+    The caller makes sure the database is a demo one (`demo.seeding.check_demo_book`).
+    """
+    credentials = []
+    for operator in demo_operators(engine):
+        password = secrets.token_urlsafe(9)
+        change_password(engine, actor, operator.username, password)
+        credentials.append(
+            DemoCredential(operator.username, password, operator.role, operator.reseller)
+        )
     return credentials

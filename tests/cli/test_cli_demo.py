@@ -166,10 +166,17 @@ def test_the_data_is_built_around_the_given_day(demo, engine):
 
 def test_the_terminal_ui_opens_afterwards_unless_told_not_to(demo, monkeypatch):
     opened = []
-    monkeypatch.setattr("pec_tui.app.run_app", lambda settings, engine: opened.append(engine))
+    monkeypatch.setattr(
+        "pec_tui.app.run_app", lambda settings, engine, signed_in=None: opened.append(signed_in)
+    )
     assert demo("--mailboxes", "50").exit_code == 0
     assert demo("--mailboxes", "50").exit_code == 0  # nothing to seed: straight to the UI
+    assert demo("--mailboxes", "50", "--no-ui").exit_code == 0
+    # Whoever just read the passwords starts signed in as the demo administrator; the next
+    # run signs in as usual (its sign-in screen names the demo operators).
     assert len(opened) == 2
+    assert opened[0] is not None and opened[0].name == "admin" and opened[0].is_admin
+    assert opened[1] is None
 
 
 def test_a_number_of_mailboxes_below_one_is_a_usage_error(demo):
@@ -249,3 +256,48 @@ def test_demo_creates_operators_once_and_they_can_sign_in(tmp_path):
     again = runner.invoke(main, ["--database-url", url, "demo", "--no-ui"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
     assert "admin" not in again.output
+
+
+def _printed_credentials(output: str) -> dict[str, str]:
+    lines = [line.split() for line in output.splitlines() if line.startswith("  ")]
+    return {parts[0]: parts[1] for parts in lines}
+
+
+def test_demo_accounts_prints_new_passwords_and_the_old_ones_stop_working(tmp_path):
+    from pec_tui.services.auth import LoginRefused, authenticate
+    from pec_tui.services.database import open_database
+
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    runner = CliRunner()
+    args = ["--database-url", url, "--lang", "en", "demo", "--mailboxes", "50", "--no-ui"]
+    first = _printed_credentials(runner.invoke(main, args, catch_exceptions=False).output)
+    # No sign-in asked: the passwords printed at the first run are the ones that got lost.
+    again = runner.invoke(main, [*args, "--accounts"], catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert "demo --accounts" in again.output
+    second = _printed_credentials(again.output)
+    assert set(second) == set(first) == {"admin", "backoffice", "rivenditore1", "rivenditore2"}
+    engine = open_database(url)
+    for username, password in second.items():
+        assert password != first[username]
+        assert authenticate(engine, username, password, "test").name == username
+        with pytest.raises(LoginRefused):
+            authenticate(engine, username, first[username], "test")
+
+
+def test_demo_accounts_refuses_a_database_with_other_operators(tmp_path, demo, engine, db_url):
+    assert demo("--mailboxes", "50", "--no-ui").exit_code == 0
+    runner = CliRunner()
+    added = runner.invoke(
+        main,
+        ["--database-url", db_url, "operators", "add", "mario", "--role", "admin",
+         "--password-stdin"],
+        env=SYSTEM,
+        input="mario-password-1\n",
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    refused = demo("--accounts", "--no-ui")
+    assert refused.exit_code == 1
+    assert "not made by pec-tui demo" in refused.stderr
+    assert "admin " not in refused.stdout

@@ -376,3 +376,23 @@ async def test_a_sign_in_typed_at_once_lands_where_it_was_typed(engine):
         await pilot.pause()
         assert pilot.app.screen.id == "home"
         assert pilot.app.actor.name == "mario"
+
+
+async def test_the_sign_in_of_a_demo_database_names_the_demo_operators(engine):
+    from pec_tui.demo.seeding import mark_demo_operators, seed_demo
+
+    seed_demo(engine, 30, 7)
+    made = operators.create_demo_operators(engine, SYSTEM)
+    mark_demo_operators(engine, [c.username for c in made])
+    async with make_app(engine).run_test() as pilot:
+        await pilot.pause()
+        hint = str(pilot.app.screen.query_one("#demo-accounts", Static).render())
+        assert "admin, backoffice, rivenditore1, rivenditore2" in hint
+        assert "pec-tui demo --accounts" in hint
+
+
+async def test_a_real_database_shows_no_demo_hint(engine):
+    add_operator(engine)
+    async with make_app(engine).run_test() as pilot:
+        await pilot.pause()
+        assert not pilot.app.screen.query("#demo-accounts")
