@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from pec_tui.i18n import N_, _
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import translate_bindings
 
 
@@ -33,7 +34,7 @@ class ConfirmCancelModal(ModalScreen[bool]):
         with Vertical(id="confirm-box"):
             yield Label(self.question, markup=False)
             yield Label(_("y = yes, n = no"), classes="confirm-hint")
-        yield Footer()
+        yield KeysFooter()
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -68,8 +68,11 @@ class Renewability:
     reason: str | None = None
 
 
-def renewability(expiry: date, today: date, auto_renew: bool) -> Renewability:
-    """Rinnova is offered only with auto-renew off and before the mailbox is Cancellata."""
+def renewability(
+    expiry: date, today: date, auto_renew: bool, open_order: int | None = None
+) -> Renewability:
+    """Rinnova is offered only with auto-renew off, before the mailbox is Cancellata and while
+    no open order (number `open_order`, awaiting payment) holds it."""
     from pec_tui.i18n import _
 
     if state_of(expiry, today) is MailboxState.CANCELLED:
@@ -78,4 +81,11 @@ def renewability(expiry: date, today: date, auto_renew: bool) -> Renewability:
         )
     if auto_renew:
         return Renewability(False, _("Automatic renewal is on: the mailbox renews by itself."))
+    if open_order is not None:
+        return Renewability(
+            False,
+            _("It is on open order no. {number}: pay or cancel that order first.").format(
+                number=open_order
+            ),
+        )
     return Renewability(True)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pec_tui.domain.enums import MailboxState, Plan
-from pec_tui.domain.lifecycle import renewability, state_of
+from pec_tui.domain.lifecycle import Renewability, renewability, state_of
 from pec_tui.domain.plans import PLANS
 
 
@@ -28,6 +28,8 @@ class MailboxRow:
     reseller_id: int | None = None
     renewal_years: int = 1
     payment_method: str | None = None
+    # The number of the open order (awaiting payment) that holds the mailbox, if any.
+    open_order: int | None = None
 
     def state(self, today: date) -> MailboxState:
         return state_of(self.expiry, today)
@@ -38,7 +40,10 @@ class MailboxRow:
         return min(100, round(100 * self.mailbox_used_mb / capacity)) if capacity else 0
 
     def renewable(self, today: date) -> bool:
-        return renewability(self.expiry, today, self.auto_renew).allowed
+        return self.renewability(today).allowed
+
+    def renewability(self, today: date) -> Renewability:
+        return renewability(self.expiry, today, self.auto_renew, self.open_order)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from pec_tui.i18n import N_, _, format_datetime, format_number
 from pec_tui.screens.dbwork import run_db
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import translate_bindings
 
 OUTCOMES = ("ok", "failed", "locked", "denied")
@@ -92,7 +93,7 @@ class AuditScreen(Screen[None]):
         yield Label("", id="audit-filter-error", classes="auth-error")
         yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = _("Audit trail")

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Label, Static
+from textual.widgets import Button, DataTable, Label, Static
 
 from pec_tui.domain.draft import Draft, Step
 from pec_tui.domain.enums import OrderType, PaymentMethod, label
@@ -18,6 +18,7 @@ from pec_tui.i18n import N_, _, format_money, ngettext
 from pec_tui.services.order_lines import line_description
 from pec_tui.services.placing import ConfirmedOrder
 from pec_tui.widgets.flow_header import FlowHeader
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 
@@ -106,7 +107,7 @@ class ConfirmationScreen(Screen[None]):
             )
         with Horizontal(classes="totals-bar"):
             yield Button(_("Back to the mailbox list"), id="close", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
@@ -155,4 +156,4 @@ class ConfirmationScreen(Screen[None]):
                 )
         with Horizontal(classes="totals-bar"):
             yield Button(_("Back to the mailbox list"), id="close", variant="primary")
-        yield Footer()
+        yield KeysFooter()

@@ -95,13 +95,22 @@ CONSENTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# The short name of each acceptance: its key's label, and how a missing one is named.
+SHORT_NAMES = {
+    "terms": N_("General conditions"),
+    "clauses": N_("Clauses 1341-1342"),
+    "privacy": N_("Privacy notice"),
+}
+
+
 class ContractScreen(FlowStepScreen):
     STEP = Step.CONTRACT
 
     BINDINGS: ClassVar = [
-        Binding("1", "toggle_consent('terms')", N_("General conditions"), id="contract.terms"),
-        Binding("2", "toggle_consent('clauses')", N_("Clauses 1341-1342"), id="contract.clauses"),
-        Binding("3", "toggle_consent('privacy')", N_("Privacy notice"), id="contract.privacy"),
+        *(
+            Binding(str(n), f"toggle_consent('{name}')", short, id=f"contract.{name}")
+            for n, (name, short) in enumerate(SHORT_NAMES.items(), start=1)
+        ),
         Binding("enter", "confirm", N_("Confirm order"), id="contract.confirm"),
     ]
 
@@ -115,14 +124,11 @@ class ContractScreen(FlowStepScreen):
                     )
                     with VerticalScroll(classes="contract-text", id=f"text-{name}"):
                         yield Static(_(text), markup=False)
+            yield Static(id="consents-missing", classes="error", markup=False)
             with Horizontal(classes="totals-bar"):
                 yield Static(id="totals")
-                yield Button(
-                    _("CONFIRM and complete the order"),
-                    id="confirm",
-                    variant="success",
-                    disabled=True,
-                )
+                # Never disabled: pressed too early, it says which acceptances are missing.
+                yield Button(_("CONFIRM and complete the order"), id="confirm", variant="success")
 
     def on_mount(self) -> None:
         self.query_one("#totals", Static).update(self.totals_text(self.draft))
@@ -141,25 +147,36 @@ class ContractScreen(FlowStepScreen):
     def current_draft(self) -> Draft:
         return replace(self.draft, consents=self.consents)
 
+    def _missing(self) -> list[tuple[int, str]]:
+        """The acceptances not ticked yet: their key and name."""
+        consents = self.consents
+        return [
+            (n, name)
+            for n, (name, _tick, _text) in enumerate(CONSENTS, start=1)
+            if not getattr(consents, name)
+        ]
+
     def _sync(self) -> None:
-        self.query_one("#confirm", Button).disabled = not self.consents.complete
-        self.refresh_bindings()
+        ready = not self._missing()
+        self.query_one("#confirm", Button).set_class(not ready, "-not-ready")
+        if ready:
+            self.query_one("#consents-missing", Static).update("")
 
     def on_checkbox_changed(self, event: SpaceCheckbox.Changed) -> None:
         self._sync()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "confirm" and self.is_mounted:
-            # Shown dimmed until the three ticks are given.
-            return True if self.consents.complete else None
-        return True
 
     def action_toggle_consent(self, name: str) -> None:
         self.query_one(f"#consent-{name}", SpaceCheckbox).toggle()
 
     def action_confirm(self) -> None:
-        if not self.consents.complete:
-            self.notify(_("Tick the three acceptances first (keys 1, 2, 3)."), severity="warning")
+        missing = self._missing()
+        if missing:
+            message = _("Still to accept: {consents} (keys {keys}).").format(
+                consents="; ".join(f"{n}. {_(SHORT_NAMES[name])}" for n, name in missing),
+                keys=", ".join(str(n) for n, _name in missing),
+            )
+            self.query_one("#consents-missing", Static).update(message)
+            self.query_one(f"#consent-{missing[0][1]}", SpaceCheckbox).focus()
             return
         self.go_next()
 

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from pec_tui.dialogs.discard_draft import DiscardDraftModal
 from pec_tui.domain.draft import DraftSummary
@@ -19,6 +19,7 @@ from pec_tui.screens.dbwork import run_db
 from pec_tui.services.context import Context
 from pec_tui.services.orders import discard_draft, list_drafts
 from pec_tui.widgets.flow_header import step_title
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 
@@ -65,7 +66,7 @@ class DraftsScreen(Screen[int | None]):
             )
             yield DataTable(id="drafts-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="drafts-empty", classes="hint")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#drafts-table", DataTable)

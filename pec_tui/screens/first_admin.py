@@ -9,11 +9,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import N_, _
 from pec_tui.screens.auth_form import Auth, AuthForm
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.forms import field_block
 from pec_tui.widgets.keys import translate_bindings
 
@@ -51,7 +52,7 @@ class FirstAdminScreen(AuthForm):
                 _("Repeat the password"), "confirm", password=True, max_length=256
             )
             yield Static("", id="auth-message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#username").focus()

@@ -13,13 +13,13 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from pec_tui.domain.draft import Draft, Step
 from pec_tui.domain.pricing import PriceList
 from pec_tui.i18n import N_, _, format_money, ngettext
 from pec_tui.services.context import Context
 from pec_tui.widgets.flow_header import FlowHeader
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 
@@ -56,7 +56,7 @@ class FlowStepScreen(Screen[StepResult]):
     def compose(self) -> ComposeResult:
         yield FlowHeader(self.STEP, self.draft.billed_to, len(self.draft.items))
         yield from self.compose_step()
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def compose_step(self) -> ComposeResult:
         yield from ()

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from pec_tui.domain.enums import OrderStatus, OrderType, label
 from pec_tui.domain.lifecycle import is_expiring_soon
@@ -22,6 +22,7 @@ from pec_tui.screens.messages import OpenMailbox, OpenMailboxList, StartRenewal
 from pec_tui.screens.purchase import PurchaseAddressModal, run_purchase
 from pec_tui.services.context import Context
 from pec_tui.services.holders import HolderInfo, get_holder, holder_mailboxes, holder_orders
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 
@@ -99,7 +100,7 @@ class CustomerAreaScreen(Screen[None]):
             yield Label(_("Mailboxes"), classes="holder-section")
             yield DataTable(id="holder-mailboxes", cursor_type="row", zebra_stripes=True)
         yield Static(id="holder-status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = _("Customer area")

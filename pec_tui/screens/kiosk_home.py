@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from pec_tui.domain.enums import label
 from pec_tui.domain.lifecycle import expiring_within, is_expiring_soon
@@ -25,6 +25,7 @@ from pec_tui.screens.dbwork import run_db
 from pec_tui.screens.messages import KioskSessionOver, RenewalFlowFinished, StartRenewal
 from pec_tui.services import kiosk
 from pec_tui.services.context import Context
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import translate_bindings
 
 # Expiry dates within 90 days stand out (the warning colour of Textual's dark theme).
@@ -80,7 +81,7 @@ class KioskHomeScreen(Screen[None]):
             )
             yield table
             yield Static("", id="kiosk-status", classes="hint")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.reload()

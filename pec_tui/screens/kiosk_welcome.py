@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.validation import ValidationResult
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from pec_tui.domain.validation import check_pec_address
 from pec_tui.i18n import N_, _
@@ -27,6 +27,7 @@ from pec_tui.screens.dbwork import run_db
 from pec_tui.screens.messages import KioskIdentified
 from pec_tui.services import kiosk
 from pec_tui.services.context import Context
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import translate_bindings
 from pec_tui.widgets.validators import DomainValidator, check_tax_code
 
@@ -80,7 +81,7 @@ class KioskWelcomeScreen(Screen[None]):
             yield Button(_("Sign in"), id="identify", variant="primary")
             yield Static("", id="refusal", classes="error")
             yield Static("", id="wait", classes="hint")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._check_pending_wait()

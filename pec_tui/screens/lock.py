@@ -15,11 +15,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from pec_tui.i18n import N_, _
 from pec_tui.screens.auth_form import Auth
 from pec_tui.services.actor import Actor
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import translate_bindings
 
 
@@ -50,7 +51,7 @@ class LockScreen(ModalScreen[Actor]):
             yield Label(_("Password"), classes="auth-label")
             yield Input(id="password", password=True, max_length=256)
             yield Label("", id="password-error", classes="auth-error")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#password", Input).focus()

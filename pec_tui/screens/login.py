@@ -16,10 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from pec_tui.i18n import N_, _
 from pec_tui.screens.auth_form import Auth, AuthForm
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.forms import field_block
 from pec_tui.widgets.keys import translate_bindings
 
@@ -57,7 +58,7 @@ class LoginScreen(AuthForm):
             yield from field_block(_("Username"), "username", max_length=64)
             yield from field_block(_("Password"), "password", password=True, max_length=256)
             yield Static(self.notice, id="auth-message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()

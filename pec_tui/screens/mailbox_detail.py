@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 
 from pec_tui.domain.enums import MailboxState, PaymentMethod, label
 from pec_tui.domain.lifecycle import is_expiring_soon, renewability
@@ -23,6 +23,7 @@ from pec_tui.screens.messages import OpenCustomerArea, StartRenewal
 from pec_tui.services.context import Context
 from pec_tui.services.holders import HolderInfo, get_holder
 from pec_tui.services.mailboxes import get_mailbox
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 
@@ -77,7 +78,7 @@ class MailboxDetailScreen(Screen[None]):
         with VerticalScroll(id="detail-body"):
             yield Static(_("Loading…"), id="detail-facts")
         yield Static(id="detail-status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = _("Manage mailbox")

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
+from pec_tui.dialogs.message import MessageModal
+from pec_tui.dialogs.reseller_picker import EVERY_RESELLER, ResellerPicker
 from pec_tui.domain.enums import MailboxState, label
-from pec_tui.domain.lifecycle import renewability
 from pec_tui.i18n import N_, _, format_number, ngettext
 from pec_tui.screens.dbwork import run_db
 from pec_tui.screens.messages import OpenCustomerArea, OpenMailbox, StartRenewal
 from pec_tui.services.context import Context
-from pec_tui.services.mailboxes import MailboxFilter, MailboxSource, Selection
+from pec_tui.services.mailboxes import LeftOut, MailboxFilter, MailboxSource, Selection
+from pec_tui.services.resellers import ResellerChoice, reseller_choices
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 from pec_tui.widgets.mailbox_table import MailboxTable
 
@@ -46,11 +49,9 @@ class MailboxesScreen(Screen[None]):
 
     CSS_PATH = "../styles/mailboxes.tcss"
     COMMANDS: ClassVar = {ScreenKeysProvider}
+    # Most used first: when the footer is narrow, the last ones give way (f1 lists them all).
     BINDINGS: ClassVar = [
-        Binding("slash", "focus_search", N_("Search"), id="mailboxes.search"),
-        Binding("ctrl+f", "focus_search", N_("Search"), show=False, id="mailboxes.search_alt"),
-        Binding("f", "cycle_state", N_("State"), id="mailboxes.state"),
-        Binding("s", "toggle_sort", N_("Sort"), id="mailboxes.sort"),
+        Binding("r", "renew", N_("Renew"), id="mailboxes.renew"),
         Binding(
             "t",
             "expiring",
@@ -58,11 +59,15 @@ class MailboxesScreen(Screen[None]):
             id="mailboxes.expiring",
             tooltip=N_("Select every mailbox that expires within 3 months, and show them"),
         ),
-        Binding("a", "clear_selection", N_("Clear selection"), show=False, id="mailboxes.clear"),
-        Binding("r", "renew", N_("Renew"), id="mailboxes.renew"),
+        Binding("slash", "focus_search", N_("Search"), id="mailboxes.search"),
+        Binding("ctrl+f", "focus_search", N_("Search"), show=False, id="mailboxes.search_alt"),
+        Binding("f", "cycle_state", N_("State"), id="mailboxes.state"),
+        Binding("s", "toggle_sort", N_("Sort"), id="mailboxes.sort"),
+        Binding("v", "pick_reseller", N_("Reseller"), id="mailboxes.reseller"),
         Binding("g", "manage", N_("Manage"), id="mailboxes.manage"),
         Binding("enter", "manage", N_("Manage"), show=False, id="mailboxes.manage_alt"),
         Binding("c", "customer_area", N_("Customer area"), id="mailboxes.customer_area"),
+        Binding("a", "clear_selection", N_("Clear selection"), show=False, id="mailboxes.clear"),
         Binding("escape", "escape", N_("Back"), show=False, id="mailboxes.escape"),
     ]
 
@@ -75,12 +80,15 @@ class MailboxesScreen(Screen[None]):
         self.mailbox_count: int | None = None
         self.selected_count: int | None = 0
         self._notice = ""
+        # What `t` left out of its range (on an open order, renewing by itself).
+        self._left_out = LeftOut()
         self._search_timer: Timer | None = None
         self._status_text = ""
         self._bindings_state: tuple[bool | None, ...] = ()
         self._bindings_timer: Timer | None = None
         self._selection_count_pending = False
         self._shown_once = False
+        self._reseller_names: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -92,7 +100,7 @@ class MailboxesScreen(Screen[None]):
             yield Static(id="mailboxes-filters")
         yield MailboxTable(self.ctx.today(), id="mailboxes-table")
         yield Static(id="mailboxes-status", markup=False)
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = _("Manage PEC mailboxes")
@@ -105,7 +113,7 @@ class MailboxesScreen(Screen[None]):
         # Back from a renewal or a detail screen: expiries and auto-renew may have changed.
         if self._shown_once:
             self.table.today = self.ctx.today()
-            self._reload()
+            self._reload(keep_position=True)
             self._count_selection()
         self._shown_once = True
 
@@ -115,36 +123,37 @@ class MailboxesScreen(Screen[None]):
 
     # --- loading --------------------------------------------------------------------------
 
-    def _reload(self) -> None:
+    def _reload(self, keep_position: bool = False) -> None:
         """Query the filter's rows in a worker; the table keeps the old ones until they come.
 
         Nothing is repainted before then (a frame costs as much as the query): the status
         says "counting" only if the count takes long enough to be noticed.
         """
         self.mailbox_count = None
-        self._load(self.filter)
+        self._load(self.filter, keep_position)
         self.set_timer(SLOW_LOAD_NOTICE, self._show_status)
 
     @work(exclusive=True, group="mailboxes-load")
-    async def _load(self, flt: MailboxFilter) -> None:
+    async def _load(self, flt: MailboxFilter, keep_position: bool = False) -> None:
         ctx, height = self.ctx, max(1, self.table.size.height)
 
-        def prepare() -> MailboxSource:
+        def prepare() -> tuple[MailboxSource, int]:
             source = MailboxSource(ctx.engine, ctx.actor, flt, ctx.today())
             source.count()
-            source.rows(0, height)  # the first screenful, warm
-            return source
+            start = 0 if keep_position else source.first_live_index()
+            source.rows(start, start + height)  # the first screenful, warm
+            return source, start
 
-        source = await run_db(self, "loading the mailboxes", prepare, report=self._db_error)
-        if source is not None:
-            self._show_source(source)
+        loaded = await run_db(self, "loading the mailboxes", prepare, report=self._db_error)
+        if loaded is not None:
+            self._show_source(*loaded, keep_position=keep_position)
 
-    def _show_source(self, source: MailboxSource) -> None:
+    def _show_source(self, source: MailboxSource, start: int, keep_position: bool) -> None:
         if source.filter != self.filter:
             return  # a newer filter is on its way
         self.table.today = source.today
         self.table.selection = self.selection
-        self.table.set_source(source)
+        self.table.set_source(source, keep_position, start_at=start)
         self.mailbox_count = source.count()
         self._show_filters()
         self._show_status()
@@ -156,21 +165,22 @@ class MailboxesScreen(Screen[None]):
     @work(exclusive=True, group="mailboxes-selection")
     async def _count_selection_in_thread(self, selection: Selection) -> None:
         ctx = self.ctx
-        counted = await run_db(
-            self,
-            "counting the selection",
-            selection.count,
-            ctx.engine,
-            ctx.actor,
-            ctx.today(),
-            report=self._db_error,
-        )
+        today = ctx.today()
+
+        def count() -> tuple[int, LeftOut]:
+            return (
+                selection.count(ctx.engine, ctx.actor, today),
+                selection.left_out(ctx.engine, ctx.actor, today),
+            )
+
+        counted = await run_db(self, "counting the selection", count, report=self._db_error)
         if counted is not None:
-            self._show_selected_count(selection, counted)
+            self._show_selected_count(selection, *counted)
 
     def _count_selection(self) -> None:
         if self.selection.is_empty:
             self.selected_count = 0
+            self._left_out = LeftOut()
             self._show_status()
             return
         self.selected_count = None
@@ -181,9 +191,10 @@ class MailboxesScreen(Screen[None]):
         else:
             self._count_selection_in_thread(self.selection)
 
-    def _show_selected_count(self, selection: Selection, counted: int) -> None:
+    def _show_selected_count(self, selection: Selection, counted: int, left: LeftOut) -> None:
         if selection is self.selection:
             self.selected_count = counted
+            self._left_out = left
             self._show_status()
             self._sync_bindings()
 
@@ -199,6 +210,9 @@ class MailboxesScreen(Screen[None]):
         state = label(flt.state) if flt.state is not None else _("All")
         sort = _("Expiry") if flt.sort == "expiry" else _("Address")
         parts = [_("State: {state}").format(state=state), _("Sort: {sort}").format(sort=sort)]
+        if flt.reseller_id is not None:
+            name = self._reseller_names.get(flt.reseller_id, str(flt.reseller_id))
+            parts.append(_("Reseller: {name}").format(name=name))
         if flt.expiring_within_months is not None:
             parts.append(_("Expiring within 3 months"))
         self.query_one("#mailboxes-filters", Static).update("  ·  ".join(parts))
@@ -217,6 +231,8 @@ class MailboxesScreen(Screen[None]):
                 n=format_number(self.selected_count)
             )
         parts = [count, selected]
+        if self._left_out.total and self.selected_count is not None:
+            parts.append(left_out_text(self._left_out))
         if self._notice:
             parts.append(self._notice)
         text = "  ·  ".join(parts)
@@ -282,6 +298,12 @@ class MailboxesScreen(Screen[None]):
         self._search(event.value)
         self.table.focus()
 
+    def on_key(self, event: events.Key) -> None:
+        # ↓ (or ↵, above) from the search box goes on to the rows it found.
+        if event.key == "down" and self.query_one("#mailboxes-search", Input).has_focus:
+            event.stop()
+            self.table.focus()
+
     def _search(self, text: str) -> None:
         self._set_filter(self.filter.with_(search=text.strip()))
 
@@ -294,18 +316,29 @@ class MailboxesScreen(Screen[None]):
             return None if self._renew_refusal() is not None else True
         if action in ("manage", "customer_area"):
             return True if self.table.cursor_row is not None else None
+        if action == "pick_reseller":
+            # A reseller operator and a kiosk see one book already.
+            actor = self.ctx.actor
+            return (
+                actor.reseller_id is None and not actor.is_kiosk and self.filter.holder_id is None
+            )
         return True
 
     def _renew_refusal(self) -> str | None:
-        """Why Rinnova is not offered for the cursor row (None when it is, or a selection is)."""
-        if not self.selection.is_empty:
-            return None
+        """Why Rinnova is not offered for the cursor row (None when it is); with a selection,
+        why the cursor row cannot join it."""
         row = self.table.cursor_row
         if row is None:
-            return _("No mailbox under the cursor.") if self.mailbox_count else None
-        verdict = renewability(row.expiry, self.table.today, row.auto_renew)
+            if self.selection.is_empty and self.mailbox_count:
+                return _("No mailbox under the cursor.")
+            return None
+        verdict = row.renewability(self.table.today)
         if verdict.allowed:
             return None
+        if not self.selection.is_empty:
+            return _("{address} cannot be selected: {reason}").format(
+                address=row.address, reason=verdict.reason
+            )
         return _("Renew is not available: {reason}").format(reason=verdict.reason)
 
     def action_focus_search(self) -> None:
@@ -325,6 +358,28 @@ class MailboxesScreen(Screen[None]):
         state = STATE_CYCLE[(index + 1) % len(STATE_CYCLE)]
         self._set_filter(self.filter.with_(state=state, expiring_within_months=None))
 
+    @work(exclusive=True, group="mailboxes-resellers")
+    async def action_pick_reseller(self) -> None:
+        ctx = self.ctx
+        choices = await run_db(
+            self,
+            "reading the resellers",
+            lambda: reseller_choices(ctx.engine, ctx.actor),
+            report=self._db_error,
+        )
+        if choices is None:
+            return
+        self._remember_names(choices)
+        picked = await self.app.push_screen_wait(ResellerPicker(choices, self.filter.reseller_id))
+        if picked is None:
+            return
+        reseller = None if picked == EVERY_RESELLER else picked
+        if reseller != self.filter.reseller_id:
+            self._set_filter(self.filter.with_(reseller_id=reseller))
+
+    def _remember_names(self, choices: list[ResellerChoice]) -> None:
+        self._reseller_names = {c.id: c.name for c in choices}
+
     def action_toggle_sort(self) -> None:
         sort = "address" if self.filter.sort == "expiry" else "expiry"
         self._set_filter(self.filter.with_(sort=sort))
@@ -335,7 +390,9 @@ class MailboxesScreen(Screen[None]):
             self._set_filter(self.filter.with_(expiring_within_months=None))
             return
         # The table takes the selection with the filtered rows (one repaint, not two).
-        self.selection = Selection.by_rule(self.ctx.today(), EXPIRING_MONTHS, self.filter.holder_id)
+        self.selection = Selection.by_rule(
+            self.ctx.today(), EXPIRING_MONTHS, self.filter.holder_id, self.filter.reseller_id
+        )
         self.selected_count = None
         self._selection_count_pending = True
         search = self.query_one("#mailboxes-search", Input)
@@ -346,6 +403,7 @@ class MailboxesScreen(Screen[None]):
                 sort=self.filter.sort,
                 expiring_within_months=EXPIRING_MONTHS,
                 holder_id=self.filter.holder_id,
+                reseller_id=self.filter.reseller_id,
             )
         )
 
@@ -364,17 +422,29 @@ class MailboxesScreen(Screen[None]):
     @work(exclusive=True, group="mailboxes-renew")
     async def _renew_selection(self, selection: Selection) -> None:
         ctx = self.ctx
-        ids = await run_db(
-            self,
-            "resolving the selection",
-            selection.resolve_ids,
-            ctx.engine,
-            ctx.actor,
-            ctx.today(),
-            report=self._db_error,
-        )
-        if ids is not None:
-            self._start_renewal(ids)
+        today = ctx.today()
+
+        def resolve() -> tuple[list[int], list[tuple[str, str]]]:
+            return (
+                selection.resolve_ids(ctx.engine, ctx.actor, today),
+                selection.blocked(ctx.engine, ctx.actor, today),
+            )
+
+        resolved = await run_db(self, "resolving the selection", resolve, report=self._db_error)
+        if resolved is None:
+            return
+        ids, blocked = resolved
+        if blocked:
+            # Chosen by hand, then ordered or changed elsewhere: all named at once, the rest
+            # goes on to the renewal.
+            lines = [f"{address}: {reason}" for address, reason in blocked]
+            title = ngettext(
+                "{n} selected mailbox cannot be renewed now",
+                "{n} selected mailboxes cannot be renewed now",
+                len(blocked),
+            ).format(n=format_number(len(blocked)))
+            await self.app.push_screen_wait(MessageModal(title, "\n".join(lines), error=False))
+        self._start_renewal(ids)
 
     def _start_renewal(self, ids: list[int]) -> None:
         if not ids:
@@ -392,3 +462,23 @@ class MailboxesScreen(Screen[None]):
         row = self.table.cursor_row
         if row is not None:
             self.app.post_message(OpenCustomerArea(row.holder_id))
+
+
+def left_out_text(left: LeftOut) -> str:
+    """'12 left out: 9 on an open order, 3 renewing automatically' (the non-zero reasons)."""
+    reasons = []
+    if left.on_order:
+        reasons.append(
+            ngettext("{n} on an open order", "{n} on an open order", left.on_order).format(
+                n=format_number(left.on_order)
+            )
+        )
+    if left.auto_renew:
+        reasons.append(
+            ngettext(
+                "{n} renewing automatically", "{n} renewing automatically", left.auto_renew
+            ).format(n=format_number(left.auto_renew))
+        )
+    return ngettext("{n} left out: {reasons}", "{n} left out: {reasons}", left.total).format(
+        n=format_number(left.total), reasons=", ".join(reasons)
+    )

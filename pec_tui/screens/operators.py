@@ -14,12 +14,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from pec_tui.domain.enums import Role, label
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import N_, _, format_datetime, pgettext
 from pec_tui.screens.dbwork import run_db
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.forms import FieldErrors, chosen, field_block
 from pec_tui.widgets.keys import translate_bindings
 
@@ -83,7 +84,7 @@ class AddOperatorScreen(FieldErrors, ModalScreen[Any]):
                 _("Repeat the password"), "confirm", password=True, max_length=256
             )
             yield Static("", id="auth-message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#username").focus()
@@ -166,7 +167,7 @@ class PasswordResetScreen(FieldErrors, ModalScreen[bool]):
                 _("Repeat the password"), "confirm", password=True, max_length=256
             )
             yield Static("", id="auth-message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#password").focus()
@@ -229,7 +230,7 @@ class OperatorsScreen(Screen[None]):
         yield Header()
         yield DataTable(id="operators-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="operators-status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = _("Operators")

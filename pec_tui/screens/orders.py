@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from pec_tui.dialogs.confirm_cancel import ConfirmCancelModal
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, label
@@ -23,6 +23,7 @@ from pec_tui.screens.dbwork import run_db
 from pec_tui.services.context import Context
 from pec_tui.services.order_queries import OrderDetail, get_order, iter_orders
 from pec_tui.services.payments import cancel_order, parse_money, register_payment
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.forms import FieldErrors, chosen, field_block
 from pec_tui.widgets.keys import translate_bindings
 
@@ -90,7 +91,7 @@ class OrdersScreen(Screen[None]):
             yield Static("", id="orders-status-filter")
         yield DataTable(id="orders-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="orders-status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = _("Orders")
@@ -230,7 +231,7 @@ class OrderDetailScreen(Screen[None]):
             yield Static("", id="order-totals")
             yield Static("", id="order-payment")
         yield Static("", id="order-message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = _("Order")
@@ -409,7 +410,7 @@ class PaymentScreen(FieldErrors, ModalScreen[str | None]):
             )
             yield from field_block(_("Reference"), "reference", max_length=140)
             yield Static("", id="auth-message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#amount").focus()

@@ -21,6 +21,8 @@ from sqlalchemy import (
     Engine,
     Select,
     and_,
+    case,
+    exists,
     false,
     func,
     select,
@@ -32,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from pec_tui.db.models import Holder, Mailbox
+from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order
 from pec_tui.domain.enums import MailboxState, Plan
 from pec_tui.domain.lifecycle import SUSPENSION_DAYS, expiring_within, expiry_bounds_for_state
 from pec_tui.domain.records import MailboxRow
@@ -49,6 +51,8 @@ _ID_CHUNK = 500
 
 _m = Mailbox.__table__.c
 _h = Holder.__table__.c
+_r = OpenRenewal.__table__.c
+_o = Order.__table__.c
 
 _ROW_COLUMNS = (
     _m.id,
@@ -66,6 +70,13 @@ _ROW_COLUMNS = (
     _m.reseller_id,
     _m.renewal_years,
     _m.payment_method,
+    # The open order holding the mailbox: read for the page's rows only (a correlated
+    # subquery on open_renewal's primary key, then the order's).
+    select(_o.number)
+    .select_from(OpenRenewal.__table__.join(Order.__table__, _o.id == _r.order_id))
+    .where(_r.mailbox_id == _m.id)
+    .scalar_subquery()
+    .label("open_order"),
 )
 
 _CF_RE = re.compile(
@@ -86,6 +97,8 @@ class MailboxFilter:
     sort: SortKey = "expiry"
     expiring_within_months: int | None = None
     holder_id: int | None = None
+    # Administrators and back office: one reseller's book only.
+    reseller_id: int | None = None
 
     def with_(self, **changes: Any) -> MailboxFilter:
         return replace(self, **changes)
@@ -187,12 +200,14 @@ def _parse_search(text: str) -> _Search | None:
 
 
 def _holder_ids(
-    engine: Engine, actor: Actor, search: _Search
+    engine: Engine, actor: Actor, search: _Search, reseller_id: int | None = None
 ) -> AnySelect | CompoundSelect[*tuple[Any, ...]]:
     """Ids of the actor's holders the search names: one index range per spelling."""
     scope: list[ColumnElement[bool]] = []
     if actor.reseller_id is not None:
         scope.append(_h.reseller_id == actor.reseller_id)
+    if reseller_id is not None:
+        scope.append(_h.reseller_id == reseller_id)
     if actor.holder_id is not None:
         scope.append(_h.id == actor.holder_id)
     if search.tax_code is not None:
@@ -324,6 +339,9 @@ def _arm(
         # (reseller_id, expiry, id) leads only a walk in expiry order.
         reseller = visible(_m.reseller_id, driver == "order" and flt.sort == "expiry")
         others.append(reseller == actor.reseller_id)
+    if flt.reseller_id is not None:
+        reseller = visible(_m.reseller_id, driver == "order" and flt.sort == "expiry")
+        others.append(reseller == flt.reseller_id)
     if actor.holder_id is not None:
         others.append(_m.holder_id == actor.holder_id)
     if flt.holder_id is not None:
@@ -342,7 +360,7 @@ def _arm(
     elif kind == "holder":
         assert search is not None
         holder = visible(_m.holder_id, driver == "search")
-        others.append(holder.in_(_holder_ids(engine, actor, search)))
+        others.append(holder.in_(_holder_ids(engine, actor, search, flt.reseller_id)))
         if prefix is not None:
             # Rows whose address matches too belong to the address arm.
             others.append(~_starts_with(_m.address, prefix))
@@ -443,6 +461,7 @@ def _to_row(r: Any) -> MailboxRow:
         reseller_id=r[12],
         renewal_years=r[13],
         payment_method=r[14],
+        open_order=r[15],
     )
 
 
@@ -685,6 +704,19 @@ class MailboxSource:
             self._count = count(self.engine, self.actor, self.filter, self.today)
         return self._count
 
+    def first_live_index(self) -> int:
+        """The row of the first mailbox that is not Cancellata, where the list opens.
+
+        In expiry order the Cancellata mailboxes (expired longest ago) come first: months of
+        them before anything a person can still act on. Their count is the first live row.
+        """
+        if self.filter.sort != "expiry" or self.filter.state is not None:
+            return 0
+        cancelled = count(
+            self.engine, self.actor, self.filter.with_(state=MailboxState.CANCELLED), self.today
+        )
+        return max(0, min(cancelled, self.count() - 1))
+
     def invalidate(self) -> None:
         """Forget the count and every cached page (after the data changed)."""
         with self._lock:
@@ -806,37 +838,64 @@ class SelectionRule:
     first_expiry: date
     last_expiry: date
     holder_id: int | None = None
+    reseller_id: int | None = None
 
     @classmethod
     def expiring_within(
-        cls, today: date, months: int = 3, holder_id: int | None = None
+        cls,
+        today: date,
+        months: int = 3,
+        holder_id: int | None = None,
+        reseller_id: int | None = None,
     ) -> SelectionRule:
         first, last = expiring_within(today, months)
-        return cls(first, last, holder_id)
+        return cls(first, last, holder_id, reseller_id)
 
     def matches(self, row: MailboxRow) -> bool:
         return (
             self.first_expiry <= row.expiry <= self.last_expiry
             and not row.auto_renew
+            and row.open_order is None
             and (self.holder_id is None or row.holder_id == self.holder_id)
+            and (self.reseller_id is None or row.reseller_id == self.reseller_id)
         )
 
-    def condition(self) -> ColumnElement[bool]:
-        condition = and_(
-            _m.expiry >= self.first_expiry,
-            _m.expiry <= self.last_expiry,
-            _m.auto_renew == false(),
-        )
+    def window(self) -> ColumnElement[bool]:
+        """The rule's expiry range (and holder or reseller), renewable or not."""
+        condition = and_(_m.expiry >= self.first_expiry, _m.expiry <= self.last_expiry)
         if self.holder_id is not None:
             condition = and_(condition, _m.holder_id == self.holder_id)
+        if self.reseller_id is not None:
+            condition = and_(condition, _m.reseller_id == self.reseller_id)
         return condition
+
+    def condition(self) -> ColumnElement[bool]:
+        return and_(self.window(), _m.auto_renew == false())
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """Mailboxes in a rule's range that it leaves out, by reason."""
+
+    on_order: int = 0
+    auto_renew: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.on_order + self.auto_renew
+
+
+def _on_open_order() -> ColumnElement[bool]:
+    return exists().where(_r.mailbox_id == _m.id)
 
 
 def _renewable_condition(today: date) -> ColumnElement[bool]:
-    """Renewable today: auto-renew off and not yet Cancellata (see domain.lifecycle)."""
+    """Renewable today: auto-renew off, not yet Cancellata and on no open order (see
+    domain.lifecycle)."""
     return and_(
         _m.auto_renew == false(),
         _m.expiry >= today - timedelta(days=SUSPENSION_DAYS),
+        ~_on_open_order(),
     )
 
 
@@ -853,8 +912,14 @@ class Selection:
         self._removed: set[int] = set()
 
     @classmethod
-    def by_rule(cls, today: date, months: int = 3, holder_id: int | None = None) -> Selection:
-        return cls(SelectionRule.expiring_within(today, months, holder_id))
+    def by_rule(
+        cls,
+        today: date,
+        months: int = 3,
+        holder_id: int | None = None,
+        reseller_id: int | None = None,
+    ) -> Selection:
+        return cls(SelectionRule.expiring_within(today, months, holder_id, reseller_id))
 
     @property
     def is_empty(self) -> bool:
@@ -870,6 +935,8 @@ class Selection:
         return frozenset(self._removed)
 
     def contains(self, row: MailboxRow) -> bool:
+        if row.open_order is not None:
+            return False  # ordered since it was chosen: it leaves the selection
         if row.id in self._added:
             return True
         return self.rule is not None and self.rule.matches(row) and row.id not in self._removed
@@ -924,6 +991,38 @@ class Selection:
                     .where(_m.id.in_(chunk), ~rule, renewable, *scope)
                 ).scalar_one()
         return int(total)
+
+    def left_out(self, engine: Engine, actor: Actor, today: date) -> LeftOut:
+        """What the rule leaves out of its range: mailboxes on an open order or renewing by
+        themselves (one query; nothing without a rule)."""
+        if self.rule is None:
+            return LeftOut()
+        on_order = and_(_m.auto_renew == false(), _on_open_order())
+        query = (
+            select(
+                func.coalesce(func.sum(case((on_order, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((_m.auto_renew == true(), 1), else_=0)), 0),
+            )
+            .select_from(Mailbox.__table__)
+            .where(self.rule.window(), *_scope(actor))
+        )
+        with engine.connect() as connection:
+            counted_on_order, counted_auto = connection.execute(query).one()
+        return LeftOut(int(counted_on_order), int(counted_auto))
+
+    def blocked(self, engine: Engine, actor: Actor, today: date) -> list[tuple[str, str]]:
+        """Mailboxes added by hand that cannot be renewed any more (ordered, put on automatic
+        renewal or cancelled since), with the reason: (address, reason), by address."""
+        found: list[tuple[str, str]] = []
+        with engine.connect() as connection:
+            for chunk in _chunks(self._added):
+                query = _rows_query().where(
+                    _m.id.in_(chunk), ~_renewable_condition(today), *_scope(actor)
+                )
+                for r in connection.execute(query):
+                    row = _to_row(r)
+                    found.append((row.address, row.renewability(today).reason or ""))
+        return sorted(found)
 
     def resolve_ids(
         self, engine: Engine, actor: Actor, today: date, limit: int | None = None

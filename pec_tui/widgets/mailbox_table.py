@@ -24,7 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from pec_tui.domain.enums import MailboxState, label
-from pec_tui.domain.lifecycle import is_expiring_soon, renewability
+from pec_tui.domain.lifecycle import is_expiring_soon
 from pec_tui.domain.records import MailboxRow
 from pec_tui.i18n import N_, _, format_date, get_language
 from pec_tui.services.mailboxes import MailboxSource, Selection
@@ -129,6 +129,7 @@ class MailboxTable(ScrollView, can_focus=True):
         "mailbox-table--soon",
         "mailbox-table--suspended",
         "mailbox-table--cancelled",
+        "mailbox-table--blocked",
         "mailbox-table--placeholder",
     }
 
@@ -146,6 +147,7 @@ class MailboxTable(ScrollView, can_focus=True):
         & > .mailbox-table--soon { color: $warning; text-style: bold; }
         & > .mailbox-table--suspended { color: $warning; }
         & > .mailbox-table--cancelled { color: $error; }
+        & > .mailbox-table--blocked { color: $text-muted; }
         & > .mailbox-table--placeholder { color: $text-muted; }
     }
     """
@@ -219,12 +221,24 @@ class MailboxTable(ScrollView, can_focus=True):
 
     # --- data -------------------------------------------------------------------------------
 
-    def set_source(self, source: MailboxSource) -> None:
-        """Show `source`'s rows (its count must already be known: call it in a worker)."""
+    def set_source(
+        self, source: MailboxSource, keep_position: bool = False, start_at: int = 0
+    ) -> None:
+        """Show `source`'s rows (its count must already be known: call it in a worker).
+
+        `keep_position` keeps the cursor and the scroll where they were (the same list read
+        again, e.g. after a renewal); otherwise the new rows show from row `start_at`, which
+        gets the cursor and the top line.
+        """
         self.source = source
-        self.cursor_index = 0
-        self._update_virtual_size()
-        self.scroll_to(0, 0, animate=False)
+        if keep_position:
+            self.cursor_index = max(0, min(self.cursor_index, source.count() - 1))
+            self._update_virtual_size()
+            self.scroll_to(0, self.scroll_y, animate=False)
+        else:
+            self.cursor_index = max(0, min(start_at, source.count() - 1))
+            self._update_virtual_size()
+            self.scroll_to(0, self.cursor_index, animate=False)
         self.refresh()
         self._post_cursor()
 
@@ -326,7 +340,7 @@ class MailboxTable(ScrollView, can_focus=True):
         if row is None:
             return
         if not self.selection.contains(row):
-            verdict = renewability(row.expiry, self.today, row.auto_renew)
+            verdict = row.renewability(self.today)
             if not verdict.allowed:
                 self.post_message(self.SelectionRefused(self, row, verdict.reason or ""))
                 return
@@ -461,8 +475,17 @@ class MailboxTable(ScrollView, can_focus=True):
             MailboxState.CANCELLED: self._style("cancelled"),
         }[state]
         soon = is_expiring_soon(row.expiry, self.today)
+        flag: tuple[str, Style | None]
+        if selected:
+            flag = ("[x]", self._style("selected"))
+        else:
+            # "[-]": this row cannot be selected now (the status line says why).
+            flag = ("[ ]", None) if row.renewable(self.today) else ("[-]", self._style("blocked"))
+        state_text = label(state)
+        if row.open_order is not None and state is not MailboxState.CANCELLED:
+            state_text, state_style = _("On order"), self._style("blocked")
         return {
-            "flag": ("[x]" if selected else "[ ]", self._style("selected") if selected else None),
+            "flag": flag,
             "address": (row.address, None),
             "holder": (row.holder_name, None),
             "plan": (row.plan.value.title(), None),
@@ -470,7 +493,7 @@ class MailboxTable(ScrollView, can_focus=True):
                 _date_text(row.expiry, get_language()),
                 self._style("soon") if soon else state_style,
             ),
-            "state": (label(state), state_style),
+            "state": (state_text, state_style),
             "space": (f"{row.used_percent}%", None),
             "auto_renew": (_("Yes") if row.auto_renew else _("No"), None),
         }

@@ -147,16 +147,25 @@ async def test_contract_needs_all_three_ticks(sqlite_url):
         await pilot.press("enter")
         contract = await wait_for_screen(pilot, ContractScreen)
         confirm = contract.query_one("#confirm", Button)
-        assert confirm.disabled
+        missing = contract.query_one("#consents-missing")
+        assert confirm.has_class("-not-ready") and not confirm.disabled
         await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is contract
+        # Pressed too early, CONFERMA names every acceptance still missing.
+        said = str(missing.render())
+        assert "1. General conditions" in said and "3. Privacy notice" in said
         await pilot.press("1", "3", "enter")
         await pilot.pause(0.2)
-        assert app.screen is contract and confirm.disabled
-        await pilot.click("#confirm")  # a disabled button does nothing either
+        assert app.screen is contract and confirm.has_class("-not-ready")
+        said = str(missing.render())
+        assert "2. Clauses 1341-1342" in said and "General" not in said
+        assert app.focused is contract.query_one("#consent-clauses")
+        await pilot.click("#confirm")  # the button says the same
         await pilot.pause(0.2)
         assert app.screen is contract
         await pilot.press("2")
-        assert not confirm.disabled
+        assert not confirm.has_class("-not-ready") and str(missing.render()) == ""
         await pilot.press("enter")
         await wait_for_screen(pilot, ConfirmationScreen)
 

@@ -17,7 +17,9 @@ from textual.widgets import Input
 
 from pec_tui.app import PecApp
 from pec_tui.config import Settings
-from pec_tui.db.models import Holder, Mailbox, Reseller
+from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, Reseller
+from pec_tui.dialogs.message import MessageModal
+from pec_tui.dialogs.reseller_picker import ResellerPicker
 from pec_tui.domain.enums import HolderKind, MailboxState, Role
 from pec_tui.domain.lifecycle import add_months, renewability
 from pec_tui.screens.holder import CustomerAreaScreen
@@ -121,6 +123,16 @@ async def settle(pilot: Pilot) -> None:
         await pilot.pause()
 
 
+async def wait_for_modal(pilot: Pilot, kind: type) -> None:
+    """Wait for a modal (`settle` would wait for ever: its worker waits for the modal)."""
+    for _ in range(200):
+        if isinstance(pilot.app.screen, kind):
+            await pilot.pause()
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"{kind.__name__} did not open")
+
+
 def renewals(app: PecApp) -> list[list[int]]:
     """Make `start_renewal` record its calls instead of opening the flow."""
     calls: list[list[int]] = []
@@ -166,8 +178,17 @@ async def test_opens_on_the_table_in_expiry_order(book_url):
         assert grid.row_count == len(book.boxes) == screen.mailbox_count
         shown = grid.visible_rows()
         expected = sorted(book.boxes, key=lambda b: (b.expiry, b.id))
-        assert [r.id for r in shown] == [b.id for b in expected[: len(shown)]]
+        # It opens at the first mailbox that is not Cancellata; those come first in expiry order.
+        first = sum(_state(b) is MailboxState.CANCELLED for b in book.boxes)
+        assert 0 < first < len(expected)
+        assert grid.cursor_index == first == round(grid.scroll_y)
+        assert _state(expected[first - 1]) is MailboxState.CANCELLED
+        assert _state(grid.cursor_row) is not MailboxState.CANCELLED
+        assert [r.id for r in shown] == [b.id for b in expected[first : first + len(shown)]]
         assert len(shown) == grid.page_height == grid.size.height - MailboxTable.HEADER_LINES
+        # Home shows them.
+        await pilot.press("home")
+        assert grid.cursor_index == 0 and grid.cursor_row.id == expected[0].id
         assert "300" in status_text(app)
         # The footer shows the keys.
         keys = {b.binding.id for b in app.screen.active_bindings.values()}
@@ -181,7 +202,7 @@ async def test_cursor_keys_page_and_jump(book_url):
         await settle(pilot)
         grid = table(app)
         expected = sorted(book.boxes, key=lambda b: (b.expiry, b.id))
-        await pilot.press("down", "down")
+        await pilot.press("home", "down", "down")
         assert grid.cursor_index == 2 and grid.cursor_row.id == expected[2].id
         await pilot.press("pagedown")
         page = grid.page_height
@@ -351,9 +372,10 @@ async def test_click_moves_the_cursor_and_ticks_the_flag(book_url):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         grid = table(app)
+        top = grid.cursor_index  # the list opens scrolled to its first live mailbox
         below = MailboxTable.HEADER_LINES
         await pilot.click(MailboxTable, offset=(10, below + 2))  # third row, address column
-        assert grid.cursor_index == 2
+        assert grid.cursor_index == top + 2
         row = grid.cursor_row
         await pilot.click(MailboxTable, offset=(1, below + 2))  # same row, flag column
         await settle(pilot)
@@ -460,3 +482,156 @@ async def test_a_slow_jump_paints_placeholders_then_fills_them_in(book_url):
         first = round(grid.scroll_y)
         assert [r.id for r in grid.visible_rows()] == [b.id for b in expected[first : first + rows]]
     engine.dispose()
+
+
+def put_on_open_order(url: str, mailbox_ids: list[int], number: int) -> None:
+    """An order awaiting payment holding these mailboxes, as another terminal would leave it."""
+    engine = open_database(url)
+    with Session(engine) as session:
+        holder_id = session.get(Mailbox, mailbox_ids[0]).holder_id
+        order = Order(type="rinnovo", status="in_attesa", holder_id=holder_id, number=number)
+        session.add(order)
+        session.flush()
+        session.add_all(OpenRenewal(mailbox_id=i, order_id=order.id) for i in mailbox_ids)
+        session.commit()
+    engine.dispose()
+
+
+async def test_the_three_month_rule_leaves_out_mailboxes_on_an_open_order_and_says_so(book_url):
+    book, url = book_url
+    last_day = add_months(TODAY, 3)
+    mine = visible(book, reseller=book.reseller_id)
+    rule = [b for b in mine if TODAY <= b.expiry <= last_day and not b.auto_renew]
+    auto = [b for b in mine if TODAY <= b.expiry <= last_day and b.auto_renew]
+    ordered = rule[:3]
+    put_on_open_order(url, [b.id for b in ordered], 1_000_000_777)
+    app = make_app(url, Actor("op", Role.RESELLER, reseller_id=book.reseller_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        calls = renewals(app)
+        await pilot.press("t")
+        await settle(pilot)
+        screen, grid = mailbox_screen(app), table(app)
+        assert screen.selected_count == len(rule) - 3
+        status = status_text(app)
+        assert f"{len(auto) + 3} left out: 3 on an open order, {len(auto)} renewing" in status
+        # The rows say so: not selectable, "On order", and the reason under the cursor.
+        await pilot.press("home")
+        await settle(pilot)
+        while grid.cursor_row.id != ordered[0].id:
+            await pilot.press("down")
+        await settle(pilot)
+        line = grid.render_line(grid.cursor_index - round(grid.scroll_y) + 2).text
+        assert line.lstrip().startswith("[-]") and "On order" in line
+        assert "open order no. 1000000777" in status_text(app)
+        await pilot.press("space")
+        await settle(pilot)
+        assert screen.selected_count == len(rule) - 3  # refused, with the reason
+        assert "cannot be selected" in status_text(app)
+        await pilot.press("r")
+        await settle(pilot)
+        assert sorted(calls[0]) == sorted(b.id for b in rule[3:])
+
+
+async def test_renew_names_hand_picked_mailboxes_ordered_meanwhile_and_goes_on(book_url):
+    book, url = book_url
+    mine = visible(book, reseller=book.reseller_id)
+    picked = [b for b in mine if b.expiry > TODAY and not b.auto_renew][:3]
+    app = make_app(url, Actor("op", Role.RESELLER, reseller_id=book.reseller_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        calls = renewals(app)
+        grid = table(app)
+        for box in picked:
+            await pilot.press("home")
+            await settle(pilot)
+            while grid.cursor_row.id != box.id:
+                await pilot.press("down")
+            await pilot.press("space")
+            await settle(pilot)
+        assert mailbox_screen(app).selected_count == 3
+        # Another terminal orders the second one before Rinnova.
+        put_on_open_order(url, [picked[1].id], 1_000_000_778)
+        await pilot.press("r")
+        await wait_for_modal(pilot, MessageModal)
+        message = str(app.screen.query_one("#message").render())
+        assert picked[1].address in message and "open order no. 1000000778" in message
+        await pilot.press("enter")
+        await settle(pilot)
+        assert sorted(calls[0]) == sorted([picked[0].id, picked[2].id])
+
+
+async def test_back_from_a_renewal_the_cursor_stays_where_it_was(book_url):
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        for _ in range(45):
+            await pilot.press("down")
+        await settle(pilot)
+        here = grid.cursor_row
+        scrolled = grid.scroll_y
+        assert scrolled > 0
+        await pilot.press("g")  # Gestisci opens the detail; coming back reloads the list
+        await settle(pilot)
+        assert isinstance(app.screen, MailboxDetailScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert grid.cursor_row.id == here.id and grid.scroll_y == scrolled
+
+
+async def test_down_from_the_search_box_goes_on_to_the_rows(book_url):
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        await pilot.press("slash", *"anna.bianchi")
+        assert app.focused is mailbox_screen(app).query_one("#mailboxes-search")
+        await pilot.press("down")
+        await settle(pilot)
+        assert grid.has_focus and grid.row_count == 3
+        await pilot.press("down")
+        assert grid.cursor_index == 1
+
+
+async def test_an_administrator_narrows_the_list_to_one_reseller(book_url):
+    book, url = book_url
+    theirs = visible(book, reseller=book.other_reseller_id)
+    app = make_app(url)  # the system administrator
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen, grid = mailbox_screen(app), table(app)
+        await pilot.press("v")
+        await wait_for_modal(pilot, ResellerPicker)
+        # "All resellers", then by name: Altra Rivendita, Rivendita Uno S.r.l.
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert screen.filter.reseller_id == book.other_reseller_id
+        assert grid.row_count == len(theirs) > 0
+        assert "Reseller: Altra Rivendita" in str(screen.query_one("#mailboxes-filters").render())
+        # The three-month rule keeps to that reseller.
+        await pilot.press("t")
+        await settle(pilot)
+        last_day = add_months(TODAY, 3)
+        rule = [b for b in theirs if TODAY <= b.expiry <= last_day and not b.auto_renew]
+        assert screen.selected_count == len(rule)
+        # Back to every reseller.
+        await pilot.press("v")
+        await wait_for_modal(pilot, ResellerPicker)
+        await pilot.press("home", "enter")
+        await settle(pilot)
+        assert screen.filter.reseller_id is None
+
+
+async def test_a_reseller_operator_has_no_reseller_filter(book_url):
+    book, url = book_url
+    app = make_app(url, Actor("op", Role.RESELLER, reseller_id=book.reseller_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        keys = {b.binding.id for b in app.screen.active_bindings.values() if b.enabled}
+        assert "mailboxes.reseller" not in keys
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, MailboxesScreen)
