@@ -635,3 +635,25 @@ async def test_a_reseller_operator_has_no_reseller_filter(book_url):
         await pilot.press("v")
         await settle(pilot)
         assert isinstance(app.screen, MailboxesScreen)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 32)])
+async def test_the_footer_keeps_to_one_line_with_renew_keys_and_quit(book_url, size):
+    from textual.widgets._footer import FooterKey
+
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.3)
+        keys = list(mailbox_screen(app).query(FooterKey))
+        shown = {k.action for k in keys}
+        assert {"renew", "expiring", "help", "quit"} <= shown, shown
+        for key in keys:
+            assert key.region.right <= size[0], key.description
+        # Overlapping keys would mean a cut one: each starts where the one before ended.
+        plain = sorted(
+            (k for k in keys if not k.has_class("-command-palette")), key=lambda k: k.region.x
+        )
+        for before, after in zip(plain, plain[1:], strict=False):
+            assert after.region.x >= before.region.right
