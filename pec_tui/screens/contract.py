@@ -116,7 +116,7 @@ class ContractScreen(FlowStepScreen):
 
     def compose_step(self) -> ComposeResult:
         consents = self.draft.consents
-        with Vertical(classes="step-body", id="contract-body"):
+        with VerticalScroll(classes="step-body", id="contract-body"):
             for number, (name, tick, text) in enumerate(CONSENTS, start=1):
                 with Vertical(classes="consent"):
                     yield SpaceCheckbox(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -36,12 +37,24 @@ class StepResult:
     draft: Draft
 
 
+# Below these sizes the steps take a compact layout (flow.tcss: `.-narrow`, `.-short`): the
+# plan picker drops its mailbox list and the cards their feature ticks, the contract's texts
+# shrink; what still does not fit scrolls.
+NARROW_WIDTH = 100
+SHORT_HEIGHT = 32
+
+
 class FlowStepScreen(Screen[StepResult]):
     """A step of the flow: the flow header on top, the keys in the footer, escape goes back."""
 
     CSS_PATH = "../styles/flow.tcss"
     COMMANDS: ClassVar = {ScreenKeysProvider}
     STEP: ClassVar[Step]
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
+        self.set_class(event.size.height < SHORT_HEIGHT, "-short")
+
     BINDINGS: ClassVar = [
         Binding("escape", "back", N_("Back"), id="flow.back", tooltip=N_("Previous step")),
     ]

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.timer import Timer
 from textual.widgets import Button, Label, OptionList, Static
@@ -131,18 +131,22 @@ class PlanScreen(FlowStepScreen):
                     mailbox_list.can_focus = False
                     yield mailbox_list
             with Vertical(id="plan-main"):
-                yield Static(id="mailbox-info")
-                with Horizontal(id="plan-cards"):
-                    for plan in PLAN_ORDER:
-                        yield PlanCard(self._card_data(plan))
-                yield Static(id="plan-problem")
-                yield Static(
-                    _(
-                        "Every mailbox has antivirus and antispam; only PRO and PREMIUM add "
-                        "the security archive and SMS notices of unread PEC messages."
-                    ),
-                    classes="hint",
-                )
+                # Scrolls in a short terminal: the keys' effects are brought into view.
+                plan_scroll = VerticalScroll(id="plan-scroll")
+                plan_scroll.can_focus = False
+                with plan_scroll:
+                    yield Static(id="mailbox-info")
+                    with Horizontal(id="plan-cards"):
+                        for plan in PLAN_ORDER:
+                            yield PlanCard(self._card_data(plan))
+                    yield Static(id="plan-problem")
+                    yield Static(
+                        _(
+                            "Every mailbox has antivirus and antispam; only PRO and PREMIUM add "
+                            "the security archive and SMS notices of unread PEC messages."
+                        ),
+                        classes="hint",
+                    )
                 with Horizontal(classes="totals-bar"):
                     yield Static(id="totals")
                     proceed = Button(
@@ -153,6 +157,18 @@ class PlanScreen(FlowStepScreen):
 
     def on_mount(self) -> None:
         self.refresh_all()
+
+    def _bring_into_view(self, which: str) -> None:
+        """After a key changed a card, scroll so that the stepper and the price show."""
+        card = self.query_one(f"#plan-{self.item.plan.value.lower()}", PlanCard)
+        steppers = card.query(f"#extra-{which}")
+
+        def scroll() -> None:
+            card.query_one(".plan-price").scroll_visible(animate=False)
+            if steppers:
+                steppers.first().scroll_visible(animate=False)
+
+        self.call_after_refresh(scroll)
 
     # --- what is shown ------------------------------------------------------------------
 
@@ -318,6 +334,7 @@ class PlanScreen(FlowStepScreen):
         index = PLAN_ORDER.index(self.item.plan)
         self._set_plan(PLAN_ORDER[max(0, min(index + delta, len(PLAN_ORDER) - 1))])
         self.refresh_bindings()
+        self._bring_into_view("mailbox")
 
     def action_choose_plan(self, plan: str) -> None:
         self._set_plan(Plan(plan))
@@ -325,6 +342,7 @@ class PlanScreen(FlowStepScreen):
 
     def action_extra(self, which: str, delta: int) -> None:
         self._step_extra(which, delta)
+        self._bring_into_view(which)
 
     def action_mailbox(self, delta: int) -> None:
         self.index = max(0, min(self.index + delta, len(self.draft.items) - 1))

@@ -129,7 +129,7 @@ class PlanCard(Vertical):
             (s.has_sms, _("SMS notification")),
         )
         for present, name in features:
-            yield Label(f"{_tick(present)} {name}")
+            yield Label(f"{_tick(present)} {name}", classes="plan-feature")
         yield Label(_("Extra mailbox space"), classes="stepper-title", id="extra-mailbox-title")
         yield GbStepper("", maximum=s.max_extra_mailbox_gb, id="extra-mailbox")
         if s.has_archive:

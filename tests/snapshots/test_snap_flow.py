@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent.parent / "ui"))
 
 from test_flow_support import (  # noqa: E402
@@ -16,6 +18,7 @@ from test_flow_support import (  # noqa: E402
 )
 
 from pec_tui import i18n  # noqa: E402
+from pec_tui.screens.confirmation import ConfirmationScreen  # noqa: E402
 from pec_tui.screens.contract import ContractScreen  # noqa: E402
 from pec_tui.screens.holder_form import HolderFormScreen  # noqa: E402
 from pec_tui.screens.kit import KitScreen  # noqa: E402
@@ -69,3 +72,29 @@ def test_contract_screen(snap_compare, sqlite_url):
         await pilot.press("1", "2")  # two of three ticks: CONFERMA still disabled
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+FLOW = (PlanScreen, KitScreen, HolderFormScreen, OrderFormScreen, ContractScreen)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 32)], ids=["80x24", "120x32"])
+@pytest.mark.parametrize("step", [*FLOW, ConfirmationScreen], ids=lambda s: s.__name__)
+def test_every_flow_step_fits(snap_compare, sqlite_url, size, step):
+    """Each step of a two-mailbox renewal at the smallest supported terminal and a common one."""
+    i18n.set_language("it")
+    app, ids = _app_with_two_mailboxes(sqlite_url)
+
+    async def run_before(pilot) -> None:
+        pilot.app.start_renewal(ids)
+        for screen in FLOW:
+            await wait_for_screen(pilot, screen)
+            if screen is step:
+                break
+            if screen is ContractScreen:
+                await pilot.press("1", "2", "3")
+            await pilot.press("enter")
+        else:
+            await wait_for_screen(pilot, ConfirmationScreen)
+        await pilot.pause(0.5)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
