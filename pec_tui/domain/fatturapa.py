@@ -1,0 +1,470 @@
+"""The electronic invoice (FatturaPA 1.2.2): plain data -> dict -> XML, valid by construction.
+
+The XML is never written by hand: `invoice_data` lays the invoice out as the dict the official
+schema describes, and xmlschema encodes it from the schema (FatturaPA 1.2.2 and the W3C
+xmldsig schema it imports, shipped in `fatturapa_schema/` and loaded offline). The encoded
+document is validated again before it is returned: an invoice that does not match the schema
+never exists as XML, only as `InvoiceInvalid` with the reason.
+
+FPR12 goes to businesses and private persons, FPA12 to public administrations (codice univoco
+ufficio, CIG/CUP in DatiOrdineAcquisto, split payment). TD01 is an invoice, TD04 a credit note
+naming the invoice it reverses in DatiFattureCollegate.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+from xml.etree import ElementTree
+
+import xmlschema
+
+from pec_tui.domain.enums import HolderKind, PaymentMethod
+from pec_tui.domain.money import VAT_RATE
+from pec_tui.i18n import _
+
+NAMESPACE = "http://ivaservizi.agenziaentrate.gov.it/docs/xsd/fatture/v1.2"
+XMLDSIG_NAMESPACE = "http://www.w3.org/2000/09/xmldsig#"
+SCHEMA_FILE = "Schema_del_file_xml_FatturaPA_v1.2.2.xsd"
+XMLDSIG_FILE = "xmldsig-core-schema.xsd"
+
+INVOICE = "TD01"
+CREDIT_NOTE = "TD04"
+# CodiceDestinatario of a recipient without an SDI code (PEC, private person, abroad).
+NO_SDI_CODE = "0000000"
+DEFAULT_REGIME = "RF01"
+
+# ModalitaPagamento of each payment method: card and PayPal are payment cards (MP08), a bank
+# transfer MP05, a postal slip (bollettino di c/c postale) MP18, a reseller's prepaid credit
+# a deduction from sums already received (MP22).
+PAYMENT_MODES: dict[PaymentMethod, str] = {
+    PaymentMethod.CARD: "MP08",
+    PaymentMethod.PAYPAL: "MP08",
+    PaymentMethod.BANK_TRANSFER: "MP05",
+    PaymentMethod.POSTAL_SLIP: "MP18",
+    PaymentMethod.PREPAID_CREDIT: "MP22",
+}
+
+
+class InvoiceInvalid(Exception):
+    """The invoice cannot be made: `message` says why, in the UI language, on one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """The cedente/prestatore: the provider issuing the invoices."""
+
+    name: str
+    vat_number: str  # partita IVA, 11 digits, without the country
+    codice_fiscale: str | None
+    street: str
+    cap: str
+    city: str
+    province: str | None
+    country: str = "IT"
+    regime_fiscale: str = DEFAULT_REGIME
+    rea_office: str | None = None  # the province of the REA register, e.g. RM
+    rea_number: str | None = None
+    # IdTrasmittente: who sends the file to SDI; the issuer itself when not set.
+    transmitter_country: str = "IT"
+    transmitter_code: str | None = None
+    email: str | None = None
+
+    @property
+    def transmitter_id(self) -> str:
+        return self.transmitter_code or self.vat_number
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """The cessionario/committente as the order's holder data describe it."""
+
+    kind: HolderKind
+    first_name: str | None = None
+    last_name: str | None = None
+    company_name: str | None = None
+    codice_fiscale: str | None = None
+    partita_iva: str | None = None
+    street: str | None = None
+    cap: str | None = None
+    city: str | None = None
+    province: str | None = None
+    country: str = "IT"
+    sdi_code: str | None = None
+    billing_pec: str | None = None
+    pa_office_code: str | None = None
+    cig: str | None = None
+    cup: str | None = None
+    split_payment: bool = False
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind is HolderKind.PUBLIC_ADMIN
+
+    @property
+    def name(self) -> str:
+        if self.company_name and self.kind is not HolderKind.PRIVATE:
+            return self.company_name
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One invoice line: `quantity` × `unit_price` = `total` (net of VAT)."""
+
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    total: Decimal
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """One invoice (TD01) or credit note (TD04), ready to encode."""
+
+    document_type: str
+    number: str
+    issued_on: date
+    progressive: str
+    issuer: Issuer
+    buyer: Buyer
+    lines: tuple[Line, ...]
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+    payment_method: PaymentMethod
+    paid_on: date
+    # The invoice a credit note reverses: (its number, its date).
+    related: tuple[str, date] | None = None
+    causale: str | None = None
+    vat_rate: Decimal = VAT_RATE
+
+    @property
+    def transmission_format(self) -> str:
+        return "FPA12" if self.buyer.is_public else "FPR12"
+
+    @property
+    def file_name(self) -> str:
+        return file_name(self.issuer, self.progressive)
+
+
+def file_name(issuer: Issuer, progressive: str) -> str:
+    """The SDI file name: IT<IdCodice>_<progressivo>.xml."""
+    return f"{issuer.transmitter_country}{issuer.transmitter_id}_{progressive}.xml"
+
+
+_DIGITS36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def progressive(serial: int) -> str:
+    """The 5-character progressivo of the file name for serial `serial` (base 36)."""
+    if not 0 < serial < 36**5:
+        raise ValueError(f"serial {serial} out of range")
+    text = ""
+    while serial:
+        serial, digit = divmod(serial, 36)
+        text = _DIGITS36[digit] + text
+    return text.rjust(5, "0")
+
+
+# --- Latin-1 text -----------------------------------------------------------------------------
+
+
+def latin1(text: str) -> str:
+    """`text` with the characters outside Latin-1 transliterated where a plain letter exists
+    (Ł → L, č → c, the typographic quotes and dashes → their ASCII forms); any left over stay,
+    for the schema to refuse."""
+    out: list[str] = []
+    for char in text:
+        if ord(char) < 256:
+            out.append(char)
+            continue
+        plain = _PUNCTUATION.get(char)
+        if plain is None:
+            decomposed = unicodedata.normalize("NFKD", char)
+            base = "".join(c for c in decomposed if not unicodedata.combining(c))
+            plain = base if base and all(ord(c) < 256 for c in base) else _LETTERS.get(char, char)
+        out.append(plain)
+    return "".join(out)
+
+
+_PUNCTUATION = {
+    "‘": "'",
+    "’": "'",
+    "‚": ",",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "€": "EUR",
+    "•": "-",
+}
+_LETTERS = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Œ": "OE", "œ": "oe", "ı": "i", "Ħ": "H"}
+
+
+def is_latin1(text: str) -> bool:
+    return all(ord(c) < 256 for c in text)
+
+
+# --- the dict the schema describes -----------------------------------------------------------
+
+
+def _amount(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):f}"
+
+
+def _address(
+    street: str | None, cap: str | None, city: str | None, province: str | None, country: str
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "Indirizzo": street or "",
+        "CAP": cap or "",
+        "Comune": city or "",
+    }
+    if province:
+        data["Provincia"] = province
+    data["Nazione"] = country or "IT"
+    return data
+
+
+def _issuer_data(issuer: Issuer) -> dict[str, Any]:
+    registry: dict[str, Any] = {
+        "IdFiscaleIVA": {"IdPaese": issuer.country or "IT", "IdCodice": issuer.vat_number},
+    }
+    if issuer.codice_fiscale:
+        registry["CodiceFiscale"] = issuer.codice_fiscale
+    registry["Anagrafica"] = {"Denominazione": issuer.name}
+    registry["RegimeFiscale"] = issuer.regime_fiscale
+    data: dict[str, Any] = {
+        "DatiAnagrafici": registry,
+        "Sede": _address(issuer.street, issuer.cap, issuer.city, issuer.province, issuer.country),
+    }
+    if issuer.rea_office and issuer.rea_number:
+        data["IscrizioneREA"] = {
+            "Ufficio": issuer.rea_office,
+            "NumeroREA": issuer.rea_number,
+            "StatoLiquidazione": "LN",
+        }
+    if issuer.email:
+        data["Contatti"] = {"Email": issuer.email}
+    return data
+
+
+def _buyer_data(buyer: Buyer) -> dict[str, Any]:
+    registry: dict[str, Any] = {}
+    if buyer.partita_iva and buyer.kind is not HolderKind.PRIVATE:
+        registry["IdFiscaleIVA"] = {"IdPaese": buyer.country or "IT", "IdCodice": buyer.partita_iva}
+    if buyer.codice_fiscale:
+        registry["CodiceFiscale"] = buyer.codice_fiscale
+    if buyer.kind in (HolderKind.COMPANY, HolderKind.PUBLIC_ADMIN) or (
+        buyer.company_name and buyer.kind is HolderKind.SOLE_TRADER
+    ):
+        registry["Anagrafica"] = {"Denominazione": buyer.company_name or ""}
+    else:
+        registry["Anagrafica"] = {"Nome": buyer.first_name or "", "Cognome": buyer.last_name or ""}
+    return {
+        "DatiAnagrafici": registry,
+        "Sede": _address(buyer.street, buyer.cap, buyer.city, buyer.province, buyer.country),
+    }
+
+
+def _recipient(buyer: Buyer) -> tuple[str, str | None]:
+    """(CodiceDestinatario, PECDestinatario or None) for `buyer`."""
+    if buyer.is_public:
+        return (buyer.pa_office_code or ""), None
+    code = (buyer.sdi_code or "").strip().upper()
+    if code and code != NO_SDI_CODE:
+        return code, None
+    # No SDI code: the PEC if one is given; a private person is found by codice fiscale.
+    return NO_SDI_CODE, (buyer.billing_pec or None) if buyer.kind.needs_billing else None
+
+
+def _line_data(number: int, line: Line, rate: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "NumeroLinea": number,
+        "Descrizione": line.description,
+        "Quantita": _amount(line.quantity),
+    }
+    if line.period_start is not None and line.period_end is not None:
+        data["DataInizioPeriodo"] = line.period_start.isoformat()
+        data["DataFinePeriodo"] = line.period_end.isoformat()
+    data["PrezzoUnitario"] = _amount(line.unit_price)
+    data["PrezzoTotale"] = _amount(line.total)
+    data["AliquotaIVA"] = rate
+    return data
+
+
+def invoice_data(doc: Document) -> dict[str, Any]:
+    """The invoice laid out as the FatturaPA schema's FatturaElettronica element."""
+    code, pec = _recipient(doc.buyer)
+    transmission: dict[str, Any] = {
+        "IdTrasmittente": {
+            "IdPaese": doc.issuer.transmitter_country,
+            "IdCodice": doc.issuer.transmitter_id,
+        },
+        "ProgressivoInvio": doc.progressive,
+        "FormatoTrasmissione": doc.transmission_format,
+        "CodiceDestinatario": code,
+    }
+    if pec:
+        transmission["PECDestinatario"] = pec
+    rate = _amount(doc.vat_rate * 100)
+    document: dict[str, Any] = {
+        "TipoDocumento": doc.document_type,
+        "Divisa": "EUR",
+        "Data": doc.issued_on.isoformat(),
+        "Numero": doc.number,
+        "ImportoTotaleDocumento": _amount(doc.gross),
+    }
+    if doc.causale:
+        document["Causale"] = [doc.causale[:200]]
+    general: dict[str, Any] = {"DatiGeneraliDocumento": document}
+    buyer = doc.buyer
+    if buyer.is_public and (buyer.cig or buyer.cup):
+        order: dict[str, Any] = {"IdDocumento": doc.number}
+        if buyer.cup:
+            order["CodiceCUP"] = buyer.cup
+        if buyer.cig:
+            order["CodiceCIG"] = buyer.cig
+        general["DatiOrdineAcquisto"] = [order]
+    if doc.related is not None:
+        general["DatiFattureCollegate"] = [
+            {"IdDocumento": doc.related[0], "Data": doc.related[1].isoformat()}
+        ]
+    split = buyer.is_public and buyer.split_payment
+    summary: dict[str, Any] = {
+        "AliquotaIVA": rate,
+        "ImponibileImporto": _amount(doc.net),
+        "Imposta": _amount(doc.vat),
+        "EsigibilitaIVA": "S" if split else "I",
+    }
+    payment: dict[str, Any] = {
+        "ModalitaPagamento": PAYMENT_MODES[doc.payment_method],
+        "DataScadenzaPagamento": doc.paid_on.isoformat(),
+        # Under split payment the administration pays the taxable amount only.
+        "ImportoPagamento": _amount(doc.net if split else doc.gross),
+    }
+    return {
+        "@versione": doc.transmission_format,
+        "FatturaElettronicaHeader": {
+            "DatiTrasmissione": transmission,
+            "CedentePrestatore": _issuer_data(doc.issuer),
+            "CessionarioCommittente": _buyer_data(buyer),
+        },
+        "FatturaElettronicaBody": [
+            {
+                "DatiGenerali": general,
+                "DatiBeniServizi": {
+                    "DettaglioLinee": [
+                        _line_data(n, line, rate) for n, line in enumerate(doc.lines, start=1)
+                    ],
+                    "DatiRiepilogo": [summary],
+                },
+                "DatiPagamento": [{"CondizioniPagamento": "TP02", "DettaglioPagamento": [payment]}],
+            }
+        ],
+    }
+
+
+# --- schema, encoding, validation ------------------------------------------------------------
+
+
+@functools.cache
+def schema() -> xmlschema.XMLSchema10:
+    """The FatturaPA 1.2.2 schema, loaded once from the package, offline."""
+    folder = resources.files("pec_tui.domain") / "fatturapa_schema"
+    with resources.as_file(folder) as path:
+        return xmlschema.XMLSchema10(
+            str(path / SCHEMA_FILE),
+            locations={XMLDSIG_NAMESPACE: str(path / XMLDSIG_FILE)},
+            allow="local",
+        )
+
+
+def _reason(error: xmlschema.XMLSchemaValidationError) -> str:
+    where = error.path or ""
+    what = (error.reason or str(error)).splitlines()[0]
+    return _("The invoice does not match the FatturaPA schema at {path}: {reason}").format(
+        path=where, reason=what
+    )
+
+
+def _check_before_encoding(doc: Document) -> None:
+    """Refusals a person can act on, before the schema's own (terser) ones."""
+    if not doc.lines:
+        raise InvoiceInvalid(_("The invoice has no lines."))
+    buyer = doc.buyer
+    if not buyer.name:
+        raise InvoiceInvalid(_("The buyer has no name."))
+    if not (buyer.street and buyer.cap and buyer.city):
+        raise InvoiceInvalid(
+            _("The buyer {name} has no complete address (street, CAP, city).").format(
+                name=buyer.name
+            )
+        )
+    if buyer.kind is HolderKind.PRIVATE and not buyer.codice_fiscale:
+        raise InvoiceInvalid(
+            _("The private person {name} has no codice fiscale.").format(name=buyer.name)
+        )
+    if buyer.kind.is_business and not buyer.partita_iva:
+        raise InvoiceInvalid(_("The buyer {name} has no partita IVA.").format(name=buyer.name))
+    if buyer.is_public and not buyer.pa_office_code:
+        raise InvoiceInvalid(
+            _("The public administration {name} has no office code.").format(name=buyer.name)
+        )
+
+
+def build_xml(doc: Document) -> bytes:
+    """The invoice as FatturaPA XML bytes, valid against the schema; InvoiceInvalid if not."""
+    _check_before_encoding(doc)
+    # Lax encoding always gives a document; the validation below then names the place of
+    # the first error (the encoder's own errors carry no path).
+    encoded = schema().elements["FatturaElettronica"].encode(invoice_data(doc), validation="lax")
+    element, errors = encoded if isinstance(encoded, tuple) else (encoded, [])
+    if not isinstance(element, ElementTree.Element):
+        raise InvoiceInvalid(_("The invoice could not be encoded."))
+    text = xmlschema.etree_tostring(
+        element, namespaces={"p": NAMESPACE, "ds": XMLDSIG_NAMESPACE}, xml_declaration=False
+    )
+    assert isinstance(text, str)
+    data = ('<?xml version="1.0" encoding="UTF-8"?>\n' + text).encode("utf-8")
+    validate(data)
+    if errors:
+        raise InvoiceInvalid(_reason(errors[0]))
+    return data
+
+
+def validate(data: bytes) -> None:
+    """InvoiceInvalid unless `data` is a FatturaPA 1.2.2 document."""
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        raise InvoiceInvalid(
+            _("The invoice is not well-formed XML: {error}").format(error=exc)
+        ) from exc
+    error = next(iter(schema().iter_errors(root)), None)
+    if error is not None:
+        raise InvoiceInvalid(_reason(error))
+
+
+def quantity_of(quantity: int, years: int) -> Decimal:
+    """An order line's invoiced quantity: units × years (a yearly price per unit)."""
+    return Decimal(quantity * years)
+
+
+def lines_total(lines: Sequence[Line]) -> Decimal:
+    return sum((line.total for line in lines), Decimal("0"))
