@@ -309,3 +309,72 @@ class AuditEvent(_Table, table=True):
     reseller_id: int | None = Field(default=None, foreign_key="reseller.id")
     details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     outcome: str = Field(default="ok", max_length=10)
+
+
+class InvoiceIssuer(_Table, table=True):
+    """The cedente/prestatore of every invoice: one row (id 1), set by an administrator."""
+
+    __tablename__ = "invoice_issuer"
+
+    id: int = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    vat_number: str = Field(max_length=11)
+    codice_fiscale: str | None = Field(default=None, max_length=16)
+    regime_fiscale: str = Field(default="RF01", max_length=4)
+    street: str = Field(max_length=60)
+    cap: str = Field(max_length=5)
+    city: str = Field(max_length=60)
+    province: str | None = Field(default=None, max_length=2)
+    country: str = Field(default="IT", max_length=2)
+    rea_office: str | None = Field(default=None, max_length=2)
+    rea_number: str | None = Field(default=None, max_length=20)
+    transmitter_country: str = Field(default="IT", max_length=2)
+    transmitter_code: str | None = Field(default=None, max_length=28)
+    email: str | None = Field(default=None, max_length=254)
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str | None = Field(default=None, max_length=64)
+    version: int = Field(default=1)
+
+
+class Invoice(_Table, table=True):
+    """An electronic invoice (TD01) of a paid order, or the credit note (TD04) of its refund.
+
+    Numbered without gaps within its calendar year (`year`, `number`); one of each type per
+    order. An invoice that does not validate is kept `da_correggere` with `reason` and no XML,
+    and regenerated with the same number and date once the data are fixed."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("year", "number", name="uq_invoice_year_number"),
+        UniqueConstraint("order_id", "document_type", name="uq_invoice_order_type"),
+        Index("ix_invoice_issued", "issued_on", "id"),
+        Index("ix_invoice_reseller_issued", "reseller_id", "issued_on"),
+        Index("ix_invoice_status", "status"),
+    )
+
+    id: int = Field(default=None, primary_key=True)
+    year: int
+    number: int
+    document_type: str = Field(max_length=4)
+    order_id: int = Field(foreign_key="orders.id")
+    # The invoice a credit note reverses.
+    related_invoice_id: int | None = Field(default=None, foreign_key="invoice.id")
+    reseller_id: int | None = Field(default=None, foreign_key="reseller.id")
+    holder_id: int | None = Field(default=None, foreign_key="holder.id")
+    issued_on: date
+    status: str = Field(max_length=16)
+    reason: str | None = None
+    buyer_name: str = Field(default="", max_length=200)
+    # The buyer as invoiced (FatturaPA cessionario) and the lines with their periods.
+    buyer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    net_cents: int = Field(sa_type=BigInteger)
+    vat_cents: int = Field(sa_type=BigInteger)
+    gross_cents: int = Field(sa_type=BigInteger)
+    payment_method: str = Field(max_length=16)
+    paid_on: date
+    file_name: str | None = Field(default=None, max_length=64)
+    xml: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    version: int = Field(default=1)

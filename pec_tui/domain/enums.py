@@ -43,6 +43,14 @@ class OrderStatus(StrEnum):
     AWAITING_PAYMENT = "in_attesa"
     PAID = "pagato"
     CANCELLED = "annullato"
+    # Paid, then refunded by an administrator: the renewal taken back, a credit note issued.
+    REFUNDED = "rimborsato"
+
+
+class InvoiceStatus(StrEnum):
+    ISSUED = "emessa"
+    # Kept with its number and the reason it did not validate, regenerated once fixed.
+    TO_FIX = "da_correggere"
 
 
 class PaymentMethod(StrEnum):
@@ -106,6 +114,9 @@ LABELS: dict[StrEnum, str | tuple[str, str]] = {
     OrderStatus.AWAITING_PAYMENT: N_("Awaiting payment"),
     OrderStatus.PAID: N_("Paid"),
     OrderStatus.CANCELLED: NC_("order status", "Cancelled"),
+    OrderStatus.REFUNDED: N_("Refunded"),
+    InvoiceStatus.ISSUED: N_("Issued"),
+    InvoiceStatus.TO_FIX: N_("To be corrected"),
     PaymentMethod.CARD: N_("Credit card"),
     PaymentMethod.PAYPAL: N_("PayPal"),
     PaymentMethod.BANK_TRANSFER: N_("Bank transfer"),

@@ -25,8 +25,10 @@ from xml.etree import ElementTree
 
 import xmlschema
 
+from pec_tui.domain import validation
 from pec_tui.domain.enums import HolderKind, PaymentMethod
 from pec_tui.domain.money import VAT_RATE
+from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import _
 
 NAMESPACE = "http://ivaservizi.agenziaentrate.gov.it/docs/xsd/fatture/v1.2"
@@ -468,3 +470,82 @@ def quantity_of(quantity: int, years: int) -> Decimal:
 
 def lines_total(lines: Sequence[Line]) -> Decimal:
     return sum((line.total for line in lines), Decimal("0"))
+
+
+# --- the issuer as an administrator types it --------------------------------------------------
+
+REGIMES = frozenset(f"RF{n:02d}" for n in range(1, 20))
+
+
+def _text_field(value: str | None, field: str, label: str, longest: int, required: bool) -> str:
+    text = latin1(" ".join((value or "").split()))
+    if not text:
+        if required:
+            raise ValidationError(_("{label} is required.").format(label=label), field)
+        return ""
+    if not is_latin1(text):
+        raise ValidationError(
+            _("{label}: only Latin letters can go on an invoice.").format(label=label), field
+        )
+    if len(text) > longest:
+        raise ValidationError(
+            _("{label}: at most {max} characters ({count} given).").format(
+                label=label, max=longest, count=len(text)
+            ),
+            field,
+        )
+    return text
+
+
+def normalise_issuer(issuer: Issuer) -> Issuer:
+    """The issuer checked and normalised (codes upper-case, text Latin-1); ValidationError
+    on the first field that cannot go on an invoice."""
+    name = _text_field(issuer.name, "name", _("Company name"), 80, True)
+    vat = validation.check_partita_iva(issuer.vat_number)
+    cf = issuer.codice_fiscale
+    if cf:
+        cf = cf.strip().upper()
+        cf = vat if cf == vat else validation.check_codice_fiscale(cf)
+    regime = (issuer.regime_fiscale or DEFAULT_REGIME).strip().upper()
+    if regime not in REGIMES:
+        raise ValidationError(
+            _("The regime fiscale must be one of RF01 to RF19 ({code} given).").format(
+                code=regime
+            ),
+            "regime_fiscale",
+        )
+    street = _text_field(issuer.street, "street", _("Address"), 60, True)
+    city = _text_field(issuer.city, "city", _("City"), 60, True)
+    country = (issuer.country or "IT").strip().upper()
+    foreign = country != "IT"
+    cap = issuer.cap.strip() if foreign else validation.check_cap(issuer.cap)
+    province = validation.check_province(issuer.province or "") if not foreign else None
+    rea_office = validation.check_province(issuer.rea_office) if issuer.rea_office else None
+    rea_number = _text_field(issuer.rea_number, "rea_number", _("REA number"), 20, False)
+    if bool(rea_office) != bool(rea_number):
+        raise ValidationError(
+            _("The REA registration needs both the office (province) and the number."),
+            "rea_number",
+        )
+    code = (issuer.transmitter_code or "").strip().upper() or None
+    if code is not None and not (1 <= len(code) <= 28 and code.isalnum()):
+        raise ValidationError(
+            _("The transmitter code must be 1 to 28 letters or digits."), "transmitter_code"
+        )
+    email = validation.check_email(issuer.email) if issuer.email else None
+    return Issuer(
+        name=name,
+        vat_number=vat,
+        codice_fiscale=cf or None,
+        street=street,
+        cap=cap,
+        city=city,
+        province=province,
+        country=country,
+        regime_fiscale=regime,
+        rea_office=rea_office,
+        rea_number=rea_number or None,
+        transmitter_country=(issuer.transmitter_country or "IT").strip().upper(),
+        transmitter_code=code,
+        email=email,
+    )

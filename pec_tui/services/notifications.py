@@ -204,8 +204,10 @@ def queue_renewal_completed(
     renewed: Sequence[tuple[str, date]],
     paid_on: date,
     mail_from: str | None = None,
+    attachment: tuple[str, bytes] | None = None,
 ) -> OutboxMessage | None:
-    """The Rinnovo completato e-mail: payment registered, new expiry of every mailbox."""
+    """The Rinnovo completato e-mail: payment registered, new expiry of every mailbox; with
+    the invoice's XML as `attachment` (file name, bytes), the courtesy copy."""
     name, email_to = order_recipient(session, order)
     if not email_to:
         return None
@@ -243,12 +245,19 @@ def queue_renewal_completed(
                 "before the next expiry."
             ).format(years=order.years)
         )
-    return outbox.enqueue(
-        session,
-        new_message(email_to, subject, "\n\n".join(parts), mail_from),
-        "renewal_completed",
-        order.id,
-    )
+    if attachment is not None:
+        parts.append(
+            _(
+                "Attached is the courtesy copy of the electronic invoice {file}; the invoice "
+                "itself reaches you through the Sistema di Interscambio."
+            ).format(file=attachment[0])
+        )
+    message = new_message(email_to, subject, "\n\n".join(parts), mail_from)
+    if attachment is not None:
+        message.add_attachment(
+            attachment[1], maintype="application", subtype="xml", filename=attachment[0]
+        )
+    return outbox.enqueue(session, message, "renewal_completed", order.id)
 
 
 def queue_expiry_reminder(

@@ -38,7 +38,7 @@ from pec_tui.domain.lifecycle import cancelled_from, renewed_expiry, state_of
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.plans import PLANS
 from pec_tui.i18n import _, format_date, format_money
-from pec_tui.services import audit, notifications
+from pec_tui.services import audit, invoices, notifications
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase
 from pec_tui.services.order_lines import LineFacts, order_line_facts
@@ -78,6 +78,9 @@ class PaymentResult:
     # True when the order had been paid before: this call changed nothing.
     already_paid: bool
     renewed: tuple[RenewedMailbox, ...] = ()
+    # The invoice made with the payment ("12/2026") and, when it waits da_correggere, why.
+    invoice: str | None = None
+    invoice_problem: str | None = None
 
     @property
     def message(self) -> str:
@@ -87,9 +90,16 @@ class PaymentResult:
             ).format(
                 number=self.number, amount=format_money(self.amount), date=format_date(self.paid_on)
             )
-        return _(
+        text = _(
             "Payment of {amount} registered for order no. {number}: {count} mailbox(es) renewed."
         ).format(amount=format_money(self.amount), number=self.number, count=len(self.renewed))
+        if self.invoice is not None and self.invoice_problem:
+            text += " " + _("Invoice {invoice} is waiting to be corrected: {reason}").format(
+                invoice=self.invoice, reason=self.invoice_problem
+            )
+        elif self.invoice is not None:
+            text += " " + _("Invoice {invoice} issued.").format(invoice=self.invoice)
+        return text
 
 
 @dataclass(frozen=True)
@@ -358,8 +368,23 @@ def settle(
     _mark_paid(session, actor, order, amount_cents, method, paid_on, reference)
     # A racing second registration fails here, on the unique order_id, and rolls back.
     session.flush()
+    # The invoice, in the same transaction; one that does not validate waits da_correggere.
+    invoice = invoices.issue_invoice(
+        session, order, lines, method, paid_on, _periods(renewed, today)
+    )
+    attachment = (
+        (invoice.file_name, invoice.xml.encode("utf-8"))
+        if invoice.xml is not None and invoice.file_name is not None
+        else None
+    )
     notifications.queue_renewal_completed(
-        session, order, lines, [(r.address, r.new_expiry) for r in renewed], paid_on, mail_from
+        session,
+        order,
+        lines,
+        [(r.address, r.new_expiry) for r in renewed],
+        paid_on,
+        mail_from,
+        attachment=attachment,
     )
     _audit_payment(session, actor, order, amount_cents, method, paid_on, reference, renewed)
     return PaymentResult(
@@ -370,7 +395,20 @@ def settle(
         paid_on=paid_on,
         already_paid=False,
         renewed=tuple(renewed),
+        invoice=invoices.label(invoice.year, invoice.number),
+        invoice_problem=invoice.reason,
     )
+
+
+def _periods(renewed: Sequence[RenewedMailbox], today: date) -> dict[int | str, tuple[date, date]]:
+    """The period each mailbox's lines are invoiced for: from its old expiry (a renewal) or
+    today (a purchase) to its new expiry; by mailbox id and by address."""
+    periods: dict[int | str, tuple[date, date]] = {}
+    for r in renewed:
+        period = (r.old_expiry or today, r.new_expiry)
+        periods[r.mailbox_id] = period
+        periods[r.address] = period
+    return periods
 
 
 def _refuse_payment(order: Order, amount_cents: int, paid_on: date, today: date) -> None:
