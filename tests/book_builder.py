@@ -11,9 +11,10 @@ from datetime import date
 from sqlmodel import Session
 
 from pec_tui.db.models import Holder, Mailbox, Reseller
+from pec_tui.domain import fatturapa
 from pec_tui.domain.draft import Consents
 from pec_tui.domain.enums import HolderKind, PaymentMethod
-from pec_tui.services import orders
+from pec_tui.services import invoices, orders
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.database import ensure_reference_data
 from pec_tui.services.placing import Billing, ConfirmedOrder
@@ -96,3 +97,21 @@ def confirm_renewal(
         engine, actor, draft, today, Billing("IT60X0542811101000000123456", "PEC Spa")
     )
     return confirmed
+
+
+DEMO_ISSUER = fatturapa.Issuer(
+    name="PEC Italia S.r.l.",
+    vat_number="01234560017",
+    codice_fiscale="01234560017",
+    street="Via Roma 1",
+    cap="00184",
+    city="Roma",
+    province="RM",
+    rea_office="RM",
+    rea_number="1234567",
+)
+
+
+def set_issuer(engine, issuer: fatturapa.Issuer = DEMO_ISSUER):
+    """The issuer of the invoices, as an administrator sets it."""
+    return invoices.set_issuer(engine, SYSTEM, issuer)
