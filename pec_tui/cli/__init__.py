@@ -9,6 +9,7 @@ from pec_tui.cli import (  # noqa: F401
     cmd_credit,
     cmd_db,
     cmd_demo,
+    cmd_invoices,
     cmd_kiosk,
     cmd_lifecycle,
     cmd_mailboxes,

@@ -1,4 +1,4 @@
-"""`pec-tui orders ...`: list, show and cancel orders."""
+"""`pec-tui orders ...`: list, show, cancel and refund orders."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ _CSV_HEADER = (
 
 @main.group()
 def orders() -> None:
-    """Orders: list them, show one with its lines and payment, cancel an unpaid one."""
+    """Orders: list them, show one with its lines and payment, cancel an unpaid one, refund a
+    paid one."""
 
 
 @orders.command("list")
@@ -263,3 +264,25 @@ def orders_cancel(ctx: CliContext, number: str, reason: str | None) -> None:
     from pec_tui.services.payments import cancel_order
 
     click.echo(cancel_order(ctx.engine, ctx.actor, number, reason).message)
+
+
+@orders.command("refund")
+@click.argument("number")
+@click.option(
+    "--reason",
+    metavar="TEXT",
+    required=True,
+    help="Why the order is refunded (in the audit trail and the credit note).",
+)
+@pass_ctx
+@refusals_as_errors
+def orders_refund(ctx: CliContext, number: str, reason: str) -> None:
+    """Refund paid order NUMBER (administrators only).
+
+    Every mailbox the order renewed goes back to its previous expiry and plan, a reseller's
+    prepaid credit is given back, and a credit note (TD04) reverses the order's invoice.
+    Refunding a refunded order changes nothing.
+    """
+    from pec_tui.services.refunds import refund_order
+
+    click.echo(refund_order(ctx.engine, ctx.actor, number, reason).message)

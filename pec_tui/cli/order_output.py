@@ -34,12 +34,13 @@ def refusals_as_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from pec_tui.domain.draft import RenewalRefused
         from pec_tui.domain.validation import ValidationError
+        from pec_tui.services.invoices import InvoiceRefused
         from pec_tui.services.payments import PaymentRefused
         from pec_tui.services.statement import StatementError
 
         try:
             return fn(*args, **kwargs)
-        except (PaymentRefused, RenewalRefused, ValidationError) as exc:
+        except (PaymentRefused, RenewalRefused, ValidationError, InvoiceRefused) as exc:
             raise click.ClickException(getattr(exc, "message", str(exc))) from exc
         except (LookupError, StatementError) as exc:
             raise click.ClickException(exc.args[0] if exc.args else str(exc)) from exc

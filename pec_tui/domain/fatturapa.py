@@ -501,7 +501,7 @@ def normalise_issuer(issuer: Issuer) -> Issuer:
     """The issuer checked and normalised (codes upper-case, text Latin-1); ValidationError
     on the first field that cannot go on an invoice."""
     name = _text_field(issuer.name, "name", _("Company name"), 80, True)
-    vat = validation.check_partita_iva(issuer.vat_number)
+    vat = validation.check_partita_iva(issuer.vat_number or "")
     cf = issuer.codice_fiscale
     if cf:
         cf = cf.strip().upper()
@@ -509,16 +509,14 @@ def normalise_issuer(issuer: Issuer) -> Issuer:
     regime = (issuer.regime_fiscale or DEFAULT_REGIME).strip().upper()
     if regime not in REGIMES:
         raise ValidationError(
-            _("The regime fiscale must be one of RF01 to RF19 ({code} given).").format(
-                code=regime
-            ),
+            _("The regime fiscale must be one of RF01 to RF19 ({code} given).").format(code=regime),
             "regime_fiscale",
         )
     street = _text_field(issuer.street, "street", _("Address"), 60, True)
     city = _text_field(issuer.city, "city", _("City"), 60, True)
     country = (issuer.country or "IT").strip().upper()
     foreign = country != "IT"
-    cap = issuer.cap.strip() if foreign else validation.check_cap(issuer.cap)
+    cap = (issuer.cap or "").strip() if foreign else validation.check_cap(issuer.cap or "")
     province = validation.check_province(issuer.province or "") if not foreign else None
     rea_office = validation.check_province(issuer.rea_office) if issuer.rea_office else None
     rea_number = _text_field(issuer.rea_number, "rea_number", _("REA number"), 20, False)

@@ -193,6 +193,12 @@ def _refuse_unpayable(order: Order) -> None:
                 number=order.number, date=format_date(order.cancelled_at.date())
             )
         )
+    if order.status == OrderStatus.REFUNDED.value:
+        raise PaymentRefused(
+            _("Order no. {number} was paid and refunded: it cannot be paid again.").format(
+                number=order.number
+            )
+        )
     if order.status != OrderStatus.AWAITING_PAYMENT.value:
         raise PaymentRefused(
             _("Order {id} is still a draft: confirm it before registering a payment.").format(
