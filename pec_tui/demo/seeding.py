@@ -19,7 +19,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from operator import itemgetter
@@ -39,6 +39,7 @@ from pec_tui.db.models import (
     Counter,
     CreditMovement,
     Holder,
+    InvoiceIssuer,
     Mailbox,
     OpenRenewal,
     Operator,
@@ -49,6 +50,7 @@ from pec_tui.db.models import (
     Reseller,
 )
 from pec_tui.demo import vocabulary as vocab
+from pec_tui.domain import fatturapa
 from pec_tui.domain.enums import (
     HolderKind,
     OrderStatus,
@@ -64,7 +66,7 @@ from pec_tui.domain.plans import MB_PER_GB, PLANS
 from pec_tui.domain.pricing import MailboxChoice, PriceList, quote
 from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS, SDI_PEC_CODE
 from pec_tui.i18n import _
-from pec_tui.services import audit
+from pec_tui.services import audit, invoices
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.database import (
     DEMO_BOOK_COUNTER,
@@ -155,6 +157,21 @@ def mark_demo_operators(engine: Engine, usernames: Sequence[str]) -> None:
         ).scalar_one()
         if highest is not None:
             _set_counter(connection, DEMO_OPERATORS_COUNTER, highest)
+
+
+# The demo provider, issuer of the invoices (a partita IVA with a valid check digit).
+DEMO_ISSUER = fatturapa.Issuer(
+    name="PEC Italia Demo S.r.l.",
+    vat_number="01234560017",
+    codice_fiscale="01234560017",
+    street="Via del Corso 101",
+    cap="00186",
+    city="Roma",
+    province="RM",
+    rea_office="RM",
+    rea_number="1234567",
+    email="fatture@pecitalia-demo.it",
+)
 
 
 def mailbox_count(engine: Engine) -> int:
@@ -262,6 +279,9 @@ def seed_demo(
             gc.enable()
     result = SeedResult(len(resellers), holders, done, orders, interrupted)
     with session_scope(engine) as session:
+        # The demo provider issues the invoices of the payments made in the demo.
+        if session.get(InvoiceIssuer, invoices.ISSUER_ID) is None:
+            session.add(InvoiceIssuer(id=invoices.ISSUER_ID, **asdict(DEMO_ISSUER)))
         audit.record(
             session,
             actor,

@@ -443,3 +443,13 @@ def test_only_administrators_may_seed(engine):
     with Session(engine) as session:
         refusal = session.execute(select(AuditEvent)).scalar_one()
     assert (refusal.action, refusal.outcome) == ("demo.seed", "denied")
+
+
+def test_the_demo_sets_a_valid_issuer(engine):
+    from pec_tui.domain import fatturapa
+    from pec_tui.services import invoices
+
+    seeding.seed_demo(engine, 10, 1, TODAY)
+    issuer = invoices.get_issuer(engine)
+    assert issuer is not None and issuer == fatturapa.normalise_issuer(issuer)
+    assert issuer.vat_number == seeding.DEMO_ISSUER.vat_number
