@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     maildir: Path | None = None
+    # Where the TUI writes exported invoice XML files (default: "fatture" in the data dir).
+    invoice_dir: Path | None = None
     kiosk_idle_seconds: int = 120
     idle_lock_minutes: int = 15
     keymap: dict[str, str] = Field(default_factory=dict)
@@ -75,6 +77,9 @@ class Settings(BaseSettings):
 
     def resolved_maildir(self) -> Path:
         return self.maildir or data_dir() / "Maildir"
+
+    def resolved_invoice_dir(self) -> Path:
+        return self.invoice_dir or data_dir() / "fatture"
 
 
 def load_settings(**overrides: object) -> Settings:

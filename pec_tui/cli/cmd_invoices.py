@@ -19,7 +19,7 @@ from pec_tui.cli.order_output import (
     write_csv,
     write_table,
 )
-from pec_tui.domain.enums import InvoiceStatus, PaymentMethod
+from pec_tui.domain.enums import InvoiceStatus
 
 if TYPE_CHECKING:
     from pec_tui.domain.fatturapa import Issuer
@@ -230,12 +230,6 @@ def _values(i: InvoiceView) -> tuple[object, ...]:
     )
 
 
-def _kind(i: InvoiceView) -> str:
-    from pec_tui.i18n import _
-
-    return _("Credit note") if i.is_credit_note else _("Invoice")
-
-
 def _write_list(found: Sequence[InvoiceView]) -> None:
     from pec_tui.i18n import _, format_date, format_money
 
@@ -255,7 +249,7 @@ def _write_list(found: Sequence[InvoiceView]) -> None:
         [
             (
                 i.number,
-                _kind(i),
+                i.kind,
                 format_date(i.issued_on),
                 str(i.order_number or ""),
                 i.buyer_name,
@@ -282,7 +276,7 @@ def _write_list(found: Sequence[InvoiceView]) -> None:
 def invoices_show(ctx: CliContext, number: str, fmt: str) -> None:
     """Show invoice NUMBER (number/year, e.g. 12/2026; a plain number means this year)."""
     from pec_tui.i18n import _
-    from pec_tui.services.invoices import get_invoice
+    from pec_tui.services.invoices import get_invoice, invoice_text
 
     invoice = get_invoice(ctx.engine, ctx.actor, number, date.today())
     if fmt == "xml":
@@ -302,72 +296,6 @@ def invoices_show(ctx: CliContext, number: str, fmt: str) -> None:
     else:
         for line in invoice_text(invoice):
             click.echo(line)
-
-
-def invoice_text(invoice: InvoiceView) -> list[str]:
-    """The invoice as lines of text: header, buyer, lines, totals."""
-    from pec_tui.i18n import _, format_date, format_money
-
-    out = [
-        _("{kind} {number} of {date} — {status}").format(
-            kind=_kind(invoice),
-            number=invoice.number,
-            date=format_date(invoice.issued_on),
-            status=enum_label(InvoiceStatus, invoice.status),
-        )
-    ]
-    if invoice.reason:
-        out.append(_("To correct: {reason}").format(reason=invoice.reason))
-    if invoice.related:
-        out.append(_("Reverses invoice {number}.").format(number=invoice.related))
-    out.append(_("Order no. {number}").format(number=invoice.order_number or "-"))
-    buyer = invoice.buyer
-    ids = " ".join(
-        p
-        for p in (
-            _("P.IVA {code}").format(code=buyer["partita_iva"]) if buyer.get("partita_iva") else "",
-            _("CF {code}").format(code=buyer["codice_fiscale"])
-            if buyer.get("codice_fiscale")
-            else "",
-        )
-        if p
-    )
-    out.append(_("Buyer: {name} {ids}").format(name=invoice.buyer_name, ids=ids).rstrip())
-    if buyer.get("street"):
-        out.append(
-            f"  {buyer.get('street')}, {buyer.get('cap') or ''} {buyer.get('city') or ''}"
-            + (f" ({buyer['province']})" if buyer.get("province") else "")
-        )
-    recipient = buyer.get("pa_office_code") or buyer.get("sdi_code") or ""
-    if recipient or buyer.get("billing_pec"):
-        out.append(
-            _("Recipient: {code} {pec}")
-            .format(code=recipient, pec=buyer.get("billing_pec") or "")
-            .rstrip()
-        )
-    out.append("")
-    for line in invoice.lines:
-        period = (
-            f" ({format_date(line.period_start)} – {format_date(line.period_end)})"
-            if line.period_start and line.period_end
-            else ""
-        )
-        out.append(
-            f"  {line.description}{period}: {line.quantity} × {format_money(line.unit)}"
-            f" = {format_money(line.total)}"
-        )
-    out.append("")
-    out.append(_("Total: {amount} + VAT").format(amount=format_money(invoice.net)))
-    out.append(_("VAT 22%: {amount}").format(amount=format_money(invoice.vat)))
-    out.append(_("Total incl. VAT: {amount}").format(amount=format_money(invoice.gross)))
-    out.append(
-        _("Payment method: {method}").format(
-            method=enum_label(PaymentMethod, invoice.payment_method)
-        )
-    )
-    if invoice.file_name:
-        out.append(_("File: {name}").format(name=invoice.file_name))
-    return out
 
 
 @invoices.command("export")

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,11 +22,12 @@ from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, label
 from pec_tui.i18n import N_, _, format_date, format_money, format_number, pgettext
 from pec_tui.screens.dbwork import run_db
 from pec_tui.services.context import Context
+from pec_tui.services.invoices import InvoiceView, export_invoices, invoice_text, order_invoices
 from pec_tui.services.order_queries import OrderDetail, get_order, iter_orders
 from pec_tui.services.payments import cancel_order, parse_money, register_payment
 from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.forms import FieldErrors, chosen, field_block
-from pec_tui.widgets.keys import translate_bindings
+from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 PAGE_SIZE = 50
 # The status filter cycles through these (None: every confirmed order).
@@ -214,7 +216,9 @@ class OrderDetailScreen(Screen[None]):
         Binding("escape", "back", N_("Back"), id="order.back"),
         Binding("p", "pay", N_("Register payment"), id="order.pay"),
         Binding("a", "cancel_order", N_("Cancel order"), id="order.cancel"),
+        Binding("x", "export_invoice", N_("Export invoice XML"), id="order.export_invoice"),
     ]
+    COMMANDS: ClassVar = {ScreenKeysProvider}
 
     def __init__(self, ctx: Context, order_id: int) -> None:
         super().__init__()
@@ -222,6 +226,7 @@ class OrderDetailScreen(Screen[None]):
         self.ctx = ctx
         self.order_id = order_id
         self.detail: OrderDetail | None = None
+        self.invoices: list[InvoiceView] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -230,6 +235,7 @@ class OrderDetailScreen(Screen[None]):
             yield DataTable(id="order-lines", cursor_type="row", zebra_stripes=True)
             yield Static("", id="order-totals")
             yield Static("", id="order-payment")
+            yield Static("", id="order-invoice")
         yield Static("", id="order-message")
         yield KeysFooter()
 
@@ -256,6 +262,8 @@ class OrderDetailScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("pay", "cancel_order"):
             return self.awaiting_payment
+        if action == "export_invoice":
+            return any(invoice.xml is not None for invoice in self.invoices)
         return True
 
     @work(exclusive=True, group="order-detail")
@@ -273,7 +281,50 @@ class OrderDetailScreen(Screen[None]):
             return
         self.detail = detail
         self._show(detail)
+        found = await run_db(
+            self,
+            "reading the invoices of an order",
+            order_invoices,
+            self.ctx.engine,
+            self.ctx.actor,
+            self.order_id,
+            report=self.query_one("#order-invoice", Static).update,
+        )
+        self.invoices = found or []
+        self._show_invoices()
         self.refresh_bindings()
+
+    def _show_invoices(self) -> None:
+        if not self.invoices:
+            text = _("No invoice yet: the invoice is made when the payment is registered.")
+        else:
+            text = "\n\n".join("\n".join(invoice_text(i)) for i in self.invoices)
+        self.query_one("#order-invoice", Static).update(Text(text))
+
+    def action_export_invoice(self) -> None:
+        if any(invoice.xml is not None for invoice in self.invoices):
+            self._export()
+
+    @work(exclusive=True, group="order-invoice-export")
+    async def _export(self) -> None:
+        directory = self.ctx.settings.resolved_invoice_dir()
+        result = await run_db(
+            self,
+            "exporting invoices",
+            export_invoices,
+            self.ctx.engine,
+            self.ctx.actor,
+            directory,
+            [invoice.number for invoice in self.invoices if invoice.xml is not None],
+            report=self._refused,
+        )
+        if result is None:
+            return
+        message = _("Invoice XML written: {files}").format(
+            files=", ".join(str(path) for path in result.written)
+        )
+        self.query_one("#order-message", Static).update(Text(message))
+        self.notify(message)
 
     def _show(self, detail: OrderDetail) -> None:
         order = detail.order

@@ -32,8 +32,9 @@ from sqlmodel import Session, col, select
 from pec_tui.db.models import Counter, Holder, Invoice, InvoiceIssuer, Order, OrderLine, utcnow
 from pec_tui.domain import fatturapa
 from pec_tui.domain.enums import HolderKind, InvoiceStatus, PaymentMethod, Role
+from pec_tui.domain.enums import label as label_of
 from pec_tui.domain.money import from_cents
-from pec_tui.i18n import _
+from pec_tui.i18n import _, format_date, format_money
 from pec_tui.services import audit
 from pec_tui.services.actor import Actor
 from pec_tui.services.order_lines import LineFacts, holder_snapshot
@@ -494,6 +495,10 @@ class InvoiceView:
     def is_credit_note(self) -> bool:
         return self.document_type == fatturapa.CREDIT_NOTE
 
+    @property
+    def kind(self) -> str:
+        return _("Credit note") if self.is_credit_note else _("Invoice")
+
 
 def _view(session: Session, invoice: Invoice, full: bool = True) -> InvoiceView:
     order = session.get(Order, invoice.order_id)
@@ -599,6 +604,68 @@ def order_invoices(engine: Engine, actor: Actor, order_id: int) -> list[InvoiceV
             .order_by(col(Invoice.id))
         ).all()
         return [_view(session, invoice) for invoice in found]
+
+
+def invoice_text(invoice: InvoiceView) -> list[str]:
+    """The invoice as lines of text: header, buyer, lines, totals."""
+    out = [
+        _("{kind} {number} of {date} — {status}").format(
+            kind=invoice.kind,
+            number=invoice.number,
+            date=format_date(invoice.issued_on),
+            status=label_of(invoice.status),
+        )
+    ]
+    if invoice.reason:
+        out.append(_("To correct: {reason}").format(reason=invoice.reason))
+    if invoice.related:
+        out.append(_("Reverses invoice {number}.").format(number=invoice.related))
+    out.append(_("Order no. {number}").format(number=invoice.order_number or "-"))
+    buyer = invoice.buyer
+    ids = " ".join(
+        p
+        for p in (
+            _("P.IVA {code}").format(code=buyer["partita_iva"]) if buyer.get("partita_iva") else "",
+            _("CF {code}").format(code=buyer["codice_fiscale"])
+            if buyer.get("codice_fiscale")
+            else "",
+        )
+        if p
+    )
+    out.append(_("Buyer: {name} {ids}").format(name=invoice.buyer_name, ids=ids).rstrip())
+    if buyer.get("street"):
+        out.append(
+            f"  {buyer.get('street')}, {buyer.get('cap') or ''} {buyer.get('city') or ''}"
+            + (f" ({buyer['province']})" if buyer.get("province") else "")
+        )
+    recipient = buyer.get("pa_office_code") or buyer.get("sdi_code") or ""
+    if recipient or buyer.get("billing_pec"):
+        out.append(
+            _("Recipient: {code} {pec}")
+            .format(code=recipient, pec=buyer.get("billing_pec") or "")
+            .rstrip()
+        )
+    out.append("")
+    for line in invoice.lines:
+        period = (
+            f" ({format_date(line.period_start)} – {format_date(line.period_end)})"
+            if line.period_start and line.period_end
+            else ""
+        )
+        out.append(
+            f"  {line.description}{period}: {line.quantity} × {format_money(line.unit)}"
+            f" = {format_money(line.total)}"
+        )
+    out.append("")
+    out.append(_("Total: {amount} + VAT").format(amount=format_money(invoice.net)))
+    out.append(_("VAT 22%: {amount}").format(amount=format_money(invoice.vat)))
+    out.append(_("Total incl. VAT: {amount}").format(amount=format_money(invoice.gross)))
+    out.append(
+        _("Payment method: {method}").format(method=label_of(PaymentMethod(invoice.payment_method)))
+    )
+    if invoice.file_name:
+        out.append(_("File: {name}").format(name=invoice.file_name))
+    return out
 
 
 @dataclass(frozen=True)
