@@ -14,7 +14,6 @@ naming the invoice it reverses in DatiFattureCollegate.
 from __future__ import annotations
 
 import functools
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +27,7 @@ import xmlschema
 from pec_tui.domain import validation
 from pec_tui.domain.enums import HolderKind, PaymentMethod
 from pec_tui.domain.money import VAT_RATE
-from pec_tui.domain.validation import ValidationError
+from pec_tui.domain.validation import ValidationError, is_latin1, latin1
 from pec_tui.i18n import _
 
 NAMESPACE = "http://ivaservizi.agenziaentrate.gov.it/docs/xsd/fatture/v1.2"
@@ -179,47 +178,6 @@ def progressive(serial: int) -> str:
         serial, digit = divmod(serial, 36)
         text = _DIGITS36[digit] + text
     return text.rjust(5, "0")
-
-
-# --- Latin-1 text -----------------------------------------------------------------------------
-
-
-def latin1(text: str) -> str:
-    """`text` with the characters outside Latin-1 transliterated where a plain letter exists
-    (Ł → L, č → c, the typographic quotes and dashes → their ASCII forms); any left over stay,
-    for the schema to refuse."""
-    out: list[str] = []
-    for char in text:
-        if ord(char) < 256:
-            out.append(char)
-            continue
-        plain = _PUNCTUATION.get(char)
-        if plain is None:
-            decomposed = unicodedata.normalize("NFKD", char)
-            base = "".join(c for c in decomposed if not unicodedata.combining(c))
-            plain = base if base and all(ord(c) < 256 for c in base) else _LETTERS.get(char, char)
-        out.append(plain)
-    return "".join(out)
-
-
-_PUNCTUATION = {
-    "‘": "'",
-    "’": "'",
-    "‚": ",",
-    "“": '"',
-    "”": '"',
-    "„": '"',
-    "–": "-",
-    "—": "-",
-    "…": "...",
-    "€": "EUR",
-    "•": "-",
-}
-_LETTERS = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Œ": "OE", "œ": "oe", "ı": "i", "Ħ": "H"}
-
-
-def is_latin1(text: str) -> bool:
-    return all(ord(c) < 256 for c in text)
 
 
 # --- the dict the schema describes -----------------------------------------------------------

@@ -187,9 +187,15 @@ def check_length(spec: HolderField, value: str | None) -> None:
         )
 
 
+# Text printed on the e-invoice as String…Latin: transliterated into Latin-1 or refused.
+LATIN_FIELDS = frozenset({"first_name", "last_name", "company_name", "street", "city"})
+
+
 def _check_field(spec: HolderField, data: HolderData) -> Any:
     """The field's normalised value, or ValidationError."""
     value = getattr(data, spec.name)
+    if spec.name in LATIN_FIELDS:
+        value = validation.check_latin1(value, spec.name, _(spec.label))
     check_length(spec, value)
     special = _SPECIAL.get(spec.name)
     if special is not None:

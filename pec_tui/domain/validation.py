@@ -8,6 +8,7 @@ it says what is wrong and what is expected.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
@@ -570,5 +571,63 @@ def check_phone(value: str | None) -> str | None:
         raise ValidationError(
             _("Phone: digits only (6 to 15), with an optional + in front, e.g. +39 06 1234567."),
             "phone",
+        )
+    return text
+
+
+# --- Latin-1 text (what FatturaPA's String…Latin types accept) -----------------------------------------------------------------------------
+
+
+def latin1(text: str) -> str:
+    """`text` with the characters outside Latin-1 transliterated where a plain letter exists
+    (Ł → L, č → c, the typographic quotes and dashes → their ASCII forms); any left over stay,
+    for the schema to refuse."""
+    out: list[str] = []
+    for char in text:
+        if ord(char) < 256:
+            out.append(char)
+            continue
+        plain = _PUNCTUATION.get(char)
+        if plain is None:
+            decomposed = unicodedata.normalize("NFKD", char)
+            base = "".join(c for c in decomposed if not unicodedata.combining(c))
+            plain = base if base and all(ord(c) < 256 for c in base) else _LETTERS.get(char, char)
+        out.append(plain)
+    return "".join(out)
+
+
+_PUNCTUATION = {
+    "‘": "'",
+    "’": "'",
+    "‚": ",",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "€": "EUR",
+    "•": "-",
+}
+_LETTERS = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Œ": "OE", "œ": "oe", "ı": "i", "Ħ": "H"}
+
+
+def is_latin1(text: str) -> bool:
+    return all(ord(c) < 256 for c in text)
+
+
+def check_latin1(value: str | None, field: str, label: str) -> str | None:
+    """`value` with what can be transliterated into Latin-1 transliterated (the e-invoice
+    accepts nothing else); ValidationError when a character has no Latin form."""
+    if value is None:
+        return None
+    text = latin1(value)
+    if not is_latin1(text):
+        odd = "".join(sorted({c for c in text if ord(c) > 255}))
+        raise ValidationError(
+            _("{label}: “{chars}” cannot go on an electronic invoice; use Latin letters.").format(
+                label=label, chars=odd
+            ),
+            field,
         )
     return text

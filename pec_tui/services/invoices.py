@@ -34,6 +34,7 @@ from pec_tui.domain import fatturapa
 from pec_tui.domain.enums import HolderKind, InvoiceStatus, PaymentMethod, Role
 from pec_tui.domain.enums import label as label_of
 from pec_tui.domain.money import from_cents
+from pec_tui.domain.validation import latin1
 from pec_tui.i18n import _, format_date, format_money
 from pec_tui.services import audit
 from pec_tui.services.actor import Actor
@@ -217,7 +218,7 @@ def _document_lines(rows: Sequence[Mapping[str, Any]]) -> tuple[fatturapa.Line, 
         rows = list(groups.values())
     return tuple(
         fatturapa.Line(
-            description=fatturapa.latin1(row["description"])[:1000],
+            description=latin1(row["description"])[:1000],
             quantity=Decimal(row["quantity"]),
             unit_price=from_cents(row["unit_cents"]),
             total=from_cents(row["total_cents"]),

@@ -231,3 +231,26 @@ def test_the_package_ships_the_schema_byte_for_byte() -> None:
     ours = Path(fatturapa.__file__).parent / "fatturapa_schema"
     for name in (fatturapa.SCHEMA_FILE, fatturapa.XMLDSIG_FILE):
         assert (ours / name).read_bytes() == (SHARED / name).read_bytes()
+
+
+def test_holder_fields_printed_on_the_invoice_are_latin1() -> None:
+    from pec_tui.domain.holder import HolderData, normalise_holder, validate_holder
+
+    data = HolderData(
+        holder_id=None,
+        version=0,
+        kind=HolderKind.PRIVATE,
+        first_name="Łukasz",
+        last_name="Nowak",
+        codice_fiscale="RSSMRA85T10A562S",
+        street="Via “Roma” 1",
+        cap="00184",
+        city="Roma",
+        province="RM",
+        reference_email="lukasz@example.it",
+    )
+    assert validate_holder(data) == {}
+    stored = normalise_holder(data)
+    assert (stored.first_name, stored.street) == ("Lukasz", 'Via "Roma" 1')
+    errors = validate_holder(HolderData(**{**data.__dict__, "last_name": "Ωmega"}))
+    assert "Ω" in errors["last_name"]
