@@ -116,25 +116,40 @@ def test_no_issuer_keeps_the_invoice_waiting_and_the_payment(engine, official):
 
 
 def test_invalid_holder_waits_then_fixed_and_regenerated(engine, official):
+    """A billing PEC the holder form takes (an accented address) but FatturaPA's EmailType
+    refuses: the invoice waits, the payment does not; fixed, it is regenerated."""
     set_issuer(engine)
-    holder = add_holder(engine, name=("Ωmega", "Rossi"))
-    pro = add_mailbox(engine, holder, "omega.rossi@pec.it", date(2027, 1, 10), plan="PRO")
+    holder = add_holder(engine, name=("José", "Rossi"))
+    with Session(engine) as session:
+        row = session.get(Holder, holder)
+        row.kind = HolderKind.PROFESSIONAL.value
+        row.partita_iva = "02438750586"
+        row.sdi_code = "0000000"
+        row.billing_pec = "josé.rossi@pec.it"
+        session.add(row)
+        session.commit()
+    pro = add_mailbox(engine, holder, "jose.rossi@pec.it", date(2027, 1, 10), plan="PRO")
     done = confirm_renewal(engine, [pro], TODAY)
     result = _pay(engine, done)
-    assert result.invoice == "1/2026" and "Nome" in (result.invoice_problem or "")
+    assert not result.already_paid
+    assert result.invoice == "1/2026" and "PECDestinatario" in (result.invoice_problem or "")
+    with Session(engine) as session:
+        assert session.exec(select(Payment)).one().order_id == done.order_id
     listed = invoices.list_invoices(engine, SYSTEM, status=InvoiceStatus.TO_FIX)
-    assert [i.number for i in listed] == ["1/2026"] and "Nome" in (listed[0].reason or "")
+    assert [i.number for i in listed] == ["1/2026"]
+    assert "PECDestinatario" in (listed[0].reason or "")
     # Still waiting after a regeneration with the same data.
     assert invoices.regenerate(engine, SYSTEM, "1/2026").status is InvoiceStatus.TO_FIX
     with Session(engine) as session:
         row = session.get(Holder, holder)
-        row.first_name, row.display_name = "Omega", "Omega Rossi"
+        row.billing_pec = "jose.rossi@pec.it"
         session.add(row)
         session.commit()
     fixed = invoices.regenerate(engine, SYSTEM, "1/2026")
-    assert fixed.status is InvoiceStatus.ISSUED and fixed.buyer_name == "Omega Rossi"
+    assert fixed.status is InvoiceStatus.ISSUED and fixed.reason is None
     official.validate(fixed.xml)
-    assert _texts(fixed.xml, ".//CessionarioCommittente//Nome") == ["Omega"]
+    assert _texts(fixed.xml, ".//PECDestinatario") == ["jose.rossi@pec.it"]
+    assert _texts(fixed.xml, ".//CessionarioCommittente//Nome") == ["José"]
     with pytest.raises(invoices.InvoiceRefused, match="already issued"):
         invoices.regenerate(engine, SYSTEM, "1/2026")
 
