@@ -241,3 +241,24 @@ def test_export_writes_the_sdi_file_names(engine, tmp_path):
     assert [p.name for p in result.written] == ["IT01234560017_00001.xml"]
     assert result.written[0].read_bytes().startswith(b"<?xml")
     assert DEMO_ISSUER.vat_number in result.written[0].read_text()
+
+
+def test_a_long_order_is_invoiced_by_item(official):
+    from pec_tui.services.order_lines import LineFacts
+
+    facts = [
+        LineFacts(i, i, f"box{i}@pec.it", "PRO", 1, 2, 2500, 5000, "PRO", 0, 0)
+        for i in range(1, 151)
+    ] + [LineFacts(999, 7, "box7@pec.it", "EXTRA_MAILBOX_GB", 3, 2, 300, 1800, None, 0, 0)]
+    periods = {i: (date(2027, 1, 10), date(2029, 1, 10)) for i in range(1, 151)}
+    rows = invoices.invoice_lines(
+        facts, {**{i: "PEC PRO" for i in range(1, 151)}, 999: "Extra mailbox GB"}, periods
+    )
+    assert len(rows) == 151 and rows[0]["description"] == "PEC PRO - box1@pec.it"
+    lines = invoices.document_lines(rows)
+    assert [(line.description, line.quantity, line.total) for line in lines] == [
+        ("PEC PRO (150 mailboxes)", 300, 7500),
+        ("Extra mailbox GB (1 mailbox)", 6, 18),
+    ]
+    assert (lines[0].period_start, lines[0].period_end) == (date(2027, 1, 10), date(2029, 1, 10))
+    assert invoices.document_lines(rows[:100])[99].description == "PEC PRO - box100@pec.it"
