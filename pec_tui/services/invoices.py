@@ -27,6 +27,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from pec_tui.db.models import Counter, Holder, Invoice, InvoiceIssuer, Order, OrderLine, utcnow
@@ -517,8 +518,13 @@ class InvoiceView:
         return _("Credit note") if self.is_credit_note else _("Invoice")
 
 
-def _view(session: Session, invoice: Invoice, full: bool = True) -> InvoiceView:
-    order = session.get(Order, invoice.order_id)
+def _view(
+    session: Session, invoice: Invoice, full: bool = True, order_number: int | None = None
+) -> InvoiceView:
+    """`invoice` as plain data; `full` adds its lines (as the XML shows them) and the XML."""
+    if order_number is None:
+        order = session.get(Order, invoice.order_id)
+        order_number = order.number if order is not None else None
     related = _related(session, invoice)
     return InvoiceView(
         id=invoice.id,
@@ -529,7 +535,7 @@ def _view(session: Session, invoice: Invoice, full: bool = True) -> InvoiceView:
         reason=invoice.reason,
         issued_on=invoice.issued_on,
         order_id=invoice.order_id,
-        order_number=order.number if order is not None else None,
+        order_number=order_number,
         buyer_name=invoice.buyer_name,
         buyer=dict(invoice.buyer or {}),
         net=from_cents(invoice.net_cents),
@@ -540,14 +546,14 @@ def _view(session: Session, invoice: Invoice, full: bool = True) -> InvoiceView:
         related=related[0] if related else None,
         lines=tuple(
             InvoiceLineView(
-                description=row["description"],
-                quantity=int(row["quantity"]),
-                unit=from_cents(row["unit_cents"]),
-                total=from_cents(row["total_cents"]),
-                period_start=date.fromisoformat(row["start"]) if row.get("start") else None,
-                period_end=date.fromisoformat(row["end"]) if row.get("end") else None,
+                description=line.description,
+                quantity=int(line.quantity),
+                unit=line.unit_price,
+                total=line.total,
+                period_start=line.period_start,
+                period_end=line.period_end,
             )
-            for row in invoice.lines
+            for line in document_lines(invoice.lines)
         )
         if full
         else (),
@@ -601,7 +607,13 @@ def list_invoices(
 ) -> list[InvoiceView]:
     """The invoices the actor may see, by year and number (without lines and XML)."""
     with Session(engine) as session:
-        stmt = select(Invoice).where(_scope(actor))
+        stmt = (
+            select(Invoice, Order.number)
+            .join(Order, col(Order.id) == Invoice.order_id)
+            .where(_scope(actor))
+            # The XML and lines stay unread (SQLModel types columns as plain values).
+            .options(defer(Invoice.xml), defer(Invoice.lines))  # type: ignore[arg-type]
+        )
         if year is not None:
             stmt = stmt.where(Invoice.year == year)
         if status is not None:
@@ -609,7 +621,10 @@ def list_invoices(
         if since is not None:
             stmt = stmt.where(col(Invoice.issued_on) >= since)
         stmt = stmt.order_by(col(Invoice.year), col(Invoice.number))
-        return [_view(session, invoice, full=False) for invoice in session.exec(stmt).all()]
+        return [
+            _view(session, invoice, full=False, order_number=number)
+            for invoice, number in session.exec(stmt).all()
+        ]
 
 
 def order_invoices(engine: Engine, actor: Actor, order_id: int) -> list[InvoiceView]:
