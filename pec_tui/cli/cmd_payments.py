@@ -79,6 +79,8 @@ def payments_register(
                 "method": result.method,
                 "paid_on": result.paid_on,
                 "already_paid": result.already_paid,
+                "invoice": result.invoice,
+                "invoice_problem": result.invoice_problem,
                 "renewed": [
                     {
                         "address": r.address,
