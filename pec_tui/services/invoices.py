@@ -707,6 +707,7 @@ class ExportResult:
     skipped: tuple[tuple[str, str], ...]
 
 
+@audit_denials("invoice.export")
 def export_invoices(
     engine: Engine,
     actor: Actor,
