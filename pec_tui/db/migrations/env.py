@@ -5,9 +5,21 @@ from sqlalchemy import Connection, engine_from_config, pool
 from sqlmodel import SQLModel
 
 import pec_tui.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from pec_tui.db import search_index
 
 config = context.config
 target_metadata = SQLModel.metadata
+
+
+def _include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Leave out the word-search indexes, which no model declares (see migration 0008)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(search_index.SQLITE_TABLE_PREFIX)
+    if type_ == "index":
+        return name not in search_index.POSTGRES_INDEXES
+    return True
 
 
 def _configure(connection: Connection) -> None:
@@ -16,6 +28,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
