@@ -34,6 +34,7 @@ from stdnum import luhn
 from stdnum.it import codicefiscale as stdnum_cf
 
 from pec_tui import i18n
+from pec_tui.db import search_index
 from pec_tui.db.engine import session_scope
 from pec_tui.db.models import (
     Counter,
@@ -245,6 +246,8 @@ def seed_demo(
         writer.begin()
         if writer.scalar("SELECT COUNT(*) FROM mailbox"):
             raise DatabaseNotEmpty(_("The database already has mailboxes."))
+        # The word-search index is built once at the end (`restore_search`), not row by row.
+        writer.suspend_search()
         resellers = writer.write_resellers(seed, today)
         plan = _SeedPlan(
             seed=seed,
@@ -274,9 +277,12 @@ def seed_demo(
                     interrupted = True
                     break
     finally:
-        writer.close()
-        if collecting:
-            gc.enable()
+        try:
+            writer.restore_search()
+        finally:
+            writer.close()
+            if collecting:
+                gc.enable()
     result = SeedResult(len(resellers), holders, done, orders, interrupted)
     with session_scope(engine) as session:
         # The demo provider issues the invoices of the payments made in the demo.
@@ -504,6 +510,20 @@ class _BulkWriter:
                 self.cursor.execute(
                     "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", (table, max_id)
                 )
+        self.connection.commit()
+
+    def suspend_search(self) -> None:
+        """Stop keeping the word-search index row by row (in the first chunk's transaction)."""
+        search_index.suspend_for_bulk(self.cursor, self.dialect.name)
+
+    def restore_search(self) -> None:
+        """After the last chunk, committed or not: index every row in one transaction."""
+        self.connection.rollback()
+        if self.is_sqlite:
+            self.cursor.execute("BEGIN IMMEDIATE")
+        else:
+            self.cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        search_index.restore_after_bulk(self.cursor, self.dialect.name)
         self.connection.commit()
 
     def close(self) -> None:
