@@ -25,7 +25,9 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal_column,
     select,
+    table,
     text,
     true,
     tuple_,
@@ -34,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from pec_tui.db import search_index
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order
 from pec_tui.domain.enums import MailboxState, Plan
 from pec_tui.domain.lifecycle import SUSPENSION_DAYS, expiring_within, expiry_bounds_for_state
@@ -183,6 +186,10 @@ class _Search:
     address_prefix: str | None = None
     name_prefixes: tuple[str, ...] = ()
     tax_code: str | None = None  # codice fiscale or partita IVA, matched exactly
+    # A word search: the text (as typed, spaces normalised) anywhere in the address or the
+    # holder's name, whatever the case and accents. Set when it has `MIN_WORD` characters.
+    word: str | None = None
+    in_names: bool = True  # False when the text has an @: only addresses can match
 
 
 def _parse_search(text: str) -> _Search | None:
@@ -194,9 +201,49 @@ def _parse_search(text: str) -> _Search | None:
         return _Search(tax_code=compact)
     if _DIGITS11_RE.fullmatch(compact):
         return _Search(tax_code=compact.removeprefix("IT"))
+    if len(search_index.fold(text)) >= search_index.MIN_WORD:
+        return _Search(word=text, in_names="@" not in text)
     if "@" in text:
         return _Search(address_prefix=text.lower())
     return _Search(address_prefix=text.lower(), name_prefixes=tuple(_name_variants(text)))
+
+
+def _fts_matches(fts: str, phrases: Iterable[str]) -> AnySelect:
+    """Rowids of an FTS5 table (SQLite) holding any of `phrases` as a substring."""
+    query = " OR ".join(search_index.fts_phrase(phrase) for phrase in dict.fromkeys(phrases))
+    index = table(fts, literal_column("rowid"))
+    return (
+        select(literal_column("rowid"))
+        .select_from(index)
+        .where(literal_column(fts).op("MATCH")(query))
+    )
+
+
+def _contains(column: Any, word: str) -> ColumnElement[bool]:
+    """`column` holds `word`, folded alike (PostgreSQL: served by a pg_trgm GIN index)."""
+    pattern = "%" + _escape_like(word) + "%"
+    test: ColumnElement[bool] = func.pec_fold(column).like(func.pec_fold(pattern), escape="\\")
+    return test
+
+
+def _word_in_address(engine: Engine, word: str, mailbox_id: Any) -> ColumnElement[bool]:
+    """The mailbox's address holds `word` (`mailbox_id`: the id column, maybe hidden)."""
+    if engine.dialect.name == "sqlite":
+        # Addresses are indexed as written (case folded): try the text as typed, too.
+        phrases = (search_index.fold(word), word.lower())
+        test: ColumnElement[bool] = mailbox_id.in_(_fts_matches(search_index.MAILBOX_FTS, phrases))
+        return test
+    return _contains(_m.address, word)
+
+
+def _holders_named(engine: Engine, actor: Actor, word: str) -> AnySelect:
+    """Ids of the actor's holders whose name holds `word`."""
+    if engine.dialect.name == "sqlite":
+        return _fts_matches(search_index.HOLDER_FTS, (search_index.fold(word),))
+    query = select(_h.id).where(_contains(_h.display_name, word))
+    if actor.reseller_id is not None:
+        query = query.where(_h.reseller_id == actor.reseller_id)
+    return query
 
 
 def _holder_ids(
@@ -254,9 +301,10 @@ def _arm_kinds(flt: MailboxFilter) -> tuple[ArmKind, ...]:
     if search is None:
         return ("all",)
     kinds: list[ArmKind] = []
-    if search.address_prefix is not None:
+    if search.address_prefix is not None or search.word is not None:
         kinds.append("address")
-    if search.name_prefixes or search.tax_code is not None:
+    names = search.word is not None and search.in_names
+    if search.name_prefixes or search.tax_code is not None or names:
         kinds.append("holder")
     return tuple(kinds)
 
@@ -321,11 +369,12 @@ def _arm(
         return None
     search = _parse_search(flt.search)
     prefix = search.address_prefix if search is not None else None
+    word = search.word if search is not None else None
 
     # Which index should lead: the sort order's, the search's, or the holder's.
     if actor.holder_id is not None or flt.holder_id is not None:
         driver = "holder"  # a holder has few mailboxes: fetch them, then sort
-    elif kind == "all" or (kind == "address" and flt.sort == "address"):
+    elif kind == "all" or (kind == "address" and flt.sort == "address" and word is None):
         driver = "order"
     else:
         driver = "order" if strategy == "scan" else "search"
@@ -348,7 +397,14 @@ def _arm(
         others.append(_m.holder_id == flt.holder_id)
 
     addr_low = addr_high = None
-    if kind == "address":
+    if kind == "address" and word is not None:
+        others.append(_word_in_address(engine, word, visible(_m.id, driver == "search")))
+    elif kind == "holder" and word is not None:
+        holder = visible(_m.holder_id, driver == "search")
+        others.append(holder.in_(_holders_named(engine, actor, word)))
+        # Rows whose address holds the word too belong to the address arm.
+        others.append(~_word_in_address(engine, word, visible(_m.id, False)))
+    elif kind == "address":
         assert prefix is not None
         if flt.sort == "address":
             if _ranges_exact(engine):
