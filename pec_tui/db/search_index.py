@@ -64,6 +64,21 @@ def _sqlite_fold(expression: str) -> str:
     return expression
 
 
+# FTS5 writes out its pending terms whenever they outgrow `hashsize` (1 MB by default), and
+# merges what it wrote: a million addresses took 135 s so, 15 s with 128 MB at a time.
+_REBUILD_HASHSIZE = 128 * 1024 * 1024
+_DEFAULT_HASHSIZE = 1024 * 1024
+
+
+def _sqlite_rebuild(fts: str) -> list[str]:
+    """Statements indexing every row of `fts`'s content in one pass."""
+    return [
+        f"INSERT INTO {fts}({fts}, rank) VALUES ('hashsize', {_REBUILD_HASHSIZE})",
+        f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
+        f"INSERT INTO {fts}({fts}, rank) VALUES ('hashsize', {_DEFAULT_HASHSIZE})",
+    ]
+
+
 def _sqlite_triggers() -> list[str]:
     statements: list[str] = []
     for fts, view, table, column, fts_column in _SOURCES:
@@ -125,7 +140,8 @@ def create(connection: Connection) -> None:
                 f"CREATE VIRTUAL TABLE {fts} USING fts5({fts_column}, content='{view or table}', "
                 f"content_rowid='id', tokenize='trigram')"
             )
-            connection.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+            for statement in _sqlite_rebuild(fts):
+                connection.exec_driver_sql(statement)
         for statement in _sqlite_triggers():
             connection.exec_driver_sql(statement)
     elif connection.dialect.name == "postgresql":
@@ -183,7 +199,8 @@ def restore_after_bulk(cursor: Any, dialect: str) -> None:
         for name in _sqlite_trigger_names():
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
         for fts, *_ in _SOURCES:
-            cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+            for statement in _sqlite_rebuild(fts):
+                cursor.execute(statement)
         for statement in _sqlite_triggers():
             cursor.execute(statement)
     elif dialect == "postgresql":

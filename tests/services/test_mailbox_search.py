@@ -1,0 +1,248 @@
+"""Word search: a text of 3+ characters anywhere in the address or the holder's name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from pec_tui.db import search_index
+from pec_tui.db.models import Holder, Mailbox, Reseller
+from pec_tui.demo import seeding
+from pec_tui.domain.enums import HolderKind, MailboxState, Plan, Role
+from pec_tui.services import mailboxes
+from pec_tui.services.actor import SYSTEM, Actor
+from pec_tui.services.mailboxes import MailboxFilter
+
+TODAY = date(2026, 11, 26)
+
+
+@dataclass
+class Book:
+    reseller_a: int
+    reseller_b: int
+    marino: int
+    serra: int
+    nicolo: int
+    other_serra: int  # reseller B's
+
+
+def _holder(session: Session, reseller_id: int, name: str) -> int:
+    holder = Holder(
+        reseller_id=reseller_id,
+        kind=HolderKind.COMPANY.value,
+        display_name=name,
+        reference_email="info@example.it",
+    )
+    session.add(holder)
+    session.flush()
+    return holder.id
+
+
+@pytest.fixture
+def book(engine) -> Book:
+    with Session(engine) as session:
+        a, b = Reseller(name="Alfa"), Reseller(name="Beta")
+        session.add_all([a, b])
+        session.flush()
+        marino = _holder(session, a.id, "Marino Consulting S.r.l.")
+        serra = _holder(session, a.id, "Alessandro Serra")
+        nicolo = _holder(session, a.id, "Nicolò Bàrbera")
+        other = _holder(session, b.id, "Serra Impianti S.p.A.")
+        specs = [
+            ("amministrazione@marinoconsulting.it", marino, a.id, TODAY + timedelta(days=30)),
+            ("fatture@marino.it", marino, a.id, TODAY - timedelta(days=10)),  # Sospesa
+            ("a.serra@pec.it", serra, a.id, TODAY + timedelta(days=200)),
+            ("studio.legale@pec.it", serra, a.id, TODAY - timedelta(days=200)),  # Cancellata
+            ("nicolo.barbera@pec.it", nicolo, a.id, TODAY + timedelta(days=5)),
+            ("ufficio@serraimpianti.it", other, b.id, TODAY + timedelta(days=50)),
+        ]
+        # Filler that matches nothing searched below, so that pages have neighbours.
+        for n in range(60):
+            specs.append((f"casella{n:03d}@pec.it", marino, a.id, TODAY + timedelta(days=n)))
+        session.add_all(
+            Mailbox(
+                address=address,
+                holder_id=holder_id,
+                reseller_id=reseller_id,
+                plan=Plan.STANDARD.value,
+                expiry=expiry,
+            )
+            for address, holder_id, reseller_id, expiry in specs
+        )
+        session.commit()
+        return Book(a.id, b.id, marino, serra, nicolo, other)
+
+
+def _reseller(book: Book, which: str = "a") -> Actor:
+    reseller_id = book.reseller_a if which == "a" else book.reseller_b
+    return Actor(name=f"op-{which}", role=Role.RESELLER, reseller_id=reseller_id)
+
+
+def _found(engine, actor: Actor, flt: MailboxFilter, limit: int = 4) -> list[str]:
+    """Addresses of every row, page by page (keyset), checked against the count."""
+    rows = []
+    batch = mailboxes.page(engine, actor, flt, TODAY, limit=limit)
+    while batch:
+        rows.extend(batch)
+        cursor = mailboxes.cursor_of(batch[-1], flt.sort)
+        batch = mailboxes.page(engine, actor, flt, TODAY, after=cursor, limit=limit)
+    assert mailboxes.count(engine, actor, flt, TODAY) == len(rows)
+    assert len({row.id for row in rows}) == len(rows)
+    return [row.address for row in rows]
+
+
+def _addresses(engine, holder_id: int) -> set[str]:
+    with Session(engine) as session:
+        return set(session.exec(select(Mailbox.address).where(Mailbox.holder_id == holder_id)))
+
+
+def test_a_word_inside_the_holders_name(engine, book):
+    actor = _reseller(book)
+    assert set(_found(engine, actor, MailboxFilter(search="Consulting"))) == _addresses(
+        engine, book.marino
+    )
+    assert set(_found(engine, actor, MailboxFilter(search="Serra"))) == _addresses(
+        engine, book.serra
+    )
+
+
+def test_a_word_inside_the_address(engine, book):
+    actor = _reseller(book)
+    assert _found(engine, actor, MailboxFilter(search="legale")) == ["studio.legale@pec.it"]
+    assert _found(engine, actor, MailboxFilter(search="ella050")) == ["casella050@pec.it"]
+    # A match in the address and in the name is listed once.
+    assert set(_found(engine, actor, MailboxFilter(search="marino"))) == _addresses(
+        engine, book.marino
+    )
+
+
+@pytest.mark.parametrize("search", ["CONSULTING", "consulting", "cOnSuLtInG", "ng S.r"])
+def test_any_case(engine, book, search):
+    found = _found(engine, _reseller(book), MailboxFilter(search=search))
+    assert set(found) == _addresses(engine, book.marino)
+
+
+@pytest.mark.parametrize("search", ["Nicolo", "nicolò", "NICOLÒ", "barbera", "Bàrbera", "ò Bà"])
+def test_any_accents(engine, book, search):
+    found = _found(engine, _reseller(book), MailboxFilter(search=search))
+    assert found == ["nicolo.barbera@pec.it"]
+
+
+def test_fold_matches_the_sql_fold(engine, book):
+    """Python folds the typed text exactly as the database folds the stored names."""
+    with Session(engine) as session:
+        holder = session.get(Holder, book.nicolo)
+        assert holder is not None
+        holder.display_name = search_index.FOLD_FROM
+        session.add(holder)
+        session.commit()
+    assert search_index.fold(search_index.FOLD_FROM) == search_index.FOLD_TO.lower()
+    for search in (search_index.FOLD_FROM, search_index.FOLD_TO, search_index.FOLD_TO.upper()):
+        found = _found(engine, _reseller(book), MailboxFilter(search=search))
+        assert found == ["nicolo.barbera@pec.it"]
+
+
+def test_combined_with_the_state_filter_and_the_expiry_window(engine, book):
+    actor = _reseller(book)
+    active = MailboxFilter(search="consulting", state=MailboxState.ACTIVE)
+    assert "fatture@marino.it" not in _found(engine, actor, active)
+    suspended = MailboxFilter(search="consulting", state=MailboxState.SUSPENDED)
+    assert _found(engine, actor, suspended) == ["fatture@marino.it"]
+    cancelled = MailboxFilter(search="serra", state=MailboxState.CANCELLED)
+    assert _found(engine, actor, cancelled) == ["studio.legale@pec.it"]
+    window = MailboxFilter(search="serra", expiring_within_months=3)
+    assert _found(engine, actor, window) == []
+
+
+def test_a_reseller_never_finds_another_resellers_mailboxes(engine, book):
+    a, b = _reseller(book, "a"), _reseller(book, "b")
+    for search in ("serra", "Serra Impianti", "serraimpianti", "impianti"):
+        for sort in ("expiry", "address"):
+            flt = MailboxFilter(search=search, sort=sort)
+            assert "ufficio@serraimpianti.it" not in _found(engine, a, flt)
+    assert _found(engine, b, MailboxFilter(search="serra")) == ["ufficio@serraimpianti.it"]
+    assert set(_found(engine, SYSTEM, MailboxFilter(search="serra"))) == _addresses(
+        engine, book.serra
+    ) | {"ufficio@serraimpianti.it"}
+
+
+def test_a_renamed_holder_is_found_by_the_new_name_only(engine, book):
+    actor = _reseller(book)
+    with Session(engine) as session:
+        holder = session.get(Holder, book.serra)
+        assert holder is not None
+        holder.display_name = "Studio Legale Vitàli"
+        session.add(holder)
+        session.commit()
+    assert set(_found(engine, actor, MailboxFilter(search="vitali"))) == _addresses(
+        engine, book.serra
+    )
+    assert _found(engine, actor, MailboxFilter(search="Alessandro")) == []
+
+
+def test_a_changed_or_deleted_address_is_found_as_it_is_now(engine, book):
+    actor = _reseller(book)
+    with Session(engine) as session:
+        box = session.exec(select(Mailbox).where(Mailbox.address == "a.serra@pec.it")).one()
+        box.address = "direzione.generale@pec.it"
+        session.add(box)
+        gone = session.exec(select(Mailbox).where(Mailbox.address == "casella007@pec.it")).one()
+        session.delete(gone)
+        session.commit()
+    assert _found(engine, actor, MailboxFilter(search="generale")) == [
+        "direzione.generale@pec.it"
+    ]
+    assert _found(engine, actor, MailboxFilter(search="a.serra")) == []
+    assert _found(engine, actor, MailboxFilter(search="casella007")) == []
+
+
+def test_shorter_than_three_characters_is_a_prefix_search(engine, book):
+    actor = _reseller(book)
+    # "Se" starts no name of reseller A's and no address: "Alessandro Serra" is not found.
+    assert _found(engine, actor, MailboxFilter(search="Se")) == []
+    assert set(_found(engine, actor, MailboxFilter(search="Al"))) == _addresses(
+        engine, book.serra
+    )
+
+
+@pytest.mark.parametrize("strategy", ["scan", "lookup"])
+@pytest.mark.parametrize("sort", ["expiry", "address"])
+def test_pages_are_the_same_whichever_way_they_are_queried(
+    engine, book, monkeypatch, strategy, sort
+):
+    monkeypatch.setattr(mailboxes, "choose_strategy", lambda *args, **kw: strategy)
+    actor = _reseller(book)
+    flt = MailboxFilter(search="casella0", sort=sort)
+    total = mailboxes.count(engine, actor, flt, TODAY)  # decides the strategy
+    assert total == 60
+    forward = _found(engine, actor, flt, limit=7)
+    key = (lambda a: a) if sort == "address" else None
+    if key is not None:
+        assert forward == sorted(forward, key=key)
+    jumped = mailboxes.page_at_offset(engine, actor, flt, TODAY, 45, 10, total=total)
+    assert [row.address for row in jumped] == forward[45:55]
+    # A word found in names and in addresses: both arms merged in table order.
+    both = MailboxFilter(search="marino", sort=sort)
+    rows = _found(engine, actor, both, limit=3)
+    assert set(rows) == _addresses(engine, book.marino)
+
+
+def test_the_demo_seeder_leaves_the_search_index_complete_and_kept(engine):
+    seeding.seed_demo(engine, 200, 3, TODAY)
+    with Session(engine) as session:
+        holder = session.exec(select(Holder).order_by(Holder.id.desc())).first()
+        assert holder is not None
+        word = max(holder.display_name.split(), key=len)
+        expected = set(
+            session.exec(select(Mailbox.address).where(Mailbox.holder_id == holder.id))
+        )
+        box = session.exec(select(Mailbox).order_by(Mailbox.id)).first()
+        assert box is not None
+        box.address = "zzq.nuova@pec.it"
+        session.add(box)
+        session.commit()
+    assert expected <= set(_found(engine, SYSTEM, MailboxFilter(search=word), limit=100))
+    assert _found(engine, SYSTEM, MailboxFilter(search="zq.nuov")) == ["zzq.nuova@pec.it"]
