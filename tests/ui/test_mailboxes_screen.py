@@ -327,6 +327,53 @@ async def test_search_narrows_the_rows(book_url):
         assert grid.row_count == len(book.boxes)
 
 
+async def test_search_finds_a_word_inside_a_name_or_an_address(book_url):
+    book, url = book_url
+    engine = open_database(url)
+    with Session(engine) as session:
+        added = {}
+        for name, address in (
+            ("Marino Consulting S.r.l.", "amministrazione@pec.marino.it"),
+            ("Alessandro Serra", "studio.legale@pec.it"),
+            ("Nicolò Bàrbera", "info@cantinenicolo.it"),
+        ):
+            holder = Holder(
+                reseller_id=book.reseller_id,
+                kind=HolderKind.COMPANY.value,
+                display_name=name,
+                reference_email="info@example.it",
+            )
+            session.add(holder)
+            session.flush()
+            box = Mailbox(
+                address=address,
+                holder_id=holder.id,
+                reseller_id=book.reseller_id,
+                plan="STANDARD",
+                expiry=TODAY + timedelta(days=30),
+            )
+            session.add(box)
+            session.flush()
+            added[name] = box.id
+        session.commit()
+    engine.dispose()
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        for typed, name in (
+            ("Consulting", "Marino Consulting S.r.l."),
+            ("serra", "Alessandro Serra"),
+            ("NICOLO BARBERA", "Nicolò Bàrbera"),
+            ("legale", "Alessandro Serra"),  # inside the address
+        ):
+            await pilot.press("slash", "ctrl+a", "ctrl+k", *typed, "enter")
+            await settle(pilot)
+            assert grid.row_count == 1, typed
+            assert [r.id for r in grid.visible_rows()] == [added[name]]
+            assert grid.cursor_row.holder_name == name
+
+
 async def test_state_filter_and_sort(book_url):
     book, url = book_url
     app = make_app(url)
