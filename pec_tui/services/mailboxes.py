@@ -236,14 +236,12 @@ def _word_in_address(engine: Engine, word: str, mailbox_id: Any) -> ColumnElemen
     return _contains(_m.address, word)
 
 
-def _holders_named(engine: Engine, actor: Actor, word: str) -> AnySelect:
-    """Ids of the actor's holders whose name holds `word`."""
+def _holders_named(engine: Engine, word: str) -> AnySelect:
+    """Ids of the holders whose name holds `word`."""
     if engine.dialect.name == "sqlite":
         return _fts_matches(search_index.HOLDER_FTS, (search_index.fold(word),))
-    query = select(_h.id).where(_contains(_h.display_name, word))
-    if actor.reseller_id is not None:
-        query = query.where(_h.reseller_id == actor.reseller_id)
-    return query
+    # The reseller's scope is on the mailbox: here it would only add an index to read.
+    return select(_h.id).where(_contains(_h.display_name, word))
 
 
 def _holder_ids(
@@ -401,7 +399,7 @@ def _arm(
         others.append(_word_in_address(engine, word, visible(_m.id, driver == "search")))
     elif kind == "holder" and word is not None:
         holder = visible(_m.holder_id, driver == "search")
-        others.append(holder.in_(_holders_named(engine, actor, word)))
+        others.append(holder.in_(_holders_named(engine, word)))
         # Rows whose address holds the word too belong to the address arm.
         others.append(~_word_in_address(engine, word, visible(_m.id, False)))
     elif kind == "address":
