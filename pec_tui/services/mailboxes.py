@@ -593,7 +593,9 @@ def count(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> int:
             counts.append(
                 int(connection.execute(query.where(*arm.others, *arm.range())).scalar_one())
             )
-        if kinds != ("all",):
+        # Only SQLite is told how to run each arm (PostgreSQL plans by its statistics), so
+        # only there is the whole scope counted to choose (a million rows: ~1 ms there).
+        if kinds != ("all",) and engine.dialect.name == "sqlite":
             everything = _arm(engine, actor, flt.with_(search=""), today, "all", "scan")
             assert everything is not None
             query = select(func.count()).select_from(Mailbox.__table__)
