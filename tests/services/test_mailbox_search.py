@@ -192,9 +192,7 @@ def test_a_changed_or_deleted_address_is_found_as_it_is_now(engine, book):
         gone = session.exec(select(Mailbox).where(Mailbox.address == "casella007@pec.it")).one()
         session.delete(gone)
         session.commit()
-    assert _found(engine, actor, MailboxFilter(search="generale")) == [
-        "direzione.generale@pec.it"
-    ]
+    assert _found(engine, actor, MailboxFilter(search="generale")) == ["direzione.generale@pec.it"]
     assert _found(engine, actor, MailboxFilter(search="a.serra")) == []
     assert _found(engine, actor, MailboxFilter(search="casella007")) == []
 
@@ -203,9 +201,7 @@ def test_shorter_than_three_characters_is_a_prefix_search(engine, book):
     actor = _reseller(book)
     # "Se" starts no name of reseller A's and no address: "Alessandro Serra" is not found.
     assert _found(engine, actor, MailboxFilter(search="Se")) == []
-    assert set(_found(engine, actor, MailboxFilter(search="Al"))) == _addresses(
-        engine, book.serra
-    )
+    assert set(_found(engine, actor, MailboxFilter(search="Al"))) == _addresses(engine, book.serra)
 
 
 @pytest.mark.parametrize("strategy", ["scan", "lookup"])
@@ -236,9 +232,7 @@ def test_the_demo_seeder_leaves_the_search_index_complete_and_kept(engine):
         holder = session.exec(select(Holder).order_by(Holder.id.desc())).first()
         assert holder is not None
         word = max(holder.display_name.split(), key=len)
-        expected = set(
-            session.exec(select(Mailbox.address).where(Mailbox.holder_id == holder.id))
-        )
+        expected = set(session.exec(select(Mailbox.address).where(Mailbox.holder_id == holder.id)))
         box = session.exec(select(Mailbox).order_by(Mailbox.id)).first()
         assert box is not None
         box.address = "zzq.nuova@pec.it"
