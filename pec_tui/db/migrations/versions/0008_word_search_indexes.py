@@ -1,7 +1,7 @@
 """word search: trigram indexes on addresses and holder names
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0006
 Create Date: 2026-12-01
 
 SQLite: FTS5 tables with the trigram tokenizer over views of the folded text, kept in step
@@ -16,7 +16,7 @@ from alembic import op
 from pec_tui.db import search_index
 
 revision: str = '0008'
-down_revision: str | None = '0003'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
