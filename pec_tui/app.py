@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
 
 from pec_tui.config import Settings
@@ -31,6 +32,7 @@ from pec_tui.services.auth import AuthService
 from pec_tui.services.context import Context
 from pec_tui.services.operators import OperatorAdmin, demo_operators
 from pec_tui.widgets.keys import translate_bindings
+from pec_tui.widgets.textual_strings import translate_textual
 
 # Before sign-in: scoped to reseller and holder 0, which do not exist, so it sees nothing.
 NOBODY = Actor(name="", role=Role.BACK_OFFICE, reseller_id=0, holder_id=0)
@@ -68,6 +70,7 @@ class PecApp(App[None]):
         login: bool = False,
         signed_in: Actor | None = None,
     ) -> None:
+        translate_textual()  # before any widget exists: they copy their class's keys
         super().__init__()
         translate_bindings(self)
         # Handed to every screen when it is made; rebuilt when the actor changes.
@@ -167,10 +170,18 @@ class PecApp(App[None]):
         return True
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):  # Textual's, in English
+            yield SystemCommand(
+                _(command.title), _(command.help), command.callback, command.discover
+            )
         for action, title, help_text in COMMANDS:
             if self.check_action(action, ()):
                 yield SystemCommand(_(title), _(help_text), getattr(self, f"action_{action}"))
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            palette = CommandPalette(id="--command-palette", placeholder=_("Search for commands…"))
+            self.push_screen(palette)
 
     def action_orders(self) -> None:
         self.push_screen(OrdersScreen(self.ctx))
