@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import gettext as _gettext
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +22,8 @@ _BABEL_LOCALES = {"it": "it_IT", "en": "en_GB"}
 
 _language = "it"
 _translations: _gettext.NullTranslations = _gettext.NullTranslations()
+# A language spoken for a while by one thread (`speaking`), whatever the UI's.
+_local = threading.local()
 
 
 def N_(message: str) -> str:
@@ -31,26 +37,48 @@ def set_language(language: str) -> None:
     if language not in LANGUAGES:
         raise ValueError(f"unsupported language {language!r}; choose one of {', '.join(LANGUAGES)}")
     _language = language
-    _translations = _gettext.translation(
-        DOMAIN, localedir=LOCALE_DIR, languages=[language], fallback=True
-    )
+    _translations = _catalog(language)
+
+
+@functools.cache
+def _catalog(language: str) -> _gettext.NullTranslations:
+    return _gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[language], fallback=True)
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Within the block this thread speaks `language`: words, money and dates (an e-mail to a
+    holder is written in the holder's language, whatever the operator's UI speaks)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}; choose one of {', '.join(LANGUAGES)}")
+    before = getattr(_local, "spoken", None)
+    _local.spoken = (language, _catalog(language))
+    try:
+        yield
+    finally:
+        _local.spoken = before
+
+
+def _active() -> tuple[str, _gettext.NullTranslations]:
+    spoken: tuple[str, _gettext.NullTranslations] | None = getattr(_local, "spoken", None)
+    return spoken if spoken is not None else (_language, _translations)
 
 
 def get_language() -> str:
-    return _language
+    return _active()[0]
 
 
 def babel_locale() -> str:
-    return _BABEL_LOCALES[_language]
+    return _BABEL_LOCALES[get_language()]
 
 
 def _(message: str) -> str:
-    return _translations.gettext(message)
+    return _active()[1].gettext(message)
 
 
 def pgettext(context: str, message: str) -> str:
     """Translate a word whose meaning depends on `context` ("Cancelled": a mailbox, an order)."""
-    return _translations.pgettext(context, message)
+    return _active()[1].pgettext(context, message)
 
 
 def NC_(context: str, message: str) -> tuple[str, str]:  # noqa: N802 (gettext naming)
@@ -59,7 +87,7 @@ def NC_(context: str, message: str) -> tuple[str, str]:  # noqa: N802 (gettext n
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return _translations.ngettext(singular, plural, n)
+    return _active()[1].ngettext(singular, plural, n)
 
 
 def format_money(amount: Decimal) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import ParamSpec, TypeVar
 
 from sqlmodel import Session
 
@@ -17,9 +19,26 @@ from pec_tui.domain.enums import OrderType, PriceItem
 from pec_tui.domain.lifecycle import cancelled_from
 from pec_tui.domain.money import VAT_RATE, from_cents
 from pec_tui.domain.pricing import Quote, QuoteLine
-from pec_tui.i18n import _, format_date, format_money, format_number, ngettext
+from pec_tui.i18n import _, format_date, format_money, format_number, ngettext, speaking
 from pec_tui.services import outbox
 from pec_tui.services.order_lines import LineFacts, line_description
+
+# E-mails go out in the holder's language, whatever the operator's UI speaks. Holders carry
+# no language of their own yet: every one is written to in Italian.
+MAIL_LANGUAGE = "it"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def in_mail_language(build: Callable[P, R]) -> Callable[P, R]:
+    """Build the e-mail (words, money, dates) in `MAIL_LANGUAGE`."""
+
+    @functools.wraps(build)
+    def speaking_the_holders_language(*args: P.args, **kwargs: P.kwargs) -> R:
+        with speaking(MAIL_LANGUAGE):
+            return build(*args, **kwargs)
+
+    return speaking_the_holders_language
 
 
 def new_message(to: str, subject: str, body: str, mail_from: str | None = None) -> EmailMessage:
@@ -87,6 +106,7 @@ def totals_text(net_cents: int, vat_cents: int, gross_cents: int) -> str:
     )
 
 
+@in_mail_language
 def queue_order_confirmation(
     session: Session,
     order: Order,
@@ -197,6 +217,7 @@ def _new_expiries_text(renewed: Sequence[tuple[str, date]]) -> str:
     )
 
 
+@in_mail_language
 def queue_renewal_completed(
     session: Session,
     order: Order,
@@ -260,6 +281,7 @@ def queue_renewal_completed(
     return outbox.enqueue(session, message, "renewal_completed", order.id)
 
 
+@in_mail_language
 def queue_expiry_reminder(
     session: Session,
     *,
@@ -309,6 +331,7 @@ def queue_expiry_reminder(
     )
 
 
+@in_mail_language
 def queue_suspended_notice(
     session: Session,
     *,
@@ -344,6 +367,7 @@ def queue_suspended_notice(
     )
 
 
+@in_mail_language
 def queue_cancelled_notice(
     session: Session,
     *,

@@ -78,6 +78,8 @@ def test_confirm_assigns_number_lines_totals_consents_and_email(engine):
         mail = session.exec(select(OutboxMessage)).one()
         assert mail.to_address == "mario.rossi@example.it"
         assert "1000000000" in mail.subject
+        # Written in the holder's language (Italian), though this UI speaks English.
+        assert mail.subject == "Conferma ordine n. 1000000000"
         assert session.exec(select(AuditEvent).where(AuditEvent.action == "order.confirm")).one()
 
 
