@@ -77,7 +77,7 @@ class OrderFormScreen(FlowStepScreen):
                 value=self.draft.years,
                 minimum=1,
                 maximum=self.draft.max_years,
-                unit=_("yr"),
+                unit=lambda years: ngettext("year", "years", years),
                 id="years",
             )
             if self.draft.promo:

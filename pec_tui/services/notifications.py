@@ -66,7 +66,7 @@ def order_lines_text(quote: Quote) -> str:
         target = f"{line.address} — " if line.address else ""
         rows.append(
             f"  {target}{line_description(line)} × {line.quantity} × "
-            + _("{years} yr").format(years=line.years)
+            + ngettext("{years} year", "{years} years", line.years).format(years=line.years)
             + f": {format_money(line.total)}"
         )
     return "\n".join(rows)
@@ -90,7 +90,7 @@ def _summary_lines_text(quote: Quote) -> str:
     for (description, years, _unit), (quantity, total) in groups.items():
         rows.append(
             f"  {description} × {format_number(quantity)} × "
-            + _("{years} yr").format(years=years)
+            + ngettext("{years} year", "{years} years", years).format(years=years)
             + f": {format_money(total)}"
         )
     return "\n".join(rows)

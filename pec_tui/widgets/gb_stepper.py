@@ -6,6 +6,8 @@ which owns the draft, decides the new value and calls `show`. Keys live on the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
@@ -54,7 +56,7 @@ class GbStepper(Horizontal):
         value: int = 0,
         minimum: int = 0,
         maximum: int = 0,
-        unit: str | None = None,
+        unit: str | Callable[[int], str] | None = None,
         *,
         id: str | None = None,
         classes: str | None = None,
@@ -80,7 +82,8 @@ class GbStepper(Horizontal):
         self._sync_buttons()
 
     def _value_text(self) -> str:
-        return f"{self.value} {self.unit}"
+        unit = self.unit(self.value) if callable(self.unit) else self.unit
+        return f"{self.value} {unit}"
 
     def _sync_buttons(self) -> None:
         self.query_one("#dec", Button).disabled = self.value <= self.minimum

@@ -180,7 +180,7 @@ async def test_promotional_mailboxes_renew_for_two_years_at_most(sqlite_url):
         form = await wait_for_screen(pilot, OrderFormScreen)
         await pilot.press("plus", "plus", "plus", "plus")
         assert form.draft.years == 2
-        assert "2 yr" in screen_text(form)
+        assert "2 years" in screen_text(form)
         await pilot.press("r", "4", "enter")  # auto-renew on, postal slip
         await wait_for_screen(pilot, ContractScreen)
         await pilot.press("1", "2", "3", "enter")
