@@ -121,6 +121,24 @@ class Mailbox(_Table, table=True):
         Index("ix_mailbox_reseller_autorenew_expiry", "reseller_id", "auto_renew", "expiry"),
         # A reseller's book sorted by address.
         Index("ix_mailbox_reseller_address", "reseller_id", "address"),
+        # The dashboard's expiries per month, auto-renew and value: covering, read in order.
+        Index(
+            "ix_mailbox_expiry_renewal",
+            "expiry",
+            "auto_renew",
+            "plan",
+            "extra_mailbox_gb",
+            "extra_archive_gb",
+        ),
+        Index(
+            "ix_mailbox_reseller_expiry_renewal",
+            "reseller_id",
+            "expiry",
+            "auto_renew",
+            "plan",
+            "extra_mailbox_gb",
+            "extra_archive_gb",
+        ),
     )
 
     id: int = Field(default=None, primary_key=True)
@@ -236,6 +254,8 @@ class OpenRenewal(_Table, table=True):
 
 class Payment(_Table, table=True):
     __tablename__ = "payment"
+    # The dashboard's money paid per month.
+    __table_args__ = (Index("ix_payment_paid_on", "paid_on", "order_id", "amount_cents"),)
 
     id: int = Field(default=None, primary_key=True)
     # One payment settles one order: a second registration is refused by the database itself.
