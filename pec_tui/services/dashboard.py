@@ -21,10 +21,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Engine, case, func, select
+from sqlalchemy import ColumnElement, Date, Engine, Integer, bindparam, case, func, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter, TextClause
 
-from pec_tui.db.models import Mailbox, Order, Payment, Reseller
+from pec_tui.db.models import Mailbox, Order, Reseller
 from pec_tui.domain.enums import MailboxState, OrderStatus, Plan, PriceItem
 from pec_tui.domain.lifecycle import SUSPENSION_DAYS, add_months
 from pec_tui.domain.money import from_cents
@@ -37,7 +38,6 @@ MAX_MONTHS = 60
 
 _m = Mailbox.__table__.c
 _o = Order.__table__.c
-_p = Payment.__table__.c
 
 AgeBucketKey = Literal["0-7", "8-30", "31+"]
 AGE_BUCKETS: tuple[AgeBucketKey, ...] = ("0-7", "8-30", "31+")
@@ -293,17 +293,7 @@ def revenue_by_month(
     _check_months(months)
     starts = months_from(add_months(month_start(today), 1 - months), months)
     first, last = starts[0], month_end(starts[-1])
-    query = (
-        select(
-            _p.paid_on,
-            func.count(),
-            func.coalesce(func.sum(_o.net_cents), 0),
-            func.coalesce(func.sum(_p.amount_cents), 0),
-        )
-        .select_from(Payment.__table__.join(Order.__table__, _o.id == _p.order_id))
-        .where(_p.paid_on >= first, _p.paid_on <= last, *_order_scope(actor, reseller_id))
-    )
-    query = query.group_by(_p.paid_on)
+    query = _revenue_query(engine, actor, reseller_id, first, last)
     count = dict.fromkeys(starts, 0)
     net = dict.fromkeys(starts, 0)
     gross = dict.fromkeys(starts, 0)
@@ -313,6 +303,40 @@ def revenue_by_month(
         net[month] += int(net_cents)
         gross[month] += int(gross_cents)
     return [MonthRevenue(m, count[m], from_cents(net[m]), from_cents(gross[m])) for m in starts]
+
+
+def _revenue_query(
+    engine: Engine, actor: Actor, reseller_id: int | None, first: date, last: date
+) -> TextClause:
+    """Payments per day with their orders' amounts.
+
+    Written out because SQLite, which has no statistics, would otherwise drive the join from
+    the reseller's orders (all of them) or read each paid order's wide row: here it walks
+    the payments of the period through `ix_payment_paid_on` and finds each order in the narrow
+    `ix_orders_id_reseller_net` (CROSS JOIN fixes that order on SQLite).
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    join = "CROSS JOIN" if sqlite else "JOIN"
+    hint = " INDEXED BY ix_orders_id_reseller_net" if sqlite else ""
+    params: list[BindParameter[Any]] = [
+        bindparam("first", first, type_=Date()),
+        bindparam("last", last, type_=Date()),
+    ]
+    scope = ""
+    book = book_of(actor, reseller_id)
+    if book is not None:
+        scope += " AND o.reseller_id = :book"
+        params.append(bindparam("book", book, type_=Integer()))
+    if actor.holder_id is not None:
+        scope += " AND o.holder_id = :holder"
+        params.append(bindparam("holder", actor.holder_id, type_=Integer()))
+    return text(
+        "SELECT p.paid_on, count(*), coalesce(sum(o.net_cents), 0),"
+        " coalesce(sum(p.amount_cents), 0)"
+        f" FROM payment AS p {join} orders AS o{hint} ON o.id = p.order_id"
+        f" WHERE p.paid_on >= :first AND p.paid_on <= :last{scope}"
+        " GROUP BY p.paid_on"
+    ).bindparams(*params)
 
 
 def states_now(

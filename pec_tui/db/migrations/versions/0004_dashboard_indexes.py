@@ -1,4 +1,4 @@
-"""dashboard indexes: expiries per month with their value, payments per day
+"""dashboard indexes: expiries per month with their value, awaiting and paid orders
 
 Revision ID: 0004
 Revises: 0003
@@ -21,11 +21,23 @@ depends_on: str | Sequence[str] | None = None
 _RENEWAL_COLUMNS = ['expiry', 'auto_renew', 'plan', 'extra_mailbox_gb', 'extra_archive_gb']
 
 
+_AWAITING_COLUMNS = [
+    'status', 'reseller_id', 'confirmed_at', 'created_at', 'net_cents', 'gross_cents'
+]
+
+
 def upgrade() -> None:
     with op.batch_alter_table('mailbox', schema=None) as batch_op:
         batch_op.create_index('ix_mailbox_expiry_renewal', _RENEWAL_COLUMNS, unique=False)
         batch_op.create_index(
             'ix_mailbox_reseller_expiry_renewal', ['reseller_id', *_RENEWAL_COLUMNS], unique=False
+        )
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_orders_status_reseller_confirmed', _AWAITING_COLUMNS, unique=False
+        )
+        batch_op.create_index(
+            'ix_orders_id_reseller_net', ['id', 'reseller_id', 'net_cents'], unique=False
         )
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.create_index(
@@ -36,6 +48,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.drop_index('ix_payment_paid_on')
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_id_reseller_net')
+        batch_op.drop_index('ix_orders_status_reseller_confirmed')
     with op.batch_alter_table('mailbox', schema=None) as batch_op:
         batch_op.drop_index('ix_mailbox_reseller_expiry_renewal')
         batch_op.drop_index('ix_mailbox_expiry_renewal')
