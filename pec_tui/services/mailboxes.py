@@ -39,7 +39,12 @@ from sqlalchemy.sql.operators import custom_op
 from pec_tui.db import search_index
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order
 from pec_tui.domain.enums import MailboxState, Plan
-from pec_tui.domain.lifecycle import SUSPENSION_DAYS, expiring_within, expiry_bounds_for_state
+from pec_tui.domain.lifecycle import (
+    SUSPENSION_DAYS,
+    add_months,
+    expiring_within,
+    expiry_bounds_for_state,
+)
 from pec_tui.domain.records import MailboxRow
 from pec_tui.services.actor import Actor
 from pec_tui.services.scope import audit_denials, check_owned
@@ -100,6 +105,8 @@ class MailboxFilter:
     sort: SortKey = "expiry"
     expiring_within_months: int | None = None
     holder_id: int | None = None
+    # The dashboard's drill-down: mailboxes expiring in the month starting on this day.
+    expiry_month: date | None = None
     # Administrators and back office: one reseller's book only.
     reseller_id: int | None = None
 
@@ -286,6 +293,9 @@ def _expiry_range(flt: MailboxFilter, today: date) -> tuple[date | None, date | 
         bounds.append(expiry_bounds_for_state(flt.state, today))
     if flt.expiring_within_months is not None:
         bounds.append(expiring_within(today, flt.expiring_within_months))
+    if flt.expiry_month is not None:
+        first = flt.expiry_month.replace(day=1)
+        bounds.append((first, add_months(first, 1) - timedelta(days=1)))
     for lo, hi in bounds:
         if lo is not None:
             low = lo if low is None else max(low, lo)
@@ -790,7 +800,8 @@ class MailboxSource:
             return True  # one holder's mailboxes: few rows
         if _parse_search(self.filter.search) is not None:
             return False
-        return self.actor.reseller_id is None or self.filter.sort == "expiry"
+        one_reseller = self.actor.reseller_id is not None or self.filter.reseller_id is not None
+        return not one_reseller or self.filter.sort == "expiry"
 
     def fetch_is_cheap(self, index: int) -> bool:
         """Whether `row(index)` answers without a slow query (cached, keyset or cheap jump)."""

@@ -21,8 +21,9 @@ from pec_tui.db.models import Holder, Mailbox, Order, Payment, PriceListItem, Re
 from pec_tui.domain.enums import MailboxState, OrderStatus, Plan, PriceItem, Role
 from pec_tui.domain.lifecycle import state_of
 from pec_tui.domain.pricing import DEFAULT_PRICES, PriceList
-from pec_tui.services import dashboard
+from pec_tui.services import dashboard, mailboxes
 from pec_tui.services.actor import AccessDenied, Actor
+from pec_tui.services.mailboxes import MailboxFilter, MailboxSource
 
 TODAY = date(2026, 12, 1)
 RESELLERS = (1, 2)
@@ -291,6 +292,14 @@ def test_every_figure_matches_a_brute_force_count(engine, boxes, orders, prices,
         assert got.revenue == want.revenue, (actor, filtered)
         assert got.states == want.states, (actor, filtered)
         assert got.reseller_id == book
+        # The drill-down lists exactly the month's expiring mailboxes, in both sort orders.
+        for figure in got.renewals[:3]:
+            for sort in ("expiry", "address"):
+                flt = MailboxFilter(expiry_month=figure.month, reseller_id=filtered, sort=sort)
+                assert mailboxes.count(engine, actor, flt, TODAY) == figure.expiring
+                rows = MailboxSource(engine, actor, flt, TODAY).rows(0, 100)
+                assert len(rows) == figure.expiring
+                assert all(dashboard.month_start(r.expiry) == figure.month for r in rows)
 
 
 def test_a_reseller_cannot_read_another_resellers_book(engine):
