@@ -17,12 +17,20 @@ from pec_tui.config import Settings
 from pec_tui.domain.enums import Role
 from pec_tui.i18n import N_, _
 from pec_tui.screens.audit import AuditScreen
+from pec_tui.screens.dashboard import DashboardScreen
 from pec_tui.screens.flow import offer_unfinished_drafts, run_renewal
 from pec_tui.screens.holder import CustomerAreaScreen
 from pec_tui.screens.lock import IdleLock
 from pec_tui.screens.mailbox_detail import MailboxDetailScreen
 from pec_tui.screens.mailboxes import MailboxesScreen
-from pec_tui.screens.messages import OpenCustomerArea, OpenMailbox, OpenMailboxList, StartRenewal
+from pec_tui.screens.messages import (
+    OpenCustomerArea,
+    OpenDashboard,
+    OpenExpiries,
+    OpenMailbox,
+    OpenMailboxList,
+    StartRenewal,
+)
 from pec_tui.screens.operators import OperatorsScreen
 from pec_tui.screens.orders import OrdersScreen
 from pec_tui.screens.session import start_session
@@ -41,6 +49,11 @@ ALWAYS = frozenset(
     {"quit", "help", "help_quit", "bell", "focus_next", "focus_previous", "hide_help_panel"}
 )
 COMMANDS = (
+    (
+        "dashboard",
+        N_("Expiries and revenue"),
+        N_("Mailboxes expiring month by month, orders awaiting payment, money paid"),
+    ),
     ("orders", N_("Orders"), N_("List orders, register payments, cancel unpaid orders")),
     ("audit", N_("Audit trail"), N_("Who did what, when, from which terminal")),
     ("operators", N_("Operators"), N_("Add, list and disable operator accounts")),
@@ -133,6 +146,16 @@ class PecApp(App[None]):
     def _open_customer_area(self, message: OpenCustomerArea) -> None:
         self.push_screen(CustomerAreaScreen(self.ctx, message.holder_id))
 
+    @on(OpenDashboard)
+    def _open_dashboard(self, message: OpenDashboard) -> None:
+        self.action_dashboard()
+
+    @on(OpenExpiries)
+    def _open_expiries(self, message: OpenExpiries) -> None:
+        self.push_screen(
+            MailboxesScreen(self.ctx, expiry_month=message.month, reseller_id=message.reseller_id)
+        )
+
     @on(OpenMailboxList)
     def _open_mailbox_list(self, message: OpenMailboxList) -> None:
         self.push_screen(MailboxesScreen(self.ctx, holder_id=message.holder_id))
@@ -165,7 +188,7 @@ class PecApp(App[None]):
             return self.actor.is_admin and self.actor.reseller_id is None
         if action == "lock":
             return self.idle_lock is not None
-        if action == "orders":
+        if action in ("orders", "dashboard"):
             return not self.actor.is_kiosk
         return True
 
@@ -185,6 +208,10 @@ class PecApp(App[None]):
 
     def action_orders(self) -> None:
         self.push_screen(OrdersScreen(self.ctx))
+
+    def action_dashboard(self) -> None:
+        if not isinstance(self.screen, DashboardScreen):
+            self.push_screen(DashboardScreen(self.ctx))
 
     def action_audit(self) -> None:
         self.push_screen(AuditScreen(AuditLog(self.engine, self.actor)))

@@ -104,6 +104,11 @@ def format_date(value: date) -> str:
     return _babel_format_date(value, "dd/MM/yyyy", locale=babel_locale())
 
 
+def format_month(value: date) -> str:
+    """`dic 2026`: a calendar month, short."""
+    return _babel_format_date(value, "MMM yyyy", locale=babel_locale())
+
+
 def format_datetime(value: datetime) -> str:
     return _babel_format_datetime(value, "dd/MM/yyyy HH:mm", locale=babel_locale())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from textual import events, on, work
@@ -15,9 +16,9 @@ from textual.widgets import Header, Input, Static
 from pec_tui.dialogs.message import MessageModal
 from pec_tui.dialogs.reseller_picker import EVERY_RESELLER, ResellerPicker
 from pec_tui.domain.enums import MailboxState, label
-from pec_tui.i18n import N_, _, format_number, ngettext
+from pec_tui.i18n import N_, _, format_month, format_number, ngettext
 from pec_tui.screens.dbwork import run_db
-from pec_tui.screens.messages import OpenCustomerArea, OpenMailbox, StartRenewal
+from pec_tui.screens.messages import OpenCustomerArea, OpenDashboard, OpenMailbox, StartRenewal
 from pec_tui.services.context import Context
 from pec_tui.services.mailboxes import LeftOut, MailboxFilter, MailboxSource, Selection
 from pec_tui.services.resellers import ResellerChoice, reseller_choices
@@ -67,15 +68,32 @@ class MailboxesScreen(Screen[None]):
         Binding("g", "manage", N_("Manage"), id="mailboxes.manage"),
         Binding("enter", "manage", N_("Manage"), show=False, id="mailboxes.manage_alt"),
         Binding("c", "customer_area", N_("Customer area"), id="mailboxes.customer_area"),
+        Binding(
+            "d",
+            "dashboard",
+            N_("Expiries"),
+            id="mailboxes.dashboard",
+            tooltip=N_("Expiries month by month, orders awaiting payment, money paid"),
+        ),
         Binding("a", "clear_selection", N_("Clear selection"), show=False, id="mailboxes.clear"),
         Binding("escape", "escape", N_("Back"), show=False, id="mailboxes.escape"),
     ]
 
-    def __init__(self, ctx: Context, holder_id: int | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        holder_id: int | None = None,
+        expiry_month: date | None = None,
+        reseller_id: int | None = None,
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         translate_bindings(self)
-        self.filter = MailboxFilter(holder_id=holder_id)
+        self.filter = MailboxFilter(
+            holder_id=holder_id, expiry_month=expiry_month, reseller_id=reseller_id
+        )
+        # Opened over another screen (a holder's list, a month of the dashboard): Esc closes it.
+        self.closable = holder_id is not None or expiry_month is not None
         self.selection = Selection()
         self.mailbox_count: int | None = None
         self.selected_count: int | None = 0
@@ -215,6 +233,9 @@ class MailboxesScreen(Screen[None]):
             parts.append(_("Reseller: {name}").format(name=name))
         if flt.expiring_within_months is not None:
             parts.append(_("Expiring within 3 months"))
+        if flt.expiry_month is not None:
+            month = format_month(flt.expiry_month)
+            parts.append(_("Expiring in {month}").format(month=month))
         self.query_one("#mailboxes-filters", Static).update("  ·  ".join(parts))
 
     def _show_status(self) -> None:
@@ -316,6 +337,8 @@ class MailboxesScreen(Screen[None]):
             return None if self._renew_refusal() is not None else True
         if action in ("manage", "customer_area"):
             return True if self.table.cursor_row is not None else None
+        if action == "dashboard":
+            return not self.ctx.actor.is_kiosk
         if action == "pick_reseller":
             # A reseller operator and a kiosk see one book already.
             actor = self.ctx.actor
@@ -350,7 +373,7 @@ class MailboxesScreen(Screen[None]):
             self.table.focus()
         elif not self.selection.is_empty:
             self.action_clear_selection()
-        elif self.filter.holder_id is not None:
+        elif self.closable:
             self.dismiss()
 
     def action_cycle_state(self) -> None:
@@ -457,6 +480,9 @@ class MailboxesScreen(Screen[None]):
         row = self.table.cursor_row
         if row is not None:
             self.app.post_message(OpenMailbox(row.id))
+
+    def action_dashboard(self) -> None:
+        self.app.post_message(OpenDashboard())
 
     def action_customer_area(self) -> None:
         row = self.table.cursor_row

@@ -4,6 +4,7 @@ imports the application, and screens never import each other in a circle."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -42,6 +43,22 @@ class OpenMailboxList(Message):
     def __init__(self, holder_id: int) -> None:
         super().__init__()
         self.holder_id = holder_id
+
+
+class OpenDashboard(Message):
+    """Open Scadenze e incassi (the renewals dashboard)."""
+
+
+class OpenExpiries(Message):
+    """Open the mailbox list of the mailboxes expiring in one month (the dashboard's drill-down).
+
+    `reseller_id` narrows it to one reseller's book (an administrator's dashboard filter).
+    """
+
+    def __init__(self, month: date, reseller_id: int | None = None) -> None:
+        super().__init__()
+        self.month = month
+        self.reseller_id = reseller_id
 
 
 class KioskIdentified(Message):
