@@ -19,6 +19,7 @@ from pec_tui.cli import (  # noqa: F401
     cmd_payments,
     cmd_prices,
     cmd_renew,
+    cmd_report,
     cmd_serve,
 )
 from pec_tui.cli.group import EXIT_REFUSED, main

@@ -24,6 +24,19 @@ def text_or_json(help_text: str = "text for people, json for scripts.") -> Calla
     )
 
 
+def report_format(command: F) -> F:
+    """`--format text|json|csv` of the reports (into the parameter `fmt`)."""
+    option = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json", "csv"]),
+        default="text",
+        show_default=True,
+        help="text draws the bars; json and csv (amounts like 1234.50) are for scripts.",
+    )
+    return option(command)
+
+
 def payment_method(help_text: str) -> Callable[[F], F]:
     return click.option(
         "--payment-method",
