@@ -87,7 +87,7 @@ def report_renewals(ctx: CliContext, months: int, reseller_id: int | None, fmt: 
         for m in figures
     ]
     headers = (_("Total"), _("Auto"), _("Manual"), _("Value"))
-    click.echo(_("█ automatic renewal  ▒ manual renewal · value: one year, VAT excluded"))
+    click.echo(_("█ automatic renewal  ▒ manual · yearly value, VAT excluded"))
     for line in plain_lines(rows, headers, _width(), _("Month")):
         click.echo(line)
 

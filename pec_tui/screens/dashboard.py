@@ -130,7 +130,7 @@ class DashboardScreen(Screen[None]):
                     _("Expiring in the next 12 months"), classes="dashboard-title", markup=False
                 )
                 yield Static(
-                    _("█ automatic renewal  ▒ manual renewal · value: one year, VAT excluded"),
+                    _("█ automatic renewal  ▒ manual · yearly value, VAT excluded"),
                     classes="dashboard-legend",
                     markup=False,
                 )
