@@ -1,17 +1,18 @@
 """Scadenze e incassi: what expires month by month and what it is worth, what is still unpaid,
 what came in, and the book by state — as bar charts.
 
-The figures are read in a worker (`run_db`), four indexed GROUP BY queries
-(services/dashboard.py). Enter on a month opens the mailbox list of that month's expiries.
+The figures are four indexed GROUP BY queries (services/dashboard.py), each read in its own
+worker (`run_db`) and drawn as soon as it arrives. Enter on a month opens the mailbox list of that month's expiries.
 Administrators and back office choose a reseller's book in the filter at the top.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -31,6 +32,8 @@ from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 # Below this width the four charts stand one under the other.
 WIDE = 110
 EVERY_RESELLER = "all"
+# The figures, each read by its own worker (services/dashboard.FIGURES).
+PARTS = ("renewals", "awaiting", "revenue", "states")
 
 
 def _age_label(key: dashboard.AgeBucketKey) -> str:
@@ -41,7 +44,7 @@ def _age_label(key: dashboard.AgeBucketKey) -> str:
     }[key]
 
 
-def renewal_rows(figures: dashboard.Dashboard) -> list[BarRow]:
+def renewal_rows(renewals: Sequence[dashboard.MonthExpiries]) -> list[BarRow]:
     return [
         BarRow(
             format_month(m.month),
@@ -54,20 +57,20 @@ def renewal_rows(figures: dashboard.Dashboard) -> list[BarRow]:
             ),
             key=dashboard.month_key(m.month),
         )
-        for m in figures.renewals
+        for m in renewals
     ]
 
 
-def awaiting_rows(figures: dashboard.Dashboard) -> list[BarRow]:
+def awaiting_rows(awaiting: Sequence[dashboard.AwaitingBucket]) -> list[BarRow]:
     return [
         BarRow(
             _age_label(b.key), (b.gross,), (format_number(b.orders), format_money(b.gross)), b.key
         )
-        for b in figures.awaiting
+        for b in awaiting
     ]
 
 
-def revenue_rows(figures: dashboard.Dashboard) -> list[BarRow]:
+def revenue_rows(revenue: Sequence[dashboard.MonthRevenue]) -> list[BarRow]:
     return [
         BarRow(
             format_month(m.month),
@@ -75,15 +78,13 @@ def revenue_rows(figures: dashboard.Dashboard) -> list[BarRow]:
             (format_number(m.payments), format_money(m.gross)),
             dashboard.month_key(m.month),
         )
-        for m in figures.revenue
+        for m in revenue
     ]
 
 
-def state_rows(figures: dashboard.Dashboard) -> list[BarRow]:
+def state_rows(states: dashboard.StateCounts) -> list[BarRow]:
     return [
-        BarRow(
-            label(state), (figures.states.of(state),), (format_number(figures.states.of(state)),)
-        )
+        BarRow(label(state), (states.of(state),), (format_number(states.of(state)),))
         for state in MailboxState
     ]
 
@@ -104,7 +105,10 @@ class DashboardScreen(Screen[None]):
         self.ctx = ctx
         translate_bindings(self)
         self.reseller_id: int | None = None
+        # Every figure, once all four have arrived; each chart shows as its own arrives.
         self.figures: dashboard.Dashboard | None = None
+        self._parts: dict[str, Any] = {}
+        self._generation = 0
         self._resellers_loaded = False
         self._shown_once = False
 
@@ -171,38 +175,80 @@ class DashboardScreen(Screen[None]):
 
     # --- loading --------------------------------------------------------------------------
 
-    @work(exclusive=True, group="dashboard-load")
-    async def _load(self, reseller_id: int | None) -> None:
+    def _load(self, reseller_id: int | None) -> None:
+        """Read the four figures, each in its own worker: each chart shows as soon as its
+        figure arrives (the expiries first, the one the screen is opened for)."""
+        self._generation += 1
+        self._parts = {}
+        self.figures = None
+        for name in PARTS:
+            self.run_worker(
+                self._read_part(name, reseller_id, self._generation),
+                group=f"dashboard-{name}",
+                exclusive=True,
+            )
+        if self.chooses_reseller and not self._resellers_loaded:
+            self.run_worker(self._read_resellers(), group="dashboard-resellers", exclusive=True)
+
+    async def _read_part(self, name: str, reseller_id: int | None, generation: int) -> None:
         ctx = self.ctx
-        load_resellers = self.chooses_reseller and not self._resellers_loaded
+        part = await run_db(
+            self,
+            "reading the dashboard",
+            dashboard.FIGURES[name],
+            ctx.engine,
+            ctx.actor,
+            ctx.today(),
+            reseller_id=reseller_id,
+            report=self._db_error,
+        )
+        if part is None or generation != self._generation:
+            return  # failed (and said so), or a newer filter is on its way
+        self._parts[name] = part
+        self._show_part(name, part)
+        if len(self._parts) == len(PARTS):
+            self.figures = dashboard.Dashboard(
+                today=ctx.today(),
+                reseller_id=dashboard.book_of(ctx.actor, reseller_id),
+                renewals=tuple(self._parts["renewals"]),
+                awaiting=tuple(self._parts["awaiting"]),
+                revenue=tuple(self._parts["revenue"]),
+                states=self._parts["states"],
+            )
+            self._show_summary(self.figures)
+            self._show_status(_("Enter: the mailboxes expiring in the highlighted month"))
 
-        def read() -> tuple[dashboard.Dashboard, list[tuple[int, str]]]:
-            figures = dashboard.load_dashboard(ctx.engine, ctx.actor, ctx.today(), reseller_id)
-            names = dashboard.resellers(ctx.engine, ctx.actor) if load_resellers else []
-            return figures, names
-
-        result = await run_db(self, "reading the dashboard", read, report=self._db_error)
-        if result is None:
+    async def _read_resellers(self) -> None:
+        ctx = self.ctx
+        names = await run_db(
+            self,
+            "reading the resellers",
+            dashboard.resellers,
+            ctx.engine,
+            ctx.actor,
+            report=self._db_error,
+        )
+        if names is None:
             return
-        figures, names = result
-        if load_resellers:
-            self._resellers_loaded = True
-            select = self.query_one("#dashboard-reseller", Select)
-            with select.prevent(Select.Changed):
-                select.set_options(
-                    [(_("Every reseller"), EVERY_RESELLER)]
-                    + [(name, str(rid)) for rid, name in names]
-                )
-                select.value = EVERY_RESELLER if reseller_id is None else str(reseller_id)
-        if reseller_id == self.reseller_id:
-            self._show(figures)
+        self._resellers_loaded = True
+        select = self.query_one("#dashboard-reseller", Select)
+        with select.prevent(Select.Changed):
+            select.set_options(
+                [(_("Every reseller"), EVERY_RESELLER)] + [(name, str(rid)) for rid, name in names]
+            )
+            select.value = EVERY_RESELLER if self.reseller_id is None else str(self.reseller_id)
 
-    def _show(self, figures: dashboard.Dashboard) -> None:
-        self.figures = figures
-        self.query_one("#dashboard-renewals", BarList).set_rows(renewal_rows(figures))
-        self.query_one("#dashboard-awaiting", BarChart).set_rows(awaiting_rows(figures))
-        self.query_one("#dashboard-revenue", BarChart).set_rows(revenue_rows(figures))
-        self.query_one("#dashboard-states", BarChart).set_rows(state_rows(figures))
+    def _show_part(self, name: str, part: Any) -> None:
+        if name == "renewals":
+            self.query_one("#dashboard-renewals", BarList).set_rows(renewal_rows(part))
+        elif name == "awaiting":
+            self.query_one("#dashboard-awaiting", BarChart).set_rows(awaiting_rows(part))
+        elif name == "revenue":
+            self.query_one("#dashboard-revenue", BarChart).set_rows(revenue_rows(part))
+        else:
+            self.query_one("#dashboard-states", BarChart).set_rows(state_rows(part))
+
+    def _show_summary(self, figures: dashboard.Dashboard) -> None:
         expiring = sum(m.expiring for m in figures.renewals)
         worth = sum((m.expected_revenue for m in figures.renewals), Decimal(0))
         due = sum((b.gross for b in figures.awaiting), Decimal(0))
@@ -211,7 +257,6 @@ class DashboardScreen(Screen[None]):
                 n=format_number(expiring), worth=format_money(worth), due=format_money(due)
             )
         )
-        self._show_status(_("Enter: the mailboxes expiring in the highlighted month"))
 
     def _show_status(self, text: str) -> None:
         self.query_one("#dashboard-status", Static).update(text)
@@ -243,10 +288,11 @@ class DashboardScreen(Screen[None]):
             self._open(renewals.highlighted)
 
     def _open(self, index: int) -> None:
-        if self.figures is None or not 0 <= index < len(self.figures.renewals):
+        renewals = self._parts.get("renewals")
+        if renewals is None or not 0 <= index < len(renewals):
             return
-        month = self.figures.renewals[index].month
-        reseller_id = self.figures.reseller_id if self.chooses_reseller else None
+        month = renewals[index].month
+        reseller_id = self.reseller_id if self.chooses_reseller else None
         self.app.post_message(OpenExpiries(month, reseller_id))
 
     def action_reload(self) -> None:
@@ -258,5 +304,5 @@ class DashboardScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_month":
-            return True if self.figures is not None else None
+            return True if "renewals" in self._parts else None
         return True
