@@ -14,7 +14,7 @@ from pec_tui.cli.options import F
 from pec_tui.cli.order_output import echo_json, refusals_as_errors, write_csv
 
 RENEWALS_HEADER = ("month", "expiring", "auto_renew", "manual", "expected_revenue")
-REVENUE_HEADER = ("month", "payments", "net", "gross")
+REVENUE_HEADER = ("month", "payments", "paid")
 
 
 def _months_option(help_text: str) -> Callable[[F], F]:
@@ -100,13 +100,13 @@ def report_renewals(ctx: CliContext, months: int, reseller_id: int | None, fmt: 
 @refusals_as_errors
 def report_revenue(ctx: CliContext, months: int, reseller_id: int | None, fmt: str) -> None:
     """Money paid in each calendar month, by the payment's date: how many payments, and
-    their orders' amounts without VAT (net) and with it (gross, what was paid)."""
+    how much they brought in (VAT included)."""
     from pec_tui.i18n import _, format_money, format_month, format_number
     from pec_tui.services import dashboard
     from pec_tui.widgets.bars import BarRow, plain_lines
 
     figures = dashboard.revenue_by_month(ctx.engine, ctx.actor, date.today(), months, reseller_id)
-    values = [(dashboard.month_key(m.month), m.payments, m.net, m.gross) for m in figures]
+    values = [(dashboard.month_key(m.month), m.payments, m.paid) for m in figures]
     if fmt == "json":
         echo_json([dict(zip(REVENUE_HEADER, row, strict=True)) for row in values])
         return
@@ -116,11 +116,11 @@ def report_revenue(ctx: CliContext, months: int, reseller_id: int | None, fmt: s
     rows = [
         BarRow(
             format_month(m.month),
-            (m.gross,),
-            (format_number(m.payments), format_money(m.net), format_money(m.gross)),
+            (m.paid,),
+            (format_number(m.payments), format_money(m.paid)),
         )
         for m in figures
     ]
-    headers = (_("Payments"), _("VAT excluded"), _("Paid"))
+    headers = (_("Payments"), _("Paid"))
     for line in plain_lines(rows, headers, _width(), _("Month")):
         click.echo(line)

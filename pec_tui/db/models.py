@@ -184,8 +184,7 @@ class Order(_Table, table=True):
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_holder", "holder_id", "created_at"),
         Index("ix_orders_reseller_created", "reseller_id", "created_at"),
-        # The dashboard: orders awaiting payment by age, and the paid orders of a payment
-        # (covering: the rows themselves are wide).
+        # The dashboard's orders awaiting payment by age (covering: the rows are wide).
         Index(
             "ix_orders_status_reseller_confirmed",
             "status",
@@ -195,7 +194,6 @@ class Order(_Table, table=True):
             "net_cents",
             "gross_cents",
         ),
-        Index("ix_orders_id_reseller_net", "id", "reseller_id", "net_cents"),
     )
 
     id: int = Field(default=None, primary_key=True)

@@ -74,8 +74,8 @@ def revenue_rows(revenue: Sequence[dashboard.MonthRevenue]) -> list[BarRow]:
     return [
         BarRow(
             format_month(m.month),
-            (m.gross,),
-            (format_number(m.payments), format_money(m.gross)),
+            (m.paid,),
+            (format_number(m.payments), format_money(m.paid)),
             dashboard.month_key(m.month),
         )
         for m in revenue

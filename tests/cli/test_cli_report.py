@@ -140,14 +140,12 @@ def test_revenue_counts_a_payment_in_its_month(cli, engine, book, monkeypatch):
         {
             "month": dashboard.month_key(dashboard.months_from(TODAY, 1)[0] - timedelta(days=1)),
             "payments": 0,
-            "net": "0.00",
-            "gross": "0.00",
+            "paid": "0.00",
         },
         {
             "month": dashboard.month_key(TODAY),
             "payments": 1,
-            "net": "9.90",
-            "gross": "12.08",
+            "paid": "12.08",
         },
     ]
     text = cli("report", "revenue", "--months", "2").output.splitlines()

@@ -239,12 +239,7 @@ def _expected(
             and _in_book(o.reseller_id, book)
         ]
         revenue.append(
-            dashboard.MonthRevenue(
-                m,
-                len(paid),
-                Decimal(sum(o.net_cents for o in paid)) / 100,
-                Decimal(sum(o.gross_cents for o in paid)) / 100,
-            )
+            dashboard.MonthRevenue(m, len(paid), Decimal(sum(o.gross_cents for o in paid)) / 100)
         )
     states = [state_of(b.expiry, TODAY) for b in boxes if _in_book(b.reseller_id, book)]
     return dashboard.Dashboard(

@@ -1,4 +1,4 @@
-"""dashboard indexes: expiries per month with their value, awaiting and paid orders
+"""dashboard indexes: expiries per month with their value, orders awaiting payment, payments per day
 
 Revision ID: 0004
 Revises: 0003
@@ -36,9 +36,6 @@ def upgrade() -> None:
         batch_op.create_index(
             'ix_orders_status_reseller_confirmed', _AWAITING_COLUMNS, unique=False
         )
-        batch_op.create_index(
-            'ix_orders_id_reseller_net', ['id', 'reseller_id', 'net_cents'], unique=False
-        )
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.create_index(
             'ix_payment_paid_on', ['paid_on', 'order_id', 'amount_cents'], unique=False
@@ -49,7 +46,6 @@ def downgrade() -> None:
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.drop_index('ix_payment_paid_on')
     with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.drop_index('ix_orders_id_reseller_net')
         batch_op.drop_index('ix_orders_status_reseller_confirmed')
     with op.batch_alter_table('mailbox', schema=None) as batch_op:
         batch_op.drop_index('ix_mailbox_reseller_expiry_renewal')
