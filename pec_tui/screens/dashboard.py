@@ -302,7 +302,3 @@ class DashboardScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open_month":
-            return True if "renewals" in self._parts else None
-        return True
