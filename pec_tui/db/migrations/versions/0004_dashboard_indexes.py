@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch_op.create_index(
             'ix_orders_status_reseller_confirmed', _AWAITING_COLUMNS, unique=False
         )
+        batch_op.create_index('ix_orders_reseller_id', ['reseller_id', 'id'], unique=False)
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.create_index(
             'ix_payment_paid_on', ['paid_on', 'order_id', 'amount_cents'], unique=False
@@ -46,6 +47,7 @@ def downgrade() -> None:
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.drop_index('ix_payment_paid_on')
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_reseller_id')
         batch_op.drop_index('ix_orders_status_reseller_confirmed')
     with op.batch_alter_table('mailbox', schema=None) as batch_op:
         batch_op.drop_index('ix_mailbox_reseller_expiry_renewal')
