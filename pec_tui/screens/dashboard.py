@@ -301,4 +301,3 @@ class DashboardScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
-
