@@ -22,6 +22,9 @@ from pec_tui.widgets.bars import BarRow, Layout, bar_line, header_line, layout
 
 __all__ = ["BarChart", "BarList", "BarRow"]
 
+# Before the highlighted row of a BarList, so that it stands out without colour.
+MARK = "▸ "
+
 
 class BarChart(Widget):
     """Bars to read (not to choose): a header line, then one line per row."""
@@ -116,11 +119,18 @@ class BarList(OptionList):
         self.header = header
         self.rows: tuple[BarRow, ...] = ()
         self._drawn_width = 0
+        self._bar_lines: list[Text] = []
+        self._marked: int | None = None
 
     @property
     def shape(self) -> Layout:
-        # Option lines lose one column on each side to the option padding.
-        return layout(self.rows, self.headers, max(10, self.content_size.width - 2))
+        # Option lines lose one column on each side to the option padding, two to the mark.
+        return layout(self.rows, self.headers, max(10, self.content_size.width - 2 - len(MARK)))
+
+    def _prompt(self, index: int) -> Text:
+        """The row's line behind the mark of the highlighted row (or as many spaces)."""
+        mark = MARK if index == self.highlighted else " " * len(MARK)
+        return Text(mark) + self._bar_lines[index]
 
     def set_rows(self, rows: Sequence[BarRow]) -> None:
         highlighted = self.highlighted
@@ -134,16 +144,26 @@ class BarList(OptionList):
         self._drawn_width = self.content_size.width
         styles = [self.get_component_rich_style(f"bar-chart--part-{i}") for i in range(3)]
         figure = self.get_component_rich_style("bar-chart--figure", partial=True)
-        options = [
-            Option(bar_line(row, shape, styles, figure), id=row.key or None) for row in self.rows
-        ]
+        self._bar_lines = [bar_line(row, shape, styles, figure) for row in self.rows]
+        self._marked = self.highlighted
+        options = [Option(self._prompt(i), id=row.key or None) for i, row in enumerate(self.rows)]
         if self.header is not None:
-            line = Text(" ") + header_line(self.headers, shape, self.title)
+            line = Text(" " + " " * len(MARK)) + header_line(self.headers, shape, self.title)
             self.header.update(line)
         highlighted = self.highlighted
         self.set_options(options)
         if options and highlighted is not None:
             self.highlighted = min(highlighted, len(options) - 1)
+
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        """Move the mark: the highlighted month reads without colour too."""
+        super().watch_highlighted(highlighted)
+        if not self._bar_lines or self._marked == highlighted:
+            return
+        previous, self._marked = self._marked, highlighted
+        for index in (previous, highlighted):
+            if index is not None and index < min(len(self._bar_lines), self.option_count):
+                self.replace_option_prompt_at_index(index, self._prompt(index))
 
     def on_resize(self, event: Resize) -> None:
         if self.rows and self.content_size.width != self._drawn_width:

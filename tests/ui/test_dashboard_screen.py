@@ -26,7 +26,7 @@ DECEMBER = date(2026, 12, 1)
 
 def _lines(widget) -> list[str]:
     if isinstance(widget, BarList):
-        return [str(option.prompt) for option in widget.options]
+        return [str(option.prompt).lstrip("▸ ") for option in widget.options]
     return str(widget.render()).splitlines()
 
 
@@ -66,6 +66,9 @@ async def test_d_opens_the_charts_and_enter_lists_the_months_mailboxes_to_renew(
         months = _lines(screen.query_one("#dashboard-renewals", BarList))
         assert len(months) == 12
         assert months[0].startswith("Nov 2026") and months[1].startswith("Dec 2026")
+        # The highlighted month is marked, for a screen without colour.
+        marked = [str(o.prompt) for o in screen.query_one("#dashboard-renewals", BarList).options]
+        assert marked[0].startswith("▸ Nov 2026") and marked[1].startswith("  Dec 2026")
         december = want.renewals[1]
         assert december.month == DECEMBER and december.manual > 0
         # The figures are written beside the bars: total, auto, manual.
