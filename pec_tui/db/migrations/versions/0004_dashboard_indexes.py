@@ -1,7 +1,7 @@
 """dashboard indexes: expiries per month with their value, orders awaiting payment, payments per day
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0008
 Create Date: 2026-12-01
 
 Covering indexes for the renewals dashboard (services/dashboard.py): its GROUP BY queries
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0004'
-down_revision: str | None = '0003'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
