@@ -65,9 +65,7 @@ class MailboxesScreen(Screen[None]):
         Binding("f", "cycle_state", N_("State"), id="mailboxes.state"),
         Binding("s", "toggle_sort", N_("Sort"), id="mailboxes.sort"),
         Binding("v", "pick_reseller", N_("Reseller"), id="mailboxes.reseller"),
-        Binding("g", "manage", N_("Manage"), id="mailboxes.manage"),
-        Binding("enter", "manage", N_("Manage"), show=False, id="mailboxes.manage_alt"),
-        Binding("c", "customer_area", N_("Customer area"), id="mailboxes.customer_area"),
+        # Before Gestisci, which gives way first at 120 columns: enter does the same.
         Binding(
             "d",
             "dashboard",
@@ -75,6 +73,9 @@ class MailboxesScreen(Screen[None]):
             id="mailboxes.dashboard",
             tooltip=N_("Expiries month by month, orders awaiting payment, money paid"),
         ),
+        Binding("g", "manage", N_("Manage"), id="mailboxes.manage"),
+        Binding("enter", "manage", N_("Manage"), show=False, id="mailboxes.manage_alt"),
+        Binding("c", "customer_area", N_("Customer area"), id="mailboxes.customer_area"),
         Binding("a", "clear_selection", N_("Clear selection"), show=False, id="mailboxes.clear"),
         Binding("escape", "escape", N_("Back"), show=False, id="mailboxes.escape"),
     ]
