@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Select, Static
+from textual.widgets import Header, OptionList, Select, Static
 
 from pec_tui.domain.enums import MailboxState, label
 from pec_tui.i18n import N_, _, format_money, format_month, format_number
@@ -27,6 +27,7 @@ from pec_tui.screens.messages import OpenExpiries
 from pec_tui.services import dashboard
 from pec_tui.services.context import Context
 from pec_tui.widgets.bar_chart import BarChart, BarList, BarRow
+from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 
 # Below this width the four charts stand one under the other.
@@ -156,7 +157,7 @@ class DashboardScreen(Screen[None]):
                 yield Static(_("Paid in the last 12 months"), classes="dashboard-title")
                 yield BarChart((_("Payments"), _("Paid")), title=_("Month"), id="dashboard-revenue")
         yield Static(id="dashboard-status", markup=False)
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = _("Expiries and revenue")
