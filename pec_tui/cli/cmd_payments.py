@@ -126,14 +126,29 @@ def payments_import(ctx: CliContext, statement: Path, fmt: str) -> None:
     Windows-1252. A transfer pays an order when its causale holds the order's 10-digit
     number and its amount equals the order's total: exactly one such unpaid order is
     registered; several are reported as ambiguous, none as unmatched with the reason.
-    Importing the same statement again registers nothing twice.
+    Importing the same statement again registers nothing twice. All or nothing: a line
+    that cannot be read (date, amount, a control character) is printed as `line N:
+    reason`, nothing is registered and the exit status is 1.
     """
-    from pec_tui.i18n import _, format_date, format_money
-    from pec_tui.services.statement import Outcome, decode, import_statement
+    from pec_tui.i18n import _, format_date, format_money, ngettext
+    from pec_tui.services.statement import Outcome, StatementRejected, decode, import_statement
 
-    report = import_statement(
-        ctx.engine, ctx.actor, decode(statement.read_bytes()), statement.name, date.today()
-    )
+    try:
+        report = import_statement(
+            ctx.engine, ctx.actor, decode(statement.read_bytes()), statement.name, date.today()
+        )
+    except StatementRejected as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(
+            ngettext(
+                "Nothing registered: {count} line to fix.",
+                "Nothing registered: {count} lines to fix.",
+                len(exc.problems),
+            ).format(count=len(exc.problems)),
+            err=True,
+        )
+        raise click.exceptions.Exit(1) from None
     if fmt == "json":
         echo_json(
             {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
@@ -555,6 +556,114 @@ def check_required(value: str | None, field: str, label: str) -> str:
     if not text:
         raise ValidationError(_("{label} is required.").format(label=label), field)
     return text
+
+
+# Days a file or a command may name: wide enough for any real expiry, payment or job day,
+# narrow enough that adding years (a renewal) or months (a window) stays inside the calendar.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+# The largest whole number an INTEGER column holds (PostgreSQL's 4-byte integer).
+MAX_INTEGER = 2**31 - 1
+
+_ASCII_DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ASCII_WHOLE_RE = re.compile(r"[0-9]+")
+# Control characters (NUL, tab, line breaks, escapes), invisible format characters (bidi
+# overrides, zero-width spaces), surrogates, private-use and unassigned code points, and the
+# Unicode line and paragraph separators: none belongs in a name, a code or a date.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_SHOWN_LENGTH = 40
+
+
+def hidden_character(value: str) -> tuple[int, str] | None:
+    """The first control or invisible character of `value` (1-based position, U+XXXX)."""
+    for position, char in enumerate(value, start=1):
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            return position, f"U+{ord(char):04X}"
+    return None
+
+
+def shown(value: str, length: int = _SHOWN_LENGTH) -> str:
+    """`value` made safe to quote in a message: hidden characters as U+XXXX, cut at `length`."""
+    text = "".join(
+        f"<U+{ord(char):04X}>" if unicodedata.category(char) in _HIDDEN_CATEGORIES else char
+        for char in value[: length + 1]
+    )
+    return text if len(value) <= length else text[:length] + "…"
+
+
+def check_plain_text(value: str, field: str, label: str, max_length: int) -> str:
+    """Text with no control or invisible character and at most `max_length` characters,
+    surrounding blanks removed."""
+    text = value.strip()
+    if len(text) > max_length:
+        raise ValidationError(
+            _("{label}: at most {max} characters ({count} given).").format(
+                label=label, max=max_length, count=len(text)
+            ),
+            field,
+        )
+    hidden = hidden_character(text)
+    if hidden is not None:
+        raise ValidationError(
+            _(
+                "{label}: character {position} is a control or invisible character "
+                "({code}); remove it."
+            ).format(label=label, position=hidden[0], code=hidden[1]),
+            field,
+        )
+    return text
+
+
+def check_day_in_range(day: date, field: str, label: str) -> date:
+    """A day from `EARLIEST_DAY` to `LATEST_DAY`."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValidationError(
+            _("{label}: {day} is outside the years {first} to {last}.").format(
+                label=label, day=day.isoformat(), first=EARLIEST_DAY.year, last=LATEST_DAY.year
+            ),
+            field,
+        )
+    return day
+
+
+def parse_day(value: str, field: str, label: str) -> date:
+    """A day written YYYY-MM-DD in ASCII digits, within `EARLIEST_DAY` .. `LATEST_DAY`."""
+    text = value.strip()
+    day = None
+    if _ASCII_DAY_RE.fullmatch(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            day = None
+    if day is None:
+        raise ValidationError(
+            _("{label}: “{value}” is not a date: expected YYYY-MM-DD, e.g. 2027-03-31.").format(
+                label=label, value=shown(text)
+            ),
+            field,
+        )
+    return check_day_in_range(day, field, label)
+
+
+def parse_whole(value: str, field: str, label: str, maximum: int = MAX_INTEGER) -> int:
+    """A whole number from 0 to `maximum`, written in ASCII digits."""
+    text = value.strip()
+    if not _ASCII_WHOLE_RE.fullmatch(text):
+        raise ValidationError(
+            _("{label} must be a whole number, 0 or more; “{value}” was given.").format(
+                label=label, value=shown(text)
+            ),
+            field,
+        )
+    significant = text.lstrip("0")
+    if len(significant) > len(str(maximum)) or int(significant or "0") > maximum:
+        raise ValidationError(
+            _("{label} must be at most {max}; “{value}” was given.").format(
+                label=label, max=maximum, value=shown(text)
+            ),
+            field,
+        )
+    return int(significant or "0")
 
 
 _PHONE_RE = re.compile(r"\+?[0-9][0-9 ./()-]*")

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any, Literal, TextIO
 
 from sqlalchemy import Connection, Engine, func, insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 
 from pec_tui.db.engine import session_scope
 from pec_tui.db.models import Holder, Mailbox, utcnow
@@ -26,12 +27,17 @@ from pec_tui.domain.lifecycle import expiring_within
 from pec_tui.domain.validation import (
     ValidationError,
     check_codice_fiscale,
+    check_day_in_range,
     check_email,
     check_extra_gb,
     check_holder_tax_ids,
     check_partita_iva,
     check_pec_address,
+    check_plain_text,
     check_required,
+    hidden_character,
+    parse_whole,
+    shown,
 )
 from pec_tui.i18n import _
 from pec_tui.services import audit
@@ -59,8 +65,27 @@ _BATCH = 1_000
 
 _TRUE = frozenset({"true", "1", "yes", "y", "si", "sì"})
 _FALSE = frozenset({"false", "0", "no", "n"})
-_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_WINDOW_RE = re.compile(r"(\d+)\s*([md])")
+_ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WINDOW_RE = re.compile(r"([0-9]+)\s*([md])")
+# The longest expiry window: ten years, in months or days.
+MAX_WINDOW = {"m": 120, "d": 3660}
+# Unknown header names listed in a message, at most.
+_LISTED_COLUMNS = 10
+# The longest value of each column (the holder's name: the e-invoice's Denominazione).
+_CELL_LIMITS = {
+    "address": 254,
+    "holder_tax_code": 32,
+    "holder_name": 80,
+    "holder_kind": 32,
+    "reference_email": 254,
+    "plan": 16,
+    "expiry": 10,
+    "auto_renew": 8,
+    "extra_mailbox_gb": 10,
+    "extra_archive_gb": 10,
+    "mailbox_used_mb": 10,
+    "archive_used_mb": 10,
+}
 
 _m = Mailbox.__table__.c
 _h = Holder.__table__.c
@@ -90,10 +115,19 @@ class ExpiryWindow:
             raise ValidationError(
                 _(
                     "“{text}” is not a period: write a number of months or days, e.g. 3m or 90d."
-                ).format(text=text),
+                ).format(text=shown(text)),
                 "expiring_within",
             )
-        return cls(int(match.group(1)), match.group(2))  # type: ignore[arg-type]
+        digits, unit = match.group(1).lstrip("0"), match.group(2)
+        amount = int(digits) if len(digits) <= 6 else MAX_WINDOW[unit] + 1
+        if amount > MAX_WINDOW[unit]:
+            raise ValidationError(
+                _("“{text}” is too long a period: at most {months}m or {days}d.").format(
+                    text=shown(text), months=MAX_WINDOW["m"], days=MAX_WINDOW["d"]
+                ),
+                "expiring_within",
+            )
+        return cls(amount, unit)  # type: ignore[arg-type]
 
     def bounds(self, today: date) -> tuple[date, date]:
         """The inclusive expiry range: from today to the end of the period."""
@@ -301,24 +335,33 @@ def import_mailboxes(
     """
     require_role(actor, *Role, action="mailboxes.import")
     rows, problems = _parse(stream)
-    with session_scope(engine) as session:
-        connection = session.connection()
-        problems += _already_present(connection, rows)
-        if problems:
-            raise ImportRejected(sorted(problems, key=lambda problem: problem.line))
-        holders, created = _holders_for(connection, actor, rows)
-        now = utcnow()
-        for batch in _batches(rows):
-            connection.execute(
-                insert(Mailbox), [_mailbox_values(row, holders, now) for row in batch]
+    try:
+        with session_scope(engine) as session:
+            connection = session.connection()
+            problems += _already_present(connection, rows)
+            if problems:
+                raise ImportRejected(sorted(problems, key=lambda problem: problem.line))
+            holders, created = _holders_for(connection, actor, rows)
+            now = utcnow()
+            for batch in _batches(rows):
+                connection.execute(
+                    insert(Mailbox), [_mailbox_values(row, holders, now) for row in batch]
+                )
+            audit.record(
+                session,
+                actor,
+                "mailboxes.import",
+                "mailbox",
+                details={"source": source, "mailboxes": len(rows), "holders_created": created},
             )
-        audit.record(
-            session,
-            actor,
-            "mailboxes.import",
-            "mailbox",
-            details={"source": source, "mailboxes": len(rows), "holders_created": created},
-        )
+    except IntegrityError:
+        # Another operator added some of these addresses between the check and the insert:
+        # everything was rolled back; say which lines, as if they had been there before.
+        with engine.connect() as connection:
+            taken = _already_present(connection, rows)
+        if not taken:
+            raise
+        raise ImportRejected(sorted(taken, key=lambda problem: problem.line)) from None
     return ImportResult(len(rows), created)
 
 
@@ -335,29 +378,25 @@ def _parse(stream: TextIO) -> tuple[list[_Row], list[RowProblem]]:
     # Spreadsheets set to Italian save CSV with semicolons.
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     reader = csv.reader(itertools.chain([header_line], stream), delimiter=delimiter)
-    header = [name.strip().lower() for name in next(reader)]
-    missing = [name for name in COLUMNS if name not in header]
-    unknown = [name for name in header if name not in COLUMNS]
-    problems: list[RowProblem] = []
-    if missing:
-        problems.append(
-            RowProblem(1, _("Missing columns: {columns}.").format(columns=", ".join(missing)))
-        )
-    if unknown:
-        problems.append(
-            RowProblem(
-                1,
-                _("Unknown columns: {columns} (expected: {expected}).").format(
-                    columns=", ".join(unknown), expected=", ".join(COLUMNS)
-                ),
-            )
-        )
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except csv.Error as exc:
+        return [], [RowProblem(1, _csv_problem(exc))]
+    problems = _header_problems(header)
     if problems:
         return [], problems
     rows: list[_Row] = []
     first_line_of: dict[str, int] = {}
     end_of_previous = reader.line_num
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # The reader cannot go on past a broken record: report it and stop there.
+            problems.append(RowProblem(end_of_previous + 1, _csv_problem(exc)))
+            break
         line, end_of_previous = end_of_previous + 1, reader.line_num
         if not any(value.strip() for value in record):
             continue
@@ -391,7 +430,52 @@ def _parse(stream: TextIO) -> tuple[list[_Row], list[RowProblem]]:
     return rows, problems
 
 
+def _header_problems(header: list[str]) -> list[RowProblem]:
+    missing = [name for name in COLUMNS if name not in header]
+    unknown = [shown(name) for name in header if name not in COLUMNS]
+    repeated = sorted({name for name in header if name in COLUMNS and header.count(name) > 1})
+    problems: list[RowProblem] = []
+    if missing:
+        problems.append(
+            RowProblem(1, _("Missing columns: {columns}.").format(columns=", ".join(missing)))
+        )
+    if unknown:
+        listed = ", ".join(unknown[:_LISTED_COLUMNS]) + (
+            " …" if len(unknown) > _LISTED_COLUMNS else ""
+        )
+        problems.append(
+            RowProblem(
+                1,
+                _("Unknown columns: {columns} (expected: {expected}).").format(
+                    columns=listed, expected=", ".join(COLUMNS)
+                ),
+            )
+        )
+    if repeated:
+        problems.append(
+            RowProblem(
+                1,
+                _("Columns named more than once: {columns}; each column must appear once.").format(
+                    columns=", ".join(repeated)
+                ),
+            )
+        )
+    return problems
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """A reader error in words: the only one a well-formed file can hit is the field limit."""
+    if "field larger than field limit" in str(exc):
+        return _(
+            "A value is longer than {limit} characters: this is not a file of mailboxes "
+            "(nothing after this line was read)."
+        ).format(limit=csv.field_size_limit())
+    return _("This line cannot be read as CSV (check its quotes); nothing after it was read.")
+
+
 def _address_of(value: str) -> str | None:
+    if len(value) > _CELL_LIMITS["address"] or hidden_character(value):
+        return None
     try:
         return check_pec_address(value).lower()
     except ValidationError:
@@ -409,6 +493,14 @@ def _parse_row(line: int, values: dict[str, str]) -> tuple[_Row | None, list[Row
             problems.append(RowProblem(line, exc.message))
             return None
 
+    # First every value alone: no control or invisible character, within its column's size.
+    for column, limit in _CELL_LIMITS.items():
+        try:
+            check_plain_text(values[column], column, column, limit)
+        except ValidationError as exc:
+            problems.append(RowProblem(line, exc.message))
+    if problems:
+        return None, problems
     address = checked(lambda: check_pec_address(values["address"]).lower())
     name = checked(lambda: _holder_name(values["holder_name"]))
     kind = checked(lambda: _holder_kind(values["holder_kind"]))
@@ -480,17 +572,20 @@ def _plan(value: str) -> Plan:
 
 def _date(value: str) -> date:
     text = value.strip()
-    try:
-        if _ISO_DATE_RE.fullmatch(text):
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise ValidationError(
-        _("“{value}” is not a valid expiry date: expected YYYY-MM-DD, e.g. 2027-03-31.").format(
-            value=text
-        ),
-        "expiry",
-    )
+    day = None
+    if _ISO_DATE_RE.fullmatch(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            day = None
+    if day is None:
+        raise ValidationError(
+            _("“{value}” is not a valid expiry date: expected YYYY-MM-DD, e.g. 2027-03-31.").format(
+                value=shown(text)
+            ),
+            "expiry",
+        )
+    return check_day_in_range(day, "expiry", "expiry")
 
 
 def _boolean(value: str, column: str) -> bool:
@@ -508,15 +603,8 @@ def _boolean(value: str, column: str) -> bool:
 
 
 def _whole(value: str, column: str) -> int:
-    text = value.strip()
-    if not text.isdigit():
-        raise ValidationError(
-            _("{column} must be a whole number, 0 or more; “{value}” was given.").format(
-                column=column, value=text
-            ),
-            column,
-        )
-    return int(text)
+    """0 to the largest INTEGER the column holds, in ASCII digits."""
+    return parse_whole(value, column, column)
 
 
 def _already_present(connection: Connection, rows: list[_Row]) -> list[RowProblem]:

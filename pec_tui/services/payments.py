@@ -37,6 +37,7 @@ from pec_tui.domain.enums import MailboxState, OrderStatus, OrderType, PaymentMe
 from pec_tui.domain.lifecycle import cancelled_from, renewed_expiry, state_of
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.plans import PLANS
+from pec_tui.domain.validation import shown
 from pec_tui.i18n import _, format_date, format_money
 from pec_tui.services import audit, invoices, notifications
 from pec_tui.services.actor import AccessDenied, Actor
@@ -122,9 +123,13 @@ class CancelResult:
 
 # --- amounts ------------------------------------------------------------------------------
 
+# ASCII digits only: other scripts' digits (Arabic-Indic, fullwidth ...) are not amounts here.
 _AMOUNT_RE = re.compile(
-    r"(?P<sign>[+-]?)(?P<int>\d{1,3}(?:(?P<group>[.,'])\d{3})+|\d+)(?:(?P<dec>[.,])(?P<cents>\d{1,2}))?"
+    r"(?P<sign>[+-]?)(?P<int>[0-9]{1,3}(?:(?P<group>[.,'])[0-9]{3})+|[0-9]+)"
+    r"(?:(?P<dec>[.,])(?P<cents>[0-9]{1,2}))?"
 )
+# No order, payment or statement line comes near this; beyond it a number is a typing error.
+MAX_AMOUNT = Decimal("999999999.99")
 
 
 def parse_money(text: str) -> Decimal:
@@ -137,7 +142,9 @@ def parse_money(text: str) -> Decimal:
     match = _AMOUNT_RE.fullmatch(cleaned)
     if not match:
         raise ValueError(
-            _("“{text}” is not an amount in euros: write it like 25,00 or 25.00.").format(text=text)
+            _("“{text}” is not an amount in euros: write it like 25,00 or 25.00.").format(
+                text=shown(text)
+            )
         )
     group, dec = match["group"], match["dec"]
     integer = match["int"]
@@ -145,10 +152,17 @@ def parse_money(text: str) -> Decimal:
         if dec == group or (dec is None and integer.count(group) == 1):
             raise ValueError(
                 _("“{text}” is ambiguous: write the amount like 1234,00 or 1.234,00.").format(
-                    text=text
+                    text=shown(text)
                 )
             )
         integer = integer.replace(group, "")
+    integer = integer.lstrip("0") or "0"
+    if len(integer) > 9:
+        raise ValueError(
+            _("“{text}” is too large an amount: at most {max}.").format(
+                text=shown(text), max=format_money(MAX_AMOUNT)
+            )
+        )
     amount = Decimal(f"{integer}.{match['cents'] or '0'}")
     return -amount if match["sign"] == "-" else amount
 

@@ -22,12 +22,21 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from pec_tui.db.models import Order
-from pec_tui.domain.enums import OrderStatus, PaymentMethod
+from pec_tui.domain.enums import OrderStatus, PaymentMethod, Role
 from pec_tui.domain.money import from_cents, to_cents
+from pec_tui.domain.validation import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    ValidationError,
+    check_plain_text,
+    shown,
+)
 from pec_tui.i18n import _, format_money
 from pec_tui.services.actor import Actor
-from pec_tui.services.payments import PaymentRefused, parse_money, register_payment
-from pec_tui.services.scope import scope_orders
+from pec_tui.services.order_queries import load_order
+from pec_tui.services.payments import PaymentRefused, parse_money, settle
+from pec_tui.services.scope import audit_denials, require_role, scope_orders
+from pec_tui.services.transactions import write_session
 
 ORDER_NUMBER_RE = re.compile(r"(?<!\d)(1\d{9})(?!\d)")
 
@@ -46,10 +55,31 @@ _TEXT_HEADERS = (
     "reference",
 )
 _DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d/%m/%y")
+# The longest cell of a statement (a bank's extended description included).
+MAX_CELL = 1000
 
 
 class StatementError(ValueError):
     """The file cannot be read as a statement (no header with date, amount and causale)."""
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """Why one line of the statement cannot be read."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return _("line {line}: {reason}").format(line=self.line, reason=self.reason)
+
+
+class StatementRejected(StatementError):
+    """Some lines cannot be read: nothing was registered. `problems` lists each, by line."""
+
+    def __init__(self, problems: list[LineProblem]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = problems
 
 
 class Outcome(StrEnum):
@@ -108,12 +138,23 @@ def _find(header: list[str], names: tuple[str, ...]) -> int | None:
 
 
 def _parse_date(text: str) -> date:
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text.strip(), fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(_("“{text}” is not a date (expected e.g. 25/09/2026).").format(text=text))
+    # strptime reads any script's digits: only ASCII ones are dates here.
+    if text.isascii():
+        for fmt in _DATE_FORMATS:
+            try:
+                day = datetime.strptime(text.strip(), fmt).date()
+            except ValueError:
+                continue
+            if not EARLIEST_DAY <= day <= LATEST_DAY:
+                raise ValueError(
+                    _("{day} is outside the years {first} to {last}.").format(
+                        day=day.isoformat(), first=EARLIEST_DAY.year, last=LATEST_DAY.year
+                    )
+                )
+            return day
+    raise ValueError(
+        _("“{text}” is not a date (expected e.g. 25/09/2026).").format(text=shown(text))
+    )
 
 
 def _cell(row: list[str], index: int | None) -> str:
@@ -125,16 +166,35 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
         return data.decode("cp1252")
+    except UnicodeDecodeError:  # bytes Windows-1252 leaves undefined: read byte by byte
+        return data.decode("latin-1")
 
 
 def read_statement(text: str) -> tuple[list[StatementLine], list[LineResult]]:
-    """The statement's lines, and the results of the lines that could not be read."""
+    """The statement's transfer lines, and the lines that are not transfers (no date, no
+    amount: titles, balances). Raises `StatementError` for a file without the header,
+    `StatementRejected` listing every line that cannot be read."""
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t|")
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=";,\t|")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        for row in reader:
+            rows.append(row)
+    except csv.Error:
+        raise StatementRejected(
+            [
+                LineProblem(
+                    reader.line_num,
+                    _("this line cannot be read as CSV (a value too long, or unbalanced quotes)"),
+                )
+            ]
+        ) from None
     header_at = next(
         (i for i, row in enumerate(rows) if _find(row, _TEXT_HEADERS) is not None), None
     )
@@ -149,10 +209,35 @@ def read_statement(text: str) -> tuple[list[StatementLine], list[LineResult]]:
         raise StatementError(
             _("The header must name a date column and an amount (importo or entrate) column.")
         )
+    used = [c for c in (date_col, text_col, amount_col, credit_col, debit_col) if c is not None]
+    names = [_norm(h) for h in header]
+    repeated = sorted({header[c].strip() for c in used if names.count(names[c]) > 1})
+    if repeated:
+        raise StatementRejected(
+            [
+                LineProblem(
+                    header_at + 1,
+                    _("Columns named more than once: {columns}; each column must appear once.")
+                    .format(columns=", ".join(shown(name) for name in repeated)),
+                )
+            ]
+        )  # fmt: skip
     lines: list[StatementLine] = []
-    unreadable: list[LineResult] = []
+    others: list[LineResult] = []
+    problems: list[LineProblem] = []
     for number, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if not any(cell.strip() for cell in row):
+            continue
+        try:
+            for cell in row:
+                check_plain_text(cell, "statement", _("A value"), MAX_CELL)
+        except ValidationError as exc:
+            problems.append(LineProblem(number, exc.message))
+            continue
+        if not _cell(row, date_col) and not any(
+            _cell(row, c) for c in (amount_col, credit_col, debit_col)
+        ):
+            others.append(LineResult(number, Outcome.SKIPPED, _("not a transfer line")))
             continue
         try:
             if amount_col is not None:
@@ -167,12 +252,10 @@ def read_statement(text: str) -> tuple[list[StatementLine], list[LineResult]]:
                 )
             )
         except ValueError as exc:
-            unreadable.append(
-                LineResult(
-                    number, Outcome.UNMATCHED, _("unreadable line: {error}").format(error=exc)
-                )
-            )
-    return lines, unreadable
+            problems.append(LineProblem(number, str(exc)))
+    if problems:
+        raise StatementRejected(problems)
+    return lines, others
 
 
 def order_numbers_in(text: str) -> list[int]:
@@ -227,49 +310,56 @@ def _match(session: Session, actor: Actor, line: StatementLine) -> tuple[Outcome
     return Outcome.UNMATCHED, reason, order.number
 
 
+@audit_denials("payment.import")
 def import_statement(
     engine: Engine, actor: Actor, text: str, source: str = "", today: date | None = None
 ) -> ImportReport:
-    """Register the payment of every statement line that matches exactly one unpaid order."""
+    """Register the payment of every statement line that matches exactly one unpaid order.
+
+    All or nothing: a line that cannot be read refuses the whole statement
+    (`StatementRejected`, every such line listed), and the payments are registered in one
+    transaction, so an error half-way leaves the database as it was.
+    """
+    require_role(actor, Role.ADMIN, Role.BACK_OFFICE, Role.RESELLER, action="payment.register")
     today = today or date.today()
-    lines, unreadable = read_statement(text)
+    lines, others = read_statement(text)
     report = ImportReport(source)
-    report.results.extend(unreadable)
-    for line in lines:
-        base: dict[str, Any] = {
-            "amount": line.amount,
-            "booked_on": line.booked_on,
-            "text": line.text,
-        }
-        if line.amount <= 0:
-            report.results.append(
-                LineResult(line.line_no, Outcome.SKIPPED, _("not an incoming transfer"), **base)
-            )
-            continue
-        with Session(engine) as session:
-            outcome, reason, number = _match(session, actor, line)
-        if outcome is Outcome.MATCHED and number is not None:
-            reference = f"{source}:{line.line_no} {line.text}".strip()[:140]
-            try:
-                result = register_payment(
-                    engine,
-                    actor,
-                    number,
-                    line.amount,
-                    PaymentMethod.BANK_TRANSFER,
-                    min(line.booked_on, today),
-                    reference,
-                    today,
-                )
-            except PaymentRefused as exc:
-                outcome, reason = Outcome.UNMATCHED, exc.message
-            else:
-                if result.already_paid:
-                    outcome, reason = Outcome.ALREADY_PAID, result.message
-                else:
-                    reason = result.message
-        report.results.append(
-            LineResult(line.line_no, outcome, reason, order_number=number, **base)
-        )
+    report.results.extend(others)
+    with write_session(engine) as session:
+        for line in lines:
+            report.results.append(_register(session, actor, line, source, today))
     report.results.sort(key=lambda r: r.line_no)
     return report
+
+
+def _register(
+    session: Session, actor: Actor, line: StatementLine, source: str, today: date
+) -> LineResult:
+    """What one transfer pays, registered inside the import's transaction."""
+    base: dict[str, Any] = {"amount": line.amount, "booked_on": line.booked_on, "text": line.text}
+    if line.amount <= 0:
+        return LineResult(line.line_no, Outcome.SKIPPED, _("not an incoming transfer"), **base)
+    outcome, reason, number = _match(session, actor, line)
+    if outcome is Outcome.MATCHED and number is not None:
+        reference = f"{source}:{line.line_no} {line.text}".strip()[:140]
+        order = load_order(session, actor, number, lock=True)
+        try:
+            # Checked before anything changes: a refusal leaves the transaction clean.
+            result = settle(
+                session,
+                actor,
+                order,
+                to_cents(line.amount),
+                PaymentMethod.BANK_TRANSFER,
+                min(line.booked_on, today),
+                reference,
+                today,
+            )
+        except PaymentRefused as exc:
+            outcome, reason = Outcome.UNMATCHED, exc.message
+        else:
+            if result.already_paid:
+                outcome, reason = Outcome.ALREADY_PAID, result.message
+            else:
+                reason = result.message
+    return LineResult(line.line_no, outcome, reason, order_number=number, **base)

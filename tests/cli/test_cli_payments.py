@@ -141,6 +141,25 @@ def test_import_statement(cli, engine, order, tmp_path):
     assert cli("payments", "import", str(broken), ok=False).exit_code == 1
 
 
+def test_import_statement_with_an_unreadable_line_registers_nothing(cli, engine, order, tmp_path):
+    statement = tmp_path / "estratto.csv"
+    statement.write_text(
+        "Data;Importo;Causale\n"
+        f"{TODAY:%d/%m/%Y};30,50;Bonifico ordine {order['number']}\n"
+        "31/12/9999;15,00;Senza riferimento\n"
+        f"{TODAY:%d/%m/%Y};1\x005,00;x\n",
+        encoding="utf-8",
+    )
+    result = cli("payments", "import", str(statement), ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines() == [
+        "line 3: 9999-12-31 is outside the years 2000 to 2100.",
+        "line 4: A value: character 2 is a control or invisible character (U+0000); remove it.",
+        "Nothing registered: 2 lines to fix.",
+    ]
+    assert get(engine, Mailbox, order["box"]).expiry == EXPIRY
+
+
 @pytest.mark.usefixtures("italian")  # reads Italian money
 def test_credit_show_topup_and_renew_with_credit(cli, engine, order):
     shown = cli("credit", "show", str(order["reseller"])).output

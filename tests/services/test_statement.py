@@ -14,6 +14,7 @@ from pec_tui.services.actor import SYSTEM
 from pec_tui.services.statement import (
     Outcome,
     StatementError,
+    StatementRejected,
     import_statement,
     order_numbers_in,
     read_statement,
@@ -55,7 +56,7 @@ def test_matches_by_number_and_amount_registers_once(engine, three_orders):
             "07/12/2026;07/12/2026;99,00;PAGAMENTO SENZA RIFERIMENTI",
             f"08/12/2026;08/12/2026;12,08;ORDINE {cancelled}",
             "08/12/2026;08/12/2026;12,08;ORDINE 1999999999",
-            "xx/12/2026;08/12/2026;12,08;ORDINE 1000000000",
+            ";;;Saldo finale",
         ]
     )
     report = import_statement(engine, SYSTEM, text, "dicembre.csv", today=TODAY)
@@ -67,13 +68,13 @@ def test_matches_by_number_and_amount_registers_once(engine, three_orders):
     assert by_line[6].outcome is Outcome.UNMATCHED
     assert by_line[7].outcome is Outcome.UNMATCHED and by_line[7].order_number == cancelled
     assert by_line[8].outcome is Outcome.UNMATCHED and "1999999999" in by_line[8].reason
-    assert by_line[9].outcome is Outcome.UNMATCHED  # unreadable date
+    assert by_line[9].outcome is Outcome.SKIPPED  # no date, no amount: not a transfer
     assert report.counts == {
         "matched": 1,
         "already_paid": 0,
-        "unmatched": 5,
+        "unmatched": 4,
         "ambiguous": 1,
-        "skipped": 1,
+        "skipped": 2,
     }
     assert get(engine, Mailbox, boxes[0]).expiry == date(2028, 1, 10)
     with Session(engine) as session:
@@ -117,3 +118,62 @@ def test_unreadable_files_are_refused():
 def test_order_numbers_in_causale():
     assert order_numbers_in("ORD.1000000001/1000000002 x 10000000030") == [1000000001, 1000000002]
     assert order_numbers_in("IBAN IT60X0542811101000000123456") == []
+
+
+def _payments(engine) -> int:
+    with Session(engine) as session:
+        return len(session.exec(select(Payment)).all())
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "reason"),
+    [
+        ("xx/12/2026;08/12/2026;12,08;ORDINE 1000000000", "non è una data"),
+        ("05/12/9999;05/12/9999;12,08;ORDINE 1000000000", "fuori dagli anni dal 2000 al 2100"),
+        ("05/12/2026;05/12/2026;١٢,08;ORDINE 1000000000", "non è un importo"),
+        ("05/12/2026;05/12/2026;99999999999999999999,00;ORDINE", "troppo grande"),
+        ("05/12/2026;05/12/2026;12,08;ORDINE\x00 1000000000", "U+0000"),
+        ("05/12/2026;05/12/2026;12,08;" + "x" * 1001, "al massimo 1000 caratteri"),
+    ],
+)
+def test_a_line_that_cannot_be_read_refuses_the_whole_statement(
+    engine, three_orders, bad_line, reason
+):
+    boxes, first, *_ = three_orders
+    text = _statement([f"05/12/2026;05/12/2026;12,08;ORDINE {first}", bad_line])
+    with pytest.raises(StatementRejected) as rejected:
+        import_statement(engine, SYSTEM, text, "x.csv", today=TODAY)
+    [problem] = rejected.value.problems
+    assert problem.line == 3 and reason in str(problem), str(problem)
+    assert _payments(engine) == 0
+    assert get(engine, Mailbox, boxes[0]).expiry == date(2027, 1, 10)
+
+
+def test_a_repeated_column_or_an_overlong_field_is_refused(engine, three_orders):
+    with pytest.raises(StatementRejected, match="riga 1: .*Importo"):
+        read_statement("Data;Importo;Importo;Causale\n05/12/2026;1,00;2,00;x\n")
+    with pytest.raises(StatementRejected, match="riga 2"):
+        read_statement("Data;Importo;Causale\n05/12/2026;1,00;" + "x" * 200_000 + "\n")
+
+
+def test_an_error_half_way_registers_nothing(engine, three_orders, monkeypatch):
+    boxes, first, second, _third, _cancelled = three_orders
+    from pec_tui.services import statement
+
+    real_settle = statement.settle
+    calls = []
+
+    def settle_then_fail(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the disk is full")
+        return real_settle(*args, **kwargs)
+
+    monkeypatch.setattr(statement, "settle", settle_then_fail)
+    text = _statement(
+        [f"05/12/2026;05/12/2026;12,08;ORDINE {first}", f"05/12/2026;05/12/2026;30,50;{second}"]
+    )
+    with pytest.raises(RuntimeError):
+        import_statement(engine, SYSTEM, text, "x.csv", today=TODAY)
+    assert len(calls) == 2 and _payments(engine) == 0
+    assert get(engine, Mailbox, boxes[0]).expiry == date(2027, 1, 10)
