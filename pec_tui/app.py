@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
@@ -86,6 +87,8 @@ class PecApp(App[None]):
         translate_textual()  # before any widget exists: they copy their class's keys
         super().__init__()
         translate_bindings(self)
+        # Lines printed when the app has ended after an error no screen handled.
+        self._fault_lines: list[str] = []
         # Handed to every screen when it is made; rebuilt when the actor changes.
         self.ctx = Context(
             engine, (actor or SYSTEM).on_terminal(settings.terminal), settings, today
@@ -223,6 +226,32 @@ class PecApp(App[None]):
         if self.idle_lock is not None:
             self.idle_lock.lock()
 
+    def _handle_exception(self, error: Exception) -> None:
+        """An error no screen handled ends the app with one line, not a traceback dump: what
+        to do for a known fault (the database stopped answering), else the log file that now
+        holds the traceback (exit status 70). Under the pilot the error is re-raised as usual."""
+        from pec_tui.services import faults
+
+        message = faults.explain(error)
+        self._return_code = 1
+        if message is None:
+            log = faults.record_unexpected(error, "pec-tui terminal UI")
+            message = faults.unexpected_message(error, log)
+            self._return_code = faults.EXIT_UNEXPECTED
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self.bell()
+        self._fault_lines.append(message)
+        self._close_messages_no_wait()
+
+    def _print_error_renderables(self) -> None:
+        # Plain lines, never wrapped by the console: the log path stays whole for copying.
+        for line in self._fault_lines:
+            print(line, file=sys.stderr)
+        self._fault_lines.clear()
+        super()._print_error_renderables()
+
     def action_help(self) -> None:
         if self.screen.query("HelpPanel"):
             self.action_hide_help_panel()
@@ -231,4 +260,7 @@ class PecApp(App[None]):
 
 
 def run_app(settings: Settings, engine: Engine, signed_in: Actor | None = None) -> None:
-    PecApp(settings, engine, login=True, signed_in=signed_in).run()
+    app = PecApp(settings, engine, login=True, signed_in=signed_in)
+    app.run()
+    if app.return_code:
+        raise SystemExit(app.return_code)

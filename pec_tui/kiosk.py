@@ -111,4 +111,7 @@ class KioskApp(PecApp):
 
 
 def run_kiosk(settings: Settings, engine: Engine) -> None:
-    KioskApp(settings, engine).run()
+    app = KioskApp(settings, engine)
+    app.run()
+    if app.return_code:
+        raise SystemExit(app.return_code)

@@ -7,6 +7,7 @@ from typing import TextIO
 
 import click
 
+from pec_tui.cli import options
 from pec_tui.cli.group import CliContext, main, pass_ctx
 
 
@@ -21,17 +22,27 @@ class _When(click.ParamType[date | datetime, str | date | datetime]):
         param: click.Parameter | None,
         ctx: click.Context | None,
     ) -> date | datetime:
+        from pec_tui.domain.validation import ValidationError, check_day_in_range
+
         if isinstance(value, date | datetime):
             return value
         try:
-            return date.fromisoformat(value)
+            day: date | datetime = date.fromisoformat(value)
         except ValueError:
-            pass
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                self.fail(f"{value!r} is neither YYYY-MM-DD nor an ISO date-time", param, ctx)
+            day = moment if moment.tzinfo else moment.astimezone()
         try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is neither YYYY-MM-DD nor an ISO date-time", param, ctx)
-        return moment if moment.tzinfo else moment.astimezone()
+            check_day_in_range(
+                day.date() if isinstance(day, datetime) else day,
+                "date",
+                param.name if param and param.name else "date",
+            )
+        except ValidationError as exc:
+            self.fail(exc.message, param, ctx)
+        return day
 
 
 @main.group()
@@ -51,7 +62,7 @@ def audit() -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.File("w", encoding="utf-8", lazy=True),
+    type=options.OutputFile("w", encoding="utf-8", lazy=True),
     default="-",
     help="File to write (default: standard output).",
 )

@@ -16,7 +16,7 @@ from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
 @click.argument("address")
 @click.option(
     "--holder-id",
-    type=int,
+    type=options.ID,
     required=True,
     help="The holder (titolare) who buys the mailbox; see `pec-tui mailboxes export`.",
 )
@@ -34,14 +34,14 @@ from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
 )
 @click.option(
     "--extra-mailbox-gb",
-    type=click.IntRange(min=0),
+    type=options.AMOUNT_OF,
     default=0,
     show_default=True,
     help="Extra mailbox GB (STANDARD: at most 1).",
 )
 @click.option(
     "--extra-archive-gb",
-    type=click.IntRange(min=0),
+    type=options.AMOUNT_OF,
     default=0,
     show_default=True,
     help="Extra security-archive GB (PRO and PREMIUM only).",

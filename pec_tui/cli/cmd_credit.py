@@ -17,10 +17,10 @@ def credit() -> None:
 
 
 @credit.command("show")
-@click.argument("reseller_id", type=int, required=False)
+@click.argument("reseller_id", type=options.ID, required=False)
 @click.option(
     "--movements",
-    type=click.IntRange(min=0),
+    type=options.AMOUNT_OF,
     default=10,
     show_default=True,
     help="With RESELLER_ID: how many of the latest movements to list.",
@@ -92,7 +92,7 @@ def credit_show(ctx: CliContext, reseller_id: int | None, movements: int, fmt: s
 
 
 @credit.command("topup")
-@click.argument("reseller_id", type=int)
+@click.argument("reseller_id", type=options.ID)
 @click.argument("amount", type=Money())
 @click.option("--note", metavar="TEXT", help="Why (bank transfer reference, agreement...).")
 @pass_ctx

@@ -5,13 +5,14 @@ from __future__ import annotations
 import signal
 import sys
 import time
-from datetime import datetime
+from datetime import date
 from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
 
 from pec_tui.cli.group import CliContext, main, pass_ctx
+from pec_tui.cli.order_output import Day
 from pec_tui.i18n import _
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class _CtrlC:
 @main.command()
 @click.option(
     "--mailboxes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 10_000_000),
     default=2000,
     show_default=True,
     help="How many mailboxes to create.",
@@ -57,7 +58,7 @@ class _CtrlC:
 )
 @click.option(
     "--today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=Day(),
     help="The day the data is built around (YYYY-MM-DD). Default: today.",
 )
 @click.option(
@@ -80,7 +81,7 @@ def demo(
     ctx: CliContext,
     mailboxes: int,
     seed: int,
-    today: datetime | None,
+    today: date | None,
     reset: bool,
     yes: bool,
     accounts: bool,
@@ -145,7 +146,7 @@ def _reset(ctx: CliContext, yes: bool) -> None:
     click.echo(_("Previous data deleted."), err=True)
 
 
-def _seed(ctx: CliContext, mailboxes: int, seed: int, today: datetime | None) -> None:
+def _seed(ctx: CliContext, mailboxes: int, seed: int, today: date | None) -> None:
     from pec_tui.demo import seeding
 
     started = time.perf_counter()
@@ -162,7 +163,7 @@ def _seed(ctx: CliContext, mailboxes: int, seed: int, today: datetime | None) ->
                 ctx.engine,
                 mailboxes,
                 seed,
-                today.date() if today else None,
+                today,
                 progress=lambda done, _total: bar.update(done - bar.pos),
                 cancelled=lambda: ctrl_c.requested,
                 actor=ctx.actor,

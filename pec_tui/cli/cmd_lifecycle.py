@@ -55,7 +55,7 @@ def _stopping_message() -> str:
 @lifecycle.command("run")
 @click.option(
     "--today",
-    type=Day(),
+    type=Day(bounded=False),
     help="Run as if today were this day (default: the real today). Running the same day "
     "twice sends nothing twice.",
 )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from pec_tui.cli import options
 from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.i18n import _, ngettext
 
@@ -58,7 +59,7 @@ def mailboxes() -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=options.FilePath(dir_okay=False, writable=True, path_type=Path),
     help="File to write, whole or not at all (default: standard output).",
 )
 @pass_ctx
@@ -110,7 +111,7 @@ def _export(ctx: CliContext, out: TextIO, fmt: ExportFormat, window: ExpiryWindo
 
 
 @mailboxes.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=options.FilePath(exists=True, dir_okay=False, path_type=Path))
 @pass_ctx
 def mailboxes_import(ctx: CliContext, file: Path) -> None:
     """Import the mailboxes of a CSV file (UTF-8, the columns of `export`): all or none.

@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 
+from pec_tui.cli import options
 from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.domain.enums import Role
 
@@ -61,7 +62,7 @@ def operators() -> None:
     required=True,
     help="admin, rivenditore (reseller operator, needs --reseller-id) or backoffice.",
 )
-@click.option("--reseller-id", type=int, help="The reseller a reseller operator works for.")
+@click.option("--reseller-id", type=options.ID, help="The reseller a reseller operator works for.")
 @click.option("--full-name", default="", help="Name shown in lists and the audit trail.")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."

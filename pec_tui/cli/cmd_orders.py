@@ -56,7 +56,7 @@ def orders() -> None:
     help="Only orders of holders whose name contains TEXT (any case), or whose codice "
     "fiscale or partita IVA is TEXT.",
 )
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many orders.")
+@click.option("--limit", type=options.COUNT, help="At most this many orders.")
 @click.option(
     "--format",
     "fmt",

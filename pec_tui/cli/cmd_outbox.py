@@ -15,7 +15,7 @@ def outbox() -> None:
 
 
 @outbox.command("flush")
-@click.option("--limit", type=click.IntRange(min=1), help="Deliver at most this many messages.")
+@click.option("--limit", type=options.COUNT, help="Deliver at most this many messages.")
 @options.text_or_json()
 @pass_ctx
 def outbox_flush(ctx: CliContext, limit: int | None, fmt: str) -> None:
@@ -87,9 +87,7 @@ def outbox_flush(ctx: CliContext, limit: int | None, fmt: str) -> None:
     help="Only messages in this state (sending: being delivered, or a flush died while "
     "delivering them; failed: refused for good, see the last error).",
 )
-@click.option(
-    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="How many."
-)
+@click.option("--limit", type=options.COUNT, default=50, show_default=True, help="How many.")
 @click.option(
     "--format",
     "fmt",
@@ -167,7 +165,7 @@ def outbox_list(ctx: CliContext, status: str | None, limit: int, fmt: str) -> No
 
 
 @outbox.command("requeue")
-@click.argument("ids", nargs=-1, type=int, required=True)
+@click.argument("ids", nargs=-1, type=options.ID, required=True)
 @pass_ctx
 def outbox_requeue(ctx: CliContext, ids: tuple[int, ...]) -> None:
     """Put messages IDS left in `sending` by a flush that died back in the queue.
@@ -193,7 +191,7 @@ def outbox_requeue(ctx: CliContext, ids: tuple[int, ...]) -> None:
 
 
 @outbox.command("retry")
-@click.argument("ids", nargs=-1, type=int, required=True)
+@click.argument("ids", nargs=-1, type=options.ID, required=True)
 @pass_ctx
 def outbox_retry(ctx: CliContext, ids: tuple[int, ...]) -> None:
     """Queue the failed messages IDS again (or try waiting ones at the next flush).

@@ -111,7 +111,7 @@ def payments_register(
 
 @payments.command("import")
 @click.argument(
-    "statement", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+    "statement", type=options.FilePath(exists=True, dir_okay=False, readable=True, path_type=Path)
 )
 @options.text_or_json()
 @pass_ctx

@@ -15,7 +15,7 @@ from pec_tui.i18n import _, format_money
 
 # Digits, then at most two decimals after a point or a comma; no thousands separators,
 # so that "1.234" can never be read as one thousand by one reader and 1.23 by another.
-_AMOUNT_RE = re.compile(r"(\d+)(?:[.,](\d{1,2}))?")
+_AMOUNT_RE = re.compile(r"([0-9]{1,12})(?:[.,]([0-9]{1,2}))?")
 
 
 class _Amount(click.ParamType[Decimal, str | Decimal]):
@@ -111,10 +111,14 @@ def prices_set(ctx: CliContext, item: str, amount: Decimal) -> None:
     ITEM is a code of `prices show` (any case): STANDARD, PRO, PREMIUM, EXTRA_MAILBOX_GB,
     EXTRA_ARCHIVE_GB, KIT_SMART_CARD, KIT_USB_TOKEN, KIT_REMOTE.
     """
+    from pec_tui.domain.validation import ValidationError
     from pec_tui.services.prices import set_price
 
     price_item = PriceItem(item)
-    old = set_price(ctx.engine, ctx.actor, price_item, amount)
+    try:
+        old = set_price(ctx.engine, ctx.actor, price_item, amount)
+    except ValidationError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(
         _("{item}: {old} → {new} + VAT ({billed}).").format(
             item=price_item.value,

@@ -30,13 +30,13 @@ from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
 )
 @click.option(
     "--extra-mailbox-gb",
-    type=click.IntRange(min=0),
+    type=options.AMOUNT_OF,
     help="Extra mailbox GB for every mailbox (STANDARD: at most 1). Default: keep each "
     "one's current extra space, within what the plan allows.",
 )
 @click.option(
     "--extra-archive-gb",
-    type=click.IntRange(min=0),
+    type=options.AMOUNT_OF,
     help="Extra security-archive GB for every mailbox (PRO and PREMIUM only). Default: keep "
     "each one's current extra space, within what the plan allows.",
 )

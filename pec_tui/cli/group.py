@@ -33,12 +33,14 @@ class CliContext:
     settings: Settings
     operator: str | None = None
     token: str | None = None
+    # False: open the database as it is, without checking or upgrading its schema (db upgrade).
+    check_schema: bool = True
 
     @cached_property
     def engine(self) -> Engine:
         from pec_tui.services.database import open_database
 
-        return open_database(self.settings.resolved_database_url())
+        return open_database(self.settings.resolved_database_url(), migrate=self.check_schema)
 
     @cached_property
     def actor(self) -> Actor:
@@ -73,16 +75,34 @@ class CliContext:
         return click.prompt(f"Password for {self.operator}", hide_input=True, err=True)
 
 
+class Unexpected(click.ClickException):
+    """A defect: one line naming the log file that holds the traceback, exit status 70."""
+
+    exit_code = 70
+
+
 class _Group(click.Group):
-    """Turns a refusal from any command into a one-line message and exit status 77."""
+    """No traceback reaches the user: a refusal from any command becomes a one-line message
+    and exit status 77; a database that cannot be used, or that stops answering, one line
+    saying what to do (exit status 1); anything else one line naming the log file that holds
+    the traceback (exit status 70)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from pec_tui.services import faults
         from pec_tui.services.actor import AccessDenied
 
         try:
             return super().invoke(ctx)
         except AccessDenied as exc:
             raise Refused(f"refused: {exc}") from exc
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            message = faults.explain(exc)
+            if message is not None:
+                raise click.ClickException(message) from exc
+            log = faults.record_unexpected(exc)
+            raise Unexpected(faults.unexpected_message(exc, log)) from exc
 
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -146,7 +166,18 @@ def main(
     Every command is audited under that name. A refused sign-in or operation
     exits with status 77.
     """
-    settings = load_settings(database_url=database_url, lang=lang)
+    try:
+        settings = load_settings(database_url=database_url, lang=lang)
+    except ValueError as exc:  # a malformed config.toml, a setting of the wrong type
+        from pec_tui.config import config_file
+        from pec_tui.i18n import _
+
+        detail = "; ".join(line.strip() for line in str(exc).splitlines()[:3])
+        raise click.ClickException(
+            _("The settings cannot be read ({file}, PEC_TUI_* variables): {detail}").format(
+                file=config_file(), detail=detail
+            )
+        ) from None
     i18n.set_language(settings.lang)
     ctx.obj = CliContext(settings, operator=operator, token=token)
     if ctx.invoked_subcommand is None:

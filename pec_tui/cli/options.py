@@ -8,8 +8,49 @@ from typing import Any, TypeVar
 import click
 
 from pec_tui.domain.enums import PaymentMethod
+from pec_tui.domain.validation import MAX_INTEGER
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Whole numbers the database stores in an INTEGER column: ids, counts, limits, GB.
+ID = click.IntRange(1, MAX_INTEGER)
+COUNT = click.IntRange(1, MAX_INTEGER)
+AMOUNT_OF = click.IntRange(0, MAX_INTEGER)
+
+
+def _refuse_control_characters(
+    kind: click.ParamType[Any, Any],
+    value: Any,
+    param: click.Parameter | None,
+    ctx: click.Context | None,
+) -> None:
+    from pec_tui.domain.validation import hidden_character, shown
+    from pec_tui.i18n import _
+
+    if isinstance(value, str) and hidden_character(value) is not None:
+        kind.fail(
+            _("“{name}” is not a file name: it holds a control character.").format(
+                name=shown(value)
+            ),
+            param,
+            ctx,
+        )
+
+
+class FilePath(click.Path):
+    """A file name without control characters (a NUL would make the system call fail)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        _refuse_control_characters(self, value, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class OutputFile(click.File):
+    """`click.File` with the file name checked like `FilePath`."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        _refuse_control_characters(self, value, param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def text_or_json(help_text: str = "text for people, json for scripts.") -> Callable[[F], F]:

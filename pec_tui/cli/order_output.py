@@ -78,19 +78,30 @@ class Money(click.ParamType[Decimal, object]):
 
 
 class Day(click.ParamType[date, str | date]):
-    """A calendar day, YYYY-MM-DD."""
+    """A calendar day, YYYY-MM-DD; within 2000-2100 unless `bounded` is False (the lifecycle
+    job checks its own days: any day for a dry run, none after today for a real one)."""
 
     name = "YYYY-MM-DD"
+
+    def __init__(self, bounded: bool = True) -> None:
+        self.bounded = bounded
 
     def convert(
         self, value: str | date, param: click.Parameter | None, ctx: click.Context | None
     ) -> date:
+        from pec_tui.domain.validation import ValidationError, parse_day
+
         if isinstance(value, date):
             return value
+        if not self.bounded:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
         try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
+            return parse_day(value, "date", param.name if param and param.name else "date")
+        except ValidationError as exc:
+            self.fail(exc.message, param, ctx)
 
 
 def plain(value: Any) -> Any:

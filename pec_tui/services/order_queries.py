@@ -18,6 +18,7 @@ from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, OrderLine, Pa
 from pec_tui.domain.enums import OrderStatus
 from pec_tui.domain.money import from_cents
 from pec_tui.domain.records import OrderRow
+from pec_tui.domain.validation import shown
 from pec_tui.i18n import _
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.database import FIRST_ORDER_NUMBER
@@ -29,10 +30,11 @@ DEFAULT_PAGE_SIZE = 200
 def parse_order_ref(ref: int | str) -> int:
     """An order number or id given as text or int; raises LookupError when it is neither."""
     text = str(ref).strip()
-    if not text.isdigit():
+    # ASCII digits, and few enough to be a number the database can hold.
+    if not (text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 18):
         raise LookupError(
             _("“{ref}” is not an order number: expected 10 digits, e.g. 1000000000.").format(
-                ref=ref
+                ref=shown(text)
             )
         )
     return int(text)

@@ -12,9 +12,14 @@ from pec_tui.db.models import PriceListItem, utcnow
 from pec_tui.domain.enums import PriceItem
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.pricing import DEFAULT_PRICES, PriceList
+from pec_tui.domain.validation import ValidationError
+from pec_tui.i18n import _, format_money
 from pec_tui.services import audit
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.scope import audit_denials
+
+# The highest price of one item: far above any real one, and its cents fit an INTEGER.
+MAX_PRICE = Decimal("99999.99")
 
 
 def ensure_defaults(session: Session) -> None:
@@ -48,6 +53,13 @@ def set_price(engine: Engine, actor: Actor, item: PriceItem, amount: Decimal) ->
         raise AccessDenied("only an administrator may change prices")
     if amount < 0:
         raise ValueError("a price cannot be negative")
+    if amount > MAX_PRICE:
+        raise ValidationError(
+            _("A price is at most {max}; {amount} was given.").format(
+                max=format_money(MAX_PRICE), amount=format_money(amount)
+            ),
+            "amount",
+        )
     with session_scope(engine) as session:
         row = session.get(PriceListItem, item.value, with_for_update=True)
         old = from_cents(row.amount_cents) if row else DEFAULT_PRICES[item]
