@@ -228,3 +228,19 @@ def test_fuzz_payments_import_registers_or_refuses_with_messages(engine, data):
         assert _counts(engine) == before
     else:
         assert all(result.line_no >= 1 for result in report.results)
+
+
+@settings(_FUZZ, max_examples=8)  # each example opens the database twice: keep it short
+@given(data=st.one_of(_files(), _statements()))
+def test_fuzz_both_commands_answer_random_files_without_a_traceback(db_url, tmp_path, data):
+    from click.testing import CliRunner
+
+    from pec_tui.cli import main
+
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(data)
+    for command in (["mailboxes", "import"], ["payments", "import"]):
+        result = CliRunner().invoke(main, ["--database-url", db_url, *command, str(path)])
+        assert result.exit_code in (0, 1), result.output
+        assert "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
