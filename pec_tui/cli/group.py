@@ -75,7 +75,17 @@ class CliContext:
         return click.prompt(f"Password for {self.operator}", hide_input=True, err=True)
 
 
-class Unexpected(click.ClickException):
+class Failed(click.ClickException):
+    """A fault people can act on, in one line wholly in the UI language (click's own
+    "Error:" prefix is English)."""
+
+    def show(self, file: Any = None) -> None:
+        from pec_tui.i18n import _
+
+        click.echo(_("Error: {message}").format(message=self.format_message()), err=True)
+
+
+class Unexpected(Failed):
     """A defect: one line naming the log file that holds the traceback, exit status 70."""
 
     exit_code = 70
@@ -100,7 +110,7 @@ class _Group(click.Group):
         except Exception as exc:
             message = faults.explain(exc)
             if message is not None:
-                raise click.ClickException(message) from exc
+                raise Failed(message) from exc
             log = faults.record_unexpected(exc)
             raise Unexpected(faults.unexpected_message(exc, log)) from exc
 
@@ -173,7 +183,7 @@ def main(
         from pec_tui.i18n import _
 
         detail = "; ".join(line.strip() for line in str(exc).splitlines()[:3])
-        raise click.ClickException(
+        raise Failed(
             _("The settings cannot be read ({file}, PEC_TUI_* variables): {detail}").format(
                 file=config_file(), detail=detail
             )
