@@ -94,7 +94,7 @@ def create_schema(server_url: str) -> tuple[str, str]:
     from sqlalchemy import text
 
     from pec_tui.db.engine import make_engine
-    from pec_tui.services.database import open_database
+    from pec_tui.services.database import upgrade_database
 
     schema = f"stress_{uuid.uuid4().hex[:10]}"
     admin = make_engine(schema_url(server_url, "public"))
@@ -102,7 +102,7 @@ def create_schema(server_url: str) -> tuple[str, str]:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
     url = schema_url(server_url, schema)
-    open_database(url).dispose()
+    upgrade_database(url)  # `pec-tui db upgrade`: a client never creates a shared schema
     return schema, url
 
 
