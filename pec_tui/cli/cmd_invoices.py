@@ -305,7 +305,7 @@ def invoices_show(ctx: CliContext, number: str, fmt: str) -> None:
 @click.option(
     "--dir",
     "directory",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=options.FilePath(file_okay=False, path_type=Path),
     required=True,
     help="Where to write the files (created if missing), named as SDI wants them.",
 )

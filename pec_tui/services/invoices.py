@@ -35,7 +35,7 @@ from pec_tui.domain import fatturapa
 from pec_tui.domain.enums import HolderKind, InvoiceStatus, PaymentMethod, Role
 from pec_tui.domain.enums import label as label_of
 from pec_tui.domain.money import from_cents
-from pec_tui.domain.validation import latin1
+from pec_tui.domain.validation import latin1, shown
 from pec_tui.i18n import _, format_date, format_money, ngettext
 from pec_tui.services import audit
 from pec_tui.services.actor import Actor
@@ -147,10 +147,16 @@ def parse_ref(ref: str, today: date | None = None) -> tuple[int, int]:
     """(year, number) of "12/2026" (or "12", this year); LookupError when it is neither."""
     text = ref.strip()
     number_text, _sep, year_text = text.partition("/")
-    if not number_text.isdigit() or (year_text and not year_text.isdigit()):
+    # ASCII digits, few enough for the INTEGER columns (a number, a four-digit year).
+    if not (
+        text.isascii()
+        and number_text.isdigit()
+        and len(number_text.lstrip("0")) <= 9
+        and (not year_text or (year_text.isdigit() and len(year_text) <= 4))
+    ):
         raise LookupError(
             _("“{ref}” is not an invoice number: expected number/year, e.g. 12/2026.").format(
-                ref=ref
+                ref=shown(ref)
             )
         )
     year = int(year_text) if year_text else (today or date.today()).year
