@@ -30,7 +30,7 @@ def _months_option(help_text: str) -> Callable[[F], F]:
 _reseller_option: Callable[[F], F] = click.option(
     "--reseller",
     "reseller_id",
-    type=int,
+    type=options.ID,
     metavar="ID",
     help="Only this reseller's book (administrators and back office; a reseller operator "
     "always reads its own).",
