@@ -221,7 +221,7 @@ def test_payment_email_carries_the_xml_read_back_from_the_maildir(engine, tmp_pa
     assert delivery.flush_outbox(engine, settings).sent == 2
     box = mailbox.Maildir(tmp_path / "Maildir", create=False)
     messages = [email.message_from_bytes(m.as_bytes(), policy=email.policy.default) for m in box]
-    [paid] = [m for m in messages if "completed" in str(m["Subject"])]
+    [paid] = [m for m in messages if "Rinnovo completato" in str(m["Subject"])]
     [attachment] = list(paid.iter_attachments())
     assert attachment.get_filename() == "IT01234560017_00001.xml"
     assert attachment.get_content_type() == "application/xml"
