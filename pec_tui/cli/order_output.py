@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import sys
@@ -13,6 +12,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
+
+from pec_tui.domain.csv_cells import SafeWriter
 
 if TYPE_CHECKING:
     from pec_tui.cli.group import CliContext
@@ -113,10 +114,10 @@ def echo_json(data: Any) -> None:
 
 
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = SafeWriter(sys.stdout, convert=plain)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([plain(v) for v in row])
+        writer.writerow(row)
 
 
 def write_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

