@@ -91,6 +91,7 @@ def _order_row(order: Order, holder_name: str | None) -> OrderRow:
         gross=from_cents(order.gross_cents),
         years=order.years,
         payment_method=order.payment_method,
+        reseller_id=order.reseller_id,
     )
 
 

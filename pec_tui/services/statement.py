@@ -26,8 +26,13 @@ from pec_tui.domain.enums import OrderStatus, PaymentMethod
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.i18n import _, format_money
 from pec_tui.services.actor import Actor
-from pec_tui.services.payments import PaymentRefused, parse_money, register_payment
-from pec_tui.services.scope import scope_orders
+from pec_tui.services.payments import (
+    PaymentRefused,
+    parse_money,
+    register_payment,
+    require_payment_staff,
+)
+from pec_tui.services.scope import denials_recorded, scope_orders
 
 ORDER_NUMBER_RE = re.compile(r"(?<!\d)(1\d{9})(?!\d)")
 
@@ -230,7 +235,12 @@ def _match(session: Session, actor: Actor, line: StatementLine) -> tuple[Outcome
 def import_statement(
     engine: Engine, actor: Actor, text: str, source: str = "", today: date | None = None
 ) -> ImportReport:
-    """Register the payment of every statement line that matches exactly one unpaid order."""
+    """Register the payment of every statement line that matches exactly one unpaid order.
+
+    The provider's staff only (`require_payment_staff`): the statement is the provider's bank.
+    """
+    with denials_recorded(engine, actor, "payment.import"):
+        require_payment_staff(actor, "payment.import")
     today = today or date.today()
     lines, unreadable = read_statement(text)
     report = ImportReport(source)
