@@ -30,7 +30,13 @@ class _When(click.ParamType[date | datetime, str | date | datetime]):
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            self.fail(f"{value!r} is neither YYYY-MM-DD nor an ISO date-time", param, ctx)
+            from pec_tui.i18n import _
+
+            self.fail(
+                _("{value} is neither YYYY-MM-DD nor an ISO date-time.").format(value=repr(value)),
+                param,
+                ctx,
+            )
         return moment if moment.tzinfo else moment.astimezone()
 
 

@@ -11,6 +11,7 @@ import click
 
 from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.domain.enums import Role
+from pec_tui.i18n import _
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,10 +37,10 @@ def _read_password(password_stdin: bool, username: str) -> str:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise click.ClickException("no password on standard input")
+            raise click.ClickException(_("No password on standard input."))
         return password
     if not sys.stdin.isatty():
-        raise click.ClickException("no terminal to type the password in: use --password-stdin")
+        raise click.ClickException(_("No terminal to type the password in: use --password-stdin."))
     return click.prompt(
         f"New password for {username}",
         hide_input=True,

@@ -52,6 +52,7 @@ def serve(ctx: CliContext, host: str, port: int, kiosk: bool, public_url: str | 
     site (Origin), is refused with 403 before any session starts.
     """
     from pec_tui.cli.serve_guard import guarded_server, is_loopback
+    from pec_tui.i18n import _
 
     if not is_loopback(host):
         click.echo(
@@ -67,8 +68,10 @@ def serve(ctx: CliContext, host: str, port: int, kiosk: bool, public_url: str | 
     title = "pec-tui kiosk" if kiosk else "pec-tui"
     if public_url is None and host in ("0.0.0.0", "::"):
         raise click.UsageError(
-            "listening on every address needs --public-url: the address browsers use "
-            "(requests for any other are refused)"
+            _(
+                "Listening on every address needs --public-url: the address browsers use "
+                "(requests for any other are refused)."
+            )
         )
     server = guarded_server(app_command(kiosk), host, port, title, public_url)
     server.serve()

@@ -43,6 +43,7 @@ class CliContext:
     @cached_property
     def actor(self) -> Actor:
         """Who the command acts as; the rule is in `main`'s help."""
+        from pec_tui.i18n import _
         from pec_tui.services import auth
         from pec_tui.services.actor import SYSTEM
 
@@ -51,7 +52,7 @@ class CliContext:
             if self.token:
                 actor = auth.authenticate_token(self.engine, self.token, terminal)
                 if self.operator and auth.normalise_username(self.operator) != actor.name:
-                    raise Refused("the token belongs to another operator than --operator")
+                    raise Refused(_("The token belongs to another operator than --operator."))
                 return actor
             if self.operator:
                 return auth.authenticate(self.engine, self.operator, self._password(), terminal)
@@ -60,29 +61,39 @@ class CliContext:
         if os.environ.get("PEC_TUI_SYSTEM") == "1" or auth.needs_first_admin(self.engine):
             return SYSTEM.on_terminal(terminal)
         raise Refused(
-            "sign in with --operator USER (password in PEC_TUI_PASSWORD or typed at the "
-            "prompt) or --token TOKEN; see pec-tui --help"
+            _(
+                "Sign in with --operator USER (password in PEC_TUI_PASSWORD or typed at the "
+                "prompt) or --token TOKEN; see pec-tui --help."
+            )
         )
 
     def _password(self) -> str:
+        from pec_tui.i18n import _
+
         password = os.environ.get("PEC_TUI_PASSWORD")
         if password is not None:
             return password
         if not sys.stdin.isatty():
-            raise Refused("no password: set PEC_TUI_PASSWORD or run the command in a terminal")
-        return click.prompt(f"Password for {self.operator}", hide_input=True, err=True)
+            raise Refused(_("No password: set PEC_TUI_PASSWORD or run the command in a terminal."))
+        return click.prompt(
+            _("Password for {operator}").format(operator=self.operator), hide_input=True, err=True
+        )
 
 
 class _Group(click.Group):
     """Turns a refusal from any command into a one-line message and exit status 77."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from pec_tui.i18n import _
         from pec_tui.services.actor import AccessDenied
 
         try:
             return super().invoke(ctx)
+        except LookupError as exc:
+            # Missing — or out of the operator's scope, which must look the same (exit 1).
+            raise click.ClickException(exc.args[0] if exc.args else str(exc)) from exc
         except AccessDenied as exc:
-            raise Refused(f"refused: {exc}") from exc
+            raise Refused(_("refused: {reason}").format(reason=exc)) from exc
 
 
 pass_ctx = click.make_pass_decorator(CliContext)

@@ -91,7 +91,13 @@ class Day(click.ParamType[date, str | date]):
         try:
             return date.fromisoformat(value)
         except ValueError:
-            self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
+            from pec_tui.i18n import _
+
+            self.fail(
+                _("{value} is not a date in the form YYYY-MM-DD.").format(value=repr(value)),
+                param,
+                ctx,
+            )
 
 
 def plain(value: Any) -> Any:

@@ -12,9 +12,10 @@ from pec_tui.db.models import PriceListItem, utcnow
 from pec_tui.domain.enums import PriceItem
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.pricing import DEFAULT_PRICES, PriceList
+from pec_tui.i18n import _
 from pec_tui.services import audit
-from pec_tui.services.actor import AccessDenied, Actor
-from pec_tui.services.scope import audit_denials
+from pec_tui.services.actor import Actor
+from pec_tui.services.scope import audit_denials, require_admin
 
 
 def ensure_defaults(session: Session) -> None:
@@ -44,10 +45,9 @@ def get_price_list(engine: Engine) -> PriceList:
 @audit_denials("price.set")
 def set_price(engine: Engine, actor: Actor, item: PriceItem, amount: Decimal) -> Decimal:
     """Change one price (admins only); returns the old amount."""
-    if not actor.is_admin:
-        raise AccessDenied("only an administrator may change prices")
+    require_admin(actor, "price.set")
     if amount < 0:
-        raise ValueError("a price cannot be negative")
+        raise ValueError(_("A price cannot be negative."))
     with session_scope(engine) as session:
         row = session.get(PriceListItem, item.value, with_for_update=True)
         old = from_cents(row.amount_cents) if row else DEFAULT_PRICES[item]

@@ -266,19 +266,20 @@ def _as_nord(cli, *args):
 
 
 def _cli_attempts(sud: int, number: str, gross: str) -> dict[str, tuple[tuple[str, ...], bool]]:
-    """What nord1 tries on Sud's data; the flag says whether the service audits the refusal."""
+    """What nord1 tries on Sud's data, and the exit status: another reseller's record looks
+    missing (1, as a missing one), an operation the role may not do is refused (77)."""
     return {
-        "show order": (("orders", "show", number), True),
-        "cancel order": (("orders", "cancel", number), True),
+        "show order": (("orders", "show", number), 1),
+        "cancel order": (("orders", "cancel", number), 1),
         "register payment": (
             ("payments", "register", number, "--amount", gross, "--method", "bonifico"),
-            True,
+            EXIT_REFUSED,
         ),
-        "show credit": (("credit", "show", str(sud)), True),
-        "top up credit": (("credit", "topup", "1", "100,00"), True),
-        "change a price": (("prices", "set", "STANDARD", "1,00"), True),
-        "run the lifecycle job": (("lifecycle", "run"), True),
-        "flush the outbox": (("outbox", "flush"), True),
+        "show credit": (("credit", "show", str(sud)), 1),
+        "top up credit": (("credit", "topup", "1", "100,00"), EXIT_REFUSED),
+        "change a price": (("prices", "set", "STANDARD", "1,00"), EXIT_REFUSED),
+        "run the lifecycle job": (("lifecycle", "run"), EXIT_REFUSED),
+        "flush the outbox": (("outbox", "flush"), EXIT_REFUSED),
     }
 
 
@@ -288,10 +289,10 @@ CLI_ATTEMPTS = list(_cli_attempts(0, "", ""))
 @pytest.mark.parametrize("attempt", CLI_ATTEMPTS)
 def test_a_reseller_operator_cannot_touch_another_resellers_data(two_resellers, attempt):
     cli, sud, number, gross = two_resellers
-    args, _audited = _cli_attempts(sud, number, gross)[attempt]
+    args, exit_code = _cli_attempts(sud, number, gross)[attempt]
     before = len(cli.events(outcome="denied", actor="nord1"))
     result = _as_nord(cli, *args)
-    assert result.exit_code == EXIT_REFUSED, result.output
+    assert result.exit_code == exit_code, result.output
     after = len(cli.events(outcome="denied", actor="nord1"))
     assert after == before + 1
     shown = cli("orders", "show", number, "--format", "json", PEC_TUI_SYSTEM="1")
