@@ -1,4 +1,5 @@
-"""audit trail append-only in the database: triggers refuse UPDATE and DELETE of audit_event
+"""audit trail append-only in the database: triggers refuse UPDATE and DELETE of audit_event;
+operator.token_expires_at (script tokens expire)
 
 Revision ID: 0005
 Revises: 0003
@@ -11,7 +12,10 @@ The one legitimate wipe (`demo --reset`) lifts them inside its own transaction
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 from pec_tui.db import audit_guard
@@ -24,7 +28,24 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     audit_guard.create(op.get_bind())
+    with op.batch_alter_table('operator', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('token_expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
+    # Tokens issued before expiry existed: 90 days from now, as a new one would get.
+    operator = sa.table(
+        'operator',
+        sa.column('token_hash', sa.String()),
+        sa.column('token_expires_at', sqlmodel.sql.sqltypes.UTCDateTime()),
+    )
+    op.get_bind().execute(
+        sa.update(operator)
+        .where(operator.c.token_hash.is_not(None))
+        .values(token_expires_at=datetime.now(UTC) + timedelta(days=90))
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('operator', schema=None) as batch_op:
+        batch_op.drop_column('token_expires_at')
     audit_guard.drop(op.get_bind(), function=True)
