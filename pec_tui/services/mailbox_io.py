@@ -37,7 +37,14 @@ from pec_tui.domain.validation import (
 from pec_tui.i18n import _
 from pec_tui.services import audit
 from pec_tui.services.actor import Actor
-from pec_tui.services.scope import audit_denials, require_role, scope_holders, scope_mailboxes
+from pec_tui.services.scope import (
+    OutOfScope,
+    audit_denials,
+    record_denial,
+    require_role,
+    scope_holders,
+    scope_mailboxes,
+)
 
 COLUMNS = (
     "address",
@@ -304,7 +311,9 @@ def import_mailboxes(
     rows, problems = _parse(stream)
     with session_scope(engine) as session:
         connection = session.connection()
-        problems += _already_present(connection, rows)
+        present = _already_present(connection, rows)
+        problems += present
+        _audit_foreign_addresses(engine, connection, actor, [p.address for p in present])
         if problems:
             raise ImportRejected(sorted(problems, key=lambda problem: problem.line))
         holders, created = _holders_for(connection, actor, rows)
@@ -521,19 +530,48 @@ def _whole(value: str, column: str) -> int:
     return int(text)
 
 
-def _already_present(connection: Connection, rows: list[_Row]) -> list[RowProblem]:
-    """Rows whose address the database already has (whoever's mailbox it is)."""
+@dataclass(frozen=True)
+class _Present(RowProblem):
+    address: str = ""
+
+
+def _already_present(connection: Connection, rows: list[_Row]) -> list[_Present]:
+    """Rows whose address the database already has (whoever's mailbox it is: the same
+    answer for another reseller's, which only the audit tells apart)."""
     line_of = {row.address: row.line for row in rows}
     problems = []
     for batch in _batches(list(line_of)):
         for (address,) in connection.execute(select(_m.address).where(_m.address.in_(batch))):
             problems.append(
-                RowProblem(
+                _Present(
                     line_of[address],
                     _("The mailbox {address} already exists.").format(address=address),
+                    address,
                 )
             )
     return problems
+
+
+def _audit_foreign_addresses(
+    engine: Engine, connection: Connection, actor: Actor, addresses: list[str]
+) -> None:
+    """Audit, as a refusal, an import naming mailboxes out of the actor's scope."""
+    foreign = set(addresses)
+    for batch in _batches(addresses):
+        own = scope_mailboxes(select(_m.address).where(_m.address.in_(batch)), actor)
+        foreign -= set(connection.execute(own).scalars())
+    if foreign:
+        names = sorted(foreign)
+        record_denial(
+            engine,
+            actor,
+            OutOfScope(
+                _("The mailbox {address} already exists.").format(address=", ".join(names)),
+                "mailboxes.import",
+                "mailbox",
+                names[0][:64] if len(names) == 1 else None,
+            ),
+        )
 
 
 def _holders_for(

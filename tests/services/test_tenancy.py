@@ -464,3 +464,18 @@ def test_another_resellers_records_look_missing_and_the_attempt_is_audited(
     assert str(theirs_error.value) == str(missing_error.value).replace(
         "999999", str(world.sud_order)
     )
+
+
+def test_importing_another_resellers_address_is_refused_as_any_existing_one_and_audited(world):
+    from pec_tui.services.mailbox_io import COLUMNS, ImportRejected, import_mailboxes
+
+    def attempt(address: str) -> str:
+        row = f"{address},RSSMRA85T10A562S,Mario Rossi,privato,m@example.it,STANDARD,2027-03-31,"
+        text = ",".join(COLUMNS) + "\n" + row + "false,0,0,0,0\n"
+        with pytest.raises(ImportRejected) as rejected:
+            import_mailboxes(world.engine, world.nord, io.StringIO(text))
+        return str(rejected.value.problems[0]).replace(address, "ADDRESS")
+
+    assert attempt("luigi.bianchi@pec.it") == attempt("mario.rossi@pec.it")  # Sud's, Nord's
+    asked = [(e.action, e.entity_id) for e in _denials(world.engine, "nord1")]
+    assert asked == [("mailboxes.import", "luigi.bianchi@pec.it")]
