@@ -121,6 +121,8 @@ class _Group(click.Group):
 
         try:
             return super().invoke(ctx)
+        except (KeyError, IndexError):
+            raise  # a bug, not a record that is not there
         except LookupError as exc:
             # Missing — or out of the operator's scope, which must look the same (exit 1).
             raise click.ClickException(exc.args[0] if exc.args else str(exc)) from exc
