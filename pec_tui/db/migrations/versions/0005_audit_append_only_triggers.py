@@ -2,7 +2,7 @@
 operator.token_expires_at (script tokens expire)
 
 Revision ID: 0005
-Revises: 0008
+Revises: 0004
 Create Date: 2026-12-01
 
 SQLite: BEFORE UPDATE / BEFORE DELETE triggers raising ABORT. PostgreSQL: a plpgsql function
@@ -21,7 +21,7 @@ from alembic import op
 from pec_tui.db import audit_guard
 
 revision: str = '0005'
-down_revision: str | None = '0008'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
