@@ -57,6 +57,9 @@ def database(mailboxes: int) -> Path:
     if path.exists() and _count(path) == mailboxes:
         return path
     print(f"seeding {mailboxes:,} mailboxes into {path} (once) ...", flush=True)
+    # A new file: the demo then runs as the system (no operators yet), no token needed.
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
     subprocess.run(
         [
             str(Path(sys.executable).parent / "pec-tui"),
@@ -66,7 +69,6 @@ def database(mailboxes: int) -> Path:
             "--mailboxes",
             str(mailboxes),
             "--no-ui",
-            "--reset",
             "--today",
             TODAY.isoformat(),
             "--seed",
@@ -74,8 +76,6 @@ def database(mailboxes: int) -> Path:
         ],
         check=True,
         stdout=subprocess.DEVNULL,
-        # The demo runs as the system, which a database with operators only allows this way.
-        env={**os.environ, "PEC_TUI_SYSTEM": "1"},
     )
     return path
 

@@ -107,9 +107,10 @@ def _truncate_all(engine: Engine) -> None:
     from sqlmodel import SQLModel
 
     import pec_tui.db.models  # noqa: F401
+    from pec_tui.db import audit_guard
 
     names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-    with engine.begin() as connection:
+    with engine.begin() as connection, audit_guard.lifted(connection):
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 

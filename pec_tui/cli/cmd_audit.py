@@ -9,6 +9,7 @@ import click
 
 from pec_tui.cli import options
 from pec_tui.cli.group import CliContext, main, pass_ctx
+from pec_tui.i18n import _
 
 
 class _When(click.ParamType[date | datetime, str | date | datetime]):
@@ -32,7 +33,13 @@ class _When(click.ParamType[date | datetime, str | date | datetime]):
             try:
                 moment = datetime.fromisoformat(value)
             except ValueError:
-                self.fail(f"{value!r} is neither YYYY-MM-DD nor an ISO date-time", param, ctx)
+                self.fail(
+                    _("{value} is neither YYYY-MM-DD nor an ISO date-time.").format(
+                        value=repr(value)
+                    ),
+                    param,
+                    ctx,
+                )
             day = moment if moment.tzinfo else moment.astimezone()
         try:
             check_day_in_range(

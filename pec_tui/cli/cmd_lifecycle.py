@@ -88,7 +88,8 @@ def lifecycle_run(
       (91 days after).
     E-mails are queued in the outbox (deliver them with `pec-tui outbox flush`). Ctrl-C
     stops after the current batch (exit status 130): run the job again to finish.
-    For administrators and the system (scheduled jobs, PEC_TUI_SYSTEM=1) only.
+    For administrators and the system (scheduled jobs: PEC_TUI_TOKEN set to the token of
+    `pec-tui operators system-token`) only.
     """
     from pec_tui.i18n import _
     from pec_tui.services import scope

@@ -12,6 +12,7 @@ import click
 from pec_tui.cli import options
 from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.domain.enums import Role
+from pec_tui.i18n import _
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,10 +38,10 @@ def _read_password(password_stdin: bool, username: str) -> str:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise click.ClickException("no password on standard input")
+            raise click.ClickException(_("No password on standard input."))
         return password
     if not sys.stdin.isatty():
-        raise click.ClickException("no terminal to type the password in: use --password-stdin")
+        raise click.ClickException(_("No terminal to type the password in: use --password-stdin."))
     return click.prompt(
         f"New password for {username}",
         hide_input=True,
@@ -159,22 +160,59 @@ def operators_list(ctx: CliContext) -> None:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
 
 
+_EXPIRES = click.option(
+    "--expires",
+    "days",
+    type=click.IntRange(1, 3660),
+    default=90,
+    show_default=True,
+    metavar="DAYS",
+    help="Days the token works; a new password or disabling the operator ends it sooner.",
+)
+
+
 @operators.command("token")
 @click.argument("username")
 @click.option("--revoke", is_flag=True, help="Forget the token instead of issuing a new one.")
+@_EXPIRES
 @pass_ctx
 @_fail_on_input_errors
-def operators_token(ctx: CliContext, username: str, revoke: bool) -> None:
+def operators_token(ctx: CliContext, username: str, revoke: bool, days: int) -> None:
     """Issue a script token for USERNAME (printed once; it replaces the previous one)."""
     from pec_tui.services import auth
 
     if revoke:
         had = auth.revoke_token(ctx.engine, ctx.actor, username)
-        click.echo(f"token of {username} revoked" if had else f"{username} had no token")
+        click.echo(
+            _("Token of {username} revoked.").format(username=username)
+            if had
+            else _("{username} had no token.").format(username=username)
+        )
         return
-    token = auth.issue_token(ctx.engine, ctx.actor, username)
+    _show_token(auth.issue_token(ctx.engine, ctx.actor, username, days=days), days)
+
+
+@operators.command("system-token")
+@_EXPIRES
+@pass_ctx
+@_fail_on_input_errors
+def operators_system_token(ctx: CliContext, days: int) -> None:
+    """Issue the token scheduled jobs act with (administrators; printed once, stored hashed).
+
+    The jobs (lifecycle run, outbox flush) read it from PEC_TUI_TOKEN and are audited as
+    "system"; a new one replaces the previous one.
+    """
+    from pec_tui.services import auth
+
+    _show_token(auth.issue_system_token(ctx.engine, ctx.actor, days=days), days)
+
+
+def _show_token(token: str, days: int) -> None:
     click.echo(token)
     click.echo(
-        "Keep it secret: it is shown only this once. Use it as PEC_TUI_TOKEN or --token.",
+        _(
+            "Keep it secret: it is shown only this once and works for {days} days. "
+            "Give it as PEC_TUI_TOKEN or on standard input with --token-stdin."
+        ).format(days=days),
         err=True,
     )

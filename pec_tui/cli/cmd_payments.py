@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from pec_tui.cli import options
 from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.cli.order_output import Day, Money, echo_json, refusals_as_errors
 from pec_tui.domain.enums import PaymentMethod
+
+if TYPE_CHECKING:
+    from pec_tui.services.payments import PaymentResult
 
 
 @main.group()
@@ -58,19 +62,42 @@ def payments_register(
     paid_on: date | None,
     fmt: str,
 ) -> None:
-    """Register the payment of order NUMBER and complete its renewal.
+    """Register the payment of order NUMBER and complete its renewal (administration and
+    back office: a reseller pays with `payments credit`).
 
     Every mailbox of the order is extended from its old expiry, the chosen plan and extra
     space apply, and the holder gets the Rinnovo completato e-mail. Registering an order
     that is already paid changes nothing and says so (exit status 0). A different amount,
     a cancelled order or a mailbox already cancelled is refused (exit status 1).
     """
-    from pec_tui.i18n import _, format_date
     from pec_tui.services.payments import register_payment
 
     result = register_payment(
         ctx.engine, ctx.actor, number, amount, method, paid_on, reference, date.today()
     )
+    _echo_result(result, fmt)
+
+
+@payments.command("credit")
+@click.argument("number")
+@options.text_or_json()
+@pass_ctx
+@refusals_as_errors
+def payments_credit(ctx: CliContext, number: str, fmt: str) -> None:
+    """Pay order NUMBER with its reseller's prepaid credit and complete its renewal.
+
+    The way a reseller operator pays its own orders. A credit that does not cover the
+    order's total is refused (exit status 1) and the order stays awaiting payment; an order
+    already paid changes nothing (exit status 0).
+    """
+    from pec_tui.services.payments import pay_with_credit
+
+    _echo_result(pay_with_credit(ctx.engine, ctx.actor, number, date.today()), fmt)
+
+
+def _echo_result(result: PaymentResult, fmt: str) -> None:
+    from pec_tui.i18n import _, format_date
+
     if fmt == "json":
         echo_json(
             {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shlex
 import sys
@@ -23,15 +22,6 @@ def app_command(kiosk: bool) -> str:
     return "exec " + shlex.join(argv)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @main.command()
 @click.option(
     "--host",
@@ -46,7 +36,9 @@ def _is_loopback(host: str) -> bool:
 @click.option(
     "--public-url",
     metavar="URL",
-    help="The address browsers reach the server at, when it sits behind a reverse proxy.",
+    help="The address browsers reach the server at (default: http://HOST:PORT), e.g. "
+    "https://pec.example.it behind a reverse proxy with TLS. Requests naming any other "
+    "Host or coming from any other Origin are refused (403).",
 )
 @pass_ctx
 def serve(ctx: CliContext, host: str, port: int, kiosk: bool, public_url: str | None) -> None:
@@ -55,11 +47,14 @@ def serve(ctx: CliContext, host: str, port: int, kiosk: bool, public_url: str | 
 
     textual-serve has no authentication of its own: anyone who can reach HOST:PORT gets
     the app. The operators' app asks for an operator's sign-in; the kiosk lets anyone try
-    to identify as a customer. Hence the default loopback address.
+    to identify as a customer. Hence the default loopback address. Only pages asking for
+    the served address (--public-url) get it: another Host header, or a page of another
+    site (Origin), is refused with 403 before any session starts.
     """
-    from textual_serve.server import Server
+    from pec_tui.cli.serve_guard import guarded_server, is_loopback
+    from pec_tui.i18n import _
 
-    if not _is_loopback(host):
+    if not is_loopback(host):
         click.echo(
             f"Warning: listening on {host} without authentication in front; anyone who can "
             "reach it gets the application.",
@@ -71,4 +66,12 @@ def serve(ctx: CliContext, host: str, port: int, kiosk: bool, public_url: str | 
     os.environ["PEC_TUI_DATABASE_URL"] = ctx.settings.resolved_database_url()
     os.environ["PEC_TUI_LANG"] = ctx.settings.lang
     title = "pec-tui kiosk" if kiosk else "pec-tui"
-    Server(app_command(kiosk), host=host, port=port, title=title, public_url=public_url).serve()
+    if public_url is None and host in ("0.0.0.0", "::"):
+        raise click.UsageError(
+            _(
+                "Listening on every address needs --public-url: the address browsers use "
+                "(requests for any other are refused)."
+            )
+        )
+    server = guarded_server(app_command(kiosk), host, port, title, public_url)
+    server.serve()

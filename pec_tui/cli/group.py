@@ -28,6 +28,23 @@ class Refused(click.ClickException):
     exit_code = EXIT_REFUSED
 
 
+def cli_terminal(configured: str | None) -> str:
+    """Where a command comes from, for the audit: OS user @ host, and the configured
+    terminal name when it is not the host name."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name in this environment (e.g. an unknown uid)
+        user = str(os.getuid()) if hasattr(os, "getuid") else "?"
+    host = socket.gethostname()
+    where = f"{user}@{host}"
+    if configured and configured != host:
+        where = f"{where} ({configured})"
+    return where[:100]
+
+
 @dataclass
 class CliContext:
     settings: Settings
@@ -45,34 +62,56 @@ class CliContext:
     @cached_property
     def actor(self) -> Actor:
         """Who the command acts as; the rule is in `main`'s help."""
+        from pec_tui.i18n import _
         from pec_tui.services import auth
         from pec_tui.services.actor import SYSTEM
 
-        terminal = self.settings.terminal
+        terminal = cli_terminal(self.settings.terminal)
         try:
             if self.token:
                 actor = auth.authenticate_token(self.engine, self.token, terminal)
                 if self.operator and auth.normalise_username(self.operator) != actor.name:
-                    raise Refused("the token belongs to another operator than --operator")
+                    raise Refused(_("The token belongs to another operator than --operator."))
                 return actor
             if self.operator:
                 return auth.authenticate(self.engine, self.operator, self._password(), terminal)
         except auth.LoginRefused as exc:
             raise Refused(str(exc)) from exc
-        if os.environ.get("PEC_TUI_SYSTEM") == "1" or auth.needs_first_admin(self.engine):
+        if auth.needs_first_admin(self.engine):
             return SYSTEM.on_terminal(terminal)
+        if os.environ.get("PEC_TUI_SYSTEM") == "1":
+            self._refuse_system(terminal)
         raise Refused(
-            "sign in with --operator USER (password in PEC_TUI_PASSWORD or typed at the "
-            "prompt) or --token TOKEN; see pec-tui --help"
+            _(
+                "Sign in with --operator USER (password in PEC_TUI_PASSWORD or typed at the "
+                "prompt) or a token (--token-stdin or PEC_TUI_TOKEN); see pec-tui --help."
+            )
         )
 
+    def _refuse_system(self, terminal: str) -> None:
+        """PEC_TUI_SYSTEM=1 on a database with operators: refused, and audited."""
+        from pec_tui.i18n import _
+        from pec_tui.services.actor import SYSTEM
+        from pec_tui.services.scope import Denied, record_denial
+
+        message = _(
+            "PEC_TUI_SYSTEM=1 works only on a database without operators: scheduled jobs "
+            "use the system token (pec-tui operators system-token) in PEC_TUI_TOKEN."
+        )
+        record_denial(self.engine, SYSTEM.on_terminal(terminal), Denied(message, "login"))
+        raise Refused(message)
+
     def _password(self) -> str:
+        from pec_tui.i18n import _
+
         password = os.environ.get("PEC_TUI_PASSWORD")
         if password is not None:
             return password
         if not sys.stdin.isatty():
-            raise Refused("no password: set PEC_TUI_PASSWORD or run the command in a terminal")
-        return click.prompt(f"Password for {self.operator}", hide_input=True, err=True)
+            raise Refused(_("No password: set PEC_TUI_PASSWORD or run the command in a terminal."))
+        return click.prompt(
+            _("Password for {operator}").format(operator=self.operator), hide_input=True, err=True
+        )
 
 
 class Failed(click.ClickException):
@@ -98,13 +137,21 @@ class _Group(click.Group):
     the traceback (exit status 70)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from pec_tui.i18n import _
         from pec_tui.services import faults
         from pec_tui.services.actor import AccessDenied
 
         try:
             return super().invoke(ctx)
+        except (KeyError, IndexError) as exc:
+            # A bug, not a record that is not there: logged like any other defect.
+            log = faults.record_unexpected(exc)
+            raise Unexpected(faults.unexpected_message(exc, log)) from exc
+        except LookupError as exc:
+            # Missing — or out of the operator's scope, which must look the same (exit 1).
+            raise Failed(exc.args[0] if exc.args else str(exc)) from exc
         except AccessDenied as exc:
-            raise Refused(f"refused: {exc}") from exc
+            raise Refused(_("refused: {reason}").format(reason=exc)) from exc
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
@@ -145,11 +192,11 @@ pass_ctx = click.make_pass_decorator(CliContext)
     help="Act as this operator; the password comes from PEC_TUI_PASSWORD or a prompt.",
 )
 @click.option(
-    "--token",
-    metavar="TOKEN",
-    envvar="PEC_TUI_TOKEN",
-    show_envvar=True,
-    help="Act as the operator this script token belongs to (see `operators token`).",
+    "--token-stdin",
+    is_flag=True,
+    help="Act as the operator whose script token is the first line of standard input "
+    "(see `operators token`); or set PEC_TUI_TOKEN. Never on the command line, where "
+    "`ps` and the shell history would show it.",
 )
 @click.version_option(package_name="pec-tui")
 @click.pass_context
@@ -158,23 +205,24 @@ def main(
     database_url: str | None,
     lang: str | None,
     operator: str | None,
-    token: str | None,
+    token_stdin: bool,
 ) -> None:
     """Manage and renew PEC mailboxes. Without a command, opens the terminal UI, which
     asks the operator to sign in.
 
     \b
     Who a command acts as, checked in this order:
-      --token / PEC_TUI_TOKEN        the operator the script token belongs to;
+      --token-stdin / PEC_TUI_TOKEN  the operator the script token belongs to
+                                     (`operators token`; scheduled jobs: the
+                                     token of `operators system-token`);
       --operator / PEC_TUI_OPERATOR  that operator, with the password from
                                      PEC_TUI_PASSWORD or typed at a prompt;
       neither                        the local system administrator, but only
                                      while the database has no operator yet (to
-                                     create the first: `operators add`) or when
-                                     PEC_TUI_SYSTEM=1 is set (jobs run by the
-                                     server's scheduler); otherwise refused.
-    Every command is audited under that name. A refused sign-in or operation
-    exits with status 77.
+                                     create the first: `operators add`);
+                                     otherwise refused.
+    Every command is audited under that name, with the OS user and host it
+    came from. A refused sign-in or operation exits with status 77.
     """
     try:
         settings = load_settings(database_url=database_url, lang=lang)
@@ -189,6 +237,11 @@ def main(
             )
         ) from None
     i18n.set_language(settings.lang)
+    token = os.environ.get("PEC_TUI_TOKEN") or None
+    if token_stdin:
+        token = sys.stdin.readline().strip()
+        if not token:
+            raise Refused(i18n._("No token on standard input."))
     ctx.obj = CliContext(settings, operator=operator, token=token)
     if ctx.invoked_subcommand is None:
         from pec_tui.app import run_app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import sys
@@ -13,6 +12,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
+
+from pec_tui.domain.csv_cells import SafeWriter
+from pec_tui.i18n import _
 
 if TYPE_CHECKING:
     from pec_tui.cli.group import CliContext
@@ -97,7 +99,11 @@ class Day(click.ParamType[date, str | date]):
             try:
                 return date.fromisoformat(value)
             except ValueError:
-                self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
+                self.fail(
+                    _("{value} is not a date in the form YYYY-MM-DD.").format(value=repr(value)),
+                    param,
+                    ctx,
+                )
         try:
             return parse_day(value, "date", param.name if param and param.name else "date")
         except ValidationError as exc:
@@ -124,10 +130,10 @@ def echo_json(data: Any) -> None:
 
 
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = SafeWriter(sys.stdout, convert=plain)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([plain(v) for v in row])
+        writer.writerow(row)
 
 
 def write_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

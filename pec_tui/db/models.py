@@ -65,6 +65,8 @@ class Operator(_Table, table=True):
     reseller_id: int | None = Field(default=None, foreign_key="reseller.id", index=True)
     password_hash: str = Field(max_length=200)
     token_hash: str | None = Field(default=None, max_length=200)
+    # A token stops working at this moment (`operators token --expires`, default 90 days).
+    token_expires_at: datetime | None = None
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = None
     disabled: bool = Field(default=False)

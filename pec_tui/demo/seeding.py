@@ -69,6 +69,7 @@ from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS, SDI_PEC_CODE
 from pec_tui.i18n import _
 from pec_tui.services import audit, invoices
 from pec_tui.services.actor import SYSTEM, Actor
+from pec_tui.services.auth import SYSTEM_OPERATOR
 from pec_tui.services.database import (
     DEMO_BOOK_COUNTER,
     DEMO_OPERATORS_COUNTER,
@@ -134,7 +135,11 @@ def _check_demo_book(connection: Connection) -> None:
     foreign_operators = connection.execute(
         select(func.count())
         .select_from(Operator)
-        .where(col(Operator.id) > marks.get(DEMO_OPERATORS_COUNTER, 0))
+        .where(
+            col(Operator.id) > marks.get(DEMO_OPERATORS_COUNTER, 0),
+            # The scheduled jobs' identity (`operators system-token`) is not a person.
+            col(Operator.username) != SYSTEM_OPERATOR,
+        )
     ).scalar_one()
     if foreign_mailboxes or foreign_operators:
         raise NotADemoBook(

@@ -60,3 +60,5 @@ class OrderRow:
     gross: Decimal
     years: int
     payment_method: str | None
+    # The reseller whose order it is (its prepaid credit can pay it); None for direct orders.
+    reseller_id: int | None = None

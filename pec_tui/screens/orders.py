@@ -1,5 +1,7 @@
 """Orders: the list the actor may see (newest first, a page at a time, filtered by status and
-holder), one order in detail, Registra pagamento and Annulla for an order awaiting payment."""
+holder), one order in detail, and for an order awaiting payment: Registra pagamento (the
+provider's administration and back office), Paga con credito (the reseller's prepaid credit)
+and Annulla."""
 
 from __future__ import annotations
 
@@ -18,13 +20,18 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from pec_tui.dialogs.confirm_cancel import ConfirmCancelModal
-from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, label
+from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, Role, label
 from pec_tui.i18n import N_, _, format_date, format_money, format_number, pgettext
 from pec_tui.screens.dbwork import run_db
 from pec_tui.services.context import Context
 from pec_tui.services.invoices import InvoiceView, export_invoices, invoice_text, order_invoices
 from pec_tui.services.order_queries import OrderDetail, get_order, iter_orders
-from pec_tui.services.payments import cancel_order, parse_money, register_payment
+from pec_tui.services.payments import (
+    cancel_order,
+    parse_money,
+    pay_with_credit,
+    register_payment,
+)
 from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.forms import FieldErrors, chosen, field_block
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
@@ -212,13 +219,14 @@ class OrdersScreen(Screen[None]):
 
 class OrderDetailScreen(Screen[None]):
     CSS_PATH = "../styles/orders.tcss"
+    COMMANDS: ClassVar = {ScreenKeysProvider}
     BINDINGS: ClassVar = [
         Binding("escape", "back", N_("Back"), id="order.back"),
         Binding("p", "pay", N_("Register payment"), id="order.pay"),
+        Binding("c", "pay_credit", N_("Pay with credit"), id="order.pay_credit"),
         Binding("a", "cancel_order", N_("Cancel order"), id="order.cancel"),
         Binding("x", "export_invoice", N_("Export invoice XML"), id="order.export_invoice"),
     ]
-    COMMANDS: ClassVar = {ScreenKeysProvider}
 
     def __init__(self, ctx: Context, order_id: int) -> None:
         super().__init__()
@@ -259,8 +267,23 @@ class OrderDetailScreen(Screen[None]):
             and self.detail.order.status == OrderStatus.AWAITING_PAYMENT.value
         )
 
+    @property
+    def provider_staff(self) -> bool:
+        """The provider's administration or back office: they register received payments."""
+        actor = self.ctx.actor
+        return not actor.is_kiosk and actor.role in (Role.ADMIN, Role.BACK_OFFICE)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("pay", "cancel_order"):
+        if action == "pay":
+            return self.awaiting_payment and self.provider_staff
+        if action == "pay_credit":
+            return (
+                self.awaiting_payment
+                and not self.ctx.actor.is_kiosk
+                and self.detail is not None
+                and self.detail.order.reseller_id is not None
+            )
+        if action == "cancel_order":
             return self.awaiting_payment
         if action == "export_invoice":
             return any(invoice.xml is not None for invoice in self.invoices)
@@ -356,7 +379,12 @@ class OrderDetailScreen(Screen[None]):
             )
         )
         payment = detail.payment
-        if payment is None:
+        if payment is None and self.awaiting_payment and not self.provider_staff:
+            text = _(
+                "Awaiting the provider: it registers the payment when the money arrives. "
+                "Prepaid credit pays it at once (c)."
+            )
+        elif payment is None:
             text = _("No payment registered.")
         else:
             text = _("Paid {amount} on {date} by {method}").format(
@@ -382,6 +410,38 @@ class OrderDetailScreen(Screen[None]):
             self.refresh_order()
 
         self.app.push_screen(PaymentScreen(self.ctx, self.detail), done)
+
+    def action_pay_credit(self) -> None:
+        if self.detail is None or not self.check_action("pay_credit", ()):
+            return
+        order = self.detail.order
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._pay_credit()
+
+        question = _("Pay order no. {number} ({gross}) with the prepaid credit?").format(
+            number=order.number, gross=format_money(order.gross)
+        )
+        self.app.push_screen(ConfirmCancelModal(question), confirmed)
+
+    @work(exclusive=True, group="order-credit")
+    async def _pay_credit(self) -> None:
+        result = await run_db(
+            self,
+            "paying an order with credit",
+            pay_with_credit,
+            self.ctx.engine,
+            self.ctx.actor,
+            self.order_id,
+            self.ctx.today(),
+            report=self._refused,
+        )
+        if result is None:
+            return
+        self.query_one("#order-message", Static).update(result.message)
+        self.notify(result.message)
+        self.refresh_order()
 
     def action_cancel_order(self) -> None:
         if self.detail is None or not self.awaiting_payment:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Delete, Engine, Update, event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
+from pec_tui.db import audit_guard
 from pec_tui.db.models import AuditEvent
 from pec_tui.services.actor import Actor
 
@@ -88,7 +89,9 @@ def wiping_database(connection: Connection) -> Iterator[None]:
     """
     connection.info[_WIPE] = True
     try:
-        yield
+        # The database's own triggers too, inside this transaction (see db/audit_guard.py).
+        with audit_guard.lifted(connection):
+            yield
     finally:
         # `info` lives as long as the pooled DBAPI connection: never leave the flag behind.
         connection.info.pop(_WIPE, None)

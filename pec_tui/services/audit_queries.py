@@ -6,7 +6,6 @@ The table only grows, so nothing here loads it whole: pages are fetched by keyse
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -17,6 +16,7 @@ from sqlalchemy import ColumnElement, Engine, func, or_
 from sqlmodel import Session, col, select
 
 from pec_tui.db.models import AuditEvent
+from pec_tui.domain.csv_cells import SafeWriter
 from pec_tui.services.actor import Actor
 from pec_tui.services.scope import audit_denials, require_admin
 
@@ -180,15 +180,15 @@ def _plain(row: AuditRow) -> dict[str, Any]:
 
 def write_csv(rows: Iterable[AuditRow], out: TextIO) -> int:
     """CSV with a header line; `details` as a JSON object. Returns the number of events."""
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-    writer.writeheader()
+    writer = SafeWriter(out)
+    writer.writerow(EXPORT_FIELDS)
     n = 0
     for row in rows:
         data = _plain(row)
         data["details"] = (
             json.dumps(row.details, ensure_ascii=False, sort_keys=True) if row.details else ""
         )
-        writer.writerow(data)
+        writer.writerow(data[name] for name in EXPORT_FIELDS)
         n += 1
     return n
 

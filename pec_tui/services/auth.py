@@ -37,6 +37,9 @@ LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 TOKEN_PREFIX = "pec_"
+TOKEN_DAYS = 90
+# The operator whose token scheduled jobs use (`issue_system_token`); nobody signs in as it.
+SYSTEM_OPERATOR = "system"
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 _hasher = PasswordHasher()
@@ -95,6 +98,11 @@ def check_username(username: str) -> str:
                 "A username is 2 to 64 characters: letters, digits and . _ @ - "
                 "(starting with a letter or digit)."
             ),
+            "username",
+        )
+    if name == SYSTEM_OPERATOR:
+        raise ValidationError(
+            _("“system” is reserved for the scheduled jobs' token (operators system-token)."),
             "username",
         )
     return name
@@ -309,26 +317,90 @@ def _token_digest(token: str) -> str:
     return "sha256$" + hashlib.sha256(token.encode()).hexdigest()
 
 
+def _check_days(days: int) -> None:
+    if not 1 <= days <= 3660:
+        raise ValidationError(_("A token lasts 1 to 3660 days."), "expires")
+
+
 @audit_denials("operator.token")
-def issue_token(engine: Engine, actor: Actor, username: str, now: datetime | None = None) -> str:
+def issue_token(
+    engine: Engine,
+    actor: Actor,
+    username: str,
+    now: datetime | None = None,
+    days: int = TOKEN_DAYS,
+) -> str:
     """A new script token for `username` (admins, or the operator for themself), shown once.
 
-    It replaces any earlier token of that operator.
+    It replaces any earlier token of that operator and works for `days` days; a new password
+    or disabling the operator ends it.
     """
+    _check_days(days)
+    now = now or utcnow()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with session_scope(engine) as session:
         operator = _operator_for_token_change(session, actor, username)
-        replaced = operator.token_hash is not None
-        operator.token_hash = _token_digest(token)
-        session.add(operator)
-        audit.record(
-            session,
-            actor,
-            "operator.token",
-            "operator",
-            operator.id,
-            {"username": operator.username, "changed": ["token"], "replaced": replaced},
-        )
+        _set_token(session, actor, operator, token, now, days)
+    return token
+
+
+def _set_token(
+    session: Session, actor: Actor, operator: Operator, token: str, now: datetime, days: int
+) -> None:
+    replaced = operator.token_hash is not None
+    operator.token_hash = _token_digest(token)
+    operator.token_expires_at = now + timedelta(days=days)
+    session.add(operator)
+    audit.record(
+        session,
+        actor,
+        "operator.token",
+        "operator",
+        operator.id,
+        {
+            "username": operator.username,
+            "changed": ["token"],
+            "replaced": replaced,
+            "expires": operator.token_expires_at.isoformat(),
+        },
+    )
+
+
+@audit_denials("operator.token")
+def issue_system_token(
+    engine: Engine, actor: Actor, now: datetime | None = None, days: int = TOKEN_DAYS
+) -> str:
+    """A token for the scheduled jobs (administrators only), shown once, stored hashed.
+
+    It belongs to the operator "system" (an administrator nobody can sign in as: its
+    password is random and never shown), created the first time; a new one replaces it.
+    """
+    require_admin(actor, "operator.token")
+    _check_days(days)
+    now = now or utcnow()
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with session_scope(engine) as session:
+        operator = session.exec(
+            select(Operator).where(Operator.username == SYSTEM_OPERATOR).with_for_update()
+        ).first()
+        if operator is None:
+            operator = Operator(
+                username=SYSTEM_OPERATOR,
+                full_name=_("Scheduled jobs"),
+                role=Role.ADMIN.value,
+                password_hash=hash_password(secrets.token_urlsafe(32)),
+            )
+            session.add(operator)
+            session.flush()
+            audit.record(
+                session,
+                actor,
+                "operator.create",
+                "operator",
+                operator.id,
+                {"username": SYSTEM_OPERATOR, "role": Role.ADMIN.value, "system": True},
+            )
+        _set_token(session, actor, operator, token, now, days)
     return token
 
 
@@ -340,6 +412,7 @@ def revoke_token(engine: Engine, actor: Actor, username: str) -> bool:
         if operator.token_hash is None:
             return False
         operator.token_hash = None
+        operator.token_expires_at = None
         session.add(operator)
         audit.record(
             session,
@@ -370,7 +443,7 @@ def authenticate_token(
     """The actor a script token stands for; raises LoginRefused for an unknown token.
 
     The password lockout does not stop a token (a mistyped password must not break the
-    scripts); disabling the operator does.
+    scripts); its expiry does, and disabling the operator or a new password revokes it.
     """
     now = now or utcnow()
     token = token.strip()
@@ -404,6 +477,21 @@ def authenticate_token(
                     "operator",
                     operator.id,
                     {"method": "token", "reason": "disabled"},
+                    "failed",
+                )
+            elif operator.token_expires_at is None or operator.token_expires_at <= now:
+                refusal = LoginRefused(
+                    _("This token has expired: ask an administrator for a new one."),
+                    "expired",
+                    field="token",
+                )
+                audit.record(
+                    session,
+                    who,
+                    "login",
+                    "operator",
+                    operator.id,
+                    {"method": "token", "reason": "expired"},
                     "failed",
                 )
             else:

@@ -15,7 +15,7 @@ from pec_tui.domain.records import MailboxRow, OrderRow
 from pec_tui.services import mailboxes
 from pec_tui.services.actor import Actor
 from pec_tui.services.order_queries import _order_row
-from pec_tui.services.scope import audit_denials, check_owned
+from pec_tui.services.scope import audit_denials, check_owned, not_found_message
 
 # A holder's whole mailbox list is shown at once; more than this is a reseller's book, not
 # a customer's, and belongs in the mailbox table.
@@ -87,7 +87,7 @@ def _info(holder: Holder) -> HolderInfo:
 def _own_holder(session: Session, actor: Actor, holder_id: int, action: str) -> Holder:
     holder = session.get(Holder, holder_id)
     if holder is None:
-        raise LookupError(f"holder {holder_id} does not exist")
+        raise LookupError(not_found_message("holder", holder_id))
     check_owned(
         actor, holder.reseller_id, holder.id, action=action, entity="holder", entity_id=holder_id
     )

@@ -40,7 +40,13 @@ from pec_tui.i18n import _, format_date, format_money, ngettext
 from pec_tui.services import audit
 from pec_tui.services.actor import Actor
 from pec_tui.services.order_lines import LineFacts, holder_snapshot
-from pec_tui.services.scope import audit_denials, check_owned, require_admin, require_role
+from pec_tui.services.scope import (
+    OutOfScope,
+    audit_denials,
+    check_owned,
+    require_admin,
+    require_role,
+)
 from pec_tui.services.transactions import write_session
 
 log = logging.getLogger(__name__)
@@ -584,16 +590,20 @@ def _load(
     if lock:
         stmt = stmt.with_for_update()
     invoice = session.exec(stmt).first()
+    missing = _("There is no invoice {number}.").format(number=label(year, number))
     if invoice is None:
-        raise LookupError(_("There is no invoice {number}.").format(number=label(year, number)))
-    check_owned(
-        actor,
-        invoice.reseller_id,
-        invoice.holder_id,
-        action="invoice.view",
-        entity="invoice",
-        entity_id=invoice.id,
-    )
+        raise LookupError(missing)
+    try:
+        check_owned(
+            actor,
+            invoice.reseller_id,
+            invoice.holder_id,
+            action="invoice.view",
+            entity="invoice",
+            entity_id=invoice.id,
+        )
+    except OutOfScope as exc:  # another's invoice answers as a missing one
+        raise OutOfScope(missing, "invoice.view", "invoice", label(year, number)) from exc
     return invoice
 
 

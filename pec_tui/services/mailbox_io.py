@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pec_tui.db.engine import session_scope
 from pec_tui.db.models import Holder, Mailbox, utcnow
+from pec_tui.domain.csv_cells import SafeWriter, restore
 from pec_tui.domain.enums import HolderKind, Plan, Role
 from pec_tui.domain.holder import check_length, holder_field
 from pec_tui.domain.lifecycle import expiring_within
@@ -42,7 +43,14 @@ from pec_tui.domain.validation import (
 from pec_tui.i18n import _
 from pec_tui.services import audit
 from pec_tui.services.actor import Actor
-from pec_tui.services.scope import audit_denials, require_role, scope_holders, scope_mailboxes
+from pec_tui.services.scope import (
+    OutOfScope,
+    audit_denials,
+    record_denial,
+    require_role,
+    scope_holders,
+    scope_mailboxes,
+)
 
 COLUMNS = (
     "address",
@@ -247,11 +255,11 @@ def _page(connection: Connection, stmt: Any, ordering: tuple[Any, ...]) -> list[
 
 
 def _write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out, convert=_csv_cell)
     writer.writerow(COLUMNS)
     count = 0
     for row in rows:
-        writer.writerow([_csv_cell(row[name]) for name in COLUMNS])
+        writer.writerow(row[name] for name in COLUMNS)
         count += 1
     return count
 
@@ -338,7 +346,9 @@ def import_mailboxes(
     try:
         with session_scope(engine) as session:
             connection = session.connection()
-            problems += _already_present(connection, rows)
+            present = _already_present(connection, rows)
+            problems += present
+            _audit_foreign_addresses(engine, connection, actor, [p.address for p in present])
             if problems:
                 raise ImportRejected(sorted(problems, key=lambda problem: problem.line))
             holders, created = _holders_for(connection, actor, rows)
@@ -400,6 +410,7 @@ def _parse(stream: TextIO) -> tuple[list[_Row], list[RowProblem]]:
         line, end_of_previous = end_of_previous + 1, reader.line_num
         if not any(value.strip() for value in record):
             continue
+        record = [restore(value) for value in record]  # the quote an export put before = + - @
         if len(record) != len(header):
             problems.append(
                 RowProblem(
@@ -607,19 +618,48 @@ def _whole(value: str, column: str) -> int:
     return parse_whole(value, column, column)
 
 
-def _already_present(connection: Connection, rows: list[_Row]) -> list[RowProblem]:
-    """Rows whose address the database already has (whoever's mailbox it is)."""
+@dataclass(frozen=True)
+class _Present(RowProblem):
+    address: str = ""
+
+
+def _already_present(connection: Connection, rows: list[_Row]) -> list[_Present]:
+    """Rows whose address the database already has (whoever's mailbox it is: the same
+    answer for another reseller's, which only the audit tells apart)."""
     line_of = {row.address: row.line for row in rows}
     problems = []
     for batch in _batches(list(line_of)):
         for (address,) in connection.execute(select(_m.address).where(_m.address.in_(batch))):
             problems.append(
-                RowProblem(
+                _Present(
                     line_of[address],
                     _("The mailbox {address} already exists.").format(address=address),
+                    address,
                 )
             )
     return problems
+
+
+def _audit_foreign_addresses(
+    engine: Engine, connection: Connection, actor: Actor, addresses: list[str]
+) -> None:
+    """Audit, as a refusal, an import naming mailboxes out of the actor's scope."""
+    foreign = set(addresses)
+    for batch in _batches(addresses):
+        own = scope_mailboxes(select(_m.address).where(_m.address.in_(batch)), actor)
+        foreign -= set(connection.execute(own).scalars())
+    if foreign:
+        names = sorted(foreign)
+        record_denial(
+            engine,
+            actor,
+            OutOfScope(
+                _("The mailbox {address} already exists.").format(address=", ".join(names)),
+                "mailboxes.import",
+                "mailbox",
+                names[0][:64] if len(names) == 1 else None,
+            ),
+        )
 
 
 def _holders_for(

@@ -47,7 +47,7 @@ from pec_tui.domain.lifecycle import (
 )
 from pec_tui.domain.records import MailboxRow
 from pec_tui.services.actor import Actor
-from pec_tui.services.scope import audit_denials, check_owned
+from pec_tui.services.scope import audit_denials, check_owned, not_found_message
 
 SortKey = Literal["expiry", "address"]
 # Where a keyset page starts: (expiry, id) when sorting by expiry, (address, id) by address.
@@ -699,7 +699,7 @@ def get_mailbox(engine: Engine, actor: Actor, mailbox_id: int) -> MailboxRow:
     with engine.connect() as connection:
         found = connection.execute(_rows_query().where(_m.id == mailbox_id)).first()
     if found is None:
-        raise LookupError(f"mailbox {mailbox_id} does not exist")
+        raise LookupError(not_found_message("mailbox", mailbox_id))
     row = _to_row(found)
     check_owned(
         actor,

@@ -167,6 +167,10 @@ def change_password(engine: Engine, actor: Actor, username: str, new_password: s
             operator.failed_logins = 0
             changed.append("lockout cleared")
         operator.password_hash = hash_password(new_password)
+        if operator.token_hash is not None:  # a new password ends the script token too
+            operator.token_hash = None
+            operator.token_expires_at = None
+            changed.append("token revoked")
         operator.version += 1
         session.add(operator)
         audit.record(
@@ -221,6 +225,9 @@ def _enabled_admins(session: Session) -> int:
 
 def _set_disabled(session: Session, actor: Actor, operator: Operator, disabled: bool) -> bool:
     operator.disabled = disabled
+    if disabled:  # enabling the operator again does not bring the token back
+        operator.token_hash = None
+        operator.token_expires_at = None
     operator.version += 1
     session.add(operator)
     audit.record(

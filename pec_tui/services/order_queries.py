@@ -20,9 +20,16 @@ from pec_tui.domain.money import from_cents
 from pec_tui.domain.records import OrderRow
 from pec_tui.domain.validation import shown
 from pec_tui.i18n import _
-from pec_tui.services.actor import AccessDenied, Actor
+from pec_tui.services.actor import Actor
 from pec_tui.services.database import FIRST_ORDER_NUMBER
-from pec_tui.services.scope import audit_denials, scope_mailboxes, scope_orders
+from pec_tui.services.scope import (
+    OutOfScope,
+    audit_denials,
+    owns,
+    record_denial,
+    scope_mailboxes,
+    scope_orders,
+)
 
 DEFAULT_PAGE_SIZE = 200
 
@@ -47,34 +54,45 @@ def confirmed_number(order: Order) -> int:
     return order.number
 
 
+def _missing_order(value: int) -> str:
+    if value >= FIRST_ORDER_NUMBER:
+        return _("There is no order no. {number}.").format(number=value)
+    return _("Order {id} does not exist.").format(id=value)
+
+
 def find_order_id(session: Session, ref: int | str) -> int:
     """The id of the order `ref` names: a 10-digit number from 1000000000, else an order id."""
     value = parse_order_ref(ref)
     if value >= FIRST_ORDER_NUMBER:
         order_id = session.exec(select(Order.id).where(Order.number == value)).first()
         if order_id is None:
-            raise LookupError(_("There is no order no. {number}.").format(number=value))
+            raise LookupError(_missing_order(value))
         return order_id
     # Not session.get: the caller may lock the row next, and must then read it fresh.
     if session.exec(select(Order.id).where(Order.id == value)).first() is None:
-        raise LookupError(_("Order {id} does not exist.").format(id=value))
+        raise LookupError(_missing_order(value))
     return value
 
 
 def load_order(session: Session, actor: Actor, ref: int | str, lock: bool = False) -> Order:
-    """The order `ref` names, if the actor may see it (locked FOR UPDATE when `lock`)."""
-    return load_own_order(session, actor, find_order_id(session, ref), lock=lock)
+    """The order `ref` names, if the actor may see it (locked FOR UPDATE when `lock`).
+
+    Another reseller's (or holder's) order is refused as if it did not exist (`OutOfScope`).
+    """
+    order_id = find_order_id(session, ref)
+    try:
+        return load_own_order(session, actor, order_id, lock=lock)
+    except OutOfScope as exc:
+        raise OutOfScope(_missing_order(parse_order_ref(ref)), None, "order", ref) from exc
 
 
 def load_own_order(session: Session, actor: Actor, order_id: int, lock: bool = False) -> Order:
     """Order `order_id`, if the actor may see it (locked FOR UPDATE when `lock`)."""
     order = session.get(Order, order_id, with_for_update=lock)
     if order is None:
-        raise LookupError(_("Order {id} does not exist.").format(id=order_id))
-    if actor.holder_id is not None and order.holder_id != actor.holder_id:
-        raise AccessDenied(_("This order does not belong to you."))
-    if actor.reseller_id is not None and order.reseller_id != actor.reseller_id:
-        raise AccessDenied(_("This order belongs to another reseller."))
+        raise LookupError(_missing_order(order_id))
+    if not owns(actor, order.reseller_id, order.holder_id):
+        raise OutOfScope(_missing_order(order_id), None, "order", order_id)
     return order
 
 
@@ -93,6 +111,7 @@ def _order_row(order: Order, holder_name: str | None) -> OrderRow:
         gross=from_cents(order.gross_cents),
         years=order.years,
         payment_method=order.payment_method,
+        reseller_id=order.reseller_id,
     )
 
 
@@ -249,8 +268,18 @@ def mailbox_ids_by_address(engine: Engine, actor: Actor, addresses: list[str]) -
                 col(Mailbox.address).in_(wanted)
             )
         ).all()
-    found = dict(rows)
-    missing = [a for a in wanted if a not in found]
-    if missing:
-        raise LookupError(_("No such mailbox: {addresses}.").format(addresses=", ".join(missing)))
-    return list(dict.fromkeys(found[a] for a in wanted))
+        found = dict(rows)
+        missing = [a for a in wanted if a not in found]
+        if not missing:
+            return list(dict.fromkeys(found[a] for a in wanted))
+        elsewhere = session.exec(
+            select(Mailbox.address).where(col(Mailbox.address).in_(missing))
+        ).all()
+    message = _("No such mailbox: {addresses}.").format(addresses=", ".join(missing))
+    if elsewhere:
+        # Another reseller's: the same answer as a missing one, but the attempt is audited.
+        asked = elsewhere[0][:64] if len(elsewhere) == 1 else None  # the message names all
+        exc = OutOfScope(message, "mailbox.lookup", "mailbox", asked)
+        record_denial(engine, actor, exc)
+        raise exc
+    raise LookupError(message)

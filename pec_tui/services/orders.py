@@ -53,7 +53,7 @@ from pec_tui.services.placing import (
     open_order_conflict,
     place_order,
 )
-from pec_tui.services.scope import audit_denials, check_owned
+from pec_tui.services.scope import OutOfScope, audit_denials, check_owned
 from pec_tui.services.transactions import write_session
 
 # --- drafts ------------------------------------------------------------------------------
@@ -206,7 +206,15 @@ def start_renewal(engine: Engine, actor: Actor, mailbox_ids: list[int], today: d
         if len(mailboxes) != len(ids):
             raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))
         for mailbox in mailboxes:
-            check_mailbox_access(actor, mailbox)
+            try:
+                check_mailbox_access(actor, mailbox)
+            except OutOfScope as exc:  # as if missing, like the line above says
+                raise OutOfScope(
+                    _("Some of the selected mailboxes no longer exist."),
+                    None,
+                    "mailbox",
+                    mailbox.id,
+                ) from exc
             verdict = renewability(mailbox.expiry, today, mailbox.auto_renew)
             if not verdict.allowed:
                 raise RenewalRefused(f"{mailbox.address}: {verdict.reason}")

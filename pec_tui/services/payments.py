@@ -44,7 +44,7 @@ from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase
 from pec_tui.services.order_lines import LineFacts, order_line_facts
 from pec_tui.services.order_queries import confirmed_number, load_order
-from pec_tui.services.scope import record_denial, require_role
+from pec_tui.services.scope import Denied, record_denial, require_role
 from pec_tui.services.transactions import write_session
 
 
@@ -518,6 +518,23 @@ def _audit_payment(
 # --- public use cases ----------------------------------------------------------------------
 
 
+def require_payment_staff(actor: Actor, action: str = "payment.register") -> None:
+    """Raise `Denied` unless `actor` is the provider's staff (administration or back office).
+
+    A payment by transfer, card, PayPal or postal slip is money the provider receives: only the
+    provider says it arrived. A reseller operator pays its own orders with its prepaid credit
+    (`pay_with_credit`); a kiosk customer never marks its own order paid.
+    """
+    if actor.is_kiosk or actor.role not in (Role.ADMIN, Role.BACK_OFFICE):
+        raise Denied(
+            _(
+                "Payments are registered by the provider's administration or back office; "
+                "a reseller pays its orders with its prepaid credit."
+            ),
+            action,
+        )
+
+
 def register_payment(
     engine: Engine,
     actor: Actor,
@@ -544,8 +561,7 @@ def register_payment(
     today = today or date.today()
     paid_on = paid_on or today
     try:
-        # Staff register payments; a kiosk customer never marks its own order paid.
-        require_role(actor, Role.ADMIN, Role.BACK_OFFICE, Role.RESELLER, action="payment.register")
+        require_payment_staff(actor)
         with write_session(engine) as session:
             order = load_order(session, actor, order_number_or_id, lock=True)
             return settle(
@@ -614,20 +630,39 @@ def settle_with_credit(
     return result
 
 
-def pay_with_credit(engine: Engine, actor: Actor, order_id: int, today: date) -> bool:
-    """Pay an order awaiting payment with the reseller's prepaid credit, at once.
+def pay_with_credit(
+    engine: Engine, actor: Actor, order_ref: int | str, today: date
+) -> PaymentResult:
+    """Pay an order awaiting payment with its reseller's prepaid credit, at once.
 
-    True when the order is paid (now or before); False, with nothing changed, when the
-    credit does not cover the gross total — the order then stays awaiting payment.
+    The result of the payment (`already_paid` when it had been paid before). Raises
+    PaymentRefused, with nothing changed but the refusal audited, when the order has no
+    reseller or its credit does not cover the gross total — the order then stays awaiting
+    payment; LookupError or AccessDenied as `load_order`.
     """
+    short: str | None = None
     try:
         require_role(actor, Role.ADMIN, Role.BACK_OFFICE, Role.RESELLER, action="payment.credit")
         with write_session(engine) as session:
-            order = load_order(session, actor, order_id, lock=True)
+            order = load_order(session, actor, order_ref, lock=True)
             result = settle_with_credit(session, actor, order, today)
             if result is None:
                 reseller = session.get(Reseller, order.reseller_id) if order.reseller_id else None
                 balance = from_cents(reseller.credit_cents if reseller is not None else 0)
+                short = (
+                    _(
+                        "The prepaid credit ({balance}) does not cover order no. {number} "
+                        "({gross}): it stays awaiting payment."
+                    ).format(
+                        balance=format_money(balance),
+                        number=order.number,
+                        gross=format_money(from_cents(order.gross_cents)),
+                    )
+                    if reseller is not None
+                    else _("Order no. {number} has no reseller: it has no prepaid credit.").format(
+                        number=order.number
+                    )
+                )
                 audit.record(
                     session,
                     actor,
@@ -641,11 +676,13 @@ def pay_with_credit(engine: Engine, actor: Actor, order_id: int, today: date) ->
                     },
                     outcome="refused",
                 )
-                return False
-            return True
+            else:
+                return result
     except AccessDenied as exc:
         record_denial(engine, actor, exc, "payment.credit")
         raise
+    assert short is not None  # the block returns a result or says why it could not
+    raise PaymentRefused(short)
 
 
 def cancel_order(

@@ -54,6 +54,7 @@ from pec_tui.services.database import ORDER_NUMBER_COUNTER
 from pec_tui.services.order_lines import holder_snapshot, order_lines
 from pec_tui.services.payments import settle_with_credit
 from pec_tui.services.prices import load_price_list
+from pec_tui.services.scope import OutOfScope, owns
 
 # The audit event of an order names this many of its mailboxes (the lines hold them all).
 AUDIT_ADDRESSES = 100
@@ -176,6 +177,10 @@ class Origin(StrEnum):
 
 class OwnedMailbox(Protocol):
     @property
+    def id(self) -> int: ...
+    @property
+    def address(self) -> str: ...
+    @property
     def holder_id(self) -> int: ...
     @property
     def reseller_id(self) -> int | None: ...
@@ -215,10 +220,14 @@ def mailbox_facts(session: Session, ids: Sequence[int]) -> list[MailboxFacts]:
 
 
 def check_mailbox_access(actor: Actor, mailbox: OwnedMailbox) -> None:
-    if actor.holder_id is not None and mailbox.holder_id != actor.holder_id:
-        raise AccessDenied(_("This mailbox does not belong to you."))
-    if actor.reseller_id is not None and mailbox.reseller_id != actor.reseller_id:
-        raise AccessDenied(_("This mailbox belongs to another reseller."))
+    """Another reseller's (or holder's) mailbox is refused as if it did not exist."""
+    if not owns(actor, mailbox.reseller_id, mailbox.holder_id):
+        raise OutOfScope(
+            _("{address} no longer exists.").format(address=mailbox.address),
+            None,
+            "mailbox",
+            mailbox.id,
+        )
 
 
 def _renewal_targets(

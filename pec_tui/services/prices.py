@@ -15,8 +15,8 @@ from pec_tui.domain.pricing import DEFAULT_PRICES, PriceList
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import _, format_money
 from pec_tui.services import audit
-from pec_tui.services.actor import AccessDenied, Actor
-from pec_tui.services.scope import audit_denials
+from pec_tui.services.actor import Actor
+from pec_tui.services.scope import audit_denials, require_admin
 
 # The highest price of one item: far above any real one, and its cents fit an INTEGER.
 MAX_PRICE = Decimal("99999.99")
@@ -49,10 +49,9 @@ def get_price_list(engine: Engine) -> PriceList:
 @audit_denials("price.set")
 def set_price(engine: Engine, actor: Actor, item: PriceItem, amount: Decimal) -> Decimal:
     """Change one price (admins only); returns the old amount."""
-    if not actor.is_admin:
-        raise AccessDenied("only an administrator may change prices")
+    require_admin(actor, "price.set")
     if amount < 0:
-        raise ValueError("a price cannot be negative")
+        raise ValueError(_("A price cannot be negative."))
     if amount > MAX_PRICE:
         raise ValidationError(
             _("A price is at most {max}; {amount} was given.").format(

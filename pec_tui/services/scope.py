@@ -53,6 +53,15 @@ class Denied(AccessDenied):
         return self.message
 
 
+class OutOfScope(Denied, LookupError):
+    """A record the actor may not see, refused exactly as if it did not exist.
+
+    Its message is the not-found message of what was asked for, and it is a LookupError, so
+    the CLI answers with the same text and exit status as for a missing record; it is also
+    an AccessDenied, so the refusal is audited (`record_denial`) with what was asked for.
+    """
+
+
 # --- SQL filters -------------------------------------------------------------------------
 
 
@@ -126,19 +135,19 @@ def check_owned(
     entity: str | None = None,
     entity_id: object = None,
 ) -> None:
-    """Raise `Denied` unless `actor` may touch a record of this reseller and holder.
+    """Raise `OutOfScope` unless `actor` may touch a record of this reseller and holder.
 
-    The message does not say whose the record is: a reseller must not learn that an id
-    exists in another reseller's book. Wrap the service in `audit_denials` (or call
-    `record_denial`) so the refusal is audited.
+    The message is the one a missing record gets (`not_found_message`): a reseller must not
+    learn that an id exists in another reseller's book. Wrap the service in `audit_denials`
+    (or call `record_denial`) so the refusal is audited with what was asked for.
     """
     if not owns(actor, reseller_id, holder_id):
-        raise Denied(
-            _("You are not allowed to access this {entity}.").format(entity=_entity_label(entity)),
-            action,
-            entity,
-            entity_id,
-        )
+        raise OutOfScope(not_found_message(entity, entity_id), action, entity, entity_id)
+
+
+def not_found_message(entity: str | None, entity_id: object) -> str:
+    """What a missing record is answered with — and a record out of the actor's scope."""
+    return _("There is no {entity} {id}.").format(entity=_entity_label(entity), id=entity_id)
 
 
 def require_role(actor: Actor, *roles: Role, action: str | None = None) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from pec_tui.db.models import Order
-from pec_tui.domain.enums import OrderStatus, PaymentMethod, Role
+from pec_tui.domain.enums import OrderStatus, PaymentMethod
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.validation import (
     EARLIEST_DAY,
@@ -34,8 +34,8 @@ from pec_tui.domain.validation import (
 from pec_tui.i18n import _, format_money
 from pec_tui.services.actor import Actor
 from pec_tui.services.order_queries import load_order
-from pec_tui.services.payments import PaymentRefused, parse_money, settle
-from pec_tui.services.scope import audit_denials, require_role, scope_orders
+from pec_tui.services.payments import PaymentRefused, parse_money, require_payment_staff, settle
+from pec_tui.services.scope import audit_denials, scope_orders
 from pec_tui.services.transactions import write_session
 
 ORDER_NUMBER_RE = re.compile(r"(?<!\d)(1\d{9})(?!\d)")
@@ -318,9 +318,10 @@ def import_statement(
 
     All or nothing: a line that cannot be read refuses the whole statement
     (`StatementRejected`, every such line listed), and the payments are registered in one
-    transaction, so an error half-way leaves the database as it was.
+    transaction, so an error half-way leaves the database as it was. The provider's staff
+    only (`require_payment_staff`): the statement is the provider's bank.
     """
-    require_role(actor, Role.ADMIN, Role.BACK_OFFICE, Role.RESELLER, action="payment.register")
+    require_payment_staff(actor, "payment.import")
     today = today or date.today()
     lines, others = read_statement(text)
     report = ImportReport(source)

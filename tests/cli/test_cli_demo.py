@@ -63,7 +63,7 @@ def test_reset_starts_over_and_both_steps_are_audited(demo, engine):
         "3",
         "--reset",
         "--no-ui",
-        env={"PEC_TUI_SYSTEM": "1"},
+        env=_system(engine),
         input="y\n",
     )
     assert result.exit_code == 0, result.output
@@ -74,7 +74,12 @@ def test_reset_starts_over_and_both_steps_are_audited(demo, engine):
     assert [a for a in actions if a.startswith("demo.")] == ["demo.reset", "demo.seed"]
 
 
-SYSTEM = {"PEC_TUI_SYSTEM": "1"}
+def _system(engine) -> dict[str, str]:
+    """The environment of a scheduled job: the system token an administrator issued."""
+    from pec_tui.services.actor import SYSTEM
+    from pec_tui.services.auth import issue_system_token
+
+    return {"PEC_TUI_TOKEN": issue_system_token(engine, SYSTEM)}
 
 
 def _audit_actions(engine) -> list[str]:
@@ -85,20 +90,21 @@ def _audit_actions(engine) -> list[str]:
 def test_reset_asks_first_and_an_answer_other_than_yes_deletes_nothing(demo, engine):
     assert demo("--mailboxes", "100", "--no-ui").exit_code == 0
     for answer in ("n\n", "\n"):
-        kept = demo("--mailboxes", "50", "--reset", "--no-ui", env=SYSTEM, input=answer)
+        kept = demo("--mailboxes", "50", "--reset", "--no-ui", env=_system(engine), input=answer)
         assert kept.exit_code == 1, kept.output
         assert "Delete all data of this demo database" in kept.stderr
         assert "Not confirmed: nothing deleted (--yes confirms --reset)." in kept.stderr
         assert _mailboxes(engine) == 100
-    result = demo("--mailboxes", "50", "--reset", "--no-ui", env=SYSTEM, input="y\n")
+    result = demo("--mailboxes", "50", "--reset", "--no-ui", env=_system(engine), input="y\n")
     assert result.exit_code == 0, result.output
     assert _mailboxes(engine) == 50
 
 
 def test_reset_with_stdin_closed_and_no_yes_deletes_nothing(demo, engine):
     assert demo("--mailboxes", "100", "--no-ui").exit_code == 0
+    system = _system(engine)
     actions = _audit_actions(engine)
-    refused = demo("--reset", "--no-ui", env=SYSTEM)  # no input at all: end of file
+    refused = demo("--reset", "--no-ui", env=system)  # no input at all: end of file
     assert refused.exit_code == 1
     assert "Not confirmed: nothing deleted" in refused.stderr
     assert _mailboxes(engine) == 100 and _audit_actions(engine) == actions
@@ -106,7 +112,7 @@ def test_reset_with_stdin_closed_and_no_yes_deletes_nothing(demo, engine):
 
 def test_reset_yes_needs_no_terminal(demo, engine):
     assert demo("--mailboxes", "100", "--no-ui").exit_code == 0
-    result = demo("--mailboxes", "60", "--reset", "--yes", "--no-ui", env=SYSTEM)
+    result = demo("--mailboxes", "60", "--reset", "--yes", "--no-ui", env=_system(engine))
     assert result.exit_code == 0, result.output
     assert "Delete all data" not in result.output
     assert _mailboxes(engine) == 60
@@ -120,7 +126,8 @@ def test_reset_refuses_a_database_demo_did_not_fill(demo, engine):
         session.add(Mailbox(address="vera@pec.example.it", holder_id=holder.id, plan="STANDARD",
                             expiry=date(2030, 1, 1)))  # fmt: skip
         session.commit()
-    refused = demo("--reset", "--yes", "--no-ui", env=SYSTEM, input="y\n")
+    # No operator yet: the command acts as the system without any token.
+    refused = demo("--reset", "--yes", "--no-ui", input="y\n")
     assert refused.exit_code == 1
     assert refused.stderr.strip().splitlines() == [
         "Error: This database was not filled by pec-tui demo: nothing deleted."
@@ -143,13 +150,13 @@ def test_reset_refuses_a_demo_database_with_an_operator_added_by_hand(demo, engi
             "admin",
             "--password-stdin",
         ],  # fmt: skip
-        env=SYSTEM,
+        env=(system := _system(engine)),
         input="mario-password-1\n",
         catch_exceptions=False,
     )
     assert added.exit_code == 0, added.output
     actions = _audit_actions(engine)
-    refused = demo("--reset", "--yes", "--no-ui", env=SYSTEM)
+    refused = demo("--reset", "--yes", "--no-ui", env=system)
     assert refused.exit_code == 1
     assert "mailboxes or operators not made by pec-tui demo: nothing deleted." in refused.stderr
     assert _mailboxes(engine) == 100 and _audit_actions(engine) == actions
@@ -292,7 +299,7 @@ def test_demo_accounts_refuses_a_database_with_other_operators(tmp_path, demo, e
         main,
         ["--database-url", db_url, "operators", "add", "mario", "--role", "admin",
          "--password-stdin"],
-        env=SYSTEM,
+        env=_system(engine),
         input="mario-password-1\n",
         catch_exceptions=False,
     )  # fmt: skip

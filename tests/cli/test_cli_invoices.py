@@ -129,14 +129,23 @@ def test_reseller_lists_only_its_invoices(cli, engine):
     _paid_order(cli, engine, "b@pec.it", reseller=theirs)
     cli("operators", "add", "nostra", "--role", "rivenditore", "--reseller-id", str(ours),
         "--password-stdin", input="nostra-password\n")  # fmt: skip
-    assert len(json.loads(cli("invoices", "list", "--format", "json").output)) == 2
+    # With an operator in the database, scripts act as the system through its token.
+    from pec_tui.services.actor import SYSTEM
+    from pec_tui.services.auth import issue_system_token
+
+    system = {"PEC_TUI_TOKEN": issue_system_token(engine, SYSTEM)}
+    assert len(json.loads(cli("invoices", "list", "--format", "json", **system).output)) == 2
 
     def as_reseller(*args: str, ok: bool = True):
         return cli("--operator", "nostra", *args, ok=ok, PEC_TUI_PASSWORD="nostra-password")
 
     listed = json.loads(as_reseller("invoices", "list", "--format", "json").output)
     assert [i["number"] for i in listed] == [f"1/{YEAR}"]
-    assert as_reseller("invoices", "show", f"2/{YEAR}", ok=False).exit_code == 77
+    # Another reseller's invoice answers as a missing one (exit status 1), not as a refusal.
+    theirs = as_reseller("invoices", "show", f"2/{YEAR}", ok=False)
+    missing = as_reseller("invoices", "show", f"99/{YEAR}", ok=False)
+    assert theirs.exit_code == missing.exit_code == 1
+    assert theirs.output.replace(f"2/{YEAR}", "N") == missing.output.replace(f"99/{YEAR}", "N")
     assert as_reseller("invoices", "issuer", "--name", "Altro", ok=False).exit_code == 77
 
 

@@ -139,11 +139,15 @@ def test_only_administrators_and_the_system_may_run_the_job(cli, engine):
         "--password-stdin", input="mario-password\n", **boss,
     )  # fmt: skip
     assert created.exit_code == 0, created.output
+    system_token = auth.issue_system_token(
+        engine, auth.authenticate(engine, "boss", "boss-password")
+    )
     for args in (("lifecycle", "run"), ("lifecycle", "run", "--dry-run")):
         refused = cli("--operator", "mario", *args, PEC_TUI_PASSWORD="mario-password")
         assert refused.exit_code == EXIT_REFUSED, refused.output
         assert cli("--operator", "boss", *args, **boss).exit_code == 0
-        assert cli(*args, PEC_TUI_SYSTEM="1").exit_code == 0
+        assert cli(*args, PEC_TUI_SYSTEM="1").exit_code == EXIT_REFUSED  # not without a token
+        assert cli(*args, PEC_TUI_TOKEN=system_token).exit_code == 0
     with Session(engine) as session:
         denied = session.exec(
             select(AuditEvent).where(AuditEvent.outcome == "denied", AuditEvent.actor == "mario")

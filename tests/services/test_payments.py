@@ -21,10 +21,11 @@ from pec_tui.db.models import (
     Reseller,
 )
 from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan, Role
-from pec_tui.domain.money import from_cents
+from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.services import credit, orders, payments
 from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
 from pec_tui.services.payments import PaymentRefused, parse_money
+from pec_tui.services.statement import import_statement
 
 TODAY = date(2026, 11, 26)
 
@@ -307,3 +308,43 @@ def test_parse_money_is_exact(text, amount):
 def test_parse_money_refuses_what_it_cannot_read_exactly(text):
     with pytest.raises(ValueError):
         parse_money(text)
+
+
+@pytest.mark.parametrize("method", ["bonifico", "carta", "bollettino", "paypal", "credito"])
+def test_a_reseller_cannot_register_a_payment_it_pays_with_credit(engine, book, method):
+    done = confirm_renewal(engine, [book["std"]], TODAY)
+    shop = Actor("negozio", Role.RESELLER, reseller_id=book["reseller"])
+    with pytest.raises(AccessDenied):
+        payments.register_payment(engine, shop, done.number, done.quote.gross, method, today=TODAY)
+    with pytest.raises(AccessDenied):
+        import_statement(
+            engine, shop, f"Data;Importo;Causale\n26/11/2026;1,00;{done.number}\n", today=TODAY
+        )
+    assert get(engine, Order, done.order_id).status == OrderStatus.AWAITING_PAYMENT.value
+    with Session(engine) as session:
+        denied = session.exec(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
+        assert [e.action for e in denied] == ["payment.register", "payment.import"]
+
+    result = payments.pay_with_credit(engine, shop, done.number, TODAY)
+    assert result.method is PaymentMethod.PREPAID_CREDIT and not result.already_paid
+    assert get(engine, Order, done.order_id).status == OrderStatus.PAID.value
+    assert get(engine, Reseller, book["reseller"]).credit_cents == 10_000 - to_cents(
+        done.quote.gross
+    )
+
+
+def test_a_credit_short_of_the_total_is_refused_and_audited(engine, book):
+    done = confirm_renewal(engine, [book["pro"]], TODAY, years=3)
+    with Session(engine) as session:
+        reseller = session.get(Reseller, book["reseller"])
+        reseller.credit_cents = 100
+        session.add(reseller)
+        session.commit()
+    shop = Actor("negozio", Role.RESELLER, reseller_id=book["reseller"])
+    with pytest.raises(PaymentRefused) as refused:
+        payments.pay_with_credit(engine, shop, done.number, TODAY)
+    assert str(done.number) in refused.value.message
+    assert get(engine, Order, done.order_id).status == OrderStatus.AWAITING_PAYMENT.value
+    with Session(engine) as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.outcome == "refused")).one()
+        assert event.action == "payment.credit"

@@ -413,3 +413,69 @@ def test_audit_denials_records_once_after_the_rollback(world):
         ("mailbox.touch", "mailbox", str(world.sud_mailbox))
     ]
     assert denials[0].details["reason"].strip()
+
+
+# --- out of scope looks missing -----------------------------------------------------------
+
+
+def test_another_resellers_records_look_missing_and_the_attempt_is_audited(
+    world, db_url, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from pec_tui.cli import main
+
+    monkeypatch.setenv("PEC_TUI_OPERATOR", "nord1")
+    monkeypatch.setenv("PEC_TUI_PASSWORD", "nord-password")
+    runner = CliRunner()
+
+    def cli(*args: str):
+        return runner.invoke(main, ["--database-url", db_url, *args], catch_exceptions=False)
+
+    def same(a, b, a_ref: str, b_ref: str) -> None:
+        assert a.exit_code == b.exit_code == 1
+        assert a.output.replace(a_ref, "REF") == b.output.replace(b_ref, "REF")
+
+    theirs = str(world.sud_order_number)
+    for command in (("orders", "show"), ("orders", "cancel")):
+        same(cli(*command, theirs), cli(*command, "1999999999"), theirs, "1999999999")
+    pay = ("payments", "credit")
+    same(cli(*pay, theirs), cli(*pay, "1999999999"), theirs, "1999999999")
+    renew = ("--years", "1", "--payment-method", "bonifico")
+    consents = ("--accept-terms", "--accept-clauses", "--accept-privacy")
+    same(
+        cli("renew", "luigi.bianchi@pec.it", *renew, *consents),
+        cli("renew", "nessuno.mai@pec.it", *renew, *consents),
+        "luigi.bianchi@pec.it",
+        "nessuno.mai@pec.it",
+    )
+
+    asked = [(e.action, e.entity, e.entity_id) for e in _denials(world.engine, "nord1")]
+    assert asked == [
+        ("order.view", "order", theirs),
+        ("order.cancel", "order", theirs),
+        ("payment.credit", "order", theirs),
+        ("mailbox.lookup", "mailbox", "luigi.bianchi@pec.it"),
+    ]
+    with pytest.raises(LookupError) as theirs_error:
+        order_queries.get_order(world.engine, world.nord, world.sud_order)
+    with pytest.raises(LookupError) as missing_error:
+        order_queries.get_order(world.engine, world.nord, 999_999)
+    assert str(theirs_error.value) == str(missing_error.value).replace(
+        "999999", str(world.sud_order)
+    )
+
+
+def test_importing_another_resellers_address_is_refused_as_any_existing_one_and_audited(world):
+    from pec_tui.services.mailbox_io import COLUMNS, ImportRejected, import_mailboxes
+
+    def attempt(address: str) -> str:
+        row = f"{address},RSSMRA85T10A562S,Mario Rossi,privato,m@example.it,STANDARD,2027-03-31,"
+        text = ",".join(COLUMNS) + "\n" + row + "false,0,0,0,0\n"
+        with pytest.raises(ImportRejected) as rejected:
+            import_mailboxes(world.engine, world.nord, io.StringIO(text))
+        return str(rejected.value.problems[0]).replace(address, "ADDRESS")
+
+    assert attempt("luigi.bianchi@pec.it") == attempt("mario.rossi@pec.it")  # Sud's, Nord's
+    asked = [(e.action, e.entity_id) for e in _denials(world.engine, "nord1")]
+    assert asked == [("mailboxes.import", "luigi.bianchi@pec.it")]

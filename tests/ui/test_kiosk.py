@@ -241,7 +241,8 @@ async def test_another_holders_mailbox_is_refused_by_id(book):
         # However the id arrives, the services answer for Mario's holder only.
         app.start_renewal([boxes["giuseppe"]])
         modal = await wait_for_screen(pilot, MessageModal)
-        assert _("This mailbox does not belong to you.") in screen_text(modal)
+        # The same answer as for a mailbox that does not exist.
+        assert _("Some of the selected mailboxes no longer exist.") in screen_text(modal)
     with pytest.raises(AccessDenied):
         orders.start_renewal(engine, actor, [boxes["mario"], boxes["giuseppe"]], TODAY)
     with pytest.raises(AccessDenied):

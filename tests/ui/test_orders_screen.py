@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from book_builder import add_holder, add_mailbox, confirm_renewal
+from book_builder import add_holder, add_mailbox, add_reseller, confirm_renewal
 from sqlmodel import Session, select
 from textual.widgets import DataTable, Input, Label, Static
 
 from pec_tui.app import PecApp
 from pec_tui.config import Settings
-from pec_tui.db.models import Mailbox, Order, Payment
+from pec_tui.db.models import Mailbox, Order, Payment, Reseller
 from pec_tui.dialogs.confirm_cancel import ConfirmCancelModal
-from pec_tui.domain.enums import OrderStatus
+from pec_tui.domain.enums import OrderStatus, Role
 from pec_tui.domain.lifecycle import renewed_expiry
 from pec_tui.screens.orders import (
     OrderDetailScreen,
     OrdersScreen,
     PaymentScreen,
 )
+from pec_tui.services.actor import Actor
 from pec_tui.services.database import open_database
 
 TODAY = date(2026, 11, 26)
@@ -133,3 +134,42 @@ async def test_cancel_an_unpaid_order_after_confirming(sqlite_url):
         statuses = {o.number: o.status for o in session.exec(select(Order)).all()}
         assert statuses[number] == OrderStatus.CANCELLED.value
         assert OrderStatus.AWAITING_PAYMENT.value in statuses.values()
+
+
+async def test_a_reseller_pays_with_credit_from_the_order_detail(sqlite_url):
+    engine = open_database(sqlite_url)
+    shop = add_reseller(engine, credit_cents=10_000)
+    holder = add_holder(engine, reseller_id=shop)
+    box = add_mailbox(engine, holder, "mario.rossi@pec.it", date(2027, 1, 10), reseller_id=shop)
+    number = confirm_renewal(engine, [box], TODAY).number
+    reseller = Actor("negozio", Role.RESELLER, operator_id=None, reseller_id=shop)
+    app = PecApp(Settings(database_url=sqlite_url), engine, actor=reseller, today=lambda: TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        detail = await _open_order(app, pilot, number)
+        payment = str(detail.query_one("#order-payment", Static).render())
+        assert "Awaiting the provider" in payment
+        assert not detail.check_action("pay", ())  # transfers are the provider's to register
+        keys = {b.binding.description for b in detail.active_bindings.values()}
+        assert "Pay with credit" in keys and "Register payment" not in keys
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.screen is detail
+
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmCancelModal)
+        await pilot.press("y")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is detail
+        assert "prepaid credit" in str(detail.query_one("#order-payment", Static).render())
+        assert not detail.check_action("pay_credit", ())
+
+    with Session(engine) as session:
+        order = session.exec(select(Order).where(Order.number == number)).one()
+        assert order.status == OrderStatus.PAID.value
+        assert session.get(Reseller, shop).credit_cents == 10_000 - order.gross_cents
+        assert session.get(Mailbox, box).expiry == renewed_expiry(date(2027, 1, 10), 1)
