@@ -35,7 +35,7 @@ from pec_tui.screens.messages import (
 from pec_tui.screens.operators import OperatorsScreen
 from pec_tui.screens.orders import OrdersScreen
 from pec_tui.screens.session import start_session
-from pec_tui.services.actor import SYSTEM, Actor
+from pec_tui.services.actor import SYSTEM, Actor, session_terminal
 from pec_tui.services.audit_queries import AuditLog
 from pec_tui.services.auth import AuthService
 from pec_tui.services.context import Context
@@ -89,10 +89,11 @@ class PecApp(App[None]):
         translate_bindings(self)
         # Lines printed when the app has ended after an error no screen handled.
         self._fault_lines: list[str] = []
+        # This running UI's own terminal identity (the configured name and a session id):
+        # what the audit records and what holds the drafts it works on.
+        self.terminal = session_terminal(settings.terminal)
         # Handed to every screen when it is made; rebuilt when the actor changes.
-        self.ctx = Context(
-            engine, (actor or SYSTEM).on_terminal(settings.terminal), settings, today
-        )
+        self.ctx = Context(engine, (actor or SYSTEM).on_terminal(self.terminal), settings, today)
         self.sub_title = _("PEC mailbox management")
         # With `login`, the operator signs in first and the terminal locks when left idle;
         # `signed_in` skips the sign-in for an actor already authenticated (`pec-tui demo`).
@@ -100,7 +101,7 @@ class PecApp(App[None]):
         self.signed_in = signed_in
         self.idle_timeout = settings.idle_lock_minutes * 60.0
         self.idle_lock: IdleLock | None = None
-        self.auth = AuthService(engine, settings.terminal)
+        self.auth = AuthService(engine, self.terminal)
         if login:
             self.ctx = self.ctx.as_actor(NOBODY)
 
@@ -175,7 +176,7 @@ class PecApp(App[None]):
         self.open_home()
 
     def _signed_in(self, actor: Actor) -> None:
-        self.ctx = self.ctx.as_actor(actor.on_terminal(self.ctx.settings.terminal))
+        self.ctx = self.ctx.as_actor(actor.on_terminal(self.terminal))
 
     async def on_event(self, event: events.Event) -> None:
         if self.idle_lock is not None and isinstance(event, events.InputEvent):

@@ -24,6 +24,7 @@ from pec_tui.i18n import _
 from pec_tui.screens.kiosk_home import KioskHomeScreen
 from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen
 from pec_tui.screens.messages import KioskIdentified, KioskSessionOver
+from pec_tui.services.actor import session_terminal
 
 # App actions a customer must never reach (quitting, operator screens, the palette).
 FORBIDDEN_ACTIONS = frozenset(
@@ -52,7 +53,7 @@ class KioskApp(PecApp):
         today: Callable[[], date] = date.today,
     ) -> None:
         super().__init__(settings, engine, today=today)
-        self.ctx = self.ctx.as_actor(NOBODY)
+        self.ctx = self.ctx.as_actor(NOBODY.on_terminal(self.terminal))
         self.sub_title = _("PEC mailbox renewal")
         self.idle_seconds = float(settings.kiosk_idle_seconds)
         self._last_input = monotonic()
@@ -71,8 +72,11 @@ class KioskApp(PecApp):
 
     @on(KioskSessionOver)
     def end_session(self) -> None:
-        """Forget the customer: every screen goes, the welcome screen comes back."""
-        self.ctx = self.ctx.as_actor(NOBODY)
+        """Forget the customer: every screen goes, the welcome screen comes back.
+
+        The next customer session gets a terminal identity of its own."""
+        self.terminal = session_terminal(self.ctx.settings.terminal)
+        self.ctx = self.ctx.as_actor(NOBODY.on_terminal(self.terminal))
         self.call_later(self._clear)
 
     async def _clear(self) -> None:

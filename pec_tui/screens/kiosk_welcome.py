@@ -149,7 +149,12 @@ class KioskWelcomeScreen(Screen[None]):
         box.loading = True
         try:
             identified = await asyncio.to_thread(
-                kiosk.identify, self.ctx.engine, address, code, self.ctx.settings.terminal
+                kiosk.identify,
+                self.ctx.engine,
+                address,
+                code,
+                self.ctx.settings.terminal,
+                customer_terminal=self.ctx.actor.terminal,
             )
         except kiosk.IdentificationRefused as exc:
             self.query_one("#refusal", Static).update(exc.message)
