@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -39,9 +40,12 @@ from pec_tui.services.actor import SYSTEM, Actor, session_terminal
 from pec_tui.services.audit_queries import AuditLog
 from pec_tui.services.auth import AuthService
 from pec_tui.services.context import Context
+from pec_tui.services.draft_leases import release_session
 from pec_tui.services.operators import OperatorAdmin, demo_operators
 from pec_tui.widgets.keys import translate_bindings
 from pec_tui.widgets.textual_strings import translate_textual
+
+log = logging.getLogger(__name__)
 
 # Before sign-in: scoped to reseller and holder 0, which do not exist, so it sees nothing.
 NOBODY = Actor(name="", role=Role.BACK_OFFICE, reseller_id=0, holder_id=0)
@@ -123,6 +127,18 @@ class PecApp(App[None]):
             start_session(self, self.auth, self.begin_session, accounts)
         else:
             self.open_home()
+
+    def on_unmount(self) -> None:
+        """The UI quits: the drafts this session still holds are offered back at once."""
+        self.release_drafts()
+
+    def release_drafts(self, terminal: str | None = None) -> None:
+        """End the leases of the drafts session `terminal` (default: this one) still holds."""
+        terminal = terminal or self.terminal
+        try:
+            release_session(self.engine, terminal)
+        except Exception:  # the leases then run out by themselves
+            log.exception("releasing the drafts of %s", terminal)
 
     def open_home(self) -> None:
         self.push_screen(MailboxesScreen(self.ctx))

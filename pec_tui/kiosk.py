@@ -8,6 +8,7 @@ input, or once an order is confirmed, everything is cleared and the welcome scre
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from datetime import date
 from time import monotonic
@@ -75,12 +76,14 @@ class KioskApp(PecApp):
         """Forget the customer: every screen goes, the welcome screen comes back.
 
         The next customer session gets a terminal identity of its own."""
+        self.call_later(self._clear, self.terminal)
         self.terminal = session_terminal(self.ctx.settings.terminal)
         self.ctx = self.ctx.as_actor(NOBODY.on_terminal(self.terminal))
-        self.call_later(self._clear)
 
-    async def _clear(self) -> None:
+    async def _clear(self, ended: str) -> None:
         self.workers.cancel_all()  # the renewal flow, if one is waiting for a step
+        # The customer's draft stays the kiosk's: released, never offered to operators.
+        await asyncio.to_thread(self.release_drafts, ended)
         self.clear_notifications()
         while len(self.screen_stack) > 2:
             await self.pop_screen()
