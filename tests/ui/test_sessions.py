@@ -213,3 +213,41 @@ async def test_a_draft_is_the_session_s_own_until_it_dies_then_offered_back_once
         anna_again.terminal,
         {"from": a.terminal},
     )
+
+
+async def test_a_kiosk_customer_s_abandoned_draft_is_never_offered_to_operators(sqlite_url):
+    engine = open_database(sqlite_url)
+    add_mailbox(engine, add_holder(engine), "mario.rossi@pec.it")
+    anna = _operator(engine, "anna", Role.ADMIN)
+    kiosk_app = KioskApp(
+        Settings(terminal="kiosk-hall", draft_lease_seconds=LEASE_SECONDS),
+        engine,
+        today=lambda: TODAY,
+    )
+    async with kiosk_app.run_test(size=SIZE) as pilot:
+        welcome = await wait_for_screen(pilot, KioskWelcomeScreen)
+        welcome.query_one("#address", Input).value = "mario.rossi@pec.it"
+        welcome.query_one("#tax-code", Input).value = CF
+        welcome.query_one("#tax-code", Input).focus()
+        await pilot.press("enter")
+        await wait_for_screen(pilot, KioskHomeScreen)
+        await pilot.pause(0.3)
+        await pilot.press("r")
+        await wait_for_screen(pilot, PlanScreen)
+        customer = kiosk_app.actor.terminal
+        kiosk_app.end_session()  # the customer walks away: the idle reset
+        await wait_for_screen(pilot, KioskWelcomeScreen)
+        await pilot.pause(0.3)
+    with Session(engine) as session:
+        [draft] = session.exec(select(Order)).all()
+    assert draft.kiosk and draft.terminal == customer
+    assert draft.lease_until is not None  # released: its lease is over
+
+    desk = _signed_in(sqlite_url, engine, anna, colleague_wait=0)
+    async with desk.run_test(size=SIZE) as pilot:
+        await _home(pilot)
+        assert _offered(desk) == []
+        show_drafts(desk, desk.ctx)
+        listed = await wait_for_screen(pilot, DraftsScreen)
+        await pilot.pause(0.3)
+        assert "No unfinished renewals" in screen_text(listed)
