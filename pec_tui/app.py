@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -35,13 +36,16 @@ from pec_tui.screens.messages import (
 from pec_tui.screens.operators import OperatorsScreen
 from pec_tui.screens.orders import OrdersScreen
 from pec_tui.screens.session import start_session
-from pec_tui.services.actor import SYSTEM, Actor
+from pec_tui.services.actor import SYSTEM, Actor, session_terminal
 from pec_tui.services.audit_queries import AuditLog
 from pec_tui.services.auth import AuthService
 from pec_tui.services.context import Context
+from pec_tui.services.draft_leases import release_session
 from pec_tui.services.operators import OperatorAdmin, demo_operators
 from pec_tui.widgets.keys import translate_bindings
 from pec_tui.widgets.textual_strings import translate_textual
+
+log = logging.getLogger(__name__)
 
 # Before sign-in: scoped to reseller and holder 0, which do not exist, so it sees nothing.
 NOBODY = Actor(name="", role=Role.BACK_OFFICE, reseller_id=0, holder_id=0)
@@ -89,10 +93,11 @@ class PecApp(App[None]):
         translate_bindings(self)
         # Lines printed when the app has ended after an error no screen handled.
         self._fault_lines: list[str] = []
+        # This running UI's own terminal identity (the configured name and a session id):
+        # what the audit records and what holds the drafts it works on.
+        self.terminal = session_terminal(settings.terminal)
         # Handed to every screen when it is made; rebuilt when the actor changes.
-        self.ctx = Context(
-            engine, (actor or SYSTEM).on_terminal(settings.terminal), settings, today
-        )
+        self.ctx = Context(engine, (actor or SYSTEM).on_terminal(self.terminal), settings, today)
         self.sub_title = _("PEC mailbox management")
         # With `login`, the operator signs in first and the terminal locks when left idle;
         # `signed_in` skips the sign-in for an actor already authenticated (`pec-tui demo`).
@@ -100,7 +105,7 @@ class PecApp(App[None]):
         self.signed_in = signed_in
         self.idle_timeout = settings.idle_lock_minutes * 60.0
         self.idle_lock: IdleLock | None = None
-        self.auth = AuthService(engine, settings.terminal)
+        self.auth = AuthService(engine, self.terminal)
         if login:
             self.ctx = self.ctx.as_actor(NOBODY)
 
@@ -122,6 +127,18 @@ class PecApp(App[None]):
             start_session(self, self.auth, self.begin_session, accounts)
         else:
             self.open_home()
+
+    def on_unmount(self) -> None:
+        """The UI quits: the drafts this session still holds are offered back at once."""
+        self.release_drafts()
+
+    def release_drafts(self, terminal: str | None = None) -> None:
+        """End the leases of the drafts session `terminal` (default: this one) still holds."""
+        terminal = terminal or self.terminal
+        try:
+            release_session(self.engine, terminal)
+        except Exception:  # the leases then run out by themselves
+            log.exception("releasing the drafts of %s", terminal)
 
     def open_home(self) -> None:
         self.push_screen(MailboxesScreen(self.ctx))
@@ -175,7 +192,7 @@ class PecApp(App[None]):
         self.open_home()
 
     def _signed_in(self, actor: Actor) -> None:
-        self.ctx = self.ctx.as_actor(actor.on_terminal(self.ctx.settings.terminal))
+        self.ctx = self.ctx.as_actor(actor.on_terminal(self.terminal))
 
     async def on_event(self, event: events.Event) -> None:
         if self.idle_lock is not None and isinstance(event, events.InputEvent):

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # Where the TUI writes exported invoice XML files (default: "fatture" in the data dir).
     invoice_dir: Path | None = None
     kiosk_idle_seconds: int = 120
+    # A draft is held by the session working on it for this long, renewed while its flow is
+    # open; past it the session is taken for dead and the draft is offered back: to the same
+    # operator at once, to colleagues after `draft_colleague_wait_seconds` more.
+    draft_lease_seconds: float = Field(default=60.0, gt=0)
+    draft_colleague_wait_seconds: float = Field(default=300.0, ge=0)
     idle_lock_minutes: int = 15
     keymap: dict[str, str] = Field(default_factory=dict)
 

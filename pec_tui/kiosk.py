@@ -8,6 +8,7 @@ input, or once an order is confirmed, everything is cleared and the welcome scre
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from datetime import date
 from time import monotonic
@@ -24,6 +25,7 @@ from pec_tui.i18n import _
 from pec_tui.screens.kiosk_home import KioskHomeScreen
 from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen
 from pec_tui.screens.messages import KioskIdentified, KioskSessionOver
+from pec_tui.services.actor import session_terminal
 
 # App actions a customer must never reach (quitting, operator screens, the palette).
 FORBIDDEN_ACTIONS = frozenset(
@@ -52,7 +54,7 @@ class KioskApp(PecApp):
         today: Callable[[], date] = date.today,
     ) -> None:
         super().__init__(settings, engine, today=today)
-        self.ctx = self.ctx.as_actor(NOBODY)
+        self.ctx = self.ctx.as_actor(NOBODY.on_terminal(self.terminal))
         self.sub_title = _("PEC mailbox renewal")
         self.idle_seconds = float(settings.kiosk_idle_seconds)
         self._last_input = monotonic()
@@ -71,12 +73,17 @@ class KioskApp(PecApp):
 
     @on(KioskSessionOver)
     def end_session(self) -> None:
-        """Forget the customer: every screen goes, the welcome screen comes back."""
-        self.ctx = self.ctx.as_actor(NOBODY)
-        self.call_later(self._clear)
+        """Forget the customer: every screen goes, the welcome screen comes back.
 
-    async def _clear(self) -> None:
+        The next customer session gets a terminal identity of its own."""
+        self.call_later(self._clear, self.terminal)
+        self.terminal = session_terminal(self.ctx.settings.terminal)
+        self.ctx = self.ctx.as_actor(NOBODY.on_terminal(self.terminal))
+
+    async def _clear(self, ended: str) -> None:
         self.workers.cancel_all()  # the renewal flow, if one is waiting for a step
+        # The customer's draft stays the kiosk's: released, never offered to operators.
+        await asyncio.to_thread(self.release_drafts, ended)
         self.clear_notifications()
         while len(self.screen_stack) > 2:
             await self.pop_screen()

@@ -232,6 +232,13 @@ class Order(_Table, table=True):
     # Where a draft stands in the flow and the choices made so far (resumed after a crash).
     draft_state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     auto_generated: bool = Field(default=False)
+    # Begun at the self-service kiosk: such a draft is the kiosk's, never offered to operators.
+    kiosk: bool = Field(default=False)
+    # The lease of a draft: the terminal identity of the session working on it, until when.
+    # Renewed while the flow is open; past `lease_until` the session is taken for dead and
+    # the draft is offered back. No holder: a draft kept for later, free for anyone.
+    lease_holder: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = None
     version: int = Field(default=1)
 
 

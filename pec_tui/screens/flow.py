@@ -17,6 +17,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Label, LoadingIndicator
 from textual.worker import WorkerState
 
@@ -35,12 +36,13 @@ from pec_tui.screens.kit import KitScreen
 from pec_tui.screens.messages import RenewalFlowFinished
 from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import PlanScreen
+from pec_tui.services import draft_leases
 from pec_tui.services.context import Context
 from pec_tui.services.orders import (
     confirm_order,
     discard_draft,
-    list_drafts,
     load_draft,
+    resume_draft,
     save_draft,
     start_purchase,
     start_renewal,
@@ -137,6 +139,7 @@ class RenewalFlow:
         self.order_id = order_id
         self.purchase = purchase
         self.backdrop = FlowBackdrop()
+        self.lease_timer: Timer | None = None
 
     async def _tell(self, title: str, message: str) -> None:
         await self.app.push_screen_wait(MessageModal(title, message))
@@ -148,11 +151,13 @@ class RenewalFlow:
     async def run(self) -> None:
         await self.app.push_screen(self.backdrop)
         confirmed: list[ConfirmedOrder] | None = None
+        failed = False
         try:
             confirmed = await self._walk()
         except asyncio.CancelledError:
-            raise
+            raise  # the app quits or the kiosk session ends: the app releases the lease
         except Exception as exc:  # a bug must not take the terminal down with the draft
+            failed = True
             log.exception("renewal flow failed")
             await self._tell(
                 _("The renewal stopped"),
@@ -161,8 +166,11 @@ class RenewalFlow:
                 ),
             )
         finally:
+            if self.lease_timer is not None:
+                self.lease_timer.stop()
             if self.app.screen is self.backdrop:
                 self.app.pop_screen()
+        await self._release(interrupted=failed)
         self.app.screen.post_message(
             RenewalFlowFinished(
                 confirmed[0].order_id if confirmed else self.order_id,
@@ -177,10 +185,11 @@ class RenewalFlow:
             draft = await run_db(
                 self.app,
                 _("The draft cannot be resumed"),
-                load_draft,
+                resume_draft,
                 ctx.engine,
                 ctx.actor,
                 self.order_id,
+                ctx.lease,
             )
         elif self.purchase is not None:
             self._status(_("Opening the purchase…"))
@@ -193,6 +202,7 @@ class RenewalFlow:
                 self.purchase.holder_id,
                 self.purchase.address,
                 ctx.today(),
+                ctx.lease,
             )
         else:
             draft = await run_db(
@@ -203,10 +213,15 @@ class RenewalFlow:
                 ctx.actor,
                 self.mailbox_ids,
                 ctx.today(),
+                ctx.lease,
             )
         if draft is None:
             return None
         self.order_id = draft.order_id
+        # This session holds the draft while the flow is open: renewed well before it ends.
+        self.lease_timer = self.app.set_interval(
+            ctx.lease.renew_every, self._renew_lease, name="draft lease"
+        )
         prices = await run_db(
             self.app, _("The price list cannot be read"), get_price_list, ctx.engine
         )
@@ -246,6 +261,40 @@ class RenewalFlow:
             if not await self._save(draft):
                 return None
 
+    async def _renew_lease(self) -> None:
+        if self.order_id is None:
+            return
+        try:
+            held = await asyncio.to_thread(
+                draft_leases.renew, self.ctx.engine, self.ctx.actor, self.order_id, self.ctx.lease
+            )
+        except Exception:  # the database is down: the next renewal, or saving, says more
+            log.exception("renewal flow: renewing the draft's lease")
+            return
+        if not held and self.lease_timer is not None:
+            self.lease_timer.stop()
+            self.app.notify(
+                _("Another session took this draft over: your changes will not be saved."),
+                title=_("Draft taken over"),
+                severity="warning",
+                timeout=10,
+            )
+
+    async def _release(self, interrupted: bool) -> None:
+        """The flow ended: the draft is kept for later (or confirmed, or discarded)."""
+        if self.order_id is None:
+            return
+        try:
+            await asyncio.to_thread(
+                draft_leases.release,
+                self.ctx.engine,
+                self.ctx.actor,
+                self.order_id,
+                interrupted,
+            )
+        except Exception:  # the lease then runs out by itself
+            log.exception("renewal flow: releasing the draft")
+
     async def _save(self, draft: Draft) -> bool:
         """Save the draft; False when the flow cannot go on (the draft is gone or confirmed).
 
@@ -254,7 +303,9 @@ class RenewalFlow:
         """
         self._status(_("Saving the draft…"))
         try:
-            await asyncio.to_thread(save_draft, self.ctx.engine, self.ctx.actor, draft)
+            await asyncio.to_thread(
+                save_draft, self.ctx.engine, self.ctx.actor, draft, self.ctx.lease
+            )
         except RenewalRefused as exc:
             await self._tell(_("The draft cannot be saved"), error_message(exc))
             return False
@@ -324,21 +375,25 @@ class RenewalFlow:
 
 
 def offer_unfinished_drafts(app: App[Any], ctx: Context) -> None:
-    """At start: if drafts were left (a crash, a power cut), offer them in the drafts screen."""
+    """At sign-in: drafts whose session died (a crash, a power cut, a closed browser tab) are
+    offered in the drafts screen — the operator's own at once, colleagues' after a while.
+    Those not resumed there are set aside: still in the drafts list, no longer offered."""
 
     async def check() -> None:
         drafts = await run_db(
             app,
             "listing drafts at start",
-            list_drafts,
+            draft_leases.interrupted_drafts,
             ctx.engine,
             ctx.actor,
-            ctx.actor.terminal,
+            ctx.lease,
             report=lambda message: None,  # nothing to offer: the mailbox list says what is wrong
         )
         if drafts and app not in _started:
+            offered = [d.order_id for d in drafts]
             app.push_screen(
-                DraftsScreen(ctx, drafts, after_crash=True), callback=_resume_chosen(app, ctx)
+                DraftsScreen(ctx, drafts, after_crash=True),
+                callback=_resume_chosen(app, ctx, offered),
             )
 
     app.run_worker(check(), name="unfinished drafts", group="drafts-check", exit_on_error=False)
@@ -349,8 +404,17 @@ def show_drafts(app: App[Any], ctx: Context) -> None:
     app.push_screen(DraftsScreen(ctx), callback=_resume_chosen(app, ctx))
 
 
-def _resume_chosen(app: App[Any], ctx: Context) -> Callable[[int | None], None]:
+def _resume_chosen(
+    app: App[Any], ctx: Context, offered: list[int] | None = None
+) -> Callable[[int | None], None]:
     def resume(order_id: int | None) -> None:
+        if offered:
+            left = [i for i in offered if i != order_id]
+            app.run_worker(
+                asyncio.to_thread(draft_leases.set_aside, ctx.engine, ctx.actor, left),
+                name="set offered drafts aside",
+                exit_on_error=False,
+            )
         if order_id is not None:
             run_renewal(app, ctx, order_id=order_id)
 

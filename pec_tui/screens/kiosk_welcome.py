@@ -66,7 +66,9 @@ class KioskWelcomeScreen(Screen[None]):
                 placeholder="mario.rossi@pec.it",
                 max_length=254,
                 validators=[DomainValidator(check_pec_address)],
-                validate_on=["blur"],
+                # Checked when left with something typed (`_blurred`): an empty field, left
+                # as the page loses the focus, shows no error before any input.
+                validate_on=(),
             )
             yield Label("", id="address-error", classes="error")
             yield Label(_("Holder's codice fiscale or partita IVA"), classes="kiosk-label")
@@ -75,7 +77,9 @@ class KioskWelcomeScreen(Screen[None]):
                 placeholder="RSSMRA85T10A562S",
                 max_length=20,
                 validators=[DomainValidator(check_tax_code)],
-                validate_on=["blur"],
+                # Checked when left with something typed (`_blurred`): an empty field, left
+                # as the page loses the focus, shows no error before any input.
+                validate_on=(),
             )
             yield Label("", id="tax-code-error", classes="error")
             yield Button(_("Sign in"), id="identify", variant="primary")
@@ -101,7 +105,7 @@ class KioskWelcomeScreen(Screen[None]):
     @on(Input.Blurred)
     def _blurred(self, event: Input.Blurred) -> None:
         if event.value:
-            self._show(event.input, event.validation_result)
+            self._show(event.input, event.input.validate(event.value))
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
@@ -149,7 +153,12 @@ class KioskWelcomeScreen(Screen[None]):
         box.loading = True
         try:
             identified = await asyncio.to_thread(
-                kiosk.identify, self.ctx.engine, address, code, self.ctx.settings.terminal
+                kiosk.identify,
+                self.ctx.engine,
+                address,
+                code,
+                self.ctx.settings.terminal,
+                customer_terminal=self.ctx.actor.terminal,
             )
         except kiosk.IdentificationRefused as exc:
             self.query_one("#refusal", Static).update(exc.message)

@@ -34,6 +34,21 @@ PLAN_KEYS = Binding.Group(N_("Plan"), compact=True)
 MAILBOX_KEYS = Binding.Group(N_("Mailbox GB"), compact=True)
 ARCHIVE_KEYS = Binding.Group(N_("Archive GB"), compact=True)
 LIST_KEYS = Binding.Group(N_("Mailbox"))
+# Columns an address has in the side list of mailboxes (`#plan-mailboxes` in flow.tcss is 30
+# wide: its padding, the option's and a scroll bar take the rest).
+SIDE_LIST_COLUMNS = 24
+
+
+def fit_address(address: str, width: int = SIDE_LIST_COLUMNS) -> str:
+    """`address` on one line of `width` columns: whole, or shortened in the middle with its
+    domain kept ("amministr…@pec.example.it"), never folded onto a second line mid-word."""
+    if len(address) <= width:
+        return address
+    local, at, domain = address.rpartition("@")
+    keep = width - len(domain) - 2
+    if at and keep >= 4:
+        return f"{local[:keep]}…@{domain}"
+    return address[: width - 1] + "…"
 
 
 class PlanScreen(FlowStepScreen):
@@ -203,7 +218,8 @@ class PlanScreen(FlowStepScreen):
         change = "" if was is None or item.plan is was else f" ({was.value} →)"
         # One item at a time: a list of hundreds of mailboxes stays quick to redraw.
         problem = " ⚠" if item_problems(replace(self.draft, items=(item,))) else ""
-        return f"{escape(item.address)}\n  {change}{item.plan.value}{extras}{problem}"
+        address = escape(fit_address(item.address))
+        return f"{address}\n  {change}{item.plan.value}{extras}{problem}"
 
     def refresh_all(self, every_mailbox: bool = False) -> None:
         """Redraw for the current mailbox (and every mailbox's line in the list if asked)."""

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, replace
 
 from pec_tui.domain.enums import Role
+
+# The longest terminal name the database keeps (audit events, orders, draft leases).
+TERMINAL_MAX = 100
+# Hex digits of a session id: enough that two sessions never share one by chance, since a
+# draft's lease is held by the session's terminal identity.
+SESSION_ID_DIGITS = 8
+
+
+def session_terminal(name: str) -> str:
+    """The terminal identity of one running UI: the configured name and a new session id.
+
+    Every terminal process, browser tab under `pec-tui serve` and kiosk customer session has
+    its own ("front-desk#3f9a02c1"), so the audit tells them apart and a draft is held by
+    the one session working on it, even when they share a machine and its name.
+    """
+    session_id = secrets.token_hex(SESSION_ID_DIGITS // 2)
+    return f"{name[: TERMINAL_MAX - SESSION_ID_DIGITS - 1]}#{session_id}"
 
 
 @dataclass(frozen=True)

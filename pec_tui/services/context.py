@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from pec_tui.config import Settings
 from pec_tui.services.actor import Actor
+from pec_tui.services.draft_leases import LeaseTerms
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,10 @@ class Context:
     def as_actor(self, actor: Actor) -> Context:
         """The same context on behalf of `actor`."""
         return replace(self, actor=actor)
+
+    @property
+    def lease(self) -> LeaseTerms:
+        """How this session holds the drafts it works on (from the settings)."""
+        return LeaseTerms.of_seconds(
+            self.settings.draft_lease_seconds, self.settings.draft_colleague_wait_seconds
+        )

@@ -125,12 +125,17 @@ def identify(
     tax_code: str,
     terminal: str | None,
     now: datetime | None = None,
+    customer_terminal: str | None = None,
 ) -> Identified:
     """The kiosk actor of the holder of `address`, if `tax_code` is that holder's CF or P.IVA.
 
     Raises `IdentificationRefused` (audited) when they do not match or the terminal must
-    still wait; the message never tells which of the two values was wrong.
+    still wait; the message never tells which of the two values was wrong. `terminal` is the
+    kiosk's configured name, which failures slow down whichever session made them;
+    `customer_terminal` is the terminal identity of this customer session (default:
+    `terminal`), which the audit records and the customer acts from.
     """
+    customer_terminal = customer_terminal or terminal
     now = now or utcnow()
     address = address.strip().lower()
     code = normalise_tax_code(tax_code)
@@ -154,7 +159,7 @@ def identify(
                 role=Role.RESELLER,
                 reseller_id=reseller_id,
                 holder_id=holder.id,
-                terminal=terminal,
+                terminal=customer_terminal,
             )
             event = audit.record(
                 session, actor, ACTION, ENTITY, _terminal_key(terminal), {"address": address}
@@ -162,7 +167,7 @@ def identify(
             event.at = now
             return Identified(actor, holder.display_name)
         failures += 1
-        anonymous = Actor(name="kiosk", role=Role.RESELLER, terminal=terminal)
+        anonymous = Actor(name="kiosk", role=Role.RESELLER, terminal=customer_terminal)
         event = audit.record(
             session,
             anonymous,

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, Reseller, utcnow
 from pec_tui.domain import validation
@@ -29,7 +29,6 @@ from pec_tui.domain.draft import (
     Step,
     default_years,
     draft_from_json,
-    draft_preview,
     draft_problems,
     draft_to_json,
     order_key_rank,
@@ -42,6 +41,15 @@ from pec_tui.i18n import _, ngettext
 from pec_tui.services import audit
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase, refuse_if_on_order
+from pec_tui.services.draft_leases import (
+    DEFAULT_TERMS,
+    LeaseTerms,
+    check_discard,
+    check_holding,
+    grant,
+    listed_drafts,
+    take_over,
+)
 from pec_tui.services.holders import holder_data
 from pec_tui.services.order_queries import load_own_order
 from pec_tui.services.placing import (
@@ -180,9 +188,12 @@ def party_name(session: Session, key: OrderKey) -> str:
     return session.get_one(Holder, party_id).display_name
 
 
-def _store_new_draft(session: Session, actor: Actor, draft: Draft, order: Order) -> Draft:
+def _store_new_draft(
+    session: Session, actor: Actor, draft: Draft, order: Order, lease: LeaseTerms
+) -> Draft:
     draft = replace(draft, order_id=order.id)
     order.draft_state = draft_to_json(draft)
+    grant(order, actor, lease, utcnow())
     session.add(order)
     audit.record(
         session,
@@ -196,8 +207,15 @@ def _store_new_draft(session: Session, actor: Actor, draft: Draft, order: Order)
 
 
 @audit_denials("draft.start")
-def start_renewal(engine: Engine, actor: Actor, mailbox_ids: list[int], today: date) -> Draft:
-    """Open a draft renewal of `mailbox_ids` (each renewable, none with an open order)."""
+def start_renewal(
+    engine: Engine,
+    actor: Actor,
+    mailbox_ids: list[int],
+    today: date,
+    lease: LeaseTerms = DEFAULT_TERMS,
+) -> Draft:
+    """Open a draft renewal of `mailbox_ids` (each renewable, none with an open order), held
+    by the actor's session (`services.draft_leases`)."""
     if not mailbox_ids:
         raise RenewalRefused(_("Select at least one mailbox to renew."))
     ids = sorted(set(mailbox_ids))
@@ -230,7 +248,7 @@ def start_renewal(engine: Engine, actor: Actor, mailbox_ids: list[int], today: d
             resellers.pop() if len(resellers) == 1 else None,
             draft.years,
         )
-        return _store_new_draft(session, actor, draft, order)
+        return _store_new_draft(session, actor, draft, order, lease)
 
 
 def purchase_item(address: str, existing: Mailbox | None) -> DraftItem:
@@ -283,7 +301,12 @@ def check_purchase_address(
 
 @audit_denials("draft.start")
 def start_purchase(
-    engine: Engine, actor: Actor, holder_id: int, address: str, today: date
+    engine: Engine,
+    actor: Actor,
+    holder_id: int,
+    address: str,
+    today: date,
+    lease: LeaseTerms = DEFAULT_TERMS,
 ) -> Draft:
     """Open a draft purchase (Acquisto) of `address` for `holder_id`, saved like a renewal's."""
     with write_session(engine) as session:
@@ -306,7 +329,7 @@ def start_purchase(
         order = new_order(
             session, actor, OrderType.PURCHASE, holder.id, holder.reseller_id, draft.years
         )
-        return _store_new_draft(session, actor, draft, order)
+        return _store_new_draft(session, actor, draft, order, lease)
 
 
 def _load_draft_row(session: Session, actor: Actor, order_id: int) -> Order:
@@ -317,10 +340,16 @@ def _load_draft_row(session: Session, actor: Actor, order_id: int) -> Order:
 
 
 @audit_denials("draft.save")
-def save_draft(engine: Engine, actor: Actor, draft: Draft) -> Draft:
-    """Store the draft as it stands (called at every step of the flow)."""
+def save_draft(
+    engine: Engine, actor: Actor, draft: Draft, lease: LeaseTerms = DEFAULT_TERMS
+) -> Draft:
+    """Store the draft as it stands (called at every step of the flow), renewing the lease of
+    the actor's session; DraftHeld when another session holds it."""
     with write_session(engine) as session:
         order = _load_draft_row(session, actor, draft.order_id)
+        now = utcnow()
+        check_holding(order, actor, now)
+        grant(order, actor, lease, now)
         if draft.holder is not None and draft.holder.holder_id != order.holder_id:
             # The draft comes from the caller: a crafted one must not name another holder.
             raise AccessDenied(_("This holder does not belong to the order."))
@@ -329,7 +358,7 @@ def save_draft(engine: Engine, actor: Actor, draft: Draft) -> Draft:
         order.payment_method = draft.payment_method.value if draft.payment_method else None
         order.auto_renew = draft.auto_renew
         order.signature_kit = draft.kit.value if draft.kit else None
-        order.updated_at = utcnow()
+        order.updated_at = now
         session.add(order)
     return draft
 
@@ -345,35 +374,18 @@ def load_draft(engine: Engine, actor: Actor, order_id: int) -> Draft:
         )
 
 
-def list_drafts(engine: Engine, actor: Actor, terminal: str | None = None) -> list[DraftSummary]:
-    """Drafts this actor may resume, newest first; only those begun on `terminal` if given
-    (at start-up, what a crash of this terminal left, not another terminal's work)."""
-    with Session(engine) as session:
-        stmt = select(Order).where(Order.status == OrderStatus.DRAFT.value)
-        if terminal is not None:
-            stmt = stmt.where(Order.terminal == terminal)
-        if actor.reseller_id is not None:
-            stmt = stmt.where(Order.reseller_id == actor.reseller_id)
-        if actor.holder_id is not None:
-            stmt = stmt.where(Order.holder_id == actor.holder_id)
-        orders = session.exec(stmt.order_by(col(Order.updated_at).desc())).all()
-        summaries = []
-        for order in orders:
-            state = order.draft_state or {}
-            addresses, count = draft_preview(state)
-            summaries.append(
-                DraftSummary(
-                    order_id=order.id,
-                    billed_to=state.get("billed_to", ""),
-                    addresses=addresses,
-                    step=Step(state.get("step", Step.PLAN)),
-                    updated_at=order.updated_at,
-                    terminal=order.terminal,
-                    order_type=OrderType(order.type),
-                    mailbox_count=count,
-                )
-            )
-        return summaries
+def resume_draft(
+    engine: Engine, actor: Actor, order_id: int, lease: LeaseTerms = DEFAULT_TERMS
+) -> Draft:
+    """Take over draft `order_id` for the actor's session and load it (DraftHeld when another
+    live session holds it, or won a race for it)."""
+    take_over(engine, actor, order_id, lease)
+    return load_draft(engine, actor, order_id)
+
+
+def list_drafts(engine: Engine, actor: Actor) -> list[DraftSummary]:
+    """Drafts this actor may resume, newest first (none another live session holds)."""
+    return listed_drafts(engine, actor)
 
 
 @audit_denials("draft.discard")
@@ -382,6 +394,7 @@ def discard_draft(engine: Engine, actor: Actor, order_id: int) -> None:
         order = load_own_order(session, actor, order_id, lock=True)
         if order.status != OrderStatus.DRAFT.value:
             raise RenewalRefused(_("Only drafts can be discarded."))
+        check_discard(order, actor, utcnow())
         session.delete(order)
         audit.record(session, actor, "draft.discard", "order", order_id)
 
@@ -416,6 +429,7 @@ def confirm_order(
     try:
         with write_session(engine) as session:
             row = _load_draft_row(session, actor, draft.order_id)
+            check_holding(row, actor, utcnow())
             if draft.holder is not None and draft.holder.holder_id != row.holder_id:
                 # A crafted draft must not rewrite (and invoice) another reseller's holder.
                 raise AccessDenied(_("This holder does not belong to the order."))

@@ -104,6 +104,7 @@ def new_order(
         terminal=actor.terminal,
         years=years,
         auto_generated=auto_generated,
+        kiosk=actor.is_kiosk,
     )
     session.add(order)
     session.flush()
@@ -433,6 +434,8 @@ def _fill_confirmed(
         holder_snapshot(holder_row) if holder_row else {"billed_to": draft.billed_to}
     )
     order.draft_state = draft_to_json(replace(draft, step=Step.DONE))
+    # No longer a draft: nobody holds it.
+    order.lease_holder = order.lease_until = None
 
 
 def _audit_confirmation(

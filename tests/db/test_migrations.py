@@ -139,3 +139,33 @@ def test_the_demo_wipe_lifts_the_triggers_only_inside_its_transaction(engine):
     _one_event(engine)
     with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
         connection.execute(text("UPDATE audit_event SET actor = 'y'"))  # and after it, too
+
+
+def test_the_lease_migration_marks_drafts_begun_at_the_kiosk(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0003")
+    with engine.begin() as connection:
+        for order_id, actor in ((1, "kiosk:mario.rossi@pec.it"), (2, "anna")):
+            connection.execute(
+                text(
+                    "INSERT INTO orders (id, type, status, created_at, updated_at, years,"
+                    " auto_renew, net_cents, vat_cents, gross_cents, auto_generated, version)"
+                    " VALUES (:id, 'rinnovo', 'Bozza', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP,"
+                    " 1, 0, 0, 0, 0, 0, 1)"
+                ),
+                {"id": order_id},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO audit_event (at, actor, action, entity, entity_id, outcome)"
+                    " VALUES (CURRENT_TIMESTAMP, :actor, 'draft.start', 'order', :id, 'ok')"
+                ),
+                {"actor": actor, "id": str(order_id)},
+            )
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, kiosk, lease_holder FROM orders ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in rows] == [(1, True, None), (2, False, None)]
+    engine.dispose()

@@ -97,7 +97,7 @@ async def test_first_start_creates_the_administrator_and_signs_in(sqlite_engine)
         await pilot.pause()
         assert app.screen.id == "home"
         assert app.actor.name == "admin" and app.actor.role is Role.ADMIN
-        assert app.actor.terminal == "desk-7"
+        assert app.actor.terminal == app.terminal and app.terminal.startswith("desk-7#")
     with Session(sqlite_engine) as session:
         admin = session.exec(select(Operator)).one()
         assert admin.full_name == "Ada Lovelace"
@@ -136,7 +136,7 @@ async def test_login_ok_opens_the_home_screen_as_that_operator(sqlite_engine):
         event = session.exec(
             select(AuditEvent).where(AuditEvent.action == "login", AuditEvent.actor == "mario")
         ).one()
-        assert event.outcome == "ok" and event.terminal == "desk-7"
+        assert event.outcome == "ok" and event.terminal == app.terminal
 
 
 async def test_wrong_password_is_said_at_the_field(sqlite_engine):
