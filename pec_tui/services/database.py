@@ -145,8 +145,7 @@ def prepare_schema(engine: Engine, upgrade_shared: bool, target: str = "head") -
                 "needs ({head}): an administrator upgrades it with `pec-tui db upgrade`."
             ).format(current=current, head=head)
         )
-    if sqlite and current is not None:
-        backup_sqlite(engine, current)
+    backup = backup_sqlite(engine, current) if sqlite and current is not None else None
     from alembic.util.exc import CommandError
 
     try:
@@ -158,6 +157,10 @@ def prepare_schema(engine: Engine, upgrade_shared: bool, target: str = "head") -
             )
         ) from exc
     except DatabaseError as exc:
+        # SQLite commits each DDL statement of a failed migration by itself: the copy made
+        # before it is put back, so that nothing was changed indeed.
+        if backup is not None:
+            restore_sqlite(engine, backup)
         raise DatabaseUnavailable(
             _("The schema could not be upgraded ({detail}): nothing was changed.").format(
                 detail=driver_detail(exc)
@@ -231,6 +234,19 @@ def backup_sqlite(engine: Engine, revision: str) -> Path | None:
             ).format(file=source, detail=exc)
         ) from exc
     return target
+
+
+def restore_sqlite(engine: Engine, backup: Path) -> None:
+    """Put the copy `backup_sqlite` made back in place of the database's content."""
+    engine.dispose()
+    database = make_url(engine.url.render_as_string(hide_password=False)).database or ""
+    source = sqlite3.connect(backup)
+    target = sqlite3.connect(database)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
 
 
 __all__ = [

@@ -140,3 +140,61 @@ def test_postgres_db_upgrade_needs_an_administrator_once_there_are_operators(pg_
     admin = runner.invoke(main, ["--database-url", pg_schema, "--operator", "capo",
                                  "db", "upgrade"])  # fmt: skip
     assert admin.exit_code == 0, admin.output
+
+
+def test_a_book_with_orders_is_upgraded_though_rows_refer_to_them(tmp_path):
+    """A real book's orders are referred to (reservations, lines, payments): an upgrade that
+    rebuilt the orders table would fail on them with the foreign keys on."""
+    path = tmp_path / "pec.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine, "0005")
+    now = "'2026-01-01 00:00:00'"
+    with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO holder (id, kind, display_name, country, reference_email, split_payment,"
+            f" created_at, updated_at, version) VALUES (1, 'privato', 'Rossi Mario', 'IT',"
+            f" 'm@example.it', 0, {now}, {now}, 1)",
+            "INSERT INTO mailbox (id, address, holder_id, plan, expiry, auto_renew, renewal_years,"
+            " mailbox_used_mb, archive_used_mb, extra_mailbox_gb, extra_archive_gb, promo,"
+            f" created_at, version) VALUES (1, 'm@pec.it', 1, 'STANDARD', '2027-01-01', 0, 1,"
+            f" 0, 0, 0, 0, 0, {now}, 1)",
+            "INSERT INTO orders (id, type, status, holder_id, created_at, updated_at, years,"
+            " auto_renew, net_cents, vat_cents, gross_cents, auto_generated, version)"
+            f" VALUES (1, 'rinnovo', 'in_attesa', 1, {now}, {now}, 1, 0, 990, 218, 1208, 0, 1)",
+            f"INSERT INTO open_renewal (mailbox_id, order_id, created_at) VALUES (1, 1, {now})",
+        ):
+            connection.execute(text(statement))
+    engine.dispose()
+
+    opened = open_database(f"sqlite:///{path}")
+    assert current_revision(opened) == head_revision()
+    with opened.connect() as connection:
+        assert connection.execute(text("SELECT id, kiosk FROM orders")).all() == [(1, False)]
+        assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+    opened.dispose()
+
+
+def test_a_failed_sqlite_upgrade_puts_the_copy_back(tmp_path, monkeypatch):
+    """SQLite commits a migration's DDL statement by statement: after a failure the copy made
+    before it is put back, so that "nothing was changed" is true."""
+    from sqlalchemy.exc import OperationalError
+
+    from pec_tui.services import database
+
+    path = tmp_path / "pec.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine, OLDER)
+    engine.dispose()
+
+    def half_done(engine, target="head"):
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE half_done (id INTEGER)"))
+        raise OperationalError("ALTER TABLE orders", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(database, "upgrade", half_done)
+    with pytest.raises(database.DatabaseUnavailable, match="nothing was changed"):
+        open_database(f"sqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+        assert "half_done" not in tables
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (OLDER,)
