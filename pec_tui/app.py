@@ -35,6 +35,7 @@ from pec_tui.screens.messages import (
 )
 from pec_tui.screens.operators import OperatorsScreen
 from pec_tui.screens.orders import OrdersScreen
+from pec_tui.screens.outbox import OutboxScreen
 from pec_tui.screens.session import start_session
 from pec_tui.services.actor import SYSTEM, Actor, session_terminal
 from pec_tui.services.audit_queries import AuditLog
@@ -61,6 +62,11 @@ COMMANDS = (
     ),
     ("orders", N_("Orders"), N_("List orders, register payments, cancel unpaid orders")),
     ("audit", N_("Audit trail"), N_("Who did what, when, from which terminal")),
+    (
+        "outbox",
+        N_("Outgoing e-mail"),
+        N_("E-mails refused by the server, with the reason; send again"),
+    ),
     ("operators", N_("Operators"), N_("Add, list and disable operator accounts")),
     ("lock", N_("Lock the terminal"), N_("Ask the password again before going on")),
 )
@@ -76,6 +82,7 @@ class PecApp(App[None]):
         Binding("f6", "orders", N_("Orders"), id="orders"),
         Binding("f8", "audit", N_("Audit"), id="audit"),
         Binding("f7", "operators", N_("Operators"), id="operators"),
+        Binding("f9", "outbox", N_("Outbox"), id="outbox"),
         Binding("ctrl+l", "lock", N_("Lock"), id="lock"),
     ]
 
@@ -208,6 +215,8 @@ class PecApp(App[None]):
             return self.actor.is_admin and self.actor.reseller_id is None
         if action == "lock":
             return self.idle_lock is not None
+        if action == "outbox":  # every reseller's e-mails: administration only
+            return self.actor.role in (Role.ADMIN, Role.BACK_OFFICE) and not self.actor.is_kiosk
         if action in ("orders", "dashboard"):
             return not self.actor.is_kiosk
         return True
@@ -235,6 +244,10 @@ class PecApp(App[None]):
 
     def action_audit(self) -> None:
         self.push_screen(AuditScreen(AuditLog(self.engine, self.actor)))
+
+    def action_outbox(self) -> None:
+        if not isinstance(self.screen, OutboxScreen):
+            self.push_screen(OutboxScreen(self.ctx))
 
     def action_operators(self) -> None:
         self.push_screen(OperatorsScreen(OperatorAdmin(self.engine, self.actor)))

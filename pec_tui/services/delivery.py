@@ -41,7 +41,11 @@ from sqlmodel import Session, col
 from pec_tui.config import Settings
 from pec_tui.db.engine import session_scope
 from pec_tui.db.models import OutboxMessage, utcnow
+from pec_tui.domain.enums import Role
 from pec_tui.i18n import N_, _
+from pec_tui.services import audit
+from pec_tui.services.actor import Actor
+from pec_tui.services.scope import audit_denials, require_role
 
 QUEUED = "queued"
 SENDING = "sending"
@@ -571,3 +575,31 @@ def retry(engine: Engine, message_ids: list[int]) -> int:
             .values(status=QUEUED, next_attempt_at=None)
         )
         return _rowcount(result)
+
+
+# --- for people: the outbox seen and retried by administration -------------------------------
+
+
+@audit_denials("outbox.list")
+def outbox_for(
+    engine: Engine, actor: Actor, status: str | None = None, limit: int = 200
+) -> list[OutboxRow]:
+    """The latest messages for administrators and back office (they are every reseller's)."""
+    require_role(actor, Role.ADMIN, Role.BACK_OFFICE, action="outbox.list")
+    return list_outbox(engine, status, limit)
+
+
+@audit_denials("outbox.retry")
+def retry_for(engine: Engine, actor: Actor, message_ids: list[int]) -> int:
+    """`retry` for administrators and back office, audited."""
+    require_role(actor, Role.ADMIN, Role.BACK_OFFICE, action="outbox.retry")
+    queued = retry(engine, message_ids)
+    with session_scope(engine) as session:
+        audit.record(
+            session,
+            actor,
+            "outbox.retry",
+            "outbox",
+            details={"messages": message_ids[:100], "queued": queued},
+        )
+    return queued
