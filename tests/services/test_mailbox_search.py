@@ -240,3 +240,46 @@ def test_the_demo_seeder_leaves_the_search_index_complete_and_kept(engine):
         session.commit()
     assert expected <= set(_found(engine, SYSTEM, MailboxFilter(search=word), limit=100))
     assert _found(engine, SYSTEM, MailboxFilter(search="zq.nuov")) == ["zzq.nuova@pec.it"]
+
+
+def _through_the_source(engine, actor: Actor, flt: MailboxFilter) -> tuple[list[str], int]:
+    """Every row as the table reads it (jumps included), and where the list opens."""
+    source = mailboxes.MailboxSource(engine, actor, flt, TODAY, page_size=4)
+    total = source.count()
+    jumped = source.rows(total // 2, total)  # a jump first, then the pages before it
+    rows = source.rows(0, total // 2) + jumped
+    return [row.address for row in rows], source.first_live_index()
+
+
+@pytest.mark.parametrize("sort", ["expiry", "address"])
+@pytest.mark.parametrize(
+    "flt",
+    [
+        MailboxFilter(search="marino"),
+        MailboxFilter(search="serra"),
+        MailboxFilter(search="casella0"),
+        MailboxFilter(search="pec.it"),
+        MailboxFilter(search="serra", state=MailboxState.ACTIVE),
+        MailboxFilter(search="casella", expiring_within_months=1),
+        MailboxFilter(search="nicolo barbera"),
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("who", ["system", "reseller"])
+def test_the_table_reads_a_word_search_once_and_shows_what_the_queries_find(
+    engine, book, monkeypatch, flt, sort, who
+):
+    actor = SYSTEM if who == "system" else _reseller(book)
+    flt = flt.with_(sort=sort)
+    expected = _found(engine, actor, flt, limit=5)
+    source = mailboxes.MailboxSource(engine, actor, flt, TODAY)
+    source.count()
+    assert source.jumps_are_cheap  # the matches are held: a jump is a slice
+    rows, opens_at = _through_the_source(engine, actor, flt)
+    assert rows == expected
+    # Held or not, the list opens at the same row: the first one not Cancellata.
+    monkeypatch.setattr(mailboxes, "WORD_MATCHES_HELD", 0)
+    assert _through_the_source(engine, actor, flt) == (expected, opens_at)
+    if sort == "expiry" and flt.state is None and expected:
+        cancelled = _found(engine, actor, flt.with_(state=MailboxState.CANCELLED))
+        assert opens_at == min(len(cancelled), len(expected) - 1)
