@@ -44,7 +44,7 @@ from pec_tui.services.context import Context
 from pec_tui.services.draft_leases import release_session
 from pec_tui.services.operators import OperatorAdmin, demo_operators
 from pec_tui.widgets.keys import translate_bindings
-from pec_tui.widgets.textual_strings import translate_textual
+from pec_tui.widgets.textual_strings import key_display, translate_textual
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +229,10 @@ class PecApp(App[None]):
         for action, title, help_text in COMMANDS:
             if self.check_action(action, ()):
                 yield SystemCommand(_(title), _(help_text), getattr(self, f"action_{action}"))
+
+    def get_key_display(self, binding: Binding) -> str:
+        """The key as the footer and f1 show it, named in the UI language ("spazio")."""
+        return key_display(super().get_key_display(binding))
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not isinstance(self.screen, CommandPalette):

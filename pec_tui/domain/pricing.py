@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from pec_tui.domain.enums import Plan, PriceItem, SignatureKit
+from pec_tui.domain.enums import Plan, PriceItem, SignatureKit, label
 from pec_tui.domain.money import round_cents, vat_of
 
 DEFAULT_PRICES: dict[PriceItem, Decimal] = {
@@ -131,3 +131,17 @@ def quote(
         kit_item = PriceItem.for_kit(kit)
         lines.append(QuoteLine(kit_item, prices[kit_item], 1, 1))
     return Quote(tuple(lines), vat_rate)
+
+
+def item_description(item: PriceItem) -> str:
+    """`PEC PRO` for a plan, the item's label in the UI language for the rest."""
+    return label(item) if item.value not in Plan.__members__ else f"PEC {item.value}"
+
+
+def stored_line_description(item: str, stored: str) -> str:
+    """What a stored order line is called on screen: its item's label in the UI language
+    (orders placed before the kits had labels stored the raw code), else as stored."""
+    try:
+        return item_description(PriceItem(item))
+    except ValueError:
+        return stored

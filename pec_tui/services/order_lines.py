@@ -13,15 +13,14 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from pec_tui.db.models import Holder, OrderLine
-from pec_tui.domain.enums import Plan, label
 from pec_tui.domain.money import to_cents
-from pec_tui.domain.pricing import MailboxChoice, Quote, QuoteLine
+from pec_tui.domain.pricing import MailboxChoice, Quote, QuoteLine, item_description
 from pec_tui.services.holders import holder_data
 
 
 def line_description(line: QuoteLine) -> str:
     """`PEC PRO` for a plan, the item's label for the rest (extra GB, kits)."""
-    return label(line.item) if line.item.value not in Plan.__members__ else f"PEC {line.item.value}"
+    return item_description(line.item)
 
 
 def order_lines(

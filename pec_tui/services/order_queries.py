@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, OrderLine, Payment
 from pec_tui.domain.enums import OrderStatus
 from pec_tui.domain.money import from_cents
+from pec_tui.domain.pricing import stored_line_description
 from pec_tui.domain.records import OrderRow
 from pec_tui.domain.validation import shown
 from pec_tui.i18n import _
@@ -229,7 +230,7 @@ def get_order(engine: Engine, actor: Actor, ref: int | str) -> OrderDetail:
                 OrderLineRow(
                     address=line.address,
                     item=line.item,
-                    description=line.description,
+                    description=stored_line_description(line.item, line.description),
                     quantity=line.quantity,
                     years=line.years,
                     unit=from_cents(line.unit_cents),

@@ -166,3 +166,24 @@ def translate_textual() -> None:
             continue
         originals = _ORIGINALS.setdefault(cls, list(merged))
         cls._merged_bindings = BindingsMap([_translated(binding) for _key, binding in originals])
+
+
+# The names Textual gives keys in the footer and in f1, as an Italian keyboard labels them.
+KEY_NAMES = {
+    "space": N_("space"),
+    "pgup": N_("pgup"),
+    "pgdn": N_("pgdn"),
+    "home": N_("home"),
+    "end": N_("end"),
+    "del": N_("del"),
+    "insert": N_("insert"),
+}
+
+
+def key_display(shown: str) -> str:
+    """`shown` (Textual's display of a key, e.g. `ctrl+home`) with the key's name in the UI
+    language; modifiers and symbols stay as they are."""
+    *modifiers, key = shown.split("+") if shown != "+" else [shown]
+    caret = "^" if key.startswith("^") and len(key) > 1 else ""  # ctrl, as Textual shows it
+    name = KEY_NAMES.get(key.removeprefix(caret))
+    return "+".join([*modifiers, caret + _(name) if name else key])
