@@ -33,6 +33,7 @@ from sqlalchemy import (
     text,
     true,
     tuple_,
+    union,
     union_all,
 )
 from sqlalchemy.sql.elements import UnaryExpression
@@ -758,10 +759,7 @@ def _word_matches_query(
         return None
     # Steer SQLite to the search indexes: every other column is hidden from its indexes.
     steer = _hidden if engine.dialect.name == "sqlite" else (lambda column: column)
-    matches: ColumnElement[bool] = _word_in_address(engine, search.word, _m.id)
-    if search.in_names:
-        matches = matches | _m.holder_id.in_(_holders_named(engine, search.word))
-    conditions: list[ColumnElement[bool]] = [matches]
+    conditions: list[ColumnElement[bool]] = []
     for reseller_id in (actor.reseller_id, flt.reseller_id):
         if reseller_id is not None:
             conditions.append(steer(_m.reseller_id) == reseller_id)
@@ -770,10 +768,16 @@ def _word_matches_query(
     if high is not None:
         conditions.append(steer(_m.expiry) <= high)
     key = _m.expiry if flt.sort == "expiry" else _m.address
+    # One select per index, merged by UNION (a mailbox may match both): PostgreSQL would
+    # read the whole table for an OR of the two.
+    matches = [_word_in_address(engine, search.word, _m.id)]
+    if search.in_names:
+        matches.append(_m.holder_id.in_(_holders_named(engine, search.word)))
+    arms = [select(key.label("key"), _m.id).where(match, *conditions) for match in matches]
+    merged = (arms[0] if len(arms) == 1 else union(*arms)).subquery()
     return (
-        select(key, _m.id)
-        .where(*conditions)
-        .order_by(steer(key), steer(_m.id))
+        select(merged.c.key, merged.c.id)
+        .order_by(merged.c.key, merged.c.id)
         .limit(WORD_MATCHES_HELD + 1)
     )
 

@@ -25,6 +25,7 @@ from pec_tui.domain.lifecycle import add_months, renewability
 from pec_tui.screens.holder import CustomerAreaScreen
 from pec_tui.screens.mailbox_detail import MailboxDetailScreen
 from pec_tui.screens.mailboxes import MailboxesScreen
+from pec_tui.services import mailboxes
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.database import open_database
 from pec_tui.services.mailboxes import MailboxFilter, MailboxSource
@@ -492,10 +493,12 @@ class _TableApp(App[None]):
         self.query_one(MailboxTable).focus()
 
 
-async def test_a_slow_jump_paints_placeholders_then_fills_them_in(book_url):
+async def test_a_slow_jump_paints_placeholders_then_fills_them_in(book_url, monkeypatch):
     book, url = book_url
     engine = open_database(url)
-    flt = MailboxFilter(search="russo")  # a search: jumps read the rows they skip
+    # A search whose matches are too many to hold: jumps read the rows they skip.
+    monkeypatch.setattr(mailboxes, "WORD_MATCHES_HELD", 10)
+    flt = MailboxFilter(search="russo")
     source = MailboxSource(engine, SYSTEM, flt, TODAY, page_size=5, max_pages=4)
     expected = sorted(
         (
