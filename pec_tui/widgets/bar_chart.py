@@ -69,7 +69,9 @@ class BarChart(Widget):
     def render(self) -> Text:
         width = self.content_size.width or self.size.width
         shape = layout(self.rows, self.headers, width)
-        styles = [self.get_component_rich_style(f"bar-chart--part-{i}") for i in range(3)]
+        styles = [
+            self.get_component_rich_style(f"bar-chart--part-{i}", partial=True) for i in range(3)
+        ]
         figure = self.get_component_rich_style("bar-chart--figure", partial=True)
         lines = []
         if self.headers or self.title:
@@ -142,7 +144,9 @@ class BarList(OptionList):
     def _draw(self) -> None:
         shape = self.shape
         self._drawn_width = self.content_size.width
-        styles = [self.get_component_rich_style(f"bar-chart--part-{i}") for i in range(3)]
+        styles = [
+            self.get_component_rich_style(f"bar-chart--part-{i}", partial=True) for i in range(3)
+        ]
         figure = self.get_component_rich_style("bar-chart--figure", partial=True)
         self._bar_lines = [bar_line(row, shape, styles, figure) for row in self.rows]
         self._marked = self.highlighted

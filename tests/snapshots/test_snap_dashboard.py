@@ -59,9 +59,7 @@ def _orders(engine, book) -> None:
         session.commit()
 
 
-# 80×24 only: at 120×32 the bars' background came out differently depending on the tests
-# that ran before in the same process (not understood yet; see the closing note of stop 18).
-@pytest.mark.parametrize("size", [(80, 24)], ids=["80x24"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 32)], ids=["80x24", "120x32"])
 def test_dashboard(snap_compare, sqlite_url, size):
     i18n.set_language("it")
     app = make_app(sqlite_url)
