@@ -66,10 +66,31 @@ class KeysFooter(Footer):
     def __init__(self, *, compact: bool = False) -> None:
         super().__init__(compact=compact)
         self._fitted_width = 0
+        # What the keys on show were composed from (None: nothing composed yet).
+        self._composed: tuple[object, ...] | None = None
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._fitted_width:
             self.refresh(recompose=True)
+
+    def _signature(self) -> tuple[object, ...]:
+        """Everything the footer's keys are drawn from: the width and the keys on show."""
+        return (
+            self.size.width or self.app.size.width,
+            self.compact,
+            tuple(
+                (binding.key, binding.action, binding.description, enabled, tooltip)
+                for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+                if binding.show or binding.key == self.app.COMMAND_PALETTE_BINDING
+            ),
+        )
+
+    async def recompose(self) -> None:
+        """Compose the keys again, unless they would come out the same: Textual asks at every
+        change of focus or of the bindings, and a screen opening makes a dozen of those."""
+        if self.is_attached and self._bindings_ready and self._signature() == self._composed:
+            return
+        await super().recompose()
 
     def _entries(self) -> list[_Entry]:
         by_action: defaultdict[str, list[tuple[Binding, bool, str, DOMNode]]] = defaultdict(list)
@@ -120,6 +141,7 @@ class KeysFooter(Footer):
             return
         width = self.size.width or self.app.size.width
         self._fitted_width = width
+        self._composed = self._signature()
         entries = self._fit(self._entries(), width)
         self.styles.grid_size_columns = len(entries)
         for entry in entries:
