@@ -20,26 +20,6 @@ if TYPE_CHECKING:
 _PROGRESS_FROM_ROWS = 10_000
 
 
-# Named as strings: the service module is imported only when a command runs.
-class _Period(click.ParamType["ExpiryWindow", "str | ExpiryWindow"]):
-    """A number of months (`3m`) or days (`90d`)."""
-
-    name = "PERIOD"
-
-    def convert(
-        self, value: str | ExpiryWindow, param: click.Parameter | None, ctx: click.Context | None
-    ) -> ExpiryWindow:
-        from pec_tui.domain.validation import ValidationError
-        from pec_tui.services.mailbox_io import ExpiryWindow
-
-        if isinstance(value, ExpiryWindow):
-            return value
-        try:
-            return ExpiryWindow.parse(value)
-        except ValidationError as exc:
-            self.fail(exc.message, param, ctx)
-
-
 @main.group()
 def mailboxes() -> None:
     """Mailboxes in and out of files (the columns are in `mailboxes export --help`)."""
@@ -49,7 +29,7 @@ def mailboxes() -> None:
 @click.option(
     "--expiring-within",
     "window",
-    type=_Period(),
+    type=options.Period(),
     help="Only mailboxes expiring from today to the end of this period: months (3m) or "
     "days (90d). Sorted by expiry; otherwise all mailboxes in the order they were added.",
 )

@@ -1,9 +1,17 @@
-"""`pec-tui renew ADDRESS...`: a renewal order placed from a script, exactly as the TUI places it."""
+"""`pec-tui renew ADDRESS...`: a renewal order placed from a script, exactly as the TUI places it.
+
+The mailboxes are named as arguments, read from a file (`--from-file`, any number of them) or
+chosen by the mailbox list's own rule (`--expiring-within 3m`, the `t` key's selection).
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -11,10 +19,37 @@ from pec_tui.cli import options
 from pec_tui.cli.group import CliContext, main, pass_ctx
 from pec_tui.cli.order_output import echo_confirmed, refusals_as_errors, require_consents
 from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
+from pec_tui.i18n import _, ngettext
+
+if TYPE_CHECKING:
+    from pec_tui.services.mailbox_io import ExpiryWindow
+
+EXIT_INTERRUPTED = 130
+# A refusal of a file names at most this many of its bad lines.
+NAMED_BAD_LINES = 20
+# Below this many mailboxes the order is placed before a progress bar would mean anything.
+_PROGRESS_FROM = 1_000
 
 
 @main.command("renew")
-@click.argument("addresses", metavar="ADDRESS...", nargs=-1, required=True)
+@click.argument("addresses", metavar="[ADDRESS]...", nargs=-1)
+@click.option(
+    "--from-file",
+    "from_file",
+    type=options.InputFile(encoding="utf-8-sig"),
+    help="Also renew the mailboxes listed in this file, one address per line (- reads "
+    "standard input); blank lines and lines starting with # are skipped. Any number of "
+    "addresses; a line that is not an address is refused with its number, and nothing is "
+    "ordered.",
+)
+@click.option(
+    "--expiring-within",
+    "window",
+    type=options.Period(),
+    help="Also renew every mailbox you may renew that expires from today to the end of this "
+    "period, months (3m) or days (90d): the mailbox list's `t` selection. Mailboxes with "
+    "Rinnovo automatico on or on an open order are left out, as there.",
+)
 @click.option(
     "--years",
     type=click.IntRange(1, 5),
@@ -63,6 +98,8 @@ from pec_tui.domain.enums import PaymentMethod, Plan, SignatureKit
 def renew(
     ctx: CliContext,
     addresses: tuple[str, ...],
+    from_file: TextIO | None,
+    window: ExpiryWindow | None,
     years: int,
     plan: str | None,
     extra_mailbox_gb: int | None,
@@ -78,13 +115,19 @@ def renew(
 ) -> None:
     """Renew the mailboxes ADDRESS... with one order, as the terminal UI would.
 
+    The mailboxes are those named as ADDRESS arguments, those listed in the --from-file file
+    and those --expiring-within selects, together (at least one of the three). Mailboxes of
+    several resellers (administrators and back office) make one order per reseller, all
+    placed in one transaction: Ctrl-C before the end orders nothing.
+
     The order is confirmed (number, lines, totals, consents recorded under the operator's
     name) and the Conferma ordine e-mail is queued; it stays awaiting payment until the
     payment is registered (`pec-tui payments register`), unless paid with prepaid credit.
     Mailboxes with Rinnovo automatico on, cancelled ones and ones with an open order are
-    refused with the reason; then nothing is ordered.
+    refused with the reason (those --expiring-within finds are left out instead); then
+    nothing is ordered.
     """
-    from pec_tui.domain.draft import Consents, DraftItem, RenewalRefused, Step
+    from pec_tui.domain.draft import Consents, Draft, DraftItem, Step
     from pec_tui.domain.plans import clamp_extra
     from pec_tui.services import orders
     from pec_tui.services.order_queries import mailbox_ids_by_address
@@ -92,41 +135,131 @@ def renew(
 
     require_consents(accept_terms, accept_clauses, accept_privacy)
     engine, actor, today = ctx.engine, ctx.actor, date.today()
-    ids = mailbox_ids_by_address(engine, actor, list(addresses))
-    draft = orders.start_renewal(engine, actor, ids, today)
+    named = list(addresses)
+    where: dict[str, str] = {}
+    if from_file is not None:
+        listed = read_address_file(from_file)
+        named += listed
+        for address, line in listed.items():
+            where.setdefault(address, _("line {number}").format(number=line))
+    if not named and window is None:
+        raise click.UsageError(
+            _("Name the mailboxes to renew: ADDRESS arguments, --from-file or --expiring-within.")
+        )
+    ids = mailbox_ids_by_address(engine, actor, named, where) if named else []
+    if window is not None:
+        chosen_ids = _expiring_ids(ctx, window, today)
+        seen = set(ids)
+        ids += [i for i in chosen_ids if i not in seen]
+    if not ids:
+        raise click.ClickException(
+            _("No mailbox expiring within {period} can be renewed: nothing was ordered.").format(
+                period=window_text(window)
+            )
+            if window is not None
+            else _("No mailbox to renew: nothing was ordered.")
+        )
 
     def chosen(item: DraftItem) -> DraftItem:
         target = Plan(plan.upper()) if plan else item.plan
         kept_mb, kept_arch = clamp_extra(target, item.extra_mailbox_gb, item.extra_archive_gb)
+        new_mb = kept_mb if extra_mailbox_gb is None else extra_mailbox_gb
+        new_arch = kept_arch if extra_archive_gb is None else extra_archive_gb
+        if (target, new_mb, new_arch, confirm_archive_deletion) == (
+            item.plan,
+            item.extra_mailbox_gb,
+            item.extra_archive_gb,
+            item.archive_deletion_confirmed,
+        ):
+            return item  # most mailboxes of a long list: no copy
         return replace(
             item,
             plan=target,
-            extra_mailbox_gb=kept_mb if extra_mailbox_gb is None else extra_mailbox_gb,
-            extra_archive_gb=kept_arch if extra_archive_gb is None else extra_archive_gb,
+            extra_mailbox_gb=new_mb,
+            extra_archive_gb=new_arch,
             archive_deletion_confirmed=confirm_archive_deletion,
         )
 
-    draft = replace(
-        draft,
-        items=tuple(chosen(item) for item in draft.items),
-        years=years,
-        kit=SignatureKit(kit) if kit else None,
-        payment_method=PaymentMethod(payment_method),
-        auto_renew=auto_renew,
-        consents=Consents(accept_terms, accept_clauses, accept_privacy),
-        step=Step.CONTRACT,
-    )
-    try:
-        draft = orders.save_draft(engine, actor, draft)
-        done = orders.confirm_order(
-            engine,
-            actor,
+    def choose(draft: Draft) -> Draft:
+        return replace(
             draft,
-            today,
-            Billing(ctx.settings.bank_iban, ctx.settings.bank_beneficiary),
+            items=tuple(chosen(item) for item in draft.items),
+            years=years,
+            kit=SignatureKit(kit) if kit else None,
+            payment_method=PaymentMethod(payment_method),
+            auto_renew=auto_renew,
+            consents=Consents(accept_terms, accept_clauses, accept_privacy),
+            step=Step.CONTRACT,
         )
-    except RenewalRefused:
-        # A script that fails leaves no draft behind for someone to stumble on.
-        orders.discard_draft(engine, actor, draft.order_id)
-        raise
+
+    billing = Billing(ctx.settings.bank_iban, ctx.settings.bank_beneficiary)
+    try:
+        with _progress(len(ids)) as advance:
+            # One transaction, no draft left behind: a refusal or Ctrl-C orders nothing.
+            draft, done = orders.place_renewal(
+                engine, actor, ids, today, choose, billing, progress=advance
+            )
+    except KeyboardInterrupt:
+        click.echo(_("Interrupted: nothing was ordered."), err=True)
+        click.get_current_context().exit(EXIT_INTERRUPTED)
     echo_confirmed(done, [item.address for item in draft.items], draft.years, fmt)
+
+
+def window_text(window: ExpiryWindow) -> str:
+    return f"{window.amount}{window.unit}"
+
+
+def _expiring_ids(ctx: CliContext, window: ExpiryWindow, today: date) -> list[int]:
+    """The ids the mailbox list's rule selects (`t`): renewable, in the actor's scope."""
+    from pec_tui.services.mailboxes import Selection, SelectionRule
+
+    first, last = window.bounds(today)
+    return Selection(SelectionRule(first, last)).resolve_ids(ctx.engine, ctx.actor, today)
+
+
+def read_address_file(source: TextIO) -> dict[str, int]:
+    """The addresses of a file, one a line, each with the number of the line it is first on.
+
+    Blank lines and lines starting with # are skipped; any other line that is not one
+    address refuses the whole file, naming the lines (the first `NAMED_BAD_LINES`)."""
+    from pec_tui.domain.validation import ValidationError, check_pec_address, shown
+
+    found: dict[str, int] = {}
+    bad: list[str] = []
+    bad_count = 0
+    for number, raw in enumerate(source, start=1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            address = check_pec_address(text)
+        except ValidationError:
+            bad_count += 1
+            if len(bad) < NAMED_BAD_LINES:
+                bad.append(_("line {number}: “{text}”").format(number=number, text=shown(text)))
+            continue
+        found.setdefault(address, number)
+    if bad_count:
+        listed = "; ".join(bad)
+        if bad_count > len(bad):
+            listed += "; " + _("and {count} more").format(count=bad_count - len(bad))
+        raise click.ClickException(
+            ngettext(
+                "{count} line of the file is not a PEC address ({lines}): nothing was ordered.",
+                "{count} lines of the file are not PEC addresses ({lines}): nothing was ordered.",
+                bad_count,
+            ).format(count=bad_count, lines=listed)
+        )
+    return found
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error over the mailboxes ordered (`advance(how_many)`),
+    shown for long work only."""
+    if total < _PROGRESS_FROM:
+        yield lambda _done: None
+        return
+    label = ngettext("Renewing {count} mailbox", "Renewing {count} mailboxes", total)
+    with click.progressbar(length=total, label=label.format(count=total), file=sys.stderr) as bar:
+        yield bar.update

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pec_tui.domain.enums import PaymentMethod
 from pec_tui.domain.validation import MAX_INTEGER
+
+if TYPE_CHECKING:
+    from pec_tui.services.mailbox_io import ExpiryWindow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +54,30 @@ class OutputFile(click.File):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         _refuse_control_characters(self, value, param, ctx)
         return super().convert(value, param, ctx)
+
+
+# Named as strings: the service module is imported only when a command runs.
+class Period(click.ParamType["ExpiryWindow", "str | ExpiryWindow"]):
+    """A number of months (`3m`) or days (`90d`)."""
+
+    name = "PERIOD"
+
+    def convert(
+        self, value: str | ExpiryWindow, param: click.Parameter | None, ctx: click.Context | None
+    ) -> ExpiryWindow:
+        from pec_tui.domain.validation import ValidationError
+        from pec_tui.services.mailbox_io import ExpiryWindow
+
+        if isinstance(value, ExpiryWindow):
+            return value
+        try:
+            return ExpiryWindow.parse(value)
+        except ValidationError as exc:
+            self.fail(exc.message, param, ctx)
+
+
+class InputFile(OutputFile):
+    """`click.File` to read (`-` is standard input), the file name checked like `FilePath`."""
 
 
 def text_or_json(help_text: str = "text for people, json for scripts.") -> Callable[[F], F]:

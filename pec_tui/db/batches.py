@@ -1,8 +1,11 @@
-"""Working on many rows at once: ids split for `IN (...)` lists."""
+"""Working on many rows at once: ids split for `IN (...)` lists, plain rows inserted in bulk."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
 
 # Ids per IN (...) list: within SQLite's limit on bound parameters, and quick to plan.
 ID_CHUNK = 5_000
@@ -11,3 +14,26 @@ ID_CHUNK = 5_000
 def chunked(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
+
+
+def insert_plain_rows(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Insert `rows` (tuples in the order of `columns`) as fast as the database takes them:
+    COPY on PostgreSQL, one executemany of the driver on SQLite.
+
+    No SQLAlchemy type processing happens: only for columns of plain integers, strings and
+    NULLs (order lines, say), never dates, decimals or booleans."""
+    names = ", ".join(f'"{name}"' for name in columns)
+    if connection.dialect.name == "postgresql":
+        # psycopg's own connection: its cursor copies (the DBAPI has no word for it).
+        raw: Any = connection.connection.dbapi_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', list(rows))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from pec_tui.domain.enums import Plan, PriceItem, SignatureKit, label
 from pec_tui.domain.money import round_cents, vat_of
@@ -88,8 +89,9 @@ class Quote:
     lines: tuple[QuoteLine, ...]
     vat_rate: Decimal
 
-    @property
+    @cached_property
     def net(self) -> Decimal:
+        # Worked out once: a quote may have tens of thousands of lines, and it is immutable.
         return round_cents(sum((line.total for line in self.lines), Decimal("0")))
 
     @property
@@ -112,8 +114,9 @@ def quote(
     if years < 1:
         raise ValueError("years must be at least 1")
     lines: list[QuoteLine] = []
+    plan_items = {plan: PriceItem.for_plan(plan) for plan in Plan}
     for choice in choices:
-        plan_item = PriceItem.for_plan(choice.plan)
+        plan_item = plan_items[choice.plan]
         lines.append(
             QuoteLine(plan_item, prices[plan_item], 1, years, choice.address, choice.mailbox_id)
         )

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from pec_tui.db.models import Holder, OrderLine
+from pec_tui.domain.enums import PriceItem
 from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import MailboxChoice, Quote, QuoteLine, item_description
 from pec_tui.services.holders import holder_data
@@ -23,38 +25,72 @@ def line_description(line: QuoteLine) -> str:
     return item_description(line.item)
 
 
+# The columns of `order_lines`' rows, in their order.
+ORDER_LINE_COLUMNS = (
+    "order_id",
+    "mailbox_id",
+    "address",
+    "item",
+    "description",
+    "quantity",
+    "years",
+    "unit_cents",
+    "total_cents",
+    "plan",
+    "previous_plan",
+    "extra_mailbox_gb",
+    "extra_archive_gb",
+)
+
+
 def order_lines(
     order_id: int, quote: Quote, choices: Sequence[MailboxChoice]
-) -> list[dict[str, Any]]:
-    """The quote's lines as `order_line` rows (for one bulk INSERT); a mailbox's plan line
-    carries what the mailbox becomes once paid."""
+) -> list[tuple[Any, ...]]:
+    """The quote's lines as `order_line` rows in `ORDER_LINE_COLUMNS` (for one bulk insert);
+    a mailbox's plan line carries what the mailbox becomes once paid.
+
+    An order may hold tens of thousands of lines: what is the same for many of them (an
+    item's value and description, a price in cents) is worked out once."""
     by_address = {choice.address: choice for choice in choices}
+    items: dict[PriceItem, tuple[str, str]] = {}
+    cents: dict[Decimal, int] = {}
+
+    def in_cents(amount: Decimal) -> int:
+        found = cents.get(amount)
+        if found is None:
+            found = cents[amount] = to_cents(amount)
+        return found
+
     rows = []
     for line in quote.lines:
+        known = items.get(line.item)
+        if known is None:
+            known = items[line.item] = (line.item.value, line_description(line))
+        item, description = known
         choice = by_address.get(line.address) if line.address else None
         # The mailbox's plan line carries its choice; other lines carry none.
-        plan_choice = (
-            choice if choice is not None and line.item.value == choice.plan.value else None
-        )
+        if choice is not None and item == choice.plan.value:
+            plan: str | None = choice.plan.value
+            previous = choice.previous_plan.value if choice.previous_plan is not None else None
+            extra_mailbox_gb, extra_archive_gb = choice.extra_mailbox_gb, choice.extra_archive_gb
+        else:
+            plan = previous = None
+            extra_mailbox_gb = extra_archive_gb = 0
         rows.append(
-            dict(
-                order_id=order_id,
-                mailbox_id=line.mailbox_id,
-                address=line.address,
-                item=line.item.value,
-                description=line_description(line),
-                quantity=line.quantity,
-                years=line.years,
-                unit_cents=to_cents(line.unit),
-                total_cents=to_cents(line.total),
-                plan=plan_choice.plan.value if plan_choice is not None else None,
-                previous_plan=(
-                    plan_choice.previous_plan.value
-                    if plan_choice is not None and plan_choice.previous_plan is not None
-                    else None
-                ),
-                extra_mailbox_gb=plan_choice.extra_mailbox_gb if plan_choice is not None else 0,
-                extra_archive_gb=plan_choice.extra_archive_gb if plan_choice is not None else 0,
+            (
+                order_id,
+                line.mailbox_id,
+                line.address,
+                item,
+                description,
+                line.quantity,
+                line.years,
+                in_cents(line.unit),
+                in_cents(line.unit * line.quantity * line.years),
+                plan,
+                previous,
+                extra_mailbox_gb,
+                extra_archive_gb,
             )
         )
     return rows

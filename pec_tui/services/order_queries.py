@@ -6,7 +6,7 @@ back office and administrators all of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, func, or_
 from sqlmodel import Session, col, select
 
+from pec_tui.db.batches import ID_CHUNK
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, OrderLine, Payment
 from pec_tui.domain.enums import OrderStatus
 from pec_tui.domain.money import from_cents
@@ -259,24 +260,44 @@ def get_order(engine: Engine, actor: Actor, ref: int | str) -> OrderDetail:
         )
 
 
-def mailbox_ids_by_address(engine: Engine, actor: Actor, addresses: list[str]) -> list[int]:
+ADDRESS_CHUNK = ID_CHUNK
+# A refusal names at most this many of the addresses it could not find.
+NAMED_MISSING = 20
+
+
+def mailbox_ids_by_address(
+    engine: Engine,
+    actor: Actor,
+    addresses: list[str],
+    where: Mapping[str, str] | None = None,
+) -> list[int]:
     """The ids of the mailboxes named (any case), in the order given; LookupError names the
-    addresses the actor has no mailbox for."""
-    wanted = [a.strip().lower() for a in addresses if a.strip()]
+    addresses the actor has no mailbox for (the first `NAMED_MISSING`, each followed by
+    `where[address]` when given, e.g. the line of a file it came from)."""
+    wanted = list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))
+    found: dict[str, int] = {}
     with Session(engine) as session:
-        rows = session.exec(
-            scope_mailboxes(select(Mailbox.address, Mailbox.id), actor).where(
-                col(Mailbox.address).in_(wanted)
+        # In chunks: any number of addresses, within every database's limit on parameters.
+        for start in range(0, len(wanted), ADDRESS_CHUNK):
+            chunk = wanted[start : start + ADDRESS_CHUNK]
+            found.update(
+                session.exec(
+                    scope_mailboxes(select(Mailbox.address, Mailbox.id), actor).where(
+                        col(Mailbox.address).in_(chunk)
+                    )
+                ).all()
             )
-        ).all()
-        found = dict(rows)
         missing = [a for a in wanted if a not in found]
         if not missing:
-            return list(dict.fromkeys(found[a] for a in wanted))
+            return [found[a] for a in wanted]
         elsewhere = session.exec(
-            select(Mailbox.address).where(col(Mailbox.address).in_(missing))
+            select(Mailbox.address).where(col(Mailbox.address).in_(missing[:ADDRESS_CHUNK]))
         ).all()
-    message = _("No such mailbox: {addresses}.").format(addresses=", ".join(missing))
+    named = [f"{a} ({where[a]})" if where and a in where else a for a in missing[:NAMED_MISSING]]
+    listed = ", ".join(named)
+    if len(missing) > NAMED_MISSING:
+        listed += " " + _("and {count} more").format(count=len(missing) - NAMED_MISSING)
+    message = _("No such mailbox: {addresses}.").format(addresses=listed)
     if elsewhere:
         # Another reseller's: the same answer as a missing one, but the attempt is audited.
         asked = elsewhere[0][:64] if len(elsewhere) == 1 else None  # the message names all

@@ -8,7 +8,7 @@ same steps and are placed by the order pipeline (`services.placing`) at CONFERMA
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Protocol
@@ -172,7 +172,14 @@ def _billed_party(
     reseller_ids = {m.reseller_id for m in mailboxes}
     if len(reseller_ids) == 1 and None not in reseller_ids:
         return None, session.get_one(Reseller, reseller_ids.pop()).name
-    keys = sorted({renewal_item(m).order_key for m in mailboxes}, key=order_key_rank)
+    # As `DraftItem.order_key`: the reseller's order, or a direct customer's own.
+    keys = sorted(
+        {
+            ("reseller", m.reseller_id) if m.reseller_id is not None else ("holder", m.holder_id)
+            for m in mailboxes
+        },
+        key=order_key_rank,
+    )
     names = [party_name(session, key) for key in keys]
     shown = ", ".join(names[:3]) + ("…" if len(names) > 3 else "")
     return None, ngettext("{count} order: {names}", "{count} orders: {names}", len(names)).format(
@@ -418,10 +425,17 @@ def split_draft(session: Session, draft: Draft) -> list[Draft]:
 
 @audit_denials("order.confirm")
 def confirm_order(
-    engine: Engine, actor: Actor, draft: Draft, today: date, billing: Billing | None = None
+    engine: Engine,
+    actor: Actor,
+    draft: Draft,
+    today: date,
+    billing: Billing | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[ConfirmedOrder]:
     """Place a complete draft (renewal or purchase) through the order pipeline: one order, or
-    one per reseller for a renewal across resellers — all of them, or none."""
+    one per reseller for a renewal across resellers — all of them, or none. `progress` is
+    told how many more mailboxes have been placed after each order (the commit comes after
+    the last)."""
     problems = draft_problems(draft)
     if problems:
         refusal = PurchaseRefused if draft.is_purchase else RenewalRefused
@@ -452,6 +466,8 @@ def confirm_order(
                         raise
                     # Say whose order it is: the pass covers several.
                     raise type(exc)(f"{part.billed_to}: {exc.message}") from exc
+                if progress is not None:
+                    progress(len(part.items))
             return placed
     except IntegrityError as exc:
         with Session(engine) as session:
@@ -462,6 +478,60 @@ def confirm_order(
             raise PurchaseRefused(
                 _("{address} already has an open order.").format(address=draft.items[0].address)
             ) from exc
+        raise
+
+
+@audit_denials("order.confirm")
+def place_renewal(
+    engine: Engine,
+    actor: Actor,
+    mailbox_ids: Sequence[int],
+    today: date,
+    choose: Callable[[Draft], Draft],
+    billing: Billing | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Draft, list[ConfirmedOrder]]:
+    """Renew `mailbox_ids` at once, without a stored draft (a script's renewal): the draft
+    the flow would start, completed by `choose` (plan, years, payment, consents), placed
+    through the same pipeline in one transaction — one order per reseller, all or none.
+
+    The mailboxes are read once; `progress` is told how many more have been placed after
+    each order. Refusals as `start_renewal` and `confirm_order`."""
+    if not mailbox_ids:
+        raise RenewalRefused(_("Select at least one mailbox to renew."))
+    ids = sorted(set(mailbox_ids))
+    draft: Draft | None = None
+    try:
+        with write_session(engine) as session:
+            mailboxes = mailbox_facts(session, ids)
+            if len(mailboxes) != len(ids):
+                raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))
+            holder, billed_to = _billed_party(session, mailboxes)
+            draft = choose(renewal_draft(0, mailboxes, holder, billed_to))
+            facts = {m.id: m for m in mailboxes}
+            del mailboxes
+            parts = split_draft(session, draft)
+            placed = []
+            for part in parts:
+                try:
+                    placed.append(
+                        place_order(session, actor, part, today, billing or Billing(), facts=facts)
+                    )
+                except RenewalRefused as exc:
+                    if len(parts) == 1:
+                        raise
+                    raise type(exc)(f"{part.billed_to}: {exc.message}") from exc
+                if progress is not None:
+                    progress(len(part.items))
+            return draft, placed
+    except IntegrityError as exc:
+        # Another order reserved one of the mailboxes meanwhile: say which.
+        conflict = None
+        if draft is not None:
+            with Session(engine) as session:
+                conflict = open_order_conflict(session, draft)
+        if conflict is not None:
+            raise conflict from exc
         raise
 
 

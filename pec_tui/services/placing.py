@@ -10,18 +10,18 @@ pays with prepaid credit when that is the method and the credit covers it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from sqlalchemy import DateTime, literal, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from pec_tui.db.batches import chunked
+from pec_tui.db.batches import chunked, insert_plain_rows
 from pec_tui.db.models import (
     Counter,
     Holder,
@@ -45,13 +45,14 @@ from pec_tui.domain.holder import HolderData, normalise_holder
 from pec_tui.domain.lifecycle import renewability
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.pricing import PriceList, Quote
+from pec_tui.domain.pricing import quote as price_quote
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import _, format_money
 from pec_tui.services import audit, notifications
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase, refuse_if_on_order
 from pec_tui.services.database import ORDER_NUMBER_COUNTER
-from pec_tui.services.order_lines import holder_snapshot, order_lines
+from pec_tui.services.order_lines import ORDER_LINE_COLUMNS, holder_snapshot, order_lines
 from pec_tui.services.payments import settle_with_credit
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.scope import OutOfScope, owns
@@ -232,10 +233,17 @@ def check_mailbox_access(actor: Actor, mailbox: OwnedMailbox) -> None:
 
 
 def _renewal_targets(
-    session: Session, actor: Actor, draft: Draft, today: date, origin: Origin
+    session: Session,
+    actor: Actor,
+    draft: Draft,
+    today: date,
+    origin: Origin,
+    facts: Mapping[int, MailboxFacts] | None = None,
 ) -> list[MailboxFacts]:
-    ids = [i.mailbox_id for i in draft.items if i.mailbox_id is not None]
-    found = {m.id: m for m in mailbox_facts(session, ids)}
+    if facts is None:
+        ids = [i.mailbox_id for i in draft.items if i.mailbox_id is not None]
+        facts = {m.id: m for m in mailbox_facts(session, ids)}
+    found = facts
     mailboxes = []
     for item in draft.items:
         mailbox = found.get(item.mailbox_id) if item.mailbox_id is not None else None
@@ -316,12 +324,14 @@ def place_order(
     order: Order | None = None,
     origin: Origin = Origin.OPERATOR,
     prices: PriceList | None = None,
+    facts: Mapping[int, MailboxFacts] | None = None,
 ) -> ConfirmedOrder:
     """Place `draft` as an order awaiting payment (paid at once with enough prepaid credit).
 
     `order` is the draft's own row, locked by the caller; without it a new row is made. Runs in
     the caller's transaction: RenewalRefused (or AccessDenied, LookupError) leaves it to be
-    rolled back; `prices` saves a batch job reading the price list for every order; an
+    rolled back; `prices` saves a batch job reading the price list for every order, `facts`
+    re-reading mailboxes read in this transaction (`mailbox_facts`); an
     IntegrityError means a mailbox was reserved meanwhile by another order
     (`open_order_conflict` says which).
     """
@@ -334,7 +344,7 @@ def place_order(
     if order is not None and order.status != OrderStatus.DRAFT.value:
         raise RenewalRefused(_("This order has already been confirmed or discarded."))
 
-    reserved, reseller_id = _reserved_mailboxes(session, actor, draft, today, origin)
+    reserved, reseller_id = _reserved_mailboxes(session, actor, draft, today, origin, facts)
     holder_row = _holder_for(session, actor, draft, origin)
     if order is None:
         order = new_order(
@@ -347,19 +357,21 @@ def place_order(
             OrderStatus.AWAITING_PAYMENT,
             auto_generated=origin is Origin.AUTO_RENEWAL,
         )
-    # Reserve first: a concurrent order for the same mailbox fails here, cleanly.
-    if reserved:
-        session.execute(
-            OpenRenewal.__table__.insert(),
-            [{"mailbox_id": i, "order_id": order.id} for i in reserved],
-        )
 
-    q = draft.quote(prices or load_price_list(session))
+    choices = draft.choices()
+    q = price_quote(prices or load_price_list(session), choices, draft.years, draft.kit)
     order.number = next_order_number(session)
     _fill_confirmed(order, draft, q, actor, holder_row, reseller_id, method)
     session.add(order)
-    # Plain executemany on the table: no ORM objects, no ids read back.
-    session.execute(OrderLine.__table__.insert(), order_lines(order.id, q, draft.choices()))
+    # Plain rows in bulk (COPY on PostgreSQL): no ORM objects, no ids read back.
+    insert_plain_rows(
+        session.connection(),
+        OrderLine.__table__,
+        ORDER_LINE_COLUMNS,
+        order_lines(order.id, q, choices),
+    )
+    if reserved:
+        _reserve(session, order.id, len(reserved))
     _audit_confirmation(session, actor, order, draft, q, origin)
     instructions = payment_instructions(
         method, order.number, q.gross, billing.iban, billing.beneficiary
@@ -392,14 +404,35 @@ def place_order(
     )
 
 
+def _reserve(session: Session, order_id: int, expected: int) -> None:
+    """One open order per mailbox: an `open_renewal` row for each mailbox the order's plan
+    lines name, in one statement; a mailbox already on another order fails the insert
+    (IntegrityError), and with it the transaction."""
+    lines = OrderLine.__table__
+    session.execute(
+        OpenRenewal.__table__.insert().from_select(
+            ["mailbox_id", "order_id", "created_at"],
+            sa_select(lines.c.mailbox_id, literal(order_id), literal(utcnow(), DateTime()))
+            .where(lines.c.order_id == order_id)
+            .where(lines.c.mailbox_id.is_not(None))
+            .where(lines.c.plan.is_not(None)),
+        )
+    )
+
+
 def _reserved_mailboxes(
-    session: Session, actor: Actor, draft: Draft, today: date, origin: Origin
+    session: Session,
+    actor: Actor,
+    draft: Draft,
+    today: date,
+    origin: Origin,
+    facts: Mapping[int, MailboxFacts] | None = None,
 ) -> tuple[list[int], int | None]:
     """The ids of the mailboxes the order reserves, and the reseller the order belongs to."""
     if draft.is_purchase:
         buyer, again = _purchase_targets(session, actor, draft, today)
         return [m.id for m in again], buyer.reseller_id
-    renewed = _renewal_targets(session, actor, draft, today, origin)
+    renewed = _renewal_targets(session, actor, draft, today, origin, facts)
     return [m.id for m in renewed], renewed[0].reseller_id if renewed else None
 
 
