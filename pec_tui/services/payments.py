@@ -15,12 +15,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, bindparam, delete, update
+from sqlalchemy import (
+    CursorResult,
+    Date,
+    Engine,
+    case,
+    delete,
+    func,
+    update,
+)
+from sqlalchemy import cast as cast_
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pec_tui.db.batches import chunked
+from pec_tui.db.batches import bulk_cache, chunked
 from pec_tui.db.models import (
     CreditMovement,
     Holder,
@@ -226,22 +235,21 @@ def _renew_mailboxes(
 ) -> list[RenewedMailbox]:
     """Extend every mailbox of a renewal from its old expiry, with the plan and space chosen.
 
-    The mailboxes are read as plain rows (locked on PostgreSQL) and written with one
-    executemany: an order may hold tens of thousands. Refused, with nothing changed, when a
-    mailbox is gone or Cancellata."""
+    The mailboxes are read as plain rows (locked on PostgreSQL) to check them and written
+    with one set-based UPDATE from the order's lines: an order may hold tens of thousands.
+    Refused, with nothing changed, when a mailbox is gone or Cancellata."""
     table = Mailbox.__table__
     ids = sorted({line.mailbox_id for line in plan_lines if line.mailbox_id is not None})
-    current: dict[int, tuple[str, date, int]] = {}
+    current: dict[int, tuple[str, date]] = {}
     for chunk in chunked(ids):
         rows = session.execute(
-            sa_select(table.c.id, table.c.address, table.c.expiry, table.c.archive_used_mb)
+            sa_select(table.c.id, table.c.address, table.c.expiry)
             .where(table.c.id.in_(chunk))
             .order_by(table.c.id)
             .with_for_update()
         )
-        current.update({row[0]: (row[1], row[2], row[3]) for row in rows})
+        current.update({row[0]: (row[1], row[2]) for row in rows})
     renewed: list[RenewedMailbox] = []
-    changes: list[dict[str, Any]] = []
     for line in plan_lines:
         assert line.mailbox_id is not None and line.plan is not None  # renewal plan lines
         found = current.get(line.mailbox_id)
@@ -251,7 +259,7 @@ def _renew_mailboxes(
                     address=line.address
                 )
             )
-        address, old, archive_used_mb = found
+        address, old = found
         if state_of(old, paid_on) is MailboxState.CANCELLED:
             raise PaymentRefused(
                 _(
@@ -263,39 +271,58 @@ def _renew_mailboxes(
                     number=order.number,
                 )
             )
-        new = renewed_expiry(old, line.years)
-        # Down to STANDARD: the security archive is switched off and its messages deleted.
-        archive = PLANS[Plan(line.plan)].has_archive
-        changes.append(
-            {
-                "b_id": line.mailbox_id,
-                "b_expiry": new,
-                "b_plan": line.plan,
-                "b_extra_mailbox_gb": line.extra_mailbox_gb,
-                "b_extra_archive_gb": line.extra_archive_gb if archive else 0,
-                "b_archive_used_mb": archive_used_mb if archive else 0,
-            }
-        )
-        renewed.append(RenewedMailbox(line.mailbox_id, address, old, new, line.plan))
-    if changes:
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                expiry=bindparam("b_expiry"),
-                plan=bindparam("b_plan"),
-                extra_mailbox_gb=bindparam("b_extra_mailbox_gb"),
-                extra_archive_gb=bindparam("b_extra_archive_gb"),
-                archive_used_mb=bindparam("b_archive_used_mb"),
-                auto_renew=order.auto_renew,
-                renewal_years=order.years,
-                payment_method=order.payment_method,
-                version=table.c.version + 1,
+        renewed.append(
+            RenewedMailbox(
+                line.mailbox_id, address, old, renewed_expiry(old, line.years), line.plan
             )
-            .execution_options(synchronize_session=False),
-            changes,
         )
+    if renewed:
+        _apply_plan_lines(session, order)
     return renewed
+
+
+def _renewed_expiry_sql(dialect: str, expiry: Any, years: Any) -> Any:
+    """`domain.lifecycle.renewed_expiry` in SQL: the same day `years` later, 29 February
+    becoming 28 February in a common year."""
+    if dialect == "postgresql":
+        # date + interval keeps the day, or takes the month's last one.
+        return cast_(expiry + func.make_interval(years), Date)
+    # SQLite's date() would roll 29 February over to 1 March: step back a day then.
+    later = func.date(expiry, func.printf("+%d years", years))
+    return case(
+        (func.strftime("%d", later) == func.strftime("%d", expiry), later),
+        else_=func.date(later, "-1 day"),
+    )
+
+
+def _apply_plan_lines(session: Session, order: Order) -> None:
+    """Every mailbox of the order becomes what its plan line says, in one UPDATE ... FROM:
+    expiry extended by the line's years from the old expiry, plan and extra space, the
+    order's automatic-renewal choice, frequency and payment method."""
+    mailbox, lines = Mailbox.__table__, OrderLine.__table__
+    # Down to STANDARD: the security archive is switched off and its messages deleted.
+    archive = lines.c.plan.in_([plan.value for plan in Plan if PLANS[plan].has_archive])
+    dialect = session.get_bind().dialect.name
+    session.execute(
+        update(mailbox)
+        .where(
+            lines.c.order_id == order.id,
+            lines.c.mailbox_id == mailbox.c.id,
+            lines.c.plan.is_not(None),
+        )
+        .values(
+            expiry=_renewed_expiry_sql(dialect, mailbox.c.expiry, lines.c.years),
+            plan=lines.c.plan,
+            extra_mailbox_gb=lines.c.extra_mailbox_gb,
+            extra_archive_gb=case((archive, lines.c.extra_archive_gb), else_=0),
+            archive_used_mb=case((archive, mailbox.c.archive_used_mb), else_=0),
+            auto_renew=order.auto_renew,
+            renewal_years=order.years,
+            payment_method=order.payment_method,
+            version=mailbox.c.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _buy_mailboxes(
@@ -562,7 +589,7 @@ def register_payment(
     paid_on = paid_on or today
     try:
         require_payment_staff(actor)
-        with write_session(engine) as session:
+        with write_session(engine) as session, bulk_cache(session.connection()):
             order = load_order(session, actor, order_number_or_id, lock=True)
             return settle(
                 session, actor, order, to_cents(amount), method, paid_on, reference, today
