@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 from book_builder import add_holder, add_mailbox, add_reseller, confirm_renewal, get
-from sqlmodel import Session, select
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
 
 from pec_tui.db.models import (
     AuditEvent,
@@ -20,7 +21,9 @@ from pec_tui.db.models import (
     Payment,
     Reseller,
 )
+from pec_tui.domain.draft import Consents
 from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan, Role
+from pec_tui.domain.lifecycle import renewed_expiry
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.services import credit, orders, payments
 from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
@@ -348,3 +351,114 @@ def test_a_credit_short_of_the_total_is_refused_and_audited(engine, book):
     with Session(engine) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.outcome == "refused")).one()
         assert event.action == "payment.credit"
+
+
+# --- a whole book's order: every mailbox renewed by one statement -------------------------
+
+
+def _many(engine, count: int, expiry_of) -> tuple[int, list[int]]:
+    """`count` mailboxes of one reseller's three holders, written in one statement."""
+    reseller = add_reseller(engine, "Grande Srl", email="ordini@grande.example.it")
+    holders = [add_holder(engine, reseller_id=reseller) for _ in range(3)]
+    with Session(engine) as session:
+        session.execute(
+            insert(Mailbox),
+            [
+                {
+                    "address": f"casella{i:05d}@pec.example.it",
+                    "holder_id": holders[i % 3],
+                    "reseller_id": reseller,
+                    "plan": ("STANDARD", "PRO", "PREMIUM")[i % 3],
+                    "extra_archive_gb": 1 if i % 3 else 0,
+                    "archive_used_mb": 500 if i % 3 else 0,
+                    "expiry": expiry_of(i),
+                }
+                for i in range(count)
+            ],
+        )
+        session.commit()
+        ids = list(session.exec(select(Mailbox.id).order_by(col(Mailbox.id))).all())
+    return reseller, ids
+
+
+def _place(engine, ids, today, years=1, auto_renew=False, items=None):
+    def choose(draft):
+        return replace(
+            draft,
+            items=items(draft.items) if items else draft.items,
+            years=years,
+            auto_renew=auto_renew,
+            payment_method=PaymentMethod.BANK_TRANSFER,
+            consents=Consents(True, True, True),
+        )
+
+    _draft, [placed] = orders.place_renewal(engine, SYSTEM, ids, today, choose)
+    return placed
+
+
+def test_paying_an_order_of_thousands_renews_every_mailbox_at_once(engine):
+    count = 3_000
+    reseller, ids = _many(engine, count, lambda i: TODAY + timedelta(days=1 + i % 85))
+    with Session(engine) as session:
+        before = {m.id: (m.expiry, m.version) for m in session.exec(select(Mailbox)).all()}
+    # Every tenth PRO/PREMIUM goes down to STANDARD: its archive is switched off.
+    down = set(ids[1::10])
+
+    def downgrade(items):
+        return tuple(
+            replace(i, plan=Plan.STANDARD, extra_archive_gb=0, archive_deletion_confirmed=True)
+            if i.mailbox_id in down
+            else i
+            for i in items
+        )
+
+    placed = _place(engine, ids, TODAY, years=2, auto_renew=True, items=downgrade)
+    result = payments.register_payment(
+        engine, SYSTEM, placed.number, placed.quote.gross, "bonifico", today=TODAY
+    )
+
+    assert not result.already_paid and len(result.renewed) == count
+    with Session(engine) as session:
+        after = {m.id: m for m in session.exec(select(Mailbox)).all()}
+        for mailbox_id, (old, version) in before.items():
+            mailbox = after[mailbox_id]
+            assert mailbox.expiry == renewed_expiry(old, 2)
+            assert mailbox.version == version + 1
+            assert mailbox.auto_renew and mailbox.renewal_years == 2
+            assert mailbox.payment_method == PaymentMethod.BANK_TRANSFER.value
+        for mailbox_id in down:
+            assert after[mailbox_id].plan == Plan.STANDARD.value
+            assert after[mailbox_id].extra_archive_gb == after[mailbox_id].archive_used_mb == 0
+        kept = ids[2]  # a PREMIUM kept as it was
+        assert after[kept].plan == "PREMIUM" and after[kept].archive_used_mb == 500
+        assert session.exec(select(OpenRenewal)).all() == []
+        order = session.get(Order, placed.order_id)
+        assert order is not None and order.status == OrderStatus.PAID.value
+        mails = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "renewal_completed")
+        ).all()
+        events = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "payment.register")
+        ).all()
+    # One e-mail for the order, to the reseller it bills, summing the new expiries up.
+    [mail] = mails
+    assert mail.to_address == "ordini@grande.example.it"
+    assert "casella00001@pec.example.it" not in mail.message
+    [event] = events
+    assert len(event.details["mailboxes"]) == count
+
+
+def test_a_29_february_expiry_moves_to_28_february_in_a_common_year(engine):
+    today = date(2028, 2, 1)
+    reseller = add_reseller(engine)
+    holder = add_holder(engine, reseller_id=reseller)
+    leap = add_mailbox(engine, holder, "bisestile@pec.it", date(2028, 2, 29), reseller_id=reseller)
+    plain = add_mailbox(engine, holder, "marzo@pec.it", date(2028, 3, 1), reseller_id=reseller)
+    placed = _place(engine, [leap, plain], today)
+
+    payments.register_payment(
+        engine, SYSTEM, placed.number, placed.quote.gross, "bonifico", today=today
+    )
+
+    assert get(engine, Mailbox, leap).expiry == date(2029, 2, 28)
+    assert get(engine, Mailbox, plain).expiry == date(2029, 3, 1)
