@@ -74,12 +74,22 @@ def order_lines_text(quote: Quote) -> str:
 
 def _summary_lines_text(quote: Quote) -> str:
     """One line per item, price and duration, with how many mailboxes it covers."""
-    groups: dict[tuple[str, int, Decimal], tuple[int, Decimal]] = {}
+    # Grouped by item first (an order may hold tens of thousands of lines), then by
+    # description: items sharing one are printed as one row, as before.
+    by_item: dict[tuple[PriceItem, int, Decimal], tuple[QuoteLine, int]] = {}
+    addresses = set()
     for line in quote.lines:
-        key = (line_description(line), line.years, line.unit)
-        quantity, total = groups.get(key, (0, Decimal(0)))
-        groups[key] = (quantity + line.quantity, total + line.total)
-    mailboxes = len({line.address for line in quote.lines if line.address})
+        key = (line.item, line.years, line.unit)
+        found = by_item.get(key)
+        by_item[key] = (line, line.quantity + (found[1] if found else 0))
+        if line.address:
+            addresses.add(line.address)
+    groups: dict[tuple[str, int, Decimal], tuple[int, Decimal]] = {}
+    for (_item, years, unit), (line, count) in by_item.items():
+        row = (line_description(line), years, unit)
+        quantity, total = groups.get(row, (0, Decimal(0)))
+        groups[row] = (quantity + count, total + unit * count * years)
+    mailboxes = len(addresses)
     rows = [
         ngettext(
             "{count} mailbox; the order lists each of them.",
