@@ -233,3 +233,26 @@ def _body(message: str) -> str:
     part = parsed.get_body(("plain",))
     assert part is not None
     return part.get_content()
+
+
+def test_ctrl_c_while_ordering_orders_nothing(engine, db_url, book, monkeypatch):
+    from pec_tui.services import orders
+
+    real = orders.place_order
+    calls = []
+
+    def interrupted_after_the_first_order(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(orders, "place_order", interrupted_after_the_first_order)
+    result = _renew(db_url, "--expiring-within", "3m", *ORDER)
+
+    assert result.exit_code == 130
+    assert "Traceback" not in result.output
+    assert len(calls) == 2  # the first reseller's order was placed, then rolled back
+    assert _order_count(engine) == 0
+    with Session(engine) as session:
+        assert session.execute(select(func.count()).select_from(OpenRenewal)).scalar_one() == 0
