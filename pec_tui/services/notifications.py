@@ -176,20 +176,19 @@ def queue_order_confirmation(
 
 def quote_of_lines(lines: Sequence[OrderLine | LineFacts], vat_rate: Decimal = VAT_RATE) -> Quote:
     """The stored lines of an order as a Quote, to print them the way the confirmation did."""
-    return Quote(
-        tuple(
-            QuoteLine(
-                PriceItem(line.item),
-                from_cents(line.unit_cents),
-                line.quantity,
-                line.years,
-                line.address,
-                line.mailbox_id,
-            )
-            for line in lines
-        ),
-        vat_rate,
-    )
+    # Items and prices repeat over the lines of a long order: converted once each.
+    items: dict[str, PriceItem] = {}
+    units: dict[int, Decimal] = {}
+    quote_lines = []
+    for line in lines:
+        item = items.get(line.item) or items.setdefault(line.item, PriceItem(line.item))
+        unit = units.get(line.unit_cents)
+        if unit is None:
+            unit = units[line.unit_cents] = from_cents(line.unit_cents)
+        quote_lines.append(
+            QuoteLine(item, unit, line.quantity, line.years, line.address, line.mailbox_id)
+        )
+    return Quote(tuple(quote_lines), vat_rate)
 
 
 def order_recipient(session: Session, order: Order) -> tuple[str, str]:
