@@ -511,6 +511,9 @@ def place_renewal(
             facts = {m.id: m for m in mailboxes}
             del mailboxes
             parts = split_draft(session, draft)
+            if draft.kit is not None and len(parts) > 1:
+                # Each part is checked as it is placed; a kit needs the whole draft's view.
+                raise RenewalRefused("\n".join(draft_problems(draft)))
             placed = []
             for part in parts:
                 try:

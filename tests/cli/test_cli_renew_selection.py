@@ -256,3 +256,11 @@ def test_ctrl_c_while_ordering_orders_nothing(engine, db_url, book, monkeypatch)
     assert _order_count(engine) == 0
     with Session(engine) as session:
         assert session.execute(select(func.count()).select_from(OpenRenewal)).scalar_one() == 0
+
+
+def test_a_kit_with_several_resellers_is_refused(engine, db_url, book):
+    result = _renew(db_url, "--expiring-within", "3m", "--kit", "usb_token", *ORDER)
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert _order_count(engine) == 0
