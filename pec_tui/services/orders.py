@@ -425,17 +425,10 @@ def split_draft(session: Session, draft: Draft) -> list[Draft]:
 
 @audit_denials("order.confirm")
 def confirm_order(
-    engine: Engine,
-    actor: Actor,
-    draft: Draft,
-    today: date,
-    billing: Billing | None = None,
-    progress: Callable[[int], None] | None = None,
+    engine: Engine, actor: Actor, draft: Draft, today: date, billing: Billing | None = None
 ) -> list[ConfirmedOrder]:
     """Place a complete draft (renewal or purchase) through the order pipeline: one order, or
-    one per reseller for a renewal across resellers — all of them, or none. `progress` is
-    told how many more mailboxes have been placed after each order (the commit comes after
-    the last)."""
+    one per reseller for a renewal across resellers — all of them, or none."""
     problems = draft_problems(draft)
     if problems:
         refusal = PurchaseRefused if draft.is_purchase else RenewalRefused
@@ -466,8 +459,6 @@ def confirm_order(
                         raise
                     # Say whose order it is: the pass covers several.
                     raise type(exc)(f"{part.billed_to}: {exc.message}") from exc
-                if progress is not None:
-                    progress(len(part.items))
             return placed
     except IntegrityError as exc:
         with Session(engine) as session:
