@@ -378,8 +378,10 @@ class PlanScreen(FlowStepScreen):
     def action_proceed(self) -> None:
         problems = item_problems(self.draft)
         for index, item in enumerate(self.draft.items):
+            if item.address not in problems:
+                continue
             change = item.change()
-            if item.address in problems and not (change.allowed and change.deletes_archive):
+            if not (change.allowed and change.deletes_archive):
                 self.index = index
                 self.refresh_all()
                 self.notify(
@@ -388,10 +390,13 @@ class PlanScreen(FlowStepScreen):
                     severity="error",
                 )
                 return
+        # Only a changed plan can delete an archive: the others are not evaluated again.
         to_confirm = [
             item.address
             for item in self.draft.items
-            if item.change().deletes_archive and not item.archive_deletion_confirmed
+            if _changed(item)
+            and item.change().deletes_archive
+            and not item.archive_deletion_confirmed
         ]
         if to_confirm:
             self.app.push_screen(ArchiveDeletionModal(to_confirm), callback=self._archive_answer)
@@ -406,7 +411,7 @@ class PlanScreen(FlowStepScreen):
             self.draft,
             items=tuple(
                 replace(item, archive_deletion_confirmed=True)
-                if item.change().deletes_archive
+                if _changed(item) and item.change().deletes_archive
                 else item
                 for item in self.draft.items
             ),
