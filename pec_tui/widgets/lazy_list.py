@@ -27,12 +27,14 @@ class LazyList(ScrollView, can_focus=False):
     DEFAULT_CSS = """
     LazyList {
         height: 1fr;
+        color: $foreground;
+        background: $surface;
         overflow-x: hidden;
         overflow-y: auto;
     }
     LazyList > .lazy-list--highlight {
+        color: $block-cursor-blurred-foreground;
         background: $block-cursor-blurred-background;
-        text-style: bold;
     }
     """
     COMPONENT_CLASSES: ClassVar = {"lazy-list--highlight"}
