@@ -116,7 +116,11 @@ def test_a_60000_mailbox_renewal_survives_a_crash_at_each_step(db_url):
         order = session.get_one(Order, draft.order_id)
         assert order.status == OrderStatus.AWAITING_PAYMENT.value
         assert session.exec(select(func.count()).select_from(OpenRenewal)).one() == COUNT
-        plan_lines = select(func.count()).select_from(OrderLine).where(
-            OrderLine.plan.is_not(None)  # type: ignore[union-attr]
+        plan_lines = (
+            select(func.count())
+            .select_from(OrderLine)
+            .where(
+                OrderLine.plan.is_not(None)  # type: ignore[union-attr]
+            )
         )
         assert session.exec(plan_lines).one() == COUNT
