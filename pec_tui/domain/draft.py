@@ -71,7 +71,7 @@ def order_key_rank(key: OrderKey) -> tuple[bool, int]:
     return key[0] != "reseller", key[1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DraftItem:
     """One mailbox of the draft: what it is now and what it becomes once the order is paid.
 
@@ -161,7 +161,7 @@ class Draft:
 
     @property
     def promo(self) -> bool:
-        return any(item.promo for item in self.items)
+        return _CHOICE_COUNTS.promo(self.items)
 
     @property
     def max_years(self) -> int:
@@ -200,7 +200,8 @@ class Draft:
 
 
 class _ChoiceCountsCache:
-    """The choice counts of the last few item tuples, by identity.
+    """The choice counts (and whether any is on promotion) of the last few item tuples, by
+    identity.
 
     The steps of the flow pass the same tuple of items along (`replace(draft, step=...)`), so
     the totals of a 60,000-mailbox draft are counted once; the plan picker, which changes one
@@ -212,6 +213,7 @@ class _ChoiceCountsCache:
     def __init__(self) -> None:
         # id(items) -> (items, counts); the tuple is kept so that its id is not reused.
         self._entries: dict[int, tuple[tuple[DraftItem, ...], Counter[ChoiceKey]]] = {}
+        self._promo: dict[int, tuple[tuple[DraftItem, ...], bool]] = {}
 
     def counts(self, items: tuple[DraftItem, ...]) -> Counter[ChoiceKey]:
         entry = self._entries.get(id(items))
@@ -220,6 +222,17 @@ class _ChoiceCountsCache:
         counts = count_choices(item.choice_key for item in items)
         self.remember(items, counts)
         return counts
+
+    def promo(self, items: tuple[DraftItem, ...]) -> bool:
+        """Whether any of `items` is on a promotional offer (asked at every step)."""
+        entry = self._promo.get(id(items))
+        if entry is not None and entry[0] is items:
+            return entry[1]
+        promo = any(item.promo for item in items)
+        if len(self._promo) >= self.SIZE:
+            del self._promo[next(iter(self._promo))]
+        self._promo[id(items)] = (items, promo)
+        return promo
 
     def remember(self, items: tuple[DraftItem, ...], counts: Counter[ChoiceKey]) -> None:
         self._entries.pop(id(items), None)
