@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ARRAY, ColumnElement, Connection, Integer, Table, any_, bindparam, text
+from sqlalchemy import column as sql_column
 
 # Ids per IN (...) list: within SQLite's limit on bound parameters, and quick to plan.
 ID_CHUNK = 5_000
@@ -59,3 +61,13 @@ def bulk_cache(connection: Connection) -> Iterator[None]:
         yield
     finally:
         connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
+
+
+def in_ids(column: ColumnElement[Any], ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
+    """`column IN ids` with the ids as ONE bound parameter (an array on PostgreSQL, a JSON list
+    on SQLite): tens of thousands of ids cost neither a statement of as many placeholders to
+    compile and parse nor a round trip per chunk."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
+    rows = text("SELECT value FROM json_each(:ids)").bindparams(ids=json.dumps(list(ids)))
+    return column.in_(rows.columns(sql_column("value", Integer)))

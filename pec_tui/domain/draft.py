@@ -7,6 +7,7 @@ the `orders.draft_state` column keeps, so a terminal that crashes finds the draf
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
@@ -17,7 +18,16 @@ from pec_tui.domain import validation
 from pec_tui.domain.enums import HolderKind, OrderType, PaymentMethod, Plan, SignatureKit
 from pec_tui.domain.holder import HolderData, validate_holder
 from pec_tui.domain.plan_change import PlanChange, evaluate_plan_change
-from pec_tui.domain.pricing import MailboxChoice, PriceList, Quote, quote
+from pec_tui.domain.pricing import (
+    ChoiceKey,
+    MailboxChoice,
+    PriceList,
+    Quote,
+    Totals,
+    count_choices,
+    quote,
+    quote_totals,
+)
 from pec_tui.domain.validation import MAX_PROMO_YEARS, MAX_YEARS, ValidationError
 from pec_tui.i18n import N_, _
 
@@ -61,7 +71,7 @@ def order_key_rank(key: OrderKey) -> tuple[bool, int]:
     return key[0] != "reseller", key[1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DraftItem:
     """One mailbox of the draft: what it is now and what it becomes once the order is paid.
 
@@ -108,6 +118,10 @@ class DraftItem:
             self.extra_archive_gb,
         )
 
+    @property
+    def choice_key(self) -> ChoiceKey:
+        return self.plan, self.extra_mailbox_gb, self.extra_archive_gb
+
     def choice(self) -> MailboxChoice:
         return MailboxChoice(
             self.address,
@@ -147,7 +161,7 @@ class Draft:
 
     @property
     def promo(self) -> bool:
-        return any(item.promo for item in self.items)
+        return _CHOICE_COUNTS.promo(self.items)
 
     @property
     def max_years(self) -> int:
@@ -173,7 +187,76 @@ class Draft:
         return [item.choice() for item in self.items]
 
     def quote(self, prices: PriceList) -> Quote:
+        """Every line of the order (what placing it writes)."""
         return quote(prices, self.choices(), self.years, self.kit)
+
+    def choice_counts(self) -> Counter[ChoiceKey]:
+        """How many mailboxes take each plan and extra GB: counted once per set of items."""
+        return _CHOICE_COUNTS.counts(self.items)
+
+    def totals(self, prices: PriceList) -> Totals:
+        """The order's totals, as `quote` gives them, without building its lines."""
+        return quote_totals(prices, self.choice_counts(), self.years, self.kit)
+
+
+class _ChoiceCountsCache:
+    """The choice counts (and whether any is on promotion) of the last few item tuples, by
+    identity.
+
+    The steps of the flow pass the same tuple of items along (`replace(draft, step=...)`), so
+    the totals of a 60,000-mailbox draft are counted once; the plan picker, which changes one
+    item at a time, hands the updated counts over with `remember`.
+    """
+
+    SIZE = 8
+
+    def __init__(self) -> None:
+        # id(items) -> (items, counts); the tuple is kept so that its id is not reused.
+        self._entries: dict[int, tuple[tuple[DraftItem, ...], Counter[ChoiceKey]]] = {}
+        self._promo: dict[int, tuple[tuple[DraftItem, ...], bool]] = {}
+
+    def counts(self, items: tuple[DraftItem, ...]) -> Counter[ChoiceKey]:
+        entry = self._entries.get(id(items))
+        if entry is not None and entry[0] is items:
+            return entry[1]
+        counts = count_choices(item.choice_key for item in items)
+        self.remember(items, counts)
+        return counts
+
+    def promo(self, items: tuple[DraftItem, ...]) -> bool:
+        """Whether any of `items` is on a promotional offer (asked at every step)."""
+        entry = self._promo.get(id(items))
+        if entry is not None and entry[0] is items:
+            return entry[1]
+        promo = any(item.promo for item in items)
+        if len(self._promo) >= self.SIZE:
+            del self._promo[next(iter(self._promo))]
+        self._promo[id(items)] = (items, promo)
+        return promo
+
+    def remember(self, items: tuple[DraftItem, ...], counts: Counter[ChoiceKey]) -> None:
+        self._entries.pop(id(items), None)
+        self._entries[id(items)] = (items, counts)
+        while len(self._entries) > self.SIZE:
+            del self._entries[next(iter(self._entries))]
+
+
+_CHOICE_COUNTS = _ChoiceCountsCache()
+
+
+def replace_item(
+    items: tuple[DraftItem, ...], index: int, item: DraftItem
+) -> tuple[DraftItem, ...]:
+    """`items` with the one at `index` replaced; its choice counts updated by difference."""
+    old = items[index]
+    changed = items[:index] + (item,) + items[index + 1 :]
+    entry = _CHOICE_COUNTS._entries.get(id(items))
+    if entry is not None and entry[0] is items:
+        counts = Counter(entry[1])
+        counts[old.choice_key] -= 1
+        counts[item.choice_key] += 1
+        _CHOICE_COUNTS.remember(changed, +counts)
+    return changed
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -148,3 +149,51 @@ def stored_line_description(item: str, stored: str) -> str:
         return item_description(PriceItem(item))
     except ValueError:
         return stored
+
+
+# What prices one mailbox: its plan and its extra GB of mailbox and of archive.
+ChoiceKey = tuple[Plan, int, int]
+
+
+def choice_key(choice: MailboxChoice) -> ChoiceKey:
+    return choice.plan, choice.extra_mailbox_gb, choice.extra_archive_gb
+
+
+def count_choices(keys: Iterable[ChoiceKey]) -> Counter[ChoiceKey]:
+    return Counter(keys)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """An order's amounts without its lines: what the steps of the flow show."""
+
+    net: Decimal
+    vat_rate: Decimal
+
+    @property
+    def vat(self) -> Decimal:
+        return vat_of(self.net, self.vat_rate)
+
+    @property
+    def gross(self) -> Decimal:
+        return self.net + self.vat
+
+
+def quote_totals(
+    prices: PriceList,
+    counts: Mapping[ChoiceKey, int],
+    years: int,
+    kit: SignatureKit | None = None,
+    vat_rate: Decimal = Decimal("0.22"),
+) -> Totals:
+    """The totals `quote` gives for mailboxes counted by choice (`count_choices`), to the cent:
+    the same exact sums, grouped, so their cost follows the number of distinct choices."""
+    if years < 1:
+        raise ValueError("years must be at least 1")
+    net = Decimal("0")
+    for (plan, mailbox_gb, archive_gb), count in counts.items():
+        if count:
+            net += prices.yearly_price(plan, mailbox_gb, archive_gb) * count * years
+    if kit is not None:
+        net += prices[PriceItem.for_kit(kit)]
+    return Totals(round_cents(net), vat_rate)

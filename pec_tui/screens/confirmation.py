@@ -1,11 +1,18 @@
-"""Step 6, Conferma: the order number, its lines and totals, how to pay, where the e-mail went."""
+"""Step 6, Conferma: the order number, its lines and totals, how to pay, where the e-mail went.
+
+An order of up to `LINES_SHOWN` lines lists them; a longer one (a reseller's whole book) is
+summed up by item — how many mailboxes take each plan and extra GB and what they come to —
+and `l` opens every line in a list drawn only where it is on screen.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -14,12 +21,54 @@ from textual.widgets import Button, DataTable, Label, Static
 
 from pec_tui.domain.draft import Draft, Step
 from pec_tui.domain.enums import OrderType, PaymentMethod, label
-from pec_tui.i18n import N_, _, format_money, ngettext
+from pec_tui.domain.pricing import QuoteLine
+from pec_tui.i18n import N_, _, format_money, format_number, ngettext
 from pec_tui.services.order_lines import line_description
 from pec_tui.services.placing import ConfirmedOrder
 from pec_tui.widgets.flow_header import FlowHeader
 from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
+from pec_tui.widgets.lazy_list import LazyList
+
+# Up to this many lines Conferma lists them; beyond, it sums them up by item (`l` lists all).
+LINES_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class LineGroup:
+    """The lines of one item at one price: e.g. 58,000 mailboxes renewed as PEC STANDARD."""
+
+    description: str
+    lines: int
+    quantity: int
+    years: int
+    unit: Decimal
+    total: Decimal
+
+
+def group_lines(lines: Sequence[QuoteLine]) -> list[LineGroup]:
+    """The lines summed up by item, unit price and years, in the order they first appear."""
+    groups: dict[tuple[object, ...], list[Decimal | int]] = {}
+    for line in lines:
+        key = (line.item, line.unit, line.years)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [1, line.quantity, line.total]
+        else:
+            group[0] += 1
+            group[1] += line.quantity
+            group[2] += line.total
+    return [
+        LineGroup(
+            line_description(QuoteLine(item, unit, 1, years)),  # type: ignore[arg-type]
+            int(count),
+            int(quantity),
+            years,  # type: ignore[arg-type]
+            unit,  # type: ignore[arg-type]
+            Decimal(total),
+        )
+        for (item, unit, years), (count, quantity, total) in groups.items()
+    ]
 
 
 class ConfirmationScreen(Screen[None]):
@@ -27,6 +76,7 @@ class ConfirmationScreen(Screen[None]):
     COMMANDS: ClassVar = {ScreenKeysProvider}
     BINDINGS: ClassVar = [
         Binding("enter,escape", "close", N_("Back to the mailbox list"), id="confirmation.close"),
+        Binding("l", "lines", N_("All lines"), id="confirmation.lines"),
     ]
 
     def __init__(self, draft: Draft, orders: Sequence[ConfirmedOrder]) -> None:
@@ -57,22 +107,25 @@ class ConfirmationScreen(Screen[None]):
                 ),
                 id="order-status",
             )
-            table: DataTable[str] = DataTable(
-                id="order-lines", cursor_type="none", zebra_stripes=True
-            )
-            table.add_columns(
-                _("Mailbox"), _("Item"), _("Qty"), _("Years"), _("Unit price"), _("Total")
-            )
-            for line in q.lines:
-                table.add_row(
-                    line.address or "—",
-                    line_description(line),
-                    str(line.quantity),
-                    str(line.years),
-                    format_money(line.unit),
-                    format_money(line.total),
+            if self.summarised:
+                yield from self._compose_summary()
+            else:
+                table: DataTable[str] = DataTable(
+                    id="order-lines", cursor_type="none", zebra_stripes=True
                 )
-            yield table
+                table.add_columns(
+                    _("Mailbox"), _("Item"), _("Qty"), _("Years"), _("Unit price"), _("Total")
+                )
+                for line in q.lines:
+                    table.add_row(
+                        line.address or "—",
+                        line_description(line),
+                        str(line.quantity),
+                        str(line.years),
+                        format_money(line.unit),
+                        format_money(line.total),
+                    )
+                yield table
             with Vertical(id="order-totals"):
                 yield Static(_("Total: {amount} + VAT").format(amount=format_money(q.net)))
                 yield Static(_("VAT: {amount}").format(amount=format_money(q.vat)))
@@ -109,11 +162,52 @@ class ConfirmationScreen(Screen[None]):
             yield Button(_("Back to the mailbox list"), id="close", variant="primary")
         yield KeysFooter()
 
+    @property
+    def summarised(self) -> bool:
+        """Whether the lines are summed up by item (a long single order)."""
+        return len(self.orders) == 1 and len(self.order.quote.lines) > LINES_SHOWN
+
+    def _compose_summary(self) -> ComposeResult:
+        lines = self.order.quote.lines
+        mailboxes = len({line.mailbox_id or line.address for line in lines if line.address})
+        yield Static(
+            ngettext(
+                "{count} mailbox, {lines} line: summed up by item below; l lists every line.",
+                "{count} mailboxes, {lines} lines: summed up by item below; l lists every line.",
+                mailboxes,
+            ).format(count=format_number(mailboxes), lines=format_number(len(lines))),
+            id="lines-summary-note",
+            classes="hint",
+        )
+        table: DataTable[str] = DataTable(
+            id="order-lines-summary", cursor_type="none", zebra_stripes=True
+        )
+        table.add_columns(_("Item"), _("Lines"), _("Qty"), _("Years"), _("Unit price"), _("Total"))
+        for group in group_lines(lines):
+            table.add_row(
+                group.description,
+                format_number(group.lines),
+                format_number(group.quantity),
+                str(group.years),
+                format_money(group.unit),
+                format_money(group.total),
+            )
+        yield table
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "lines":
+            return self.summarised
+        return True
+
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_lines(self) -> None:
+        if self.summarised:
+            self.app.push_screen(OrderLinesScreen(self.order))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)
@@ -157,3 +251,80 @@ class ConfirmationScreen(Screen[None]):
         with Horizontal(classes="totals-bar"):
             yield Button(_("Back to the mailbox list"), id="close", variant="primary")
         yield KeysFooter()
+
+
+class OrderLinesScreen(Screen[None]):
+    """Every line of a long order, drawn only where it is on screen; escape goes back."""
+
+    CSS_PATH = "../styles/flow.tcss"
+    COMMANDS: ClassVar = {ScreenKeysProvider}
+    BINDINGS: ClassVar = [
+        Binding("escape,l", "close", N_("Back"), id="order_lines.close"),
+        Binding("down", "move(1)", N_("Down"), id="order_lines.down", show=False),
+        Binding("up", "move(-1)", N_("Up"), id="order_lines.up", show=False),
+        Binding("pagedown", "page(1)", N_("Next page"), id="order_lines.pagedown", show=False),
+        Binding("pageup", "page(-1)", N_("Previous page"), id="order_lines.pageup", show=False),
+        Binding("end", "move(1_000_000_000)", N_("Last line"), id="order_lines.end", show=False),
+        Binding(
+            "home", "move(-1_000_000_000)", N_("First line"), id="order_lines.home", show=False
+        ),
+    ]
+    # Columns: mailbox, item, qty, years, unit price, total.
+    WIDTHS = (34, 22, 5, 5, 12, 12)
+
+    def __init__(self, order: ConfirmedOrder) -> None:
+        super().__init__(classes="flow-step")
+        self.order = order
+        translate_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        lines = self.order.quote.lines
+        yield Label(
+            ngettext(
+                "Order no. {number}: {count} line", "Order no. {number}: {count} lines", len(lines)
+            ).format(number=self.order.number, count=format_number(len(lines))),
+            classes="section-title",
+            id="order-lines-title",
+        )
+        header = self._row(
+            (_("Mailbox"), _("Item"), _("Qty"), _("Years"), _("Unit price"), _("Total"))
+        )
+        yield Static(header, id="order-lines-header", markup=False)
+        yield LazyList(len(lines), self._line, id="order-lines-all")
+        yield KeysFooter()
+
+    def _row(self, cells: Sequence[str]) -> str:
+        out = []
+        for i, (cell, width) in enumerate(zip(cells, self.WIDTHS, strict=True)):
+            cell = cell if len(cell) <= width else cell[: width - 1] + "…"
+            out.append(cell.ljust(width) if i < 2 else cell.rjust(width))
+        return " ".join(out)
+
+    def _line(self, index: int) -> str:
+        line = self.order.quote.lines[index]
+        return escape(
+            self._row(
+                (
+                    line.address or "—",
+                    line_description(line),
+                    str(line.quantity),
+                    str(line.years),
+                    format_money(line.unit),
+                    format_money(line.total),
+                )
+            )
+        )
+
+    @property
+    def lazy_list(self) -> LazyList:
+        return self.query_one("#order-lines-all", LazyList)
+
+    def action_move(self, delta: int) -> None:
+        self.lazy_list.highlighted = self.lazy_list.highlighted + delta
+
+    def action_page(self, delta: int) -> None:
+        lazy = self.lazy_list
+        lazy.highlighted = lazy.highlighted + delta * max(1, lazy.size.height - 1)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

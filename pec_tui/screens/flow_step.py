@@ -86,7 +86,7 @@ class FlowStepScreen(Screen[StepResult]):
 
     def totals_text(self, draft: Draft) -> str:
         """`Totale: … + IVA   Totale con IVA: …` for `draft`, priced by the domain."""
-        q = draft.quote(self.prices)
+        q = draft.totals(self.prices)
         years = ngettext("for {years} year", "for {years} years", draft.years).format(
             years=draft.years
         )

@@ -13,12 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
-from textual.timer import Timer
-from textual.widgets import Button, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Button, Label, Static
 
 from pec_tui.dialogs.archive_deletion import ArchiveDeletionModal
-from pec_tui.domain.draft import Draft, DraftItem, Step, item_problems
+from pec_tui.domain.draft import Draft, DraftItem, Step, item_problems, replace_item
 from pec_tui.domain.enums import OrderType, Plan
 from pec_tui.domain.plan_change import mb_to_gb_text
 from pec_tui.domain.plans import PLANS, clamp_extra
@@ -26,6 +24,7 @@ from pec_tui.domain.pricing import PriceList
 from pec_tui.i18n import N_, _, format_date
 from pec_tui.screens.flow_step import FlowStepScreen
 from pec_tui.services.context import Context
+from pec_tui.widgets.lazy_list import LazyList
 from pec_tui.widgets.plan_card import EXTRA_ARCHIVE, PlanCard, PlanCardData
 
 PLAN_ORDER: tuple[Plan, ...] = (Plan.STANDARD, Plan.PRO, Plan.PREMIUM)
@@ -49,6 +48,16 @@ def fit_address(address: str, width: int = SIDE_LIST_COLUMNS) -> str:
     if at and keep >= 4:
         return f"{local[:keep]}…@{domain}"
     return address[: width - 1] + "…"
+
+
+def _changed(item: DraftItem) -> bool:
+    """Whether the draft changes `item`'s plan or extra GB (or confirmed losing its archive)."""
+    return (
+        item.plan is not (item.current_plan or item.plan)
+        or item.extra_mailbox_gb != item.current_extra_mailbox_gb
+        or item.extra_archive_gb != item.current_extra_archive_gb
+        or item.archive_deletion_confirmed
+    )
 
 
 class PlanScreen(FlowStepScreen):
@@ -123,10 +132,6 @@ class PlanScreen(FlowStepScreen):
     def __init__(self, ctx: Context, draft: Draft, prices: PriceList) -> None:
         super().__init__(ctx, draft, prices)
         self.index = 0
-        # Lines of the mailbox list to redraw: each redraw re-measures the whole list, so
-        # with hundreds of mailboxes it waits until the keys stop (see `_redraw_list_soon`).
-        self._stale_lines: set[int] = set()
-        self._list_timer: Timer | None = None
 
     # --- layout -------------------------------------------------------------------------
 
@@ -135,16 +140,15 @@ class PlanScreen(FlowStepScreen):
             if len(self.draft.items) > 1:
                 with Vertical(id="plan-mailboxes"):
                     yield Label(_("Mailboxes (pgup/pgdn)"), classes="section-title")
-                    mailbox_list = OptionList(
-                        *[
-                            Option(self._item_prompt(item), id=str(i))
-                            for i, item in enumerate(self.draft.items)
-                        ],
+                    # Only the lines on screen are drawn: tens of thousands of mailboxes
+                    # open as fast as a few. Keys belong to the screen (enter proceeds); the
+                    # list follows pgup/pgdn.
+                    yield LazyList(
+                        len(self.draft.items),
+                        lambda index: self._item_prompt(self.draft.items[index]),
+                        lines_per_entry=2,
                         id="mailbox-list",
                     )
-                    # Keys belong to the screen (enter proceeds); the list follows pgup/pgdn.
-                    mailbox_list.can_focus = False
-                    yield mailbox_list
             with Vertical(id="plan-main"):
                 # Scrolls in a short terminal: the keys' effects are brought into view.
                 plan_scroll = VerticalScroll(id="plan-scroll")
@@ -268,32 +272,18 @@ class PlanScreen(FlowStepScreen):
             problem.update("")
         self.query_one("#totals", Static).update(self.totals_text(self.draft))
         if len(self.draft.items) > 1:
-            self._stale_lines.update(
-                range(len(self.draft.items)) if every_mailbox else {self.index}
-            )
-            self._redraw_list_soon()
-
-    def _redraw_list_soon(self) -> None:
-        if self._list_timer is not None:
-            self._list_timer.stop()
-        self._list_timer = self.set_timer(0.2, self._redraw_list)
-
-    def _redraw_list(self) -> None:
-        self._list_timer = None
-        mailbox_list = self.query_one("#mailbox-list", OptionList)
-        for index in sorted(self._stale_lines):
-            mailbox_list.replace_option_prompt_at_index(
-                index, self._item_prompt(self.draft.items[index])
-            )
-        self._stale_lines.clear()
-        mailbox_list.highlighted = self.index
+            mailbox_list = self.query_one("#mailbox-list", LazyList)
+            if every_mailbox:
+                mailbox_list.refresh_all()
+            else:
+                mailbox_list.refresh_entry(self.index)
+            mailbox_list.highlighted = self.index
 
     # --- changing the draft -------------------------------------------------------------
 
     def _update_item(self, item: DraftItem) -> None:
-        items = list(self.draft.items)
-        items[self.index] = item
-        self.draft = replace(self.draft, items=tuple(items))
+        # The totals are updated by difference (`replace_item`), not counted again.
+        self.draft = replace(self.draft, items=replace_item(self.draft.items, self.index, item))
         self.refresh_all()
 
     def _set_plan(self, plan: Plan) -> None:
@@ -362,7 +352,6 @@ class PlanScreen(FlowStepScreen):
 
     def action_mailbox(self, delta: int) -> None:
         self.index = max(0, min(self.index + delta, len(self.draft.items) - 1))
-        self.query_one("#mailbox-list", OptionList).highlighted = self.index
         self.refresh_all()
         self.refresh_bindings()
 
@@ -371,7 +360,9 @@ class PlanScreen(FlowStepScreen):
         self.draft = replace(
             self.draft,
             items=tuple(
-                replace(
+                item
+                if not _changed(item)
+                else replace(
                     item,
                     plan=item.current_plan or item.plan,
                     extra_mailbox_gb=item.current_extra_mailbox_gb,
@@ -387,8 +378,10 @@ class PlanScreen(FlowStepScreen):
     def action_proceed(self) -> None:
         problems = item_problems(self.draft)
         for index, item in enumerate(self.draft.items):
+            if item.address not in problems:
+                continue
             change = item.change()
-            if item.address in problems and not (change.allowed and change.deletes_archive):
+            if not (change.allowed and change.deletes_archive):
                 self.index = index
                 self.refresh_all()
                 self.notify(
@@ -397,10 +390,13 @@ class PlanScreen(FlowStepScreen):
                     severity="error",
                 )
                 return
+        # Only a changed plan can delete an archive: the others are not evaluated again.
         to_confirm = [
             item.address
             for item in self.draft.items
-            if item.change().deletes_archive and not item.archive_deletion_confirmed
+            if _changed(item)
+            and item.change().deletes_archive
+            and not item.archive_deletion_confirmed
         ]
         if to_confirm:
             self.app.push_screen(ArchiveDeletionModal(to_confirm), callback=self._archive_answer)
@@ -415,7 +411,7 @@ class PlanScreen(FlowStepScreen):
             self.draft,
             items=tuple(
                 replace(item, archive_deletion_confirmed=True)
-                if item.change().deletes_archive
+                if _changed(item) and item.change().deletes_archive
                 else item
                 for item in self.draft.items
             ),
@@ -433,9 +429,9 @@ class PlanScreen(FlowStepScreen):
         self._set_plan(event.plan)
         self._step_extra(event.which, event.delta)
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+    def on_lazy_list_selected(self, event: LazyList.Selected) -> None:
         event.stop()
-        self.index = event.option_index
+        self.index = event.index
         self.refresh_all()
         self.refresh_bindings()
 

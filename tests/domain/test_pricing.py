@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from pec_tui.domain.enums import Plan, PriceItem, SignatureKit
 from pec_tui.domain.money import from_cents, round_cents, to_cents, vat_of
 from pec_tui.domain.plans import PLANS
-from pec_tui.domain.pricing import DEFAULT_PRICES, MailboxChoice, PriceList, quote
+from pec_tui.domain.pricing import (
+    DEFAULT_PRICES,
+    MailboxChoice,
+    PriceList,
+    choice_key,
+    count_choices,
+    quote,
+    quote_totals,
+)
 
 
 def test_defaults_are_the_spec_price_list():
@@ -96,3 +104,16 @@ def test_random_orders_gross_is_net_plus_vat_exactly(price_values, mailboxes, ye
     assert q.vat == (q.net * Decimal("0.22")).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
     assert q.net == sum(line.unit * line.quantity * line.years for line in q.lines)
     assert to_cents(q.gross) == to_cents(q.net) + to_cents(q.vat)
+
+
+@given(
+    price_values=st.fixed_dictionaries({item: prices for item in PriceItem}),
+    mailboxes=st.lists(choices(), min_size=1, max_size=20),
+    years=st.integers(1, 5),
+    kit=st.none() | st.sampled_from(list(SignatureKit)),
+)
+def test_totals_by_choice_counts_are_the_quotes_to_the_cent(price_values, mailboxes, years, kit):
+    price_list = PriceList(price_values)
+    q = quote(price_list, mailboxes, years, kit)
+    totals = quote_totals(price_list, count_choices(map(choice_key, mailboxes)), years, kit)
+    assert (totals.net, totals.vat, totals.gross) == (q.net, q.vat, q.gross)
