@@ -176,29 +176,35 @@ class _Group(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from pec_tui.i18n import _
-        from pec_tui.services import faults
-        from pec_tui.services.actor import AccessDenied
-
         try:
             return super().invoke(ctx)
-        except (KeyError, IndexError) as exc:
-            # A bug, not a record that is not there: logged like any other defect.
-            log = faults.record_unexpected(exc)
-            raise Unexpected(faults.unexpected_message(exc, log)) from exc
-        except LookupError as exc:
-            # Missing — or out of the operator's scope, which must look the same (exit 1).
-            raise Failed(exc.args[0] if exc.args else str(exc)) from exc
-        except AccessDenied as exc:
-            raise Refused(_("refused: {reason}").format(reason=exc)) from exc
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
-            message = faults.explain(exc)
-            if message is not None:
-                raise Failed(message) from exc
-            log = faults.record_unexpected(exc)
-            raise Unexpected(faults.unexpected_message(exc, log)) from exc
+            raise _one_line(exc) from exc
+
+
+def _one_line(exc: Exception) -> click.ClickException:
+    """What `_Group` says of an exception (imported only then: the database layer is slow to
+    import, and `pec-tui` draws its sign-in form before it)."""
+    from pec_tui.i18n import _
+    from pec_tui.services import faults
+    from pec_tui.services.actor import AccessDenied
+
+    if isinstance(exc, KeyError | IndexError):
+        # A bug, not a record that is not there: logged like any other defect.
+        log = faults.record_unexpected(exc)
+        return Unexpected(faults.unexpected_message(exc, log))
+    if isinstance(exc, LookupError):
+        # Missing — or out of the operator's scope, which must look the same (exit 1).
+        return Failed(exc.args[0] if exc.args else str(exc))
+    if isinstance(exc, AccessDenied):
+        return Refused(_("refused: {reason}").format(reason=exc))
+    message = faults.explain(exc)
+    if message is not None:
+        return Failed(message)
+    log = faults.record_unexpected(exc)
+    return Unexpected(faults.unexpected_message(exc, log))
 
 
 pass_ctx = click.make_pass_decorator(CliContext)
