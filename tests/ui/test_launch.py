@@ -215,15 +215,22 @@ def test_pec_tui_on_a_damaged_file_shows_the_form_then_one_line(tmp_path):
     assert "Traceback" not in text
 
 
-def test_the_form_needs_neither_the_database_layer_nor_the_settings():
-    """What `pec-tui` imports before its first frame: none of the slow packages."""
+def test_the_form_needs_neither_the_database_layer_nor_the_settings(tmp_path):
+    """What `pec-tui` imports before the UI starts and draws its form: none of the slow
+    packages (the command line is run as far as starting the UI)."""
     code = (
-        "import sys; import pec_tui.cli, pec_tui.app, pec_tui.screens.session; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'sqlalchemy', 'sqlmodel', 'alembic', 'pydantic_settings', 'argon2', 'schwifty'}))"
+        "import sys, pec_tui.app, pec_tui.screens.session\n"
+        "slow = {'sqlalchemy', 'sqlmodel', 'alembic', 'pydantic_settings', 'argon2', 'schwifty'}\n"
+        "def launch(opener):\n"
+        "    print(sorted({m.split('.')[0] for m in sys.modules} & slow))\n"
+        "pec_tui.app.launch_app = launch\n"
+        "from pec_tui.cli import main\n"
+        "main([], standalone_mode=False)\n"
     )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEC_TUI_")}
+    env["PEC_TUI_CONFIG_DIR"] = str(tmp_path)
     loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
     assert loaded.strip() == "[]"
 
