@@ -224,11 +224,24 @@ class PecApp(App[None]):
             self.opened.set()
             if isinstance(self.auth, LateAuth):
                 self.auth.fail()
-            self.call_from_thread(self.exit, return_code=1)
+            self._from_worker(self.exit, return_code=1)
             return
-        self.call_from_thread(self._opened, settings, engine, first_admin, accounts)
+        if not self._from_worker(self._opened, settings, engine, first_admin, accounts):
+            engine.dispose()  # the operator quit while it was being opened
+            return
         for module in HOME_MODULES:
             importlib.import_module(module)
+
+    def _from_worker(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
+        """Run `callback` on the UI's thread, unless the UI has ended meanwhile (the operator
+        quit while the database was being opened): whether it ran."""
+        if not self.is_running:
+            return False
+        try:
+            self.call_from_thread(callback, *args, **kwargs)
+        except RuntimeError:  # ended between the check and the call
+            return False
+        return True
 
     def _opened(
         self, settings: Settings, engine: Engine, first_admin: bool, accounts: list[str]

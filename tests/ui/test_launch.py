@@ -240,3 +240,14 @@ def test_every_command_module_is_listed_for_the_lazy_group():
 
     modules = {p.stem[4:] for p in Path(group.__file__).parent.glob("cmd_*.py")}
     assert set(group.COMMANDS) == modules
+
+
+async def test_quitting_while_the_database_is_opened_leaves_quietly(sqlite_engine):
+    add_operator(sqlite_engine)
+    opener = Opener(sqlite_engine)
+    app = launching(opener)
+    async with app.run_test() as pilot:
+        await until(pilot, opener.started.is_set)
+        await pilot.press("ctrl+q")
+        opener.release()
+    assert app.return_code == 0 and app.opening_failure is None
