@@ -107,7 +107,7 @@ class PecApp(App[None]):
         opener: Opener | None = None,
     ) -> None:
         """`settings` and `engine` as opened already; or None and None with `opener`, which
-        then runs in a worker while the sign-in form is on screen (`run_app`)."""
+        then runs in a worker while the sign-in form is on screen (`launch_app`)."""
         translate_textual()  # before any widget exists: they copy their class's keys
         super().__init__()
         translate_bindings(self)
@@ -123,7 +123,7 @@ class PecApp(App[None]):
         self._today = today
         self._opener = opener
         # Why the database could not be opened (`opener` raised): the app then ends, and
-        # `run_app` raises it for the command line to say in one line, as before the UI.
+        # `launch_app` raises it for the command line to say in one line, as before the UI.
         self.opening_failure: BaseException | None = None
         # Set once the database is open (or could not be): the sign-in waits for it.
         self.opened = threading.Event()
@@ -203,7 +203,7 @@ class PecApp(App[None]):
         else:
             self.open_home()
 
-    @work(thread=True, exit_on_error=False, group="open-database")
+    @work(thread=True, group="open-database")
     def open_in_background(self) -> None:
         """Settings, database (schema check, reference data), who signs in; then the modules
         of the screens that follow, while the operator types."""
@@ -239,7 +239,9 @@ class PecApp(App[None]):
             return False
         try:
             self.call_from_thread(callback, *args, **kwargs)
-        except RuntimeError:  # ended between the check and the call
+        except RuntimeError:
+            if self.is_running:  # not "the app is not running": a defect, said as one
+                raise
             return False
         return True
 
