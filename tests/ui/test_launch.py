@@ -117,6 +117,8 @@ async def test_a_first_start_turns_the_form_into_the_first_administrator_s(tmp_p
         opener.release()
         await until(pilot, lambda: isinstance(app.screen, FirstAdminScreen))
         screen = app.screen
+        # Mounted: its first field has the focus it gives on mount.
+        await until(pilot, lambda: app.focused in screen.query("#username").nodes)
         for field, value in (
             ("username", "boss"),
             ("password", "boss-password"),
