@@ -23,25 +23,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import json
 import os
-import pty
-import select
-import signal
 import sqlite3
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
 import time
 from datetime import date
 from pathlib import Path
 
+from terminal import median_of, run_until
+
 TODAY = date(2026, 11, 26)
-COLUMNS, LINES = 120, 40
 CACHE = Path(tempfile.gettempdir()) / "pec-tui-bench"
 MINIMAL_TEXT = "minimal-app-ready"
 DATATABLE_LIMIT = 100_000  # beyond this DataTable takes minutes: extrapolated instead
@@ -95,52 +90,11 @@ def _first_address(path: Path) -> str:
         ).fetchone()[0]
 
 
-# --- running a child in a pseudo-terminal -------------------------------------------------
-
-
-def _run_in_pty(args: list[str], done, timeout: float) -> tuple[float, int]:
-    """Run `args` on a 120x40 pty until `done(screen lines)`: (seconds taken, max RSS in KB).
-
-    The pty's output is read all the time (a full pty would stall the app) into a `pyte`
-    screen; the child is killed as soon as `done` says so.
-    """
-    import pyte
-
-    screen = pyte.Screen(COLUMNS, LINES)
-    stream = pyte.ByteStream(screen)
-    started = time.perf_counter()
-    pid, fd = pty.fork()
-    if pid == 0:  # the child
-        os.execv(args[0], args)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
-    elapsed = None
-    try:
-        while time.perf_counter() - started < timeout:
-            ready, _, _ = select.select([fd], [], [], 0.02)
-            if ready:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:
-                    break
-                stream.feed(chunk)
-            if done(screen.display):
-                elapsed = time.perf_counter() - started
-                break
-    finally:
-        os.kill(pid, signal.SIGKILL)
-        _, _, usage = os.wait4(pid, 0)
-        os.close(fd)
-    if elapsed is None:
-        tail = "\n".join(screen.display)
-        raise RuntimeError(f"{' '.join(args[2:4])}: ended or timed out; screen:\n{tail}")
-    return elapsed, usage.ru_maxrss
-
-
 def first_rows(path: Path | None, kind: str) -> tuple[float, int]:
     """Seconds from process start until the first mailbox is on the terminal; max RSS."""
     # The start of the first address: a narrow column may cut the rest with an ellipsis.
     text = MINIMAL_TEXT if path is None else _first_address(path)[:20]
-    return _run_in_pty(
+    return run_until(
         [sys.executable, __file__, "--child", kind, str(path or "")],
         lambda lines: any(text in line for line in lines),
         timeout=900 if kind == "datatable" else 60,
@@ -151,7 +105,7 @@ def in_app(path: Path, child: str = "keys") -> dict:
     """The key timings, measured by the child itself and left in a JSON file."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "result.json"
-        _, rss = _run_in_pty(
+        _, rss = run_until(
             [sys.executable, __file__, "--child", child, str(path), str(out), repr(time.time())],
             lambda _lines: out.exists(),
             timeout=120,
@@ -377,16 +331,6 @@ def child_keys(path: str, out: str, spawned: str) -> None:
 
 
 # --- the report ---------------------------------------------------------------------------
-
-
-def median_of(runs: int, measure) -> tuple[float, float]:
-    """Median seconds and median peak RSS (MB) of `runs` calls of `measure()`."""
-    seconds, rss = [], []
-    for _ in range(runs):
-        s, kb = measure()
-        seconds.append(s)
-        rss.append(kb / 1024)
-    return statistics.median(seconds), statistics.median(rss)
 
 
 def main() -> None:

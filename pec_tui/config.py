@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from platformdirs import user_config_path, user_data_path
 from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
@@ -16,19 +14,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-APP_NAME = "pec-tui"
+from pec_tui.paths import APP_NAME, config_dir, config_file, data_dir
 
-
-def config_dir() -> Path:
-    return Path(os.environ.get("PEC_TUI_CONFIG_DIR") or user_config_path(APP_NAME))
-
-
-def data_dir() -> Path:
-    return Path(os.environ.get("PEC_TUI_DATA_DIR") or user_data_path(APP_NAME))
-
-
-def config_file() -> Path:
-    return config_dir() / "config.toml"
+__all__ = ["APP_NAME", "Settings", "config_dir", "config_file", "data_dir", "load_settings"]
 
 
 class Settings(BaseSettings):

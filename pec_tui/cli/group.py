@@ -1,23 +1,26 @@
 """The `pec-tui` group: global options, who a command acts as, refusals as exit status 77.
 
-Every `cmd_*` module adds its commands to `main`; `pec_tui.cli` imports them all."""
+Every `cmd_*` module adds its commands to `main`; `main` imports one only when its command is
+run (or listed, for --help), so that `pec-tui` alone shows the sign-in form without them."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+import tomllib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from pec_tui import i18n
-from pec_tui.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from pec_tui.config import Settings
     from pec_tui.services.actor import Actor
 
 # Exit status of a refused sign-in or operation (sysexits EX_NOPERM), so scripts can tell.
@@ -130,36 +133,78 @@ class Unexpected(Failed):
     exit_code = 70
 
 
+# Each command and the module that defines it (and adds it to `main` when imported).
+COMMANDS = {
+    name: f"pec_tui.cli.cmd_{name}"
+    for name in (
+        "audit",
+        "buy",
+        "credit",
+        "db",
+        "demo",
+        "invoices",
+        "kiosk",
+        "lifecycle",
+        "mailboxes",
+        "operators",
+        "orders",
+        "outbox",
+        "payments",
+        "prices",
+        "renew",
+        "report",
+        "serve",
+    )
+}
+
+
 class _Group(click.Group):
-    """No traceback reaches the user: a refusal from any command becomes a one-line message
+    """Commands are imported when run or listed (a lazy group, as click's documentation
+    describes), from `COMMANDS`.
+
+    No traceback reaches the user: a refusal from any command becomes a one-line message
     and exit status 77; a database that cannot be used, or that stops answering, one line
     saying what to do (exit status 1); anything else one line naming the log file that holds
     the traceback (exit status 70)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
-        from pec_tui.i18n import _
-        from pec_tui.services import faults
-        from pec_tui.services.actor import AccessDenied
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
 
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name])  # its decorators add it to `main`
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (KeyError, IndexError) as exc:
-            # A bug, not a record that is not there: logged like any other defect.
-            log = faults.record_unexpected(exc)
-            raise Unexpected(faults.unexpected_message(exc, log)) from exc
-        except LookupError as exc:
-            # Missing — or out of the operator's scope, which must look the same (exit 1).
-            raise Failed(exc.args[0] if exc.args else str(exc)) from exc
-        except AccessDenied as exc:
-            raise Refused(_("refused: {reason}").format(reason=exc)) from exc
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
-            message = faults.explain(exc)
-            if message is not None:
-                raise Failed(message) from exc
-            log = faults.record_unexpected(exc)
-            raise Unexpected(faults.unexpected_message(exc, log)) from exc
+            raise _one_line(exc) from exc
+
+
+def _one_line(exc: Exception) -> click.ClickException:
+    """What `_Group` says of an exception (imported only then: the database layer is slow to
+    import, and `pec-tui` draws its sign-in form before it)."""
+    from pec_tui.i18n import _
+    from pec_tui.services import faults
+    from pec_tui.services.actor import AccessDenied
+
+    if isinstance(exc, KeyError | IndexError):
+        # A bug, not a record that is not there: logged like any other defect.
+        log = faults.record_unexpected(exc)
+        return Unexpected(faults.unexpected_message(exc, log))
+    if isinstance(exc, LookupError):
+        # Missing — or out of the operator's scope, which must look the same (exit 1).
+        return Failed(exc.args[0] if exc.args else str(exc))
+    if isinstance(exc, AccessDenied):
+        return Refused(_("refused: {reason}").format(reason=exc))
+    message = faults.explain(exc)
+    if message is not None:
+        return Failed(message)
+    log = faults.record_unexpected(exc)
+    return Unexpected(faults.unexpected_message(exc, log))
 
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -224,10 +269,31 @@ def main(
     Every command is audited under that name, with the OS user and host it
     came from. A refused sign-in or operation exits with status 77.
     """
+    if ctx.invoked_subcommand is None:
+        # The terminal UI: its sign-in form first, while the settings are loaded and the
+        # database is opened behind it (what fails there is told in one line, as here).
+        from pec_tui.app import launch_app
+
+        i18n.set_language(language_at_start(lang))
+        launch_app(partial(_open_for_ui, database_url, lang))
+        return
+    settings = _settings(database_url, lang)
+    token = os.environ.get("PEC_TUI_TOKEN") or None
+    if token_stdin:
+        token = sys.stdin.readline().strip()
+        if not token:
+            raise Refused(i18n._("No token on standard input."))
+    ctx.obj = CliContext(settings, operator=operator, token=token)
+
+
+def _settings(database_url: str | None, lang: str | None) -> Settings:
+    """The settings (flags given as arguments), in one line if they cannot be read; the
+    interface then speaks their language."""
+    from pec_tui.config import config_file, load_settings
+
     try:
         settings = load_settings(database_url=database_url, lang=lang)
     except ValueError as exc:  # a malformed config.toml, a setting of the wrong type
-        from pec_tui.config import config_file
         from pec_tui.i18n import _
 
         detail = "; ".join(line.strip() for line in str(exc).splitlines()[:3])
@@ -237,13 +303,28 @@ def main(
             )
         ) from None
     i18n.set_language(settings.lang)
-    token = os.environ.get("PEC_TUI_TOKEN") or None
-    if token_stdin:
-        token = sys.stdin.readline().strip()
-        if not token:
-            raise Refused(i18n._("No token on standard input."))
-    ctx.obj = CliContext(settings, operator=operator, token=token)
-    if ctx.invoked_subcommand is None:
-        from pec_tui.app import run_app
+    return settings
 
-        run_app(ctx.obj.settings, ctx.obj.engine)
+
+def _open_for_ui(database_url: str | None, lang: str | None) -> tuple[Settings, Engine]:
+    """What the terminal UI opens behind its sign-in form (in a worker thread)."""
+    from pec_tui.services.database import open_database
+
+    settings = _settings(database_url, lang)
+    return settings, open_database(settings.resolved_database_url())
+
+
+def language_at_start(flag: str | None) -> str:
+    """The interface's language before the settings are loaded (importing them takes a while):
+    the flag or PEC_TUI_LANG, else config.toml's `lang`, else Italian, as the settings
+    have it. A file or value that cannot be read is left for the settings to report."""
+    from pec_tui.paths import config_file
+
+    if flag is not None:
+        return flag
+    try:
+        with config_file().open("rb") as file:
+            configured = tomllib.load(file).get("lang")
+    except (OSError, ValueError):
+        return "it"
+    return configured if configured in i18n.LANGUAGES else "it"

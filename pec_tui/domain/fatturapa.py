@@ -19,16 +19,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
-
-import xmlschema
 
 from pec_tui.domain import validation
 from pec_tui.domain.enums import HolderKind, PaymentMethod
 from pec_tui.domain.money import VAT_RATE
 from pec_tui.domain.validation import ValidationError, is_latin1, latin1
 from pec_tui.i18n import _
+
+if TYPE_CHECKING:  # imported where used: it takes longer than the mailbox list to import
+    import xmlschema
 
 NAMESPACE = "http://ivaservizi.agenziaentrate.gov.it/docs/xsd/fatture/v1.2"
 XMLDSIG_NAMESPACE = "http://www.w3.org/2000/09/xmldsig#"
@@ -346,6 +347,8 @@ def invoice_data(doc: Document) -> dict[str, Any]:
 @functools.cache
 def schema() -> xmlschema.XMLSchema10:
     """The FatturaPA 1.2.2 schema, loaded once from the package, offline."""
+    import xmlschema
+
     folder = resources.files("pec_tui.domain") / "fatturapa_schema"
     with resources.as_file(folder) as path:
         return xmlschema.XMLSchema10(
@@ -396,6 +399,8 @@ def build_xml(doc: Document) -> bytes:
     element = schema().elements["FatturaElettronica"].encode(invoice_data(doc), validation="skip")
     if not isinstance(element, ElementTree.Element):
         raise InvoiceInvalid(_("The invoice could not be encoded."))
+    import xmlschema
+
     text = xmlschema.etree_tostring(
         element, namespaces={"p": NAMESPACE, "ds": XMLDSIG_NAMESPACE}, xml_declaration=False
     )

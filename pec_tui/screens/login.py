@@ -7,6 +7,7 @@ whose calls run in a worker thread, argon2 being deliberately slow.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
@@ -33,13 +34,21 @@ class LoginScreen(AuthForm):
         Binding("enter", "next_or_submit", N_("Sign in"), id="login.submit", priority=True),
     ]
 
-    def __init__(self, auth: Auth, notice: str = "", demo_accounts: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        auth: Auth,
+        notice: str = "",
+        demo_accounts: Sequence[str] = (),
+        opened: threading.Event | None = None,
+    ) -> None:
         super().__init__()
         translate_bindings(self)
         self.auth = auth
         self.notice = notice
         # On a database `pec-tui demo` filled: the demo operators' names, shown as a hint.
         self.demo_accounts = tuple(demo_accounts)
+        # Set once the database is open, when the form is shown before (`pec-tui` starting).
+        self.opened = opened
         self._lockout: datetime | None = None
         self._lockout_timer: Timer | None = None
 
@@ -47,21 +56,29 @@ class LoginScreen(AuthForm):
         with Vertical(id="auth-box"):
             yield Static(_("pec-tui — operator sign-in"), classes="auth-title")
             if self.demo_accounts:
-                yield Static(
-                    _(
-                        "Demo database. Operators: {names}. "
-                        "`pec-tui demo --accounts` prints new passwords."
-                    ).format(names=", ".join(self.demo_accounts)),
-                    id="demo-accounts",
-                    classes="auth-hint",
-                )
+                yield self._demo_hint()
             yield from field_block(_("Username"), "username", max_length=64)
             yield from field_block(_("Password"), "password", password=True, max_length=256)
             yield Static(self.notice, id="auth-message")
         yield KeysFooter()
 
+    def _demo_hint(self) -> Static:
+        return Static(
+            _(
+                "Demo database. Operators: {names}. `pec-tui demo --accounts` prints new passwords."
+            ).format(names=", ".join(self.demo_accounts)),
+            id="demo-accounts",
+            classes="auth-hint",
+        )
+
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()
+
+    def show_demo_accounts(self, names: Sequence[str]) -> None:
+        """Name the demo operators, found once the database is open."""
+        if names and not self.demo_accounts:
+            self.demo_accounts = tuple(names)
+            self.query_one("#auth-box").mount(self._demo_hint(), after=".auth-title")
 
     def submit(self) -> None:
         username = self.value("username").strip()
@@ -75,6 +92,11 @@ class LoginScreen(AuthForm):
 
     @work(exclusive=True, group="sign-in")
     async def _sign_in(self, username: str, password: str) -> None:
+        if self.opened is not None and not self.opened.is_set():
+            # Typed before the database was open: say what is being waited for.
+            self.query_one("#auth-message", Static).update(_("Opening the database…"))
+            await asyncio.to_thread(self.opened.wait)
+            self.query_one("#auth-message", Static).update(self.notice)
         self.set_busy(True)
         try:
             answer = await asyncio.to_thread(self.auth.sign_in, username, password)

@@ -26,8 +26,15 @@ HUGE = "99999999999999999999"
 HOSTILE = ("-1", HUGE, "9999-12-31", "0001-01-01", "\x00", "٣", "x" * 5000)
 
 
+def _subcommands(group: click.Group) -> dict[str, click.Command]:
+    """A group's commands, each imported on demand as `pec-tui` does (see cli.group)."""
+    ctx = click.Context(group)
+    found = {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+    return {name: command for name, command in found.items() if command is not None}
+
+
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in sorted(group.commands.items()):
+    for name, command in sorted(_subcommands(group).items()):
         if isinstance(command, click.Group):
             yield from _commands(command, (*path, name))
         else:
@@ -38,7 +45,7 @@ def _command(path: tuple[str, ...]) -> click.Command:
     command: click.Command = main
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = _subcommands(command)[name]
     return command
 
 
