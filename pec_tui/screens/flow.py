@@ -140,6 +140,8 @@ class RenewalFlow:
         self.purchase = purchase
         self.backdrop = FlowBackdrop()
         self.lease_timer: Timer | None = None
+        # While the draft is being confirmed, and after, it is no longer held as a draft.
+        self._confirming = False
 
     async def _tell(self, title: str, message: str) -> None:
         await self.app.push_screen_wait(MessageModal(title, message))
@@ -248,11 +250,15 @@ class RenewalFlow:
                     continue
                 step = STEPS[index - 1]
             elif step is Step.CONTRACT:
+                self._confirming = True
                 confirmed = await self._confirm(draft)
                 if confirmed is None:
+                    self._confirming = False
                     if await self._still_a_draft(draft):
                         continue  # refused: back to the contract, nothing lost
                     return None
+                if self.lease_timer is not None:
+                    self.lease_timer.stop()  # an order now: no lease to keep
                 await self.app.push_screen_wait(ConfirmationScreen(draft, confirmed))
                 return confirmed
             else:
@@ -262,7 +268,7 @@ class RenewalFlow:
                 return None
 
     async def _renew_lease(self) -> None:
-        if self.order_id is None:
+        if self.order_id is None or self._confirming:
             return
         try:
             held = await asyncio.to_thread(

@@ -23,13 +23,18 @@ from pec_tui.config import Settings
 from pec_tui.db.models import AuditEvent, Operator, Order
 from pec_tui.dialogs.message import MessageModal
 from pec_tui.domain.enums import Role
+from pec_tui.i18n import _
 from pec_tui.kiosk import KioskApp
+from pec_tui.screens.confirmation import ConfirmationScreen
+from pec_tui.screens.contract import ContractScreen
 from pec_tui.screens.drafts import DraftsScreen
 from pec_tui.screens.flow import show_drafts
+from pec_tui.screens.holder_form import HolderFormScreen
 from pec_tui.screens.kiosk_home import KioskHomeScreen
 from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen
 from pec_tui.screens.kit import KitScreen
 from pec_tui.screens.mailboxes import MailboxesScreen
+from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import PlanScreen
 from pec_tui.services import kiosk
 from pec_tui.services.actor import Actor, session_terminal
@@ -262,3 +267,28 @@ async def test_a_kiosk_customer_s_abandoned_draft_is_never_offered_to_operators(
         listed = await wait_for_screen(pilot, DraftsScreen)
         await pilot.pause(0.3)
         assert "No unfinished renewals" in screen_text(listed)
+
+
+async def test_a_confirmed_order_is_not_reported_as_a_draft_taken_over(sqlite_url):
+    """The lease is renewed while the flow is open; once CONFERMA is pressed the order is no
+    longer a draft, and the renewals that fall during the confirmation or on Conferma must
+    not warn that another session took it."""
+    engine = open_database(sqlite_url)
+    mailbox = add_mailbox(engine, add_holder(engine), "mario.rossi@pec.it")
+    anna = _operator(engine, "anna", Role.ADMIN)
+    app = _signed_in(sqlite_url, engine, anna, lease=0.3)  # renewed every 0.1 s
+    async with app.run_test(size=SIZE) as pilot:
+        await _home(pilot)
+        app.start_renewal([mailbox])
+        for step in (PlanScreen, KitScreen, HolderFormScreen, OrderFormScreen):
+            await wait_for_screen(pilot, step)
+            await pilot.press("enter")
+        await wait_for_screen(pilot, ContractScreen)
+        await pilot.press("1", "2", "3", "enter")
+        await wait_for_screen(pilot, ConfirmationScreen)
+        await pilot.pause(0.8)  # several renewals' worth
+        titles = [n.title for n in app._notifications]
+        assert _("Draft taken over") not in titles, titles
+        with Session(engine) as session:
+            [order] = session.exec(select(Order)).all()
+        assert order.number is not None and order.lease_holder is None
