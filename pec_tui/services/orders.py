@@ -9,16 +9,14 @@ same steps and are placed by the order pipeline (`services.placing`) at CONFERMA
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import date
 from typing import Protocol
 
 from sqlalchemy import Engine, func
-from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from pec_tui.db.batches import in_ids
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, Reseller, utcnow
 from pec_tui.domain import validation
 from pec_tui.domain.draft import (
@@ -57,8 +55,8 @@ from pec_tui.services.order_queries import load_own_order
 from pec_tui.services.placing import (
     Billing,
     ConfirmedOrder,
-    MailboxFacts,
     check_mailbox_access,
+    mailbox_facts,
     new_order,
     open_order_conflict,
     place_order,
@@ -128,38 +126,7 @@ def renewal_item(mailbox: RenewableMailbox) -> DraftItem:
 
 def renewal_items_by_id(session: Session, ids: Sequence[int]) -> dict[int, DraftItem]:
     """The renewal items of the mailboxes `ids` as they are now (those that still exist)."""
-    return {m.id: renewal_item(m) for m in _facts(session, ids)}
-
-
-_FACT_COLUMNS = [Mailbox.__table__.c[f.name] for f in fields(MailboxFacts)]
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
-def _facts(session: Session, ids: Sequence[int]) -> list[MailboxFacts]:
-    """`placing.mailbox_facts` in one statement with one parameter (`in_ids`): a reseller's
-    whole selection is read at once."""
-    rows = session.execute(
-        sa_select(*_FACT_COLUMNS).where(in_ids(Mailbox.__table__.c.id, ids, _dialect(session)))
-    ).all()
-    return [MailboxFacts(*row) for row in rows]
-
-
-def _open_order_conflict(session: Session, draft: Draft) -> RenewalRefused | None:
-    """`placing.open_order_conflict` with the ids as one parameter (`in_ids`)."""
-    ids = [i.mailbox_id for i in draft.items if i.mailbox_id is not None]
-    if not ids:
-        return None
-    row = session.execute(
-        sa_select(OpenRenewal.__table__.c.mailbox_id)
-        .where(in_ids(OpenRenewal.__table__.c.mailbox_id, ids, _dialect(session)))
-        .where(OpenRenewal.__table__.c.order_id != draft.order_id)
-        .limit(1)
-    ).first()
-    # Named as the pipeline names it (the first such mailbox, its order's number).
-    return open_order_conflict(session, draft) if row is not None else None
+    return {m.id: renewal_item(m) for m in mailbox_facts(session, ids)}
 
 
 def renewal_draft(
@@ -192,7 +159,7 @@ def _stored_method(value: str | None) -> PaymentMethod | None:
 
 
 def _refuse_open_orders(session: Session, draft: Draft) -> None:
-    conflict = _open_order_conflict(session, draft)
+    conflict = open_order_conflict(session, draft)
     if conflict is not None:
         raise conflict
 
@@ -265,7 +232,7 @@ def start_renewal(
         raise RenewalRefused(_("Select at least one mailbox to renew."))
     ids = sorted(set(mailbox_ids))
     with write_session(engine) as session:
-        mailboxes = _facts(session, ids)
+        mailboxes = mailbox_facts(session, ids)
         if len(mailboxes) != len(ids):
             raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))
         for mailbox in mailboxes:
@@ -532,7 +499,7 @@ def place_renewal(
     draft: Draft | None = None
     try:
         with write_session(engine) as session:
-            mailboxes = _facts(session, ids)
+            mailboxes = mailbox_facts(session, ids)
             if len(mailboxes) != len(ids):
                 raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))
             holder, billed_to = _billed_party(session, mailboxes)

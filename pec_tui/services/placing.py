@@ -21,7 +21,7 @@ from sqlalchemy import DateTime, literal, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from pec_tui.db.batches import chunked, insert_plain_rows
+from pec_tui.db.batches import in_ids, insert_plain_rows
 from pec_tui.db.models import (
     Counter,
     Holder,
@@ -150,10 +150,11 @@ def open_order_conflict(session: Session, draft: Draft) -> RenewalRefused | None
     by_id = {i.mailbox_id: i.address for i in draft.items if i.mailbox_id is not None}
     if not by_id:
         return None
+    dialect = session.get_bind().dialect.name
     rows = session.exec(
         select(OpenRenewal.mailbox_id, Order.number)
         .join(Order, col(Order.id) == OpenRenewal.order_id)
-        .where(col(OpenRenewal.mailbox_id).in_(list(by_id)))
+        .where(in_ids(OpenRenewal.__table__.c.mailbox_id, list(by_id), dialect))
         .where(col(OpenRenewal.order_id) != draft.order_id)
         .order_by(col(OpenRenewal.mailbox_id))
     ).first()
@@ -213,12 +214,13 @@ _FACT_COLUMNS = [Mailbox.__table__.c[f.name] for f in fields(MailboxFacts)]
 
 
 def mailbox_facts(session: Session, ids: Sequence[int]) -> list[MailboxFacts]:
-    """The mailboxes `ids` (those that still exist), in no particular order."""
-    facts: list[MailboxFacts] = []
-    for chunk in chunked(ids):
-        rows = session.execute(sa_select(*_FACT_COLUMNS).where(Mailbox.__table__.c.id.in_(chunk)))
-        facts.extend(MailboxFacts(*row) for row in rows)
-    return facts
+    """The mailboxes `ids` (those that still exist), in no particular order: one statement
+    with the ids as one parameter (`in_ids`), a reseller's whole selection at once."""
+    dialect = session.get_bind().dialect.name
+    rows = session.execute(
+        sa_select(*_FACT_COLUMNS).where(in_ids(Mailbox.__table__.c.id, ids, dialect))
+    )
+    return [MailboxFacts(*row) for row in rows]
 
 
 def check_mailbox_access(actor: Actor, mailbox: OwnedMailbox) -> None:
