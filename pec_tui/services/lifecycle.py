@@ -340,10 +340,14 @@ class _Run:
         failures: list[str] = []
         try:
             with write_session(self.engine) as session:
+                due = self._still_due(session, [row.id for row in rows], window)
                 for row in rows:
+                    mailbox = due.get(row.id)
+                    if mailbox is None:
+                        continue
                     try:
                         with session.begin_nested():
-                            paid = self._auto_renewal_in(session, row.id, window)
+                            paid = self._place_auto_renewal(session, mailbox)
                     except IntegrityError:
                         log.info("mailbox %s got an open order concurrently", row.id)
                         continue
@@ -363,6 +367,43 @@ class _Run:
         self.report.renewal_orders += len(placed)
         self.report.paid_with_credit += sum(placed)
         self.report.awaiting_payment += len(placed) - sum(placed)
+
+    def _still_due(self, session: Session, ids: list[int], window: _Window) -> dict[int, Mailbox]:
+        """The mailboxes of `ids` still owed their automatic renewal order, locked, checked
+        again under the lock (a terminal may have renewed one meanwhile) with one query
+        apiece for the batch; their holders loaded alongside."""
+        mailboxes = session.scalars(
+            select(Mailbox)
+            .where(col(Mailbox.id).in_(ids))
+            .order_by(col(Mailbox.id))
+            .with_for_update()
+        ).all()
+        on_order = set(
+            session.scalars(
+                select(col(OpenRenewal.mailbox_id)).where(col(OpenRenewal.mailbox_id).in_(ids))
+            )
+        )
+        noticed: set[tuple[int, date]] = {
+            (mailbox_id, expiry)
+            for mailbox_id, expiry in session.execute(
+                select(col(SentNotice.mailbox_id), col(SentNotice.expiry)).where(
+                    col(SentNotice.mailbox_id).in_(ids),
+                    col(SentNotice.kind) == Notice.AUTO_RENEWAL.value,
+                )
+            )
+        }
+        due = {
+            m.id: m
+            for m in mailboxes
+            if m.auto_renew
+            and window.start <= m.expiry <= window.end
+            and m.id not in on_order
+            and (m.id, m.expiry) not in noticed
+        }
+        holder_ids = {m.holder_id for m in due.values()}
+        if holder_ids:
+            session.scalars(select(Holder).where(col(Holder.id).in_(holder_ids))).all()
+        return due
 
     def credit_retries(self) -> None:
         """Pay the automatic renewal orders left unpaid for lack of credit, now it suffices."""
