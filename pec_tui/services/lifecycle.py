@@ -5,6 +5,12 @@ per mailbox, kind and expiry date) in the transaction that queues its e-mail, an
 automatic renewal order, so a second run sends and creates nothing new and an interrupted
 run is simply run again. Mailboxes are read in keyset batches over the (expiry, id) index,
 inside the windows of dates that matter today, never the whole book at once.
+
+Writes go in batches, one commit each: a page of notices is one multi-row INSERT of its
+`sent_notice` rows and one of its e-mails (rendered from their words by `mail_render`, the
+same text the email package makes); automatic renewal orders are placed through the
+pipeline (`place_order`) `AUTO_RENEWAL_BATCH` to a transaction, each mailbox in a savepoint
+of its own. Ctrl-C stops between batches: what was committed is whole.
 """
 
 from __future__ import annotations
