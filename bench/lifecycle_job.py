@@ -130,10 +130,11 @@ def baseline() -> str:
 
 
 def _run(engine, label: str, day: date) -> None:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = run_lifecycle(engine, day)
     print(
-        f"{label:15} {day} {time.perf_counter() - started:7.2f} s  acted on {report.examined:,}: "
+        f"{label:15} {day} {time.perf_counter() - started:7.2f} s "
+        f"(CPU {time.process_time() - cpu:.2f} s)  acted on {report.examined:,}: "
         f"reminders {report.reminders:,}  suspended {report.suspended_notices:,}  "
         f"cancelled {report.cancelled_notices:,}  auto-renewal orders "
         f"{report.renewal_orders:,} (paid {report.paid_with_credit:,})  "
