@@ -5,6 +5,12 @@ per mailbox, kind and expiry date) in the transaction that queues its e-mail, an
 automatic renewal order, so a second run sends and creates nothing new and an interrupted
 run is simply run again. Mailboxes are read in keyset batches over the (expiry, id) index,
 inside the windows of dates that matter today, never the whole book at once.
+
+Writes go in batches, one commit each: a page of notices is one multi-row INSERT of its
+`sent_notice` rows and one of its e-mails (rendered from their words by `mail_render`, the
+same text the email package makes); automatic renewal orders are placed through the
+pipeline (`place_order`) `AUTO_RENEWAL_BATCH` to a transaction, each mailbox in a savepoint
+of its own. Ctrl-C stops between batches: what was committed is whole.
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVarTuple
 
-from sqlalchemy import Engine, Select, func, select, tuple_
+from sqlalchemy import Engine, Select, func, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -29,16 +36,18 @@ from pec_tui.db.models import (
     Order,
     Reseller,
     SentNotice,
+    utcnow,
 )
 from pec_tui.domain.draft import Consents, Step
 from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan
 from pec_tui.domain.lifecycle import AUTO_RENEW_DAYS_BEFORE, REMINDER_DAYS, SUSPENSION_DAYS
 from pec_tui.domain.money import from_cents
 from pec_tui.domain.pricing import PriceList
-from pec_tui.i18n import _
-from pec_tui.services import audit, notifications
+from pec_tui.i18n import _, format_date, speaking
+from pec_tui.services import audit, notifications, outbox
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.holders import holder_data
+from pec_tui.services.mail_render import render_plain
 from pec_tui.services.orders import renewal_draft
 from pec_tui.services.payments import PaymentRefused, settle_with_credit
 from pec_tui.services.placing import Billing, Origin, payment_instructions, place_order
@@ -51,6 +60,9 @@ log = logging.getLogger(__name__)
 # Rows per page. Each page of notices is one write transaction: small pages keep SQLite's
 # write lock held for milliseconds, so terminals renewing meanwhile wait little.
 BATCH_SIZE = 100
+# Automatic renewal orders per write transaction (each in a savepoint of its own): placing
+# one takes milliseconds, so fewer than a page keep the write lock's turns short.
+AUTO_RENEWAL_BATCH = 25
 # On SQLite, after each write transaction the job pauses for this share of the time it held
 # the write lock: processes waiting for the lock poll for it (SQLite has no queue), and a
 # job that took it back at once would starve them.
@@ -283,6 +295,8 @@ class _Run:
         with Session(engine) as session:
             self.prices: PriceList = load_price_list(session)
         self.billing = Billing(settings.bank_iban, settings.bank_beneficiary, settings.mail_from)
+        self._dates: dict[date, str] = {}
+        self._yearly_prices: dict[tuple[str, int, int], Decimal] = {}
 
     def let_others_write(self, since: float) -> None:
         """After a write transaction begun at `since`: on SQLite, give the lock a chance to
@@ -316,13 +330,86 @@ class _Run:
 
     def auto_renewals(self, window: _Window) -> None:
         for rows in self._pages(window):
-            for row in rows:
+            for start in range(0, len(rows), AUTO_RENEWAL_BATCH):
                 since = time.monotonic()
-                self._guarded(row.address, self._create_auto_renewal, row.id, window)
+                self._auto_renewal_batch(rows[start : start + AUTO_RENEWAL_BATCH], window)
                 self.let_others_write(since)
             self.tick(len(rows))
             if self.stop_requested():
                 return
+
+    def _auto_renewal_batch(self, rows: list[_Row], window: _Window) -> None:
+        """The orders of `rows` in one write transaction, one savepoint per mailbox: a
+        mailbox that fails (or that another terminal put on an order meanwhile) is rolled
+        back alone. Should the transaction itself fail, each mailbox is tried on its own."""
+        placed: list[bool] = []
+        failures: list[str] = []
+        try:
+            with write_session(self.engine) as session:
+                due = self._still_due(session, [row.id for row in rows], window)
+                for row in rows:
+                    mailbox = due.get(row.id)
+                    if mailbox is None:
+                        continue
+                    try:
+                        with session.begin_nested():
+                            paid = self._place_auto_renewal(session, mailbox)
+                    except IntegrityError:
+                        log.info("mailbox %s got an open order concurrently", row.id)
+                        continue
+                    except Exception as exc:  # one bad mailbox must not stop the others
+                        log.exception("automatic renewal of %s failed", row.address)
+                        failures.append(f"{row.address}: {exc}")
+                        continue
+                    if paid is not None:
+                        placed.append(paid)
+        except Exception:
+            log.exception("a batch of automatic renewals failed: placing them one at a time")
+            for row in rows:
+                self._guarded(row.address, self._create_auto_renewal, row.id, window)
+            return
+        # Counted once committed.
+        self.report.failures += failures
+        self.report.renewal_orders += len(placed)
+        self.report.paid_with_credit += sum(placed)
+        self.report.awaiting_payment += len(placed) - sum(placed)
+
+    def _still_due(self, session: Session, ids: list[int], window: _Window) -> dict[int, Mailbox]:
+        """The mailboxes of `ids` still owed their automatic renewal order, locked, checked
+        again under the lock (a terminal may have renewed one meanwhile) with one query
+        apiece for the batch; their holders loaded alongside."""
+        mailboxes = session.scalars(
+            select(Mailbox)
+            .where(col(Mailbox.id).in_(ids))
+            .order_by(col(Mailbox.id))
+            .with_for_update()
+        ).all()
+        on_order = set(
+            session.scalars(
+                select(col(OpenRenewal.mailbox_id)).where(col(OpenRenewal.mailbox_id).in_(ids))
+            )
+        )
+        noticed: set[tuple[int, date]] = {
+            (mailbox_id, expiry)
+            for mailbox_id, expiry in session.execute(
+                select(col(SentNotice.mailbox_id), col(SentNotice.expiry)).where(
+                    col(SentNotice.mailbox_id).in_(ids),
+                    col(SentNotice.kind) == Notice.AUTO_RENEWAL.value,
+                )
+            )
+        }
+        due = {
+            m.id: m
+            for m in mailboxes
+            if m.auto_renew
+            and window.start <= m.expiry <= window.end
+            and m.id not in on_order
+            and (m.id, m.expiry) not in noticed
+        }
+        holder_ids = {m.holder_id for m in due.values()}
+        if holder_ids:
+            session.scalars(select(Holder).where(col(Holder.id).in_(holder_ids))).all()
+        return due
 
     def credit_retries(self) -> None:
         """Pay the automatic renewal orders left unpaid for lack of credit, now it suffices."""
@@ -368,29 +455,15 @@ class _Run:
             self.report.paid_with_credit += 1
 
     def _create_auto_renewal(self, mailbox_id: int, window: _Window) -> None:
+        """One mailbox's order in a transaction of its own."""
         try:
             with write_session(self.engine) as session:
-                mailbox = session.get(Mailbox, mailbox_id, with_for_update=True)
-                # Checked again under the lock: a terminal may have renewed it meanwhile.
-                if (
-                    mailbox is None
-                    or not mailbox.auto_renew
-                    or not window.start <= mailbox.expiry <= window.end
-                    or session.get(OpenRenewal, mailbox_id) is not None
-                    or session.execute(
-                        select(col(SentNotice.id)).where(
-                            col(SentNotice.mailbox_id) == mailbox_id,
-                            col(SentNotice.kind) == Notice.AUTO_RENEWAL.value,
-                            col(SentNotice.expiry) == mailbox.expiry,
-                        )
-                    ).first()
-                    is not None
-                ):
-                    return
-                paid = self._place_auto_renewal(session, mailbox)
+                paid = self._auto_renewal_in(session, mailbox_id, window)
         except IntegrityError:
             # Another run or terminal opened an order for this mailbox first: nothing to do.
             log.info("mailbox %s got an open order concurrently", mailbox_id)
+            return
+        if paid is None:
             return
         # Counted once committed.
         self.report.renewal_orders += 1
@@ -398,6 +471,28 @@ class _Run:
             self.report.paid_with_credit += 1
         else:
             self.report.awaiting_payment += 1
+
+    def _auto_renewal_in(self, session: Session, mailbox_id: int, window: _Window) -> bool | None:
+        """Place the automatic renewal of `mailbox_id` in `session`: True when paid with
+        credit, False when left awaiting payment, None when nothing is due any more."""
+        mailbox = session.get(Mailbox, mailbox_id, with_for_update=True)
+        # Checked again under the lock: a terminal may have renewed it meanwhile.
+        if (
+            mailbox is None
+            or not mailbox.auto_renew
+            or not window.start <= mailbox.expiry <= window.end
+            or session.get(OpenRenewal, mailbox_id) is not None
+            or session.execute(
+                select(col(SentNotice.id)).where(
+                    col(SentNotice.mailbox_id) == mailbox_id,
+                    col(SentNotice.kind) == Notice.AUTO_RENEWAL.value,
+                    col(SentNotice.expiry) == mailbox.expiry,
+                )
+            ).first()
+            is not None
+        ):
+            return None
+        return self._place_auto_renewal(session, mailbox)
 
     def _place_auto_renewal(self, session: Session, mailbox: Mailbox) -> bool:
         """Order through the pipeline, paid with credit where possible; True when paid."""
@@ -435,10 +530,15 @@ class _Run:
     def notices(
         self,
         window: _Window,
-        send: Callable[[Session, _Row, dict[int, tuple[int, str]]], None],
+        kind: str,
+        text: Callable[[_Row, dict[int, tuple[int, str]]], tuple[str, str]],
         with_open_orders: bool = False,
     ) -> int:
-        """Send each mailbox of `window` its notice, once; returns how many were sent."""
+        """Send each mailbox of `window` its notice, once; returns how many were sent.
+
+        A page is one write transaction: its `sent_notice` rows and e-mails go in with one
+        multi-row INSERT each, the e-mails rendered from their words by `mail_render`.
+        """
         sent = 0
         after: tuple[date, int] | None = None
         while not self.stop_requested():
@@ -447,22 +547,16 @@ class _Run:
                 try:
                     with write_session(self.engine) as session:
                         rows = window.page(session, after)
-                        open_orders = (
-                            self._open_orders(session, [r.id for r in rows])
-                            if with_open_orders and rows
-                            else {}
-                        )
-                        for row in rows:
-                            session.add(
-                                SentNotice(
-                                    mailbox_id=row.id,
-                                    kind=window.notice.value,
-                                    expiry=row.expiry,
-                                    sent_on=self.today,
-                                )
+                        if rows:
+                            open_orders = (
+                                self._open_orders(session, [r.id for r in rows])
+                                if with_open_orders
+                                else {}
                             )
-                            if row.email:
-                                send(session, row, open_orders)
+                            self._record_notices(session, window.notice, rows)
+                            outbox.enqueue_many(
+                                session, self._render(rows, kind, text, open_orders)
+                            )
                     break
                 except IntegrityError:
                     # A concurrent run sent some of these first: read the page again.
@@ -478,6 +572,58 @@ class _Run:
                 break
         return sent
 
+    def _record_notices(self, session: Session, notice: Notice, rows: list[_Row]) -> None:
+        now = utcnow()
+        session.execute(
+            insert(SentNotice),
+            [
+                {
+                    "mailbox_id": row.id,
+                    "kind": notice.value,
+                    "expiry": row.expiry,
+                    "sent_on": self.today,
+                    "created_at": now,
+                }
+                for row in rows
+            ],
+        )
+
+    def _render(
+        self,
+        rows: list[_Row],
+        kind: str,
+        text: Callable[[_Row, dict[int, tuple[int, str]]], tuple[str, str]],
+        open_orders: dict[int, tuple[int, str]],
+    ) -> list[dict[str, object]]:
+        """The outbox rows of the page's e-mails (mailboxes whose holder has an address)."""
+        mail_from = self.settings.mail_from
+        with speaking(notifications.MAIL_LANGUAGE):
+            return [
+                outbox.rendered_row(
+                    render_plain(row.email, *text(row, open_orders), mail_from),
+                    kind,
+                    mailbox_id=row.id,
+                )
+                for row in rows
+                if row.email
+            ]
+
+    def date_text(self, day: date) -> str:
+        """`format_date` in the mail language, once per date of the run."""
+        text = self._dates.get(day)
+        if text is None:
+            text = self._dates[day] = format_date(day)
+        return text
+
+    def yearly_price(self, row: _Row) -> Decimal:
+        key = (row.plan, row.extra_mailbox_gb, row.extra_archive_gb)
+        price = self._yearly_prices.get(key)
+        if price is None:
+            price = self._yearly_prices[key] = self.prices.yearly_price(
+                Plan(row.plan), row.extra_mailbox_gb, row.extra_archive_gb
+            )
+        return price
+
     def _open_orders(self, session: Session, ids: list[int]) -> dict[int, tuple[int, str]]:
         """Mailbox id -> (number, payment instructions) of its order awaiting payment."""
         rows = session.execute(
@@ -491,56 +637,38 @@ class _Run:
             .where(col(OpenRenewal.mailbox_id).in_(ids))
         ).all()
         result = {}
-        for mailbox_id, number, gross_cents, method in rows:
-            try:
-                method = PaymentMethod(method)
-            except ValueError:
-                method = PaymentMethod.BANK_TRANSFER
-            result[mailbox_id] = (number, self.instructions(method, number, gross_cents))
+        with speaking(notifications.MAIL_LANGUAGE):
+            for mailbox_id, number, gross_cents, method in rows:
+                try:
+                    method = PaymentMethod(method)
+                except ValueError:
+                    method = PaymentMethod.BANK_TRANSFER
+                result[mailbox_id] = (number, self.instructions(method, number, gross_cents))
         return result
 
-    def send_reminder(
-        self, session: Session, row: _Row, open_orders: dict[int, tuple[int, str]]
-    ) -> None:
-        notifications.queue_expiry_reminder(
-            session,
-            mailbox_id=row.id,
+    def reminder_text(self, row: _Row, open_orders: dict[int, tuple[int, str]]) -> tuple[str, str]:
+        return notifications.expiry_reminder_text(
             address=row.address,
             name=row.holder_name,
-            email_to=row.email,
             expiry=row.expiry,
             today=self.today,
-            yearly_price=self.prices.yearly_price(
-                Plan(row.plan), row.extra_mailbox_gb, row.extra_archive_gb
-            ),
+            yearly_price=self.yearly_price(row),
             open_order=open_orders.get(row.id),
-            mail_from=self.settings.mail_from,
+            date_text=self.date_text,
         )
 
-    def send_suspended(
-        self, session: Session, row: _Row, _open_orders: dict[int, tuple[int, str]]
-    ) -> None:
-        notifications.queue_suspended_notice(
-            session,
-            mailbox_id=row.id,
-            address=row.address,
-            name=row.holder_name,
-            email_to=row.email,
-            expiry=row.expiry,
-            mail_from=self.settings.mail_from,
+    def suspended_text(
+        self, row: _Row, _open_orders: dict[int, tuple[int, str]]
+    ) -> tuple[str, str]:
+        return notifications.suspended_notice_text(
+            address=row.address, name=row.holder_name, expiry=row.expiry, date_text=self.date_text
         )
 
-    def send_cancelled(
-        self, session: Session, row: _Row, _open_orders: dict[int, tuple[int, str]]
-    ) -> None:
-        notifications.queue_cancelled_notice(
-            session,
-            mailbox_id=row.id,
-            address=row.address,
-            name=row.holder_name,
-            email_to=row.email,
-            expiry=row.expiry,
-            mail_from=self.settings.mail_from,
+    def cancelled_text(
+        self, row: _Row, _open_orders: dict[int, tuple[int, str]]
+    ) -> tuple[str, str]:
+        return notifications.cancelled_notice_text(
+            address=row.address, name=row.holder_name, expiry=row.expiry, date_text=self.date_text
         )
 
     def _pages(self, window: _Window) -> Iterator[list[_Row]]:
@@ -654,13 +782,19 @@ def run_lifecycle(
     if retries and not run.stop_requested():
         run.credit_retries()
     if "cancelled" in windows and not run.stop_requested():
-        report.cancelled_notices = run.notices(windows["cancelled"], run.send_cancelled)
+        report.cancelled_notices = run.notices(
+            windows["cancelled"], "mailbox_cancelled", run.cancelled_text
+        )
     if "suspended" in windows and not run.stop_requested():
-        report.suspended_notices = run.notices(windows["suspended"], run.send_suspended)
+        report.suspended_notices = run.notices(
+            windows["suspended"], "mailbox_suspended", run.suspended_text
+        )
     for days in sorted(REMINDER_DAYS):
         window = windows.get(f"reminder_{days}")
         if window is not None and not run.stop_requested():
-            report.reminders += run.notices(window, run.send_reminder, with_open_orders=True)
+            report.reminders += run.notices(
+                window, "expiry_reminder", run.reminder_text, with_open_orders=True
+            )
     with write_session(engine) as session:
         audit.record(
             session,

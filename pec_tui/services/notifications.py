@@ -290,6 +290,107 @@ def queue_renewal_completed(
     return outbox.enqueue(session, message, "renewal_completed", order.id)
 
 
+# --- lifecycle notices: their words, then the e-mail -------------------------------------
+# The text builders below are called in the mail language (`speaking(MAIL_LANGUAGE)`); the
+# lifecycle job renders its batches with them and `mail_render`, the `queue_*` functions
+# build one message at a time. `date_text` lets a batch format each date once.
+
+DateText = Callable[[date], str]
+
+
+def expiry_reminder_text(
+    *,
+    address: str,
+    name: str,
+    expiry: date,
+    today: date,
+    yearly_price: Decimal,
+    open_order: tuple[int, str] | None = None,
+    date_text: DateText = format_date,
+) -> tuple[str, str]:
+    """(subject, body) of the reminder that `address` expires soon."""
+    days = (expiry - today).days
+    subject = _("Your PEC mailbox {address} expires on {date}").format(
+        address=address, date=date_text(expiry)
+    )
+    parts = [
+        _("Dear {name},").format(name=name),
+        ngettext(
+            "your PEC mailbox {address} expires on {date}, in {days} day.",
+            "your PEC mailbox {address} expires on {date}, in {days} days.",
+            days,
+        ).format(address=address, date=date_text(expiry), days=days),
+    ]
+    if open_order is not None:
+        number, instructions = open_order
+        parts.append(
+            _("Order no. {number} for its renewal is awaiting payment.").format(number=number)
+        )
+        parts.append(instructions)
+    else:
+        parts.append(
+            _(
+                "Renew it from the customer area (Rinnova caselle) or through your reseller: "
+                "{amount} + VAT per year."
+            ).format(amount=format_money(yearly_price))
+        )
+    parts.append(
+        _(
+            "After the expiry date the mailbox is suspended for 90 days (readable, but it cannot "
+            "send or receive) and on {date} it is cancelled."
+        ).format(date=date_text(cancelled_from(expiry)))
+    )
+    return subject, "\n\n".join(parts)
+
+
+def suspended_notice_text(
+    *, address: str, name: str, expiry: date, date_text: DateText = format_date
+) -> tuple[str, str]:
+    """(subject, body) of the notice that the mailbox expired unrenewed and is Sospesa."""
+    last_day = cancelled_from(expiry) - timedelta(days=1)
+    subject = _("Your PEC mailbox {address} is suspended").format(address=address)
+    body = "\n\n".join(
+        (
+            _("Dear {name},").format(name=name),
+            _(
+                "your PEC mailbox {address} expired on {date} without being renewed and is now "
+                "suspended: you can still read it, but it cannot send or receive messages."
+            ).format(address=address, date=date_text(expiry)),
+            _(
+                "Renew it by {last_day} to reactivate it; on {date} it will be cancelled and "
+                "only a new purchase will be possible."
+            ).format(last_day=date_text(last_day), date=date_text(cancelled_from(expiry))),
+        )
+    )
+    return subject, body
+
+
+def cancelled_notice_text(
+    *, address: str, name: str, expiry: date, date_text: DateText = format_date
+) -> tuple[str, str]:
+    """(subject, body) of the notice that the mailbox stayed unrenewed 90 days past its
+    expiry and is Cancellata."""
+    subject = _("Your PEC mailbox {address} has been cancelled").format(address=address)
+    body = "\n\n".join(
+        (
+            _("Dear {name},").format(name=name),
+            _(
+                "your PEC mailbox {address} expired on {expiry} and was not renewed within 90 "
+                "days: it was cancelled on {date}."
+            ).format(
+                address=address,
+                expiry=date_text(expiry),
+                date=date_text(cancelled_from(expiry)),
+            ),
+            _(
+                "The address can only be bought again with a new purchase, by the same holder "
+                "(same codice fiscale or partita IVA)."
+            ),
+        )
+    )
+    return subject, body
+
+
 @in_mail_language
 def queue_expiry_reminder(
     session: Session,
@@ -305,35 +406,17 @@ def queue_expiry_reminder(
     mail_from: str | None = None,
 ) -> OutboxMessage:
     """A reminder that `address` expires soon; with the open order's instructions if any."""
-    days = (expiry - today).days
-    subject = _("Your PEC mailbox {address} expires on {date}").format(
-        address=address, date=format_date(expiry)
+    subject, body = expiry_reminder_text(
+        address=address,
+        name=name,
+        expiry=expiry,
+        today=today,
+        yearly_price=yearly_price,
+        open_order=open_order,
     )
-    parts = [
-        _("Dear {name},").format(name=name),
-        ngettext(
-            "your PEC mailbox {address} expires on {date}, in {days} day.",
-            "your PEC mailbox {address} expires on {date}, in {days} days.",
-            days,
-        ).format(address=address, date=format_date(expiry), days=days),
-    ]
-    if open_order is not None:
-        number, instructions = open_order
-        parts.append(
-            _("Order no. {number} for its renewal is awaiting payment.").format(number=number)
-        )
-        parts.append(instructions)
-    else:
-        parts.append(
-            _(
-                "Renew it from the customer area (Rinnova caselle) or through your reseller: "
-                "{amount} + VAT per year."
-            ).format(amount=format_money(yearly_price))
-        )
-    parts.append(_state_footer(expiry))
     return outbox.enqueue(
         session,
-        new_message(email_to, subject, "\n\n".join(parts), mail_from),
+        new_message(email_to, subject, body, mail_from),
         "expiry_reminder",
         None,
         mailbox_id,
@@ -352,21 +435,7 @@ def queue_suspended_notice(
     mail_from: str | None = None,
 ) -> OutboxMessage:
     """The mailbox expired unrenewed and is now Sospesa."""
-    last_day = cancelled_from(expiry) - timedelta(days=1)
-    subject = _("Your PEC mailbox {address} is suspended").format(address=address)
-    body = "\n\n".join(
-        (
-            _("Dear {name},").format(name=name),
-            _(
-                "your PEC mailbox {address} expired on {date} without being renewed and is now "
-                "suspended: you can still read it, but it cannot send or receive messages."
-            ).format(address=address, date=format_date(expiry)),
-            _(
-                "Renew it by {last_day} to reactivate it; on {date} it will be cancelled and "
-                "only a new purchase will be possible."
-            ).format(last_day=format_date(last_day), date=format_date(cancelled_from(expiry))),
-        )
-    )
+    subject, body = suspended_notice_text(address=address, name=name, expiry=expiry)
     return outbox.enqueue(
         session,
         new_message(email_to, subject, body, mail_from),
@@ -388,24 +457,7 @@ def queue_cancelled_notice(
     mail_from: str | None = None,
 ) -> OutboxMessage:
     """The mailbox stayed unrenewed 90 days past its expiry and is now Cancellata."""
-    subject = _("Your PEC mailbox {address} has been cancelled").format(address=address)
-    body = "\n\n".join(
-        (
-            _("Dear {name},").format(name=name),
-            _(
-                "your PEC mailbox {address} expired on {expiry} and was not renewed within 90 "
-                "days: it was cancelled on {date}."
-            ).format(
-                address=address,
-                expiry=format_date(expiry),
-                date=format_date(cancelled_from(expiry)),
-            ),
-            _(
-                "The address can only be bought again with a new purchase, by the same holder "
-                "(same codice fiscale or partita IVA)."
-            ),
-        )
-    )
+    subject, body = cancelled_notice_text(address=address, name=name, expiry=expiry)
     return outbox.enqueue(
         session,
         new_message(email_to, subject, body, mail_from),

@@ -1,0 +1,145 @@
+"""`mail_render` writes the same text as `EmailMessage.as_string()`, and the lifecycle job's
+e-mails are the ones `notifications.queue_*` built one `EmailMessage` at a time."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from book_builder import add_holder, add_mailbox, confirm_renewal
+from sqlmodel import Session, select
+
+from pec_tui.config import load_settings
+from pec_tui.db.models import OutboxMessage
+from pec_tui.services import notifications
+from pec_tui.services.lifecycle import JOB_ACTOR, _Run, run_lifecycle
+from pec_tui.services.mail_render import render_plain
+
+DATE = "Wed, 02 Dec 2026 04:24:23 -0000"
+MESSAGE_ID = "<179618546342.13846.9564337640974857036@pec-tui.local>"
+LONG = (
+    "la tua casella PEC mario.rossi@pec.it è scaduta il 01/03/2027 senza essere rinnovata ed è "
+    "ora sospesa: puoi ancora consultarla, ma non può inviare né ricevere messaggi."
+)
+
+
+def _email_package(to: str, subject: str, body: str, mail_from: str) -> str:
+    with (
+        mock.patch.object(notifications, "formatdate", return_value=DATE),
+        mock.patch.object(notifications, "make_msgid", return_value=MESSAGE_ID),
+    ):
+        return notifications.new_message(to, subject, body, mail_from).as_string()
+
+
+@pytest.mark.parametrize(
+    ("to", "subject", "body", "mail_from"),
+    [
+        (
+            "t1@example.it",
+            "La tua casella PEC box1@pec.example.it scade il 01/03/2027",
+            LONG,
+            "n@x.it",
+        ),
+        ("t1@example.it", "La tua casella PEC box1@pec.example.it è sospesa", LONG, "PEC <n@x.it>"),
+        ("a.b+c@sub.example.com", "È " + "lunghissimo " * 12, LONG + "\n\n" + LONG, "Pèc <n@x.it>"),
+        ("Mario Rossi <m@x.it>", "plain", "short ascii body\nof two lines", "n@x.it"),
+        ("weird..dots@x.it", "a  b ", "breve è", "n@x.it"),  # the email package's 8bit/base64
+        ("t@x.it", "=?utf-8?q?gi=C3=A0?= codificato", "€" * 200, "n@x.it"),
+        ("t@x.it", "x" * 90, "\n".join(["riga"] * 12) + "\n" + "y" * 100, "n@x.it"),
+        (
+            "t@x.it",
+            "La casella very.long.address.for.folding@pec.some-provider.example.it è sospesa ora",
+            LONG,
+            "n@x.it",
+        ),
+    ],
+)
+def test_render_plain_writes_what_the_email_package_writes(to, subject, body, mail_from):
+    rendered = render_plain(to, subject, body, mail_from, date_header=DATE, message_id=MESSAGE_ID)
+    message = notifications.new_message(to, subject, body, mail_from)
+    assert rendered.message == _email_package(to, subject, body, mail_from)
+    assert rendered.to_address == str(message["To"])
+    assert rendered.subject == str(message["Subject"])
+    assert rendered.message_id == MESSAGE_ID
+
+
+EXPIRY = date(2027, 3, 31)
+_VARYING = re.compile(r"^(Date|Message-ID): .*$", re.MULTILINE)
+
+
+def _stored(engine) -> list[tuple[str, int | None, str, str, str]]:
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        return [
+            (m.kind, m.mailbox_id, m.to_address, m.subject, _VARYING.sub(r"\1: -", m.message))
+            for m in rows
+        ]
+
+
+@pytest.mark.usefixtures("italian")
+def test_the_jobs_notices_are_the_ones_built_one_message_at_a_time(engine):
+    holder = add_holder(engine, name=("Niccolò", "Sà"))
+    reminded = add_mailbox(engine, holder, "promemoria@pec.it", EXPIRY)
+    on_order = add_mailbox(engine, holder, "in.ordine@pec.it", EXPIRY, plan="PRO")
+    suspended = add_mailbox(engine, holder, "sospesa@pec.it", EXPIRY - timedelta(days=40))
+    cancelled = add_mailbox(engine, holder, "cancellata@pec.it", EXPIRY - timedelta(days=130))
+    today = EXPIRY - timedelta(days=30)
+    confirm_renewal(engine, [on_order], today - timedelta(days=5))
+    settings = load_settings()
+    with Session(engine) as session:
+        already = len(session.exec(select(OutboxMessage)).all())
+
+    run_lifecycle(engine, today, settings=settings)
+    by_job = _stored(engine)[already:]
+
+    with Session(engine) as session:
+        for row in session.exec(select(OutboxMessage)).all()[already:]:
+            session.delete(row)
+        session.commit()
+        name, email = "Niccolò Sà", "mario.rossi@example.it"
+        common = {"name": name, "email_to": email, "mail_from": settings.mail_from}
+        notifications.queue_cancelled_notice(
+            session,
+            mailbox_id=cancelled,
+            address="cancellata@pec.it",
+            expiry=EXPIRY - timedelta(days=130),
+            **common,
+        )
+        notifications.queue_suspended_notice(
+            session,
+            mailbox_id=suspended,
+            address="sospesa@pec.it",
+            expiry=EXPIRY - timedelta(days=40),
+            **common,
+        )
+        # Reminders in (expiry, id) order; the one on order carries its instructions.
+        run = _Run(engine, today, settings, JOB_ACTOR, None, None)
+        open_orders = run._open_orders(session, [on_order])
+        for mailbox_id, address, price in (
+            (reminded, "promemoria@pec.it", Decimal("9.90")),
+            (on_order, "in.ordine@pec.it", Decimal("25.00")),
+        ):
+            notifications.queue_expiry_reminder(
+                session,
+                mailbox_id=mailbox_id,
+                address=address,
+                expiry=EXPIRY,
+                today=today,
+                yearly_price=price,
+                open_order=open_orders.get(mailbox_id),
+                **common,
+            )
+        session.commit()
+    one_at_a_time = _stored(engine)[already:]
+
+    assert [row[:2] for row in by_job] == [
+        ("mailbox_cancelled", cancelled),
+        ("mailbox_suspended", suspended),
+        ("expiry_reminder", reminded),
+        ("expiry_reminder", on_order),
+    ]
+    assert by_job == one_at_a_time
+    assert "Niccol=C3=B2 S=C3=A0" in by_job[0][4]
