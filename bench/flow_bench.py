@@ -31,7 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import table_bench  # noqa: E402  (the pty runner, the key timer)
+import table_bench  # noqa: E402  (the key timer)
+import terminal  # noqa: E402  (the pty runner)
 
 STEPS = ("plan", "kit", "holder", "order_form", "contract", "conferma")
 
@@ -128,7 +129,7 @@ def run_flow(url: str, reseller_user: str) -> dict:
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "result.json"
-        _, rss = table_bench._run_in_pty(
+        _, rss = terminal.run_until(
             [sys.executable, __file__, "--child", url, str(out), reseller_user],
             lambda _lines: out.exists(),
             timeout=900,
