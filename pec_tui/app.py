@@ -7,13 +7,13 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
-from textual.screen import Screen
+from textual.screen import Screen, ScreenResultCallbackType, ScreenResultType
 
 from pec_tui.domain.enums import Role
 from pec_tui.i18n import N_, _
@@ -33,9 +33,11 @@ from pec_tui.widgets.textual_strings import key_display, translate_textual
 # (they take several times longer than Textual itself): they are imported where used, or
 # while the operator types (`PecApp.open_in_background`).
 if TYPE_CHECKING:
+    import asyncio
     from datetime import datetime
 
     from sqlalchemy import Engine
+    from textual.widget import AwaitMount
 
     from pec_tui.config import Settings
     from pec_tui.screens.auth_form import Auth
@@ -367,6 +369,43 @@ class PecApp(App[None]):
         for action, title, help_text in COMMANDS:
             if self.check_action(action, ()):
                 yield SystemCommand(_(title), _(help_text), getattr(self, f"action_{action}"))
+
+    if TYPE_CHECKING:
+
+        @overload
+        def push_screen(
+            self,
+            screen: Screen[ScreenResultType] | str,
+            callback: ScreenResultCallbackType[ScreenResultType] | None = None,
+            wait_for_dismiss: Literal[False] = False,
+            *,
+            mode: str | None = None,
+        ) -> AwaitMount: ...
+
+        @overload
+        def push_screen(
+            self,
+            screen: Screen[ScreenResultType] | str,
+            callback: ScreenResultCallbackType[ScreenResultType] | None = None,
+            wait_for_dismiss: Literal[True] = True,
+            *,
+            mode: str | None = None,
+        ) -> asyncio.Future[ScreenResultType]: ...
+
+    def push_screen(
+        self,
+        screen: Screen[ScreenResultType] | str,
+        callback: ScreenResultCallbackType[ScreenResultType] | None = None,
+        wait_for_dismiss: bool = False,
+        *,
+        mode: str | None = None,
+    ) -> AwaitMount | asyncio.Future[ScreenResultType]:
+        """Textual's push_screen, the screen's widgets speaking the UI language: its module
+        may have been imported just now, bringing Textual widget classes with English keys."""
+        translate_textual()
+        return super().push_screen(  # type: ignore[call-overload,no-any-return]
+            screen, callback, wait_for_dismiss, mode=mode
+        )
 
     def get_key_display(self, binding: Binding) -> str:
         """The key as the footer and f1 show it, named in the UI language ("spazio")."""

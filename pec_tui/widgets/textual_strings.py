@@ -16,7 +16,7 @@ from dataclasses import replace
 from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
 
-from pec_tui.i18n import N_, _
+from pec_tui.i18n import N_, _, get_language
 
 # Descriptions and tooltips of the bindings of Textual's widgets, screen and app.
 BINDING_WORDS = (
@@ -158,14 +158,27 @@ def _translated(binding: Binding) -> Binding:
     )
 
 
+# The language each class's key descriptions are in now (classes not listed: English).
+_SPOKEN: dict[type[DOMNode], str] = {}
+
+
 def translate_textual() -> None:
-    """Put every widget class's key descriptions in the UI language (before widgets exist)."""
+    """Put every widget class's key descriptions in the UI language (before widgets exist).
+
+    Cheap when nothing changed: a class already in the UI language is left alone. Screens
+    are imported when first shown, so this runs again before each screen is pushed: the
+    Textual widgets they bring (a DataTable, a Select) copy their class's keys when made.
+    """
+    language = get_language()
     for cls in set(_node_classes()):
+        if _SPOKEN.get(cls) == language:
+            continue
         merged = cls.__dict__.get("_merged_bindings")
         if merged is None:
             continue
         originals = _ORIGINALS.setdefault(cls, list(merged))
         cls._merged_bindings = BindingsMap([_translated(binding) for _key, binding in originals])
+        _SPOKEN[cls] = language
 
 
 # The names Textual gives keys in the footer and in f1, as an Italian keyboard labels them.

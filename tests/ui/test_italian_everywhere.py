@@ -42,3 +42,31 @@ async def test_keys_and_palette_of_the_mailbox_list_are_italian(book_url, italia
         await pilot.pause(0.3)
         assert isinstance(app.screen, CommandPalette)
         assert app.screen.query_one(Input).placeholder == "Cerca un comando…"
+
+
+async def test_widgets_of_a_screen_imported_after_the_start_speak_italian(book_url, italian):  # noqa: F811
+    """Screens are imported when first shown: the Textual widgets their module brings are
+    made after the app started, and must still show their keys in Italian (f1)."""
+    from textual.app import ComposeResult
+    from textual.binding import Binding
+    from textual.screen import Screen
+    from textual.widget import Widget
+
+    book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await settle(pilot)
+
+        class LateWidget(Widget):  # as if its module were imported only now
+            BINDINGS = [Binding("down", "cursor_down", "Cursor down")]
+
+        class LateScreen(Screen[None]):
+            def compose(self) -> ComposeResult:
+                yield LateWidget()
+
+        assert _("Cursor down") != "Cursor down"
+        await app.push_screen(LateScreen())
+        await pilot.pause()
+        late = app.screen.query_one(LateWidget)
+        [binding] = [b for _key, b in late._bindings if b.action == "cursor_down"]
+        assert binding.description == _("Cursor down")
