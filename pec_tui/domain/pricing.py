@@ -96,12 +96,16 @@ class Quote:
         return round_cents(sum((line.total for line in self.lines), Decimal("0")))
 
     @property
+    def totals(self) -> Totals:
+        return Totals(self.net, self.vat_rate)
+
+    @property
     def vat(self) -> Decimal:
-        return vat_of(self.net, self.vat_rate)
+        return self.totals.vat
 
     @property
     def gross(self) -> Decimal:
-        return self.net + self.vat
+        return self.totals.gross
 
 
 def quote(

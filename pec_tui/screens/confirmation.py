@@ -34,6 +34,18 @@ from pec_tui.widgets.lazy_list import LazyList
 LINES_SHOWN = 50
 
 
+def line_cells(line: QuoteLine) -> tuple[str, ...]:
+    """A quote line as Conferma's table and its full list of lines show it."""
+    return (
+        line.address or "—",
+        line_description(line),
+        str(line.quantity),
+        str(line.years),
+        format_money(line.unit),
+        format_money(line.total),
+    )
+
+
 @dataclass(frozen=True)
 class LineGroup:
     """The lines of one item at one price: e.g. 58,000 mailboxes renewed as PEC STANDARD."""
@@ -117,14 +129,7 @@ class ConfirmationScreen(Screen[None]):
                     _("Mailbox"), _("Item"), _("Qty"), _("Years"), _("Unit price"), _("Total")
                 )
                 for line in q.lines:
-                    table.add_row(
-                        line.address or "—",
-                        line_description(line),
-                        str(line.quantity),
-                        str(line.years),
-                        format_money(line.unit),
-                        format_money(line.total),
-                    )
+                    table.add_row(*line_cells(line))
                 yield table
             with Vertical(id="order-totals"):
                 yield Static(_("Total: {amount} + VAT").format(amount=format_money(q.net)))
@@ -302,18 +307,7 @@ class OrderLinesScreen(Screen[None]):
 
     def _line(self, index: int) -> str:
         line = self.order.quote.lines[index]
-        return escape(
-            self._row(
-                (
-                    line.address or "—",
-                    line_description(line),
-                    str(line.quantity),
-                    str(line.years),
-                    format_money(line.unit),
-                    format_money(line.total),
-                )
-            )
-        )
+        return escape(self._row(line_cells(line)))
 
     @property
     def lazy_list(self) -> LazyList:
