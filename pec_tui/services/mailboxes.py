@@ -28,6 +28,7 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
+    or_,
     select,
     table,
     text,
@@ -40,6 +41,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from pec_tui.db import search_index
+from pec_tui.db.batches import driver_rows
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order
 from pec_tui.domain.enums import MailboxState, Plan
 from pec_tui.domain.lifecycle import (
@@ -768,13 +770,18 @@ def _word_matches_query(
     if high is not None:
         conditions.append(steer(_m.expiry) <= high)
     key = _m.expiry if flt.sort == "expiry" else _m.address
-    # One select per index, merged by UNION (a mailbox may match both): PostgreSQL would
-    # read the whole table for an OR of the two.
     matches = [_word_in_address(engine, search.word, _m.id)]
     if search.in_names:
         matches.append(_m.holder_id.in_(_holders_named(engine, search.word)))
-    arms = [select(key.label("key"), _m.id).where(match, *conditions) for match in matches]
-    merged = (arms[0] if len(arms) == 1 else union(*arms)).subquery()
+    if engine.dialect.name == "sqlite":
+        # One select with an OR: SQLite reads each index and merges the rowids (a third
+        # less time than a UNION, which sorts the matches once to merge, once to order).
+        merged = select(key.label("key"), _m.id).where(or_(*matches), *conditions).subquery()
+    else:
+        # One select per index, merged by UNION (a mailbox may match both): PostgreSQL
+        # would read the whole table for an OR of the two.
+        arms = [select(key.label("key"), _m.id).where(match, *conditions) for match in matches]
+        merged = (arms[0] if len(arms) == 1 else union(*arms)).subquery()
     return (
         select(merged.c.key, merged.c.id)
         .order_by(merged.c.key, merged.c.id)
@@ -785,14 +792,22 @@ def _word_matches_query(
 def word_matches(
     engine: Engine, actor: Actor, flt: MailboxFilter, today: date
 ) -> list[tuple[Any, int]] | None:
-    """The (sort key, id) of every match of a word search, in table order; None if `flt` is
-    not one (see `_word_matches_query`) or it matches more than `WORD_MATCHES_HELD`."""
+    """The (sort key, id) of every match of a word search, in table order, the key as the
+    driver gives it; None if `flt` is not one (see `_word_matches_query`) or it matches more than `WORD_MATCHES_HELD`."""
     query = _word_matches_query(engine, actor, flt, today)
     if query is None:
         return None
     with engine.connect() as connection:
-        found = [(key, mailbox_id) for key, mailbox_id in connection.execute(query)]
+        # As the driver gives them: building a Row and parsing a date apiece cost more
+        # than the query itself (an expiry stays ISO text on SQLite; see `_driver_date`).
+        found = driver_rows(connection, query)
     return found if len(found) <= WORD_MATCHES_HELD else None
+
+
+def _driver_date(engine: Engine, value: date) -> Any:
+    """`value` as `driver_rows` gives a date of this database: ISO text on SQLite (which
+    orders as the dates do), a `date` on PostgreSQL."""
+    return value.isoformat() if engine.dialect.name == "sqlite" else value
 
 
 def rows_by_id(engine: Engine, ids: list[int]) -> list[MailboxRow]:
@@ -867,7 +882,8 @@ class MailboxSource:
         if matches is not None:
             _low, last_cancelled = expiry_bounds_for_state(MailboxState.CANCELLED, self.today)
             assert last_cancelled is not None
-            cancelled = bisect.bisect_right(matches, (last_cancelled, sys.maxsize))
+            boundary = _driver_date(self.engine, last_cancelled)
+            cancelled = bisect.bisect_right(matches, (boundary, sys.maxsize))
             return max(0, min(cancelled, total - 1))
         cancelled = count(
             self.engine, self.actor, self.filter.with_(state=MailboxState.CANCELLED), self.today
