@@ -127,6 +127,27 @@ class Failed(click.ClickException):
         click.echo(_("Error: {message}").format(message=self.format_message()), err=True)
 
 
+class Misused(click.UsageError):
+    """A command typed wrong (an unknown option, a missing argument, a bad value): one line
+    in the UI language naming the help to read, exit status 2, instead of click's usage,
+    hint and "Error:" in English on four lines."""
+
+    @classmethod
+    def of(cls, exc: click.UsageError) -> Misused:
+        return cls(exc.format_message().replace("\n\t", " "), exc.ctx)
+
+    def show(self, file: Any = None) -> None:
+        from pec_tui.i18n import _
+
+        command = self.ctx.command_path if self.ctx is not None else "pec-tui"
+        click.echo(
+            _("Error: {message} (see {command} --help)").format(
+                message=self.format_message(), command=command
+            ),
+            err=True,
+        )
+
+
 class Unexpected(Failed):
     """A defect: one line naming the log file that holds the traceback, exit status 70."""
 
@@ -175,9 +196,42 @@ class _Group(click.Group):
             importlib.import_module(COMMANDS[cmd_name])  # its decorators add it to `main`
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as exc:
+            # click suggests a near name among the commands imported so far: here, all.
+            raise click.exceptions.NoSuchCommand(
+                exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        from pec_tui.cli.click_strings import translate_click
+
+        # Mistakes in the arguments are told before the settings are read: in the language
+        # the settings will give, as far as the flag, the environment and config.toml say.
+        i18n.set_language(language_at_start(_lang_flag(args)))
+        translate_click()
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise Misused.of(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except Misused:
+            raise
+        except click.UsageError as exc:  # a command's arguments, or a command's own refusal
+            raise Misused.of(exc) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
@@ -312,6 +366,19 @@ def _open_for_ui(database_url: str | None, lang: str | None) -> tuple[Settings, 
 
     settings = _settings(database_url, lang)
     return settings, open_database(settings.resolved_database_url())
+
+
+def _lang_flag(args: list[str]) -> str | None:
+    """The language `--lang` or PEC_TUI_LANG asks for, before click has parsed anything."""
+    wanted = os.environ.get("PEC_TUI_LANG")
+    for position, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and position + 1 < len(args):
+            wanted = args[position + 1]
+        elif arg.startswith("--lang="):
+            wanted = arg.removeprefix("--lang=")
+    return wanted if wanted in i18n.LANGUAGES else None
 
 
 def language_at_start(flag: str | None) -> str:

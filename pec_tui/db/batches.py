@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
@@ -62,7 +62,7 @@ def driver_rows(connection: Connection, query: Executable) -> list[tuple[Any, ..
     SQLite and a `date` on PostgreSQL (the order is the same), a decimal may be a float."""
     result = connection.execute(query)
     try:
-        rows: list[tuple[Any, ...]] = result.cursor.fetchall()
+        rows = cast(list[tuple[Any, ...]], result.cursor.fetchall())
     finally:
         result.close()
     return rows
