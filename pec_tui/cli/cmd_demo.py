@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pec_tui.cli.group import CliContext, main, pass_ctx
+from pec_tui.cli.group import CliContext, has_terminal, main, pass_ctx
 from pec_tui.cli.order_output import Day
 from pec_tui.i18n import _
 
@@ -112,7 +112,14 @@ def demo(
     else:
         _seed(ctx, mailboxes, seed, today)
         credentials = _demo_operators(ctx)
-    if not no_ui:
+    if not no_ui and not has_terminal():
+        click.echo(
+            _(
+                "No terminal here: the interface was not opened (the data is ready: run "
+                "pec-tui in a terminal to sign in)."
+            )
+        )
+    elif not no_ui:
         from pec_tui.app import run_app
 
         # Whoever just read the passwords starts signed in as the demo administrator.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pec_tui.cli.group import CliContext, main, pass_ctx
+from pec_tui.cli.group import CliContext, main, pass_ctx, require_terminal
 
 
 @main.command()
@@ -17,4 +17,5 @@ def kiosk(ctx: CliContext) -> None:
     """
     from pec_tui.kiosk import run_kiosk
 
+    require_terminal()
     run_kiosk(ctx.settings, ctx.engine)

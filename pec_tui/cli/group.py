@@ -148,6 +148,27 @@ class Misused(click.UsageError):
         )
 
 
+def has_terminal() -> bool:
+    """Whether the terminal UI can be shown: its keys come from standard input and it draws
+    on standard error, both a terminal; or a driver of its own is set (`pec-tui serve` runs
+    it for a browser)."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return True
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def require_terminal() -> None:
+    """Refuse in one line to open the UI where nobody could see it (a script, a pipe, a
+    service): it would wait for keys that never come."""
+    if not has_terminal():
+        raise Failed(
+            i18n._(
+                "No terminal to show the interface in (input or output is redirected): run "
+                "pec-tui in a terminal, or give it a command (pec-tui --help)."
+            )
+        )
+
+
 class Unexpected(Failed):
     """A defect: one line naming the log file that holds the traceback, exit status 70."""
 
@@ -329,6 +350,7 @@ def main(
         from pec_tui.app import launch_app
 
         i18n.set_language(language_at_start(lang))
+        require_terminal()
         launch_app(partial(_open_for_ui, database_url, lang))
         return
     settings = _settings(database_url, lang)

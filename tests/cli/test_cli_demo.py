@@ -172,6 +172,7 @@ def test_the_data_is_built_around_the_given_day(demo, engine):
 
 
 def test_the_terminal_ui_opens_afterwards_unless_told_not_to(demo, monkeypatch):
+    monkeypatch.setattr("pec_tui.cli.cmd_demo.has_terminal", lambda: True)
     opened = []
     monkeypatch.setattr(
         "pec_tui.app.run_app", lambda settings, engine, signed_in=None: opened.append(signed_in)
@@ -184,6 +185,21 @@ def test_the_terminal_ui_opens_afterwards_unless_told_not_to(demo, monkeypatch):
     assert len(opened) == 2
     assert opened[0] is not None and opened[0].name == "admin" and opened[0].is_admin
     assert opened[1] is None
+
+
+def test_without_a_terminal_the_data_is_seeded_and_the_ui_not_opened(demo, monkeypatch):
+    """Run from a script or a pipe (as CliRunner runs it): no UI waiting for keys that never
+    come, one line saying why, and the passwords printed."""
+    opened = []
+    monkeypatch.setattr("pec_tui.app.run_app", lambda *args, **kwargs: opened.append(args))
+    result = demo("--mailboxes", "50")
+    assert result.exit_code == 0, result.output
+    assert opened == []
+    assert "admin" in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "No terminal here: the interface was not opened (the data is ready: run pec-tui in a "
+        "terminal to sign in)."
+    )
 
 
 def test_a_number_of_mailboxes_below_one_is_a_usage_error(demo):

@@ -71,3 +71,14 @@ def test_help_is_left_as_it_was(tmp_path):
     assert result.exit_code == 0
     assert result.output.startswith("Usage: pec-tui renew [OPTIONS]")
     assert "Show this message and exit." in result.output
+
+
+@pytest.mark.parametrize("args", [(), ("kiosk",)], ids=["pec-tui", "kiosk"])
+def test_no_interface_without_a_terminal(args, tmp_path):
+    """From a script or a pipe the UI would wait for keys that never come: one line instead."""
+    code, lines = _run(*args, tmp_path=tmp_path)
+    assert code == 1
+    assert lines == [
+        "Errore: Nessun terminale in cui mostrare l'interfaccia (l'ingresso o l'uscita sono "
+        "rediretti): avvia pec-tui in un terminale, o dagli un comando (pec-tui --help)."
+    ]

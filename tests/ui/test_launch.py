@@ -226,6 +226,8 @@ def test_the_form_needs_neither_the_database_layer_nor_the_settings(tmp_path):
         "def launch(opener):\n"
         "    print(sorted({m.split('.')[0] for m in sys.modules} & slow))\n"
         "pec_tui.app.launch_app = launch\n"
+        "import pec_tui.cli.group\n"
+        "pec_tui.cli.group.has_terminal = lambda: True  # run as if in a terminal\n"
         "from pec_tui.cli import main\n"
         "main([], standalone_mode=False)\n"
     )
