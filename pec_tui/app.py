@@ -20,6 +20,7 @@ from pec_tui.i18n import N_, _
 from pec_tui.screens.messages import (
     OpenCustomerArea,
     OpenDashboard,
+    OpenDrafts,
     OpenExpiries,
     OpenMailbox,
     OpenMailboxList,
@@ -310,6 +311,12 @@ class PecApp(App[None]):
     @on(OpenDashboard)
     def _open_dashboard(self, message: OpenDashboard) -> None:
         self.action_dashboard()
+
+    @on(OpenDrafts)
+    def _open_drafts(self, message: OpenDrafts) -> None:
+        from pec_tui.screens.flow import show_drafts
+
+        show_drafts(self, self.ctx)
 
     @on(OpenExpiries)
     def _open_expiries(self, message: OpenExpiries) -> None:

@@ -18,7 +18,13 @@ from pec_tui.dialogs.reseller_picker import EVERY_RESELLER, ResellerPicker
 from pec_tui.domain.enums import MailboxState, label
 from pec_tui.i18n import N_, _, format_month, format_number, ngettext
 from pec_tui.screens.dbwork import run_db
-from pec_tui.screens.messages import OpenCustomerArea, OpenDashboard, OpenMailbox, StartRenewal
+from pec_tui.screens.messages import (
+    OpenCustomerArea,
+    OpenDashboard,
+    OpenDrafts,
+    OpenMailbox,
+    StartRenewal,
+)
 from pec_tui.services.context import Context
 from pec_tui.services.mailboxes import LeftOut, MailboxFilter, MailboxSource, Selection
 from pec_tui.services.resellers import ResellerChoice, reseller_choices
@@ -76,6 +82,13 @@ class MailboxesScreen(Screen[None]):
         Binding("g", "manage", N_("Manage"), id="mailboxes.manage"),
         Binding("enter", "manage", N_("Manage"), show=False, id="mailboxes.manage_alt"),
         Binding("c", "customer_area", N_("Customer area"), id="mailboxes.customer_area"),
+        Binding(
+            "b",
+            "drafts",
+            N_("Drafts"),
+            id="mailboxes.drafts",
+            tooltip=N_("Renewals started and not yet confirmed: resume or discard them"),
+        ),
         Binding("a", "clear_selection", N_("Clear selection"), show=False, id="mailboxes.clear"),
         Binding("escape", "escape", N_("Back"), show=False, id="mailboxes.escape"),
     ]
@@ -484,6 +497,9 @@ class MailboxesScreen(Screen[None]):
 
     def action_dashboard(self) -> None:
         self.app.post_message(OpenDashboard())
+
+    def action_drafts(self) -> None:
+        self.app.post_message(OpenDrafts())
 
     def action_customer_area(self) -> None:
         row = self.table.cursor_row

@@ -49,6 +49,10 @@ class OpenDashboard(Message):
     """Open Scadenze e incassi (the renewals dashboard)."""
 
 
+class OpenDrafts(Message):
+    """Open the unfinished renewals (the drafts kept when a flow was left or cut short)."""
+
+
 class OpenExpiries(Message):
     """Open the mailbox list of the mailboxes expiring in one month (the dashboard's drill-down).
 

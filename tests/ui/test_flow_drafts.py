@@ -19,7 +19,6 @@ from pec_tui.domain.enums import OrderStatus, Plan, SignatureKit
 from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.contract import ContractScreen
 from pec_tui.screens.drafts import DraftsScreen
-from pec_tui.screens.flow import show_drafts
 from pec_tui.screens.flow_step import FlowStepScreen
 from pec_tui.screens.holder_form import HolderFormScreen
 from pec_tui.screens.kit import KitScreen
@@ -100,7 +99,7 @@ async def test_leaving_the_flow_keeps_or_discards_the_draft(sqlite_url):
         [changed] = kept.draft_state["changes"].values()
         assert changed["plan"] == "PREMIUM"
 
-        show_drafts(app, app.ctx)
+        await pilot.press("b")  # the mailbox list's key for the drafts
         drafts = await wait_for_screen(pilot, DraftsScreen)
         await pilot.pause(0.3)
         assert "mario.rossi@pec.it" in str(drafts.query_one("#drafts-table").get_row_at(0))
