@@ -125,8 +125,26 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _json_value(value: Any) -> Any:
+    """What JSON cannot carry by itself, as `plain` writes it."""
+    if isinstance(value, Decimal | datetime | date):
+        return plain(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(plain(data), ensure_ascii=False, indent=2))
+    """Print `data` as indented JSON, each piece written as it is encoded: the order of a
+    whole book (150,000 lines) is never held as one string, nor as the millions of pieces
+    `json.dumps` joins into it."""
+    encoder = json.JSONEncoder(ensure_ascii=False, indent=2, default=_json_value)
+    pieces: list[str] = []
+    for piece in encoder.iterencode(data):
+        pieces.append(piece)
+        if len(pieces) == 10_000:  # ~100 KB a write
+            sys.stdout.write("".join(pieces))
+            pieces.clear()
+    pieces.append("\n")
+    sys.stdout.write("".join(pieces))
 
 
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
