@@ -343,7 +343,9 @@ class RenewalFlow:
             self.app.notify(_("Draft discarded."))
         else:
             await self._save(draft)
-            self.app.notify(_("Draft kept: resume it from the drafts list."))
+            self.app.notify(
+                _("Draft kept: resume it from the drafts list (b in the mailbox list).")
+            )
         return True
 
     async def _still_a_draft(self, draft: Draft) -> bool:
