@@ -283,3 +283,64 @@ def test_the_table_reads_a_word_search_once_and_shows_what_the_queries_find(
     if sort == "expiry" and flt.state is None and expected:
         cancelled = _found(engine, actor, flt.with_(state=MailboxState.CANCELLED))
         assert opens_at == min(len(cancelled), len(expected) - 1)
+
+
+def _address_copies(engine) -> set[tuple[int, str]]:
+    """PostgreSQL: what the addresses' own table (search_index.ADDRESS_TABLE) holds."""
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(f"SELECT mailbox_id, address FROM {search_index.ADDRESS_TABLE}")
+        )
+        return {(int(i), str(a)) for i, a in rows}
+
+
+def test_the_addresses_table_follows_mailbox_and_a_new_expiry_leaves_it_alone(engine, book):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the addresses' own table is PostgreSQL's (SQLite: FTS5 on mailbox)")
+    from sqlalchemy import text
+
+    def mailbox_rows() -> set[tuple[int, str]]:
+        with Session(engine) as session:
+            return {(m.id, m.address) for m in session.exec(select(Mailbox))}
+
+    assert _address_copies(engine) == mailbox_rows()
+    with engine.begin() as connection:
+        # Many rows in one statement, a changed address, a deleted mailbox.
+        connection.execute(
+            text(
+                "INSERT INTO mailbox (address, holder_id, reseller_id, plan, expiry, auto_renew, "
+                "renewal_years, mailbox_used_mb, archive_used_mb, extra_mailbox_gb, "
+                "extra_archive_gb, promo, created_at, version) "
+                "SELECT 'copia.' || address, holder_id, reseller_id, plan, expiry, auto_renew, "
+                "renewal_years, 0, 0, 0, 0, false, created_at, 1 FROM mailbox"
+            )
+        )
+        connection.execute(
+            text(
+                "UPDATE mailbox SET address = 'rinominata@pec.it' WHERE address = 'a.serra@pec.it'"
+            )
+        )
+        connection.execute(text("DELETE FROM mailbox WHERE address = 'casella007@pec.it'"))
+    assert _address_copies(engine) == mailbox_rows()
+    # A renewal's UPDATE (expiry, plan, auto-renew) writes nothing to the addresses' table.
+    with engine.begin() as connection:
+        before = connection.execute(
+            text(
+                f"SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables "
+                f"WHERE relname = '{search_index.ADDRESS_TABLE}'"
+            )
+        ).scalar_one()
+        connection.execute(text("UPDATE mailbox SET expiry = expiry + 365, auto_renew = true"))
+        after = connection.execute(
+            text(
+                f"SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables "
+                f"WHERE relname = '{search_index.ADDRESS_TABLE}'"
+            )
+        ).scalar_one()
+    assert after == before
+    assert _found(engine, SYSTEM, MailboxFilter(search="rinominata")) == ["rinominata@pec.it"]
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE mailbox CASCADE"))
+    assert _address_copies(engine) == set()
