@@ -9,17 +9,12 @@ folded the same way: accented Latin letters become their plain letter (`FOLD_FRO
   external content read from two views of the folded text, kept in step by triggers on
   `mailbox` and `holder`. The tokenizer folds the case; the views fold the accents.
 - PostgreSQL: `pg_trgm` GIN indexes on `pec_fold(column)`, an IMMUTABLE SQL function
-  (`unaccent` is not immutable, so it cannot be used in an index). The addresses' index is
-  on a narrow table of its own, `search_mailbox` (mailbox_id, address), kept in step by
-  triggers on `mailbox` (migration 0009): an UPDATE that changes a mailbox's expiry cannot
-  be HOT, so it writes an entry in every index of `mailbox`, and a payment renewing 60,000
-  mailboxes paid for ~20 trigrams each in the GIN index though no address changed.
+  (`unaccent` is not immutable, so it cannot be used in an index).
 
 A trigram index needs at least 3 characters (`MIN_WORD`): shorter searches stay prefix
 searches. Bulk loaders (the demo seeder) call `suspend_for_bulk` before their first row and
 `restore_after_bulk` at the end, so that a million rows do not pay the index row by row.
-Migration 0008 creates everything here with `create`; migration 0009 moves the addresses'
-index to `search_mailbox` with `move_address_index` (PostgreSQL).
+Migration 0008 creates everything here with `create`.
 """
 
 from __future__ import annotations
@@ -42,8 +37,6 @@ HOLDER_FTS = "search_holder"
 # Every SQLite table the FTS5 module makes for the two indexes (Alembic leaves them alone).
 SQLITE_TABLE_PREFIX = "search_"
 POSTGRES_INDEXES = ("ix_search_mailbox_address", "ix_search_holder_name")
-# PostgreSQL, from migration 0009: the addresses, and their trigram index, beside `mailbox`.
-ADDRESS_TABLE = "search_mailbox"
 
 # (FTS table, view of the folded text or None, base table, base column, FTS column).
 # Addresses are indexed as written: PEC addresses are ASCII, and folding a million of them
@@ -185,104 +178,6 @@ def drop(connection: Connection) -> None:
         connection.exec_driver_sql("DROP FUNCTION IF EXISTS pec_fold(text)")
 
 
-# --- PostgreSQL: the addresses' index beside `mailbox` (migration 0009) ------------------
-#
-# Rows added or removed by a statement are copied in one INSERT or DELETE from its transition
-# table; a changed address (rare) row by row. An UPDATE that does not set `address` (a
-# payment, the lifecycle job) fires nothing.
-
-_PG_ADDRESS_TRIGGERS = (
-    "search_mailbox_ai",
-    "search_mailbox_ad",
-    "search_mailbox_au",
-    "search_mailbox_at",
-)
-_PG_ADDRESS_FUNCTIONS = (
-    "search_mailbox_added",
-    "search_mailbox_removed",
-    "search_mailbox_renamed",
-    "search_mailbox_emptied",
-)
-
-
-def _pg_address_table() -> list[str]:
-    return [
-        f"CREATE TABLE {ADDRESS_TABLE} (mailbox_id integer PRIMARY KEY, "
-        "address varchar(254) NOT NULL)",
-    ]
-
-
-def _pg_address_fill() -> list[str]:
-    return [
-        f"INSERT INTO {ADDRESS_TABLE} (mailbox_id, address) "
-        "SELECT id, address FROM mailbox ORDER BY id",
-    ]
-
-
-def _pg_address_triggers() -> list[str]:
-    body = {
-        "search_mailbox_added": f"INSERT INTO {ADDRESS_TABLE} (mailbox_id, address) "
-        "SELECT id, address FROM added; RETURN NULL;",
-        "search_mailbox_removed": f"DELETE FROM {ADDRESS_TABLE} s USING removed r "
-        "WHERE s.mailbox_id = r.id; RETURN NULL;",
-        "search_mailbox_renamed": f"UPDATE {ADDRESS_TABLE} SET address = NEW.address "
-        "WHERE mailbox_id = NEW.id; RETURN NULL;",
-        "search_mailbox_emptied": f"TRUNCATE {ADDRESS_TABLE}; RETURN NULL;",
-    }
-    statements = [
-        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
-        f"AS $$ BEGIN {code} END $$"
-        for name, code in body.items()
-    ]
-    return statements + [
-        "CREATE TRIGGER search_mailbox_ai AFTER INSERT ON mailbox REFERENCING NEW TABLE AS "
-        "added FOR EACH STATEMENT EXECUTE FUNCTION search_mailbox_added()",
-        "CREATE TRIGGER search_mailbox_ad AFTER DELETE ON mailbox REFERENCING OLD TABLE AS "
-        "removed FOR EACH STATEMENT EXECUTE FUNCTION search_mailbox_removed()",
-        "CREATE TRIGGER search_mailbox_au AFTER UPDATE OF address ON mailbox FOR EACH ROW "
-        "WHEN (OLD.address IS DISTINCT FROM NEW.address) "
-        "EXECUTE FUNCTION search_mailbox_renamed()",
-        "CREATE TRIGGER search_mailbox_at AFTER TRUNCATE ON mailbox "
-        "FOR EACH STATEMENT EXECUTE FUNCTION search_mailbox_emptied()",
-    ]
-
-
-def _pg_drop_address_triggers() -> list[str]:
-    return [f"DROP TRIGGER IF EXISTS {name} ON mailbox" for name in _PG_ADDRESS_TRIGGERS]
-
-
-def _pg_address_index(ops: str) -> str:
-    return (
-        f"CREATE INDEX IF NOT EXISTS {POSTGRES_INDEXES[0]} ON {ADDRESS_TABLE} "
-        f"USING gin (pec_fold(address) {ops})"
-    )
-
-
-def move_address_index(connection: Connection) -> None:
-    """PostgreSQL: the addresses' trigram index from `mailbox` to `search_mailbox` (0009)."""
-    if connection.dialect.name != "postgresql":
-        return
-    quote = connection.dialect.identifier_preparer.quote
-    ops = f"{quote(_trgm_schema(connection))}.gin_trgm_ops"
-    connection.exec_driver_sql(f"DROP INDEX IF EXISTS {POSTGRES_INDEXES[0]}")
-    for statement in _pg_address_table() + _pg_address_fill() + _pg_address_triggers():
-        connection.exec_driver_sql(statement)
-    connection.exec_driver_sql(_pg_address_index(ops))
-    connection.exec_driver_sql(f"ANALYZE {ADDRESS_TABLE}")
-
-
-def move_address_index_back(connection: Connection) -> None:
-    """Undo `move_address_index` (the downgrade of 0009)."""
-    if connection.dialect.name != "postgresql":
-        return
-    for statement in _pg_drop_address_triggers():
-        connection.exec_driver_sql(statement)
-    for name in _PG_ADDRESS_FUNCTIONS:
-        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
-    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {ADDRESS_TABLE}")
-    connection.exec_driver_sql(_postgres_indexes(connection, if_not_exists=True)[0])
-
-
 # --- Bulk loads -----------------------------------------------------------------------------
 #
 # They work on a DBAPI cursor, which is what the bulk writers hold. Between the two calls the
@@ -295,8 +190,6 @@ def suspend_for_bulk(cursor: Any, dialect: str) -> None:
         for name in _sqlite_trigger_names():
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
     elif dialect == "postgresql":
-        for statement in _pg_drop_address_triggers():
-            cursor.execute(statement)
         for name in POSTGRES_INDEXES:
             cursor.execute(f"DROP INDEX IF EXISTS {name}")
 
@@ -329,28 +222,7 @@ def restore_after_bulk(cursor: Any, dialect: str) -> None:
         if found is None:
             return  # the database was never migrated to 0008
         ops = '"' + str(found[0]).replace('"', '""') + '".gin_trgm_ops'
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (ADDRESS_TABLE,))
-        if cursor.fetchone()[0]:
-            # From 0009: the addresses are copied beside `mailbox` again, all at once.
-            cursor.execute(
-                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'mailbox'::regclass "
-                "AND tgname = ANY(%s)",
-                (list(_PG_ADDRESS_TRIGGERS),),
-            )
-            if cursor.fetchone()[0] != len(_PG_ADDRESS_TRIGGERS):
-                for statement in _pg_drop_address_triggers():
-                    cursor.execute(statement)
-                cursor.execute(f"DROP INDEX IF EXISTS {POSTGRES_INDEXES[0]}")
-                cursor.execute(f"TRUNCATE {ADDRESS_TABLE}")
-                for statement in _pg_address_fill() + _pg_address_triggers():
-                    cursor.execute(statement)
-            cursor.execute(_pg_address_index(ops))
-            cursor.execute(f"ANALYZE {ADDRESS_TABLE}")
-            cursor.execute("ANALYZE mailbox")
-            sources = list(zip(POSTGRES_INDEXES, _SOURCES, strict=True))[1:]
-        else:
-            sources = list(zip(POSTGRES_INDEXES, _SOURCES, strict=True))
-        for name, (_fts, _view, table, column, _c) in sources:
+        for name, (_fts, _view, table, column, _c) in zip(POSTGRES_INDEXES, _SOURCES, strict=True):
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (pec_fold({column}) {ops})"
             )

@@ -24,7 +24,6 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    column,
     exists,
     false,
     func,
@@ -244,14 +243,7 @@ def _word_in_address(engine: Engine, word: str, mailbox_id: Any) -> ColumnElemen
         phrases = (search_index.fold(word), word.lower())
         test: ColumnElement[bool] = mailbox_id.in_(_fts_matches(search_index.MAILBOX_FTS, phrases))
         return test
-    # PostgreSQL: the trigram index is on the addresses' own table (a payment's new expiries
-    # do not write to it). EXISTS, so that its negation is an anti-join.
-    return exists().where(
-        _addresses.c.mailbox_id == mailbox_id, _contains(_addresses.c.address, word)
-    )
-
-
-_addresses = table(search_index.ADDRESS_TABLE, column("mailbox_id"), column("address"))
+    return _contains(_m.address, word)
 
 
 def _holders_named(engine: Engine, word: str) -> AnySelect:

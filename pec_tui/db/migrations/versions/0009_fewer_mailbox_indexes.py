@@ -1,4 +1,4 @@
-"""fewer indexes on mailbox: one expiry index (and one per reseller), addresses' trigram index beside
+"""fewer indexes on mailbox: one expiry index (and one per reseller)
 
 Revision ID: 0009
 Revises: 0007
@@ -10,16 +10,11 @@ HOT). Six indexes held the expiry: (expiry, id), the dashboard's covering (expir
 auto_renew, plan, extra GB), (auto_renew, expiry), and the same three with the reseller in
 front. They become two, (expiry, id, auto_renew, plan, extra GB) and the reseller's, which
 serve keyset paging, the dashboard, the 3-month selection and the lifecycle job's windows.
-
-PostgreSQL: the addresses' trigram GIN index moves off `mailbox` to `search_mailbox`
-(mailbox_id, address), kept in step by triggers (`pec_tui.db.search_index`).
 """
 
 from collections.abc import Sequence
 
 from alembic import op
-
-from pec_tui.db import search_index
 
 revision: str = '0009'
 down_revision: str | None = '0007'
@@ -43,11 +38,9 @@ def upgrade() -> None:
         op.drop_index(name, table_name='mailbox')
     op.create_index('ix_mailbox_expiry_id', 'mailbox', _MERGED)
     op.create_index('ix_mailbox_reseller_expiry_id', 'mailbox', ['reseller_id', *_MERGED])
-    search_index.move_address_index(op.get_bind())
 
 
 def downgrade() -> None:
-    search_index.move_address_index_back(op.get_bind())
     op.drop_index('ix_mailbox_reseller_expiry_id', table_name='mailbox')
     op.drop_index('ix_mailbox_expiry_id', table_name='mailbox')
     op.create_index('ix_mailbox_expiry_id', 'mailbox', ['expiry', 'id'])
