@@ -7,6 +7,8 @@ For each database it works on fresh copies (a file copy; CREATE DATABASE ... TEM
 PostgreSQL, which needs nobody connected to the source) and prints, as whole processes:
 
 - baselines of the same run: `python -c 'import pec_tui'` and `pec-tui --help`;
+- `pec-tui db upgrade` of each copy when its schema is older than this version's (a copy of
+  a book seeded before the last migration), so the figures below do not include it;
 - `pec-tui renew --expiring-within 3m` over the whole book as an administrator (every
   reseller: one order each), wall time and peak RSS;
 - `pec-tui renew --from-file` of the first N renewable addresses of the biggest reseller
@@ -37,6 +39,7 @@ from pathlib import Path
 from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.engine import make_url
 
+from pec_tui.db.engine import current_revision, head_revision
 from pec_tui.domain.money import from_cents
 from pec_tui.services import auth, payments
 from pec_tui.services.actor import SYSTEM
@@ -195,10 +198,25 @@ def show(label: str, result: Run, note: str = "") -> None:
     )
 
 
+def upgraded(url: str, token: str) -> None:
+    """Bring the copy to this version's schema (timed and shown) when it is older."""
+    engine = open_database(url, migrate=False)
+    try:
+        current = current_revision(engine)
+    finally:
+        engine.dispose()
+    if current != head_revision():
+        result = run(
+            [PEC_TUI, "--database-url", url, "db", "upgrade"], env={"PEC_TUI_TOKEN": token}
+        )
+        show(f"db upgrade of the copy ({current} -> {head_revision()})", result)
+
+
 def bench_database(kind: str, copy: object, addresses: int, work: Path) -> None:
     print(f"\n{kind}", flush=True)
     with copy(f"{kind.lower()}_whole") as url:  # type: ignore[operator]
         token = system_token(url)
+        upgraded(url, token)
         result = run(
             [
                 PEC_TUI,
@@ -219,6 +237,7 @@ def bench_database(kind: str, copy: object, addresses: int, work: Path) -> None:
         show("renew --expiring-within 3m (whole book)", result, f"  ({placed} orders)")
     with copy(f"{kind.lower()}_file") as url:  # type: ignore[operator]
         token = system_token(url)
+        upgraded(url, token)
         chosen = biggest_resellers_addresses(url, addresses, date.today())
         listing = work / f"{kind.lower()}_addresses.txt"
         listing.write_text("# bench\n" + "\n".join(chosen) + "\n", encoding="utf-8")
@@ -261,6 +280,7 @@ def bench_database(kind: str, copy: object, addresses: int, work: Path) -> None:
     # The service call alone, on a fresh copy with the same order placed again.
     with copy(f"{kind.lower()}_pay") as url:  # type: ignore[operator]
         token = system_token(url)
+        upgraded(url, token)
         chosen = biggest_resellers_addresses(url, addresses, date.today())
         before = last_number(url)
         run(

@@ -31,10 +31,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from terminal import median_of, run_until
+
+from pec_tui.domain.lifecycle import SUSPENSION_DAYS
 
 TODAY = date(2026, 11, 26)
 CACHE = Path(tempfile.gettempdir()) / "pec-tui-bench"
@@ -84,9 +86,13 @@ def _count(path: Path) -> int:
 
 
 def _first_address(path: Path) -> str:
+    """The first row the list opens on: the first mailbox not yet Cancellata (a prepared
+    book of an earlier day holds Cancellata ones before it)."""
+    cancelled_before = (TODAY - timedelta(days=SUSPENSION_DAYS)).isoformat()
     with sqlite3.connect(path) as connection:
         return connection.execute(
-            "SELECT address FROM mailbox ORDER BY expiry, id LIMIT 1"
+            "SELECT address FROM mailbox WHERE expiry >= ? ORDER BY expiry, id LIMIT 1",
+            (cancelled_before,),
         ).fetchone()[0]
 
 

@@ -112,35 +112,30 @@ class Holder(_Table, table=True):
     version: int = Field(default=1)
 
 
+# The columns of mailbox's two expiry indexes (after `reseller_id` in the second).
+RENEWAL_INDEX_COLUMNS = (
+    "expiry",
+    "id",
+    "auto_renew",
+    "plan",
+    "extra_mailbox_gb",
+    "extra_archive_gb",
+)
+
+
 class Mailbox(_Table, table=True):
     __tablename__ = "mailbox"
     __table_args__ = (
-        Index("ix_mailbox_expiry_id", "expiry", "id"),
-        Index("ix_mailbox_reseller_expiry_id", "reseller_id", "expiry", "id"),
+        # Keyset paging by (expiry, id) and, covering, the dashboard's expiries per month with
+        # their value, the 3-month selection's count (auto_renew read from the index) and the
+        # lifecycle job's windows. One index for all of them (and one with the reseller in
+        # front): a payment changes the expiry of every mailbox it renews, and each index
+        # holding the expiry is written once per mailbox (migration 0009).
+        Index("ix_mailbox_expiry_id", *RENEWAL_INDEX_COLUMNS),
+        Index("ix_mailbox_reseller_expiry_id", "reseller_id", *RENEWAL_INDEX_COLUMNS),
         Index("ix_mailbox_holder", "holder_id"),
-        # The 3-month selection rule counts mailboxes without auto-renew by expiry.
-        Index("ix_mailbox_autorenew_expiry", "auto_renew", "expiry"),
-        Index("ix_mailbox_reseller_autorenew_expiry", "reseller_id", "auto_renew", "expiry"),
         # A reseller's book sorted by address.
         Index("ix_mailbox_reseller_address", "reseller_id", "address"),
-        # The dashboard's expiries per month, auto-renew and value: covering, read in order.
-        Index(
-            "ix_mailbox_expiry_renewal",
-            "expiry",
-            "auto_renew",
-            "plan",
-            "extra_mailbox_gb",
-            "extra_archive_gb",
-        ),
-        Index(
-            "ix_mailbox_reseller_expiry_renewal",
-            "reseller_id",
-            "expiry",
-            "auto_renew",
-            "plan",
-            "extra_mailbox_gb",
-            "extra_archive_gb",
-        ),
     )
 
     id: int = Field(default=None, primary_key=True)

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Engine, case, func, select
+from sqlalchemy import ColumnElement, Engine, case, func, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
@@ -202,40 +202,50 @@ def renewals_by_month(
 ) -> list[MonthExpiries]:
     """Mailboxes expiring in each of `months` calendar months from the current one.
 
-    One GROUP BY over the covering index (expiry, auto_renew, plan, extra GB): a row per
-    expiry day, plan and auto-renew, summed into months here.
+    One GROUP BY expiry over the covering index (expiry, id, auto_renew, plan, extra GB),
+    read in order: a row per expiry day with its count, how many renew by themselves, how
+    many of each plan and the extra GB, summed into months here.
     """
     _check_months(months)
     starts = months_from(today, months)
     first, last = starts[0], month_end(starts[-1])
     prices = prices if prices is not None else get_price_list(engine)
+    plans = list(Plan)
+
+    def how_many(condition: ColumnElement[bool]) -> Any:
+        # FILTER, not sum(CASE ...): SQLite evaluates it for half the CPU.
+        return func.count().filter(condition)
+
     query = (
         select(
             _m.expiry,
-            _m.auto_renew,
-            _m.plan,
             func.count(),
+            how_many(_m.auto_renew == true()),
+            *(how_many(_m.plan == plan.value) for plan in plans),
             func.coalesce(func.sum(_m.extra_mailbox_gb), 0),
             func.coalesce(func.sum(_m.extra_archive_gb), 0),
         )
         .where(_m.expiry >= first, _m.expiry <= last, *_mailbox_scope(actor, reseller_id))
-        .group_by(_m.expiry, _m.auto_renew, _m.plan)
+        .group_by(_m.expiry)
     )
     auto = dict.fromkeys(starts, 0)
     manual = dict.fromkeys(starts, 0)
     worth = dict.fromkeys(starts, Decimal("0"))
-    plan_price = {plan.value: prices[PriceItem.for_plan(plan)] for plan in Plan}
+    plan_prices = [prices[PriceItem.for_plan(plan)] for plan in plans]
+    # A plan this version does not know is priced as the dearest.
+    dearest = max(plan_prices)
     mailbox_gb, archive_gb = prices[PriceItem.EXTRA_MAILBOX_GB], prices[PriceItem.EXTRA_ARCHIVE_GB]
-    for expiry, auto_renew, plan, n, extra_mb, extra_arch in _rows(engine, connection, query):
+    for expiry, n, renewing, *by_plan, extra_mb, extra_arch in _rows(engine, connection, query):
         month = month_start(_as_date(expiry))
-        if auto_renew:
-            auto[month] += n
-        else:
-            manual[month] += n
-        price = plan_price.get(plan)
-        if price is None:  # a plan this version does not know: priced as the dearest
-            price = max(plan_price.values())
-        worth[month] += price * n + mailbox_gb * int(extra_mb) + archive_gb * int(extra_arch)
+        auto[month] += int(renewing)
+        manual[month] += n - int(renewing)
+        known = sum(int(count) for count in by_plan)
+        worth[month] += (
+            sum(price * int(count) for price, count in zip(plan_prices, by_plan, strict=True))
+            + dearest * (n - known)
+            + mailbox_gb * int(extra_mb)
+            + archive_gb * int(extra_arch)
+        )
     return [MonthExpiries(m, auto[m], manual[m], worth[m]) for m in starts]
 
 

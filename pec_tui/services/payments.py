@@ -29,7 +29,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pec_tui.db.batches import bulk_cache, chunked
+from pec_tui.db.batches import bulk_cache, in_ids
 from pec_tui.db.models import (
     CreditMovement,
     Holder,
@@ -240,15 +240,17 @@ def _renew_mailboxes(
     Refused, with nothing changed, when a mailbox is gone or Cancellata."""
     table = Mailbox.__table__
     ids = sorted({line.mailbox_id for line in plan_lines if line.mailbox_id is not None})
-    current: dict[int, tuple[str, date]] = {}
-    for chunk in chunked(ids):
-        rows = session.execute(
-            sa_select(table.c.id, table.c.address, table.c.expiry)
-            .where(table.c.id.in_(chunk))
-            .order_by(table.c.id)
-            .with_for_update()
-        )
-        current.update({row[0]: (row[1], row[2]) for row in rows})
+    # The ids as one parameter: 60,000 placeholders in chunks cost more to compile than the
+    # reading itself.
+    rows = session.execute(
+        sa_select(table.c.id, table.c.address, table.c.expiry)
+        .where(in_ids(table.c.id, ids, session.get_bind().dialect.name))
+        .order_by(table.c.id)
+        .with_for_update()
+    )
+    current: dict[int, tuple[str, date]] = {row[0]: (row[1], row[2]) for row in rows}
+    # A book has a few hundred distinct expiries: each new one is worked out once.
+    new_expiries: dict[tuple[date, int], date] = {}
     renewed: list[RenewedMailbox] = []
     for line in plan_lines:
         assert line.mailbox_id is not None and line.plan is not None  # renewal plan lines
@@ -271,11 +273,10 @@ def _renew_mailboxes(
                     number=order.number,
                 )
             )
-        renewed.append(
-            RenewedMailbox(
-                line.mailbox_id, address, old, renewed_expiry(old, line.years), line.plan
-            )
-        )
+        new = new_expiries.get((old, line.years))
+        if new is None:
+            new = new_expiries[old, line.years] = renewed_expiry(old, line.years)
+        renewed.append(RenewedMailbox(line.mailbox_id, address, old, new, line.plan))
     if renewed:
         _apply_plan_lines(session, order)
     return renewed
