@@ -5,11 +5,11 @@ The application only ever inserts: changing or deleting an `AuditEvent` raises `
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Engine, Update, event
+from sqlalchemy import Connection, Delete, Engine, Update, event, insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
@@ -28,7 +28,40 @@ def record(
     outcome: str = "ok",
 ) -> AuditEvent:
     """Add an event to `session` (committed with the change it describes)."""
-    event = AuditEvent(
+    event = _event(actor, action, entity, entity_id, details, outcome)
+    session.add(event)
+    return event
+
+
+def record_many(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str | None,
+    events: Sequence[tuple[object, dict[str, Any] | None]],
+    outcome: str = "ok",
+) -> None:
+    """What `record` adds for each (entity id, details) of `events`, written with one
+    multi-row INSERT in the session's transaction (a batch job's thousands of events)."""
+    if not events:
+        return
+    columns = [c.key for c in AuditEvent.__table__.c if c.key != "id"]
+    rows = []
+    for entity_id, details in events:
+        event = _event(actor, action, entity, entity_id, details, outcome)
+        rows.append({key: getattr(event, key) for key in columns})
+    session.execute(insert(AuditEvent), rows)
+
+
+def _event(
+    actor: Actor,
+    action: str,
+    entity: str | None,
+    entity_id: object,
+    details: dict[str, Any] | None,
+    outcome: str,
+) -> AuditEvent:
+    return AuditEvent(
         operator_id=actor.operator_id,
         actor=actor.name,
         terminal=actor.terminal,
@@ -39,8 +72,6 @@ def record(
         details=details,
         outcome=outcome,
     )
-    session.add(event)
-    return event
 
 
 # --- append-only guard -------------------------------------------------------------------

@@ -116,7 +116,6 @@ def totals_text(net_cents: int, vat_cents: int, gross_cents: int) -> str:
     )
 
 
-@in_mail_language
 def queue_order_confirmation(
     session: Session,
     order: Order,
@@ -133,6 +132,25 @@ def queue_order_confirmation(
     says so, and what happens to the mailbox if it stays unpaid."""
     if not email_to:
         return None
+    subject, body = order_confirmation_text(order, quote, name, instructions, auto_renewal)
+    return outbox.enqueue(
+        session,
+        new_message(email_to, subject, body, mail_from),
+        "order_confirmation",
+        order.id,
+    )
+
+
+@in_mail_language
+def order_confirmation_text(
+    order: Order,
+    quote: Quote,
+    name: str,
+    instructions: str,
+    auto_renewal: DraftItem | None = None,
+) -> tuple[str, str]:
+    """(subject, body) of `order`'s Conferma ordine e-mail (`queue_order_confirmation`; the
+    lifecycle job renders many at once)."""
     subject = _("Order confirmation no. {number}").format(number=order.number)
     parts = [_("Dear {name},").format(name=name)]
     confirmed_on = (order.confirmed_at or utcnow()).date()
@@ -163,12 +181,7 @@ def queue_order_confirmation(
     ]
     if auto_renewal is not None and auto_renewal.expiry is not None:
         parts.append(_state_footer(auto_renewal.expiry))
-    return outbox.enqueue(
-        session,
-        new_message(email_to, subject, "\n\n".join(parts), mail_from),
-        "order_confirmation",
-        order.id,
-    )
+    return subject, "\n\n".join(parts)
 
 
 # --- after the order: payment, reminders, lifecycle notices ------------------------------

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import DateTime, literal, update
+from sqlalchemy import ColumnElement, DateTime, Insert, Select, insert, literal, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from pec_tui.config import load_settings
 from pec_tui.db.batches import in_ids, insert_plain_rows
 from pec_tui.db.models import (
     Counter,
@@ -44,14 +45,15 @@ from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, label
 from pec_tui.domain.holder import HolderData, normalise_holder
 from pec_tui.domain.lifecycle import renewability
 from pec_tui.domain.money import from_cents, to_cents
-from pec_tui.domain.pricing import PriceList, Quote
+from pec_tui.domain.pricing import MailboxChoice, PriceList, Quote
 from pec_tui.domain.pricing import quote as price_quote
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import _, format_money
-from pec_tui.services import audit, notifications
+from pec_tui.services import audit, notifications, outbox
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase, refuse_if_on_order
 from pec_tui.services.database import ORDER_NUMBER_COUNTER
+from pec_tui.services.mail_render import render_plain
 from pec_tui.services.order_lines import ORDER_LINE_COLUMNS, holder_snapshot, order_lines
 from pec_tui.services.payments import settle_with_credit
 from pec_tui.services.prices import load_price_list
@@ -96,7 +98,22 @@ def new_order(
     auto_generated: bool = False,
 ) -> Order:
     """A new order row (flushed, so it has its id): a draft, or an order being placed."""
-    order = Order(
+    order = _order_row(actor, order_type, holder_id, reseller_id, years, status, auto_generated)
+    session.add(order)
+    session.flush()
+    return order
+
+
+def _order_row(
+    actor: Actor,
+    order_type: OrderType,
+    holder_id: int | None,
+    reseller_id: int | None,
+    years: int,
+    status: OrderStatus,
+    auto_generated: bool,
+) -> Order:
+    return Order(
         type=order_type.value,
         status=status.value,
         holder_id=holder_id,
@@ -107,20 +124,23 @@ def new_order(
         auto_generated=auto_generated,
         kiosk=actor.is_kiosk,
     )
-    session.add(order)
-    session.flush()
-    return order
 
 
 def next_order_number(session: Session) -> int:
     """The next 10-digit order number; the row lock makes it unique under concurrency."""
+    return next_order_numbers(session, 1)[0]
+
+
+def next_order_numbers(session: Session, count: int) -> range:
+    """A block of `count` consecutive order numbers, allocated with one update of the counter."""
     result = session.execute(
         update(Counter)
         .where(col(Counter.name) == ORDER_NUMBER_COUNTER)
-        .values(value=Counter.value + 1)
+        .values(value=Counter.value + count)
         .returning(col(Counter.value))
     )
-    return int(result.scalar_one())
+    last = int(result.scalar_one())
+    return range(last - count + 1, last + 1)
 
 
 def payment_instructions(
@@ -161,9 +181,40 @@ def open_order_conflict(session: Session, draft: Draft) -> RenewalRefused | None
     if rows is None:
         return None
     mailbox_id, number = rows
+    return _conflict(by_id[mailbox_id], number)
+
+
+def open_order_conflicts(session: Session, drafts: Sequence[Draft]) -> dict[int, RenewalRefused]:
+    """`open_order_conflict` of each of `drafts` (by position) with one query for them all."""
+    ids = [i.mailbox_id for d in drafts for i in d.items if i.mailbox_id is not None]
+    if not ids:
+        return {}
+    dialect = session.get_bind().dialect.name
+    open_orders = {
+        mailbox_id: (order_id, number)
+        for mailbox_id, order_id, number in session.exec(
+            select(OpenRenewal.mailbox_id, OpenRenewal.order_id, Order.number)
+            .join(Order, col(Order.id) == OpenRenewal.order_id)
+            .where(in_ids(OpenRenewal.__table__.c.mailbox_id, ids, dialect))
+        )
+    }
+    conflicts = {}
+    for index, draft in enumerate(drafts):
+        found = sorted(
+            (i.mailbox_id, i.address)
+            for i in draft.items
+            if i.mailbox_id in open_orders and open_orders[i.mailbox_id][0] != draft.order_id
+        )
+        if found:
+            mailbox_id, address = found[0]
+            conflicts[index] = _conflict(address, open_orders[mailbox_id][1])
+    return conflicts
+
+
+def _conflict(address: str, number: int | None) -> RenewalRefused:
     return RenewalRefused(
         _("{address} already has an open order, no. {number}: pay or cancel it first.").format(
-            address=by_id[mailbox_id], number=number
+            address=address, number=number
         )
     )
 
@@ -317,6 +368,17 @@ def _problems(draft: Draft, actor: Actor, origin: Origin) -> list[str]:
     return problems
 
 
+def _checked_method(draft: Draft, actor: Actor, origin: Origin) -> PaymentMethod:
+    """The draft's payment method once `_problems` finds nothing (else its refusal)."""
+    problems = _problems(draft, actor, origin)
+    if problems:
+        refusal = PurchaseRefused if draft.is_purchase else RenewalRefused
+        raise refusal("\n".join(problems))
+    method = draft.payment_method
+    assert method is not None  # draft_problems refuses a draft without one
+    return method
+
+
 def place_order(
     session: Session,
     actor: Actor,
@@ -337,12 +399,7 @@ def place_order(
     IntegrityError means a mailbox was reserved meanwhile by another order
     (`open_order_conflict` says which).
     """
-    problems = _problems(draft, actor, origin)
-    if problems:
-        refusal = PurchaseRefused if draft.is_purchase else RenewalRefused
-        raise refusal("\n".join(problems))
-    method = draft.payment_method
-    assert method is not None  # draft_problems refuses a draft without one
+    method = _checked_method(draft, actor, origin)
     if order is not None and order.status != OrderStatus.DRAFT.value:
         raise RenewalRefused(_("This order has already been confirmed or discarded."))
 
@@ -406,19 +463,203 @@ def place_order(
     )
 
 
+# --- many orders at once -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A draft of `place_orders` that passed the checks, priced, with its order row to be."""
+
+    index: int
+    draft: Draft
+    method: PaymentMethod
+    quote: Quote
+    choices: tuple[MailboxChoice, ...]
+    holder: Holder | None
+    order: Order
+
+
+def place_orders(
+    session: Session,
+    actor: Actor,
+    drafts: Sequence[Draft],
+    today: date,
+    billing: Billing,
+    prices: PriceList,
+    origin: Origin = Origin.AUTO_RENEWAL,
+    facts: Mapping[int, MailboxFacts] | None = None,
+) -> list[ConfirmedOrder | Exception]:
+    """Place many renewal drafts as new orders, each as `place_order` places one, with one
+    statement per table for them all (the lifecycle job's automatic renewals).
+
+    Runs in the caller's transaction and applies `place_order`'s checks to each draft
+    (`_checked_method`, `_reserved_mailboxes`, `open_order_conflicts` read for all at once):
+    a draft refused gets its exception in its place in the result, the others their
+    `ConfirmedOrder`. Their numbers are one block (`next_order_numbers`); their orders, lines,
+    reservations, audit events and e-mails go in with one multi-row INSERT each. A draft paid
+    with prepaid credit (its payment, invoice and e-mails), or buying mailboxes, goes through
+    `place_order` itself in a savepoint of its own. An IntegrityError of the bulk statements
+    (a mailbox reserved meanwhile by another transaction) leaves the transaction to be
+    rolled back, as `place_order`'s does.
+    """
+    if facts is None:
+        ids = [i.mailbox_id for d in drafts for i in d.items if i.mailbox_id is not None]
+        facts = {m.id: m for m in mailbox_facts(session, ids)}
+    results: list[ConfirmedOrder | Exception | None] = [None] * len(drafts)
+    conflicts = open_order_conflicts(session, drafts)
+    checked: list[_Checked] = []
+    for index, draft in enumerate(drafts):
+        try:
+            if index in conflicts:
+                raise conflicts[index]
+            method = _checked_method(draft, actor, origin)
+            if draft.is_purchase or method is PaymentMethod.PREPAID_CREDIT:
+                with session.begin_nested():
+                    results[index] = place_order(
+                        session, actor, draft, today, billing, None, origin, prices, facts
+                    )
+                continue
+            _reserved, reseller_id = _reserved_mailboxes(
+                session, actor, draft, today, origin, facts
+            )
+            holder_row = _holder_for(session, actor, draft, origin)
+        except Exception as exc:  # refused (or its savepoint failed): the others go on
+            results[index] = exc
+            continue
+        choices = tuple(draft.choices())
+        q = price_quote(prices, choices, draft.years, draft.kit)
+        order = _order_row(
+            actor,
+            draft.order_type,
+            holder_row.id if holder_row else None,
+            reseller_id,
+            draft.years,
+            OrderStatus.AWAITING_PAYMENT,
+            auto_generated=origin is Origin.AUTO_RENEWAL,
+        )
+        _fill_confirmed(order, draft, q, actor, holder_row, reseller_id, method)
+        checked.append(_Checked(index, draft, method, q, choices, holder_row, order))
+    if checked:
+        _write_orders(session, actor, checked, billing, origin, results)
+    return [r if r is not None else RuntimeError("not placed") for r in results]
+
+
+def _write_orders(
+    session: Session,
+    actor: Actor,
+    checked: Sequence[_Checked],
+    billing: Billing,
+    origin: Origin,
+    results: list[ConfirmedOrder | Exception | None],
+) -> None:
+    """`place_orders`' rows of the drafts `checked`, none paid: one INSERT per table."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    numbers = next_order_numbers(session, len(checked))
+    for item, number in zip(checked, numbers, strict=True):
+        item.order.number = number
+    columns = [c.key for c in Order.__table__.c if c.key != "id"]
+    session.execute(
+        insert(Order.__table__), [{key: getattr(c.order, key) for key in columns} for c in checked]
+    )
+    orders = Order.__table__.c
+    ids = {
+        number: order_id
+        for number, order_id in session.execute(
+            sa_select(orders.number, orders.id).where(
+                orders.number.between(numbers[0], numbers[-1])
+            )
+        )
+    }
+    for item in checked:
+        item.order.id = ids[item.order.number]
+    insert_plain_rows(
+        connection,
+        OrderLine.__table__,
+        ORDER_LINE_COLUMNS,
+        [row for c in checked for row in order_lines(c.order.id, c.quote, c.choices)],
+    )
+    lines = OrderLine.__table__
+    order_ids = [c.order.id for c in checked]
+    session.execute(
+        _reservations(
+            sa_select(lines.c.mailbox_id, lines.c.order_id, _now_literal()).where(
+                in_ids(lines.c.order_id, order_ids, dialect)
+            )
+        )
+    )
+    audit.record_many(
+        session,
+        actor,
+        "order.confirm",
+        "order",
+        [
+            (c.order.id, _confirmation_details(actor, c.order, c.draft, c.quote, origin))
+            for c in checked
+        ],
+    )
+    mail_from = billing.mail_from or load_settings().mail_from
+    mails = []
+    for c in checked:
+        order = c.order
+        assert order.number is not None
+        instructions = payment_instructions(
+            c.method, order.number, c.quote.gross, billing.iban, billing.beneficiary
+        )
+        name, email_to = _recipient(session, c.draft, c.holder, order)
+        if email_to:
+            subject, body = notifications.order_confirmation_text(
+                order,
+                c.quote,
+                name,
+                instructions,
+                auto_renewal=c.draft.items[0] if origin is Origin.AUTO_RENEWAL else None,
+            )
+            mails.append(
+                outbox.rendered_row(
+                    render_plain(email_to, subject, body, mail_from),
+                    "order_confirmation",
+                    order_id=order.id,
+                )
+            )
+        results[c.index] = ConfirmedOrder(
+            order_id=order.id,
+            number=order.number,
+            quote=c.quote,
+            payment_method=c.method,
+            payment_instructions=instructions,
+            email_to=email_to,
+            paid=False,
+            billed_to=name,
+        )
+    outbox.enqueue_many(session, mails)
+
+
 def _reserve(session: Session, order_id: int, expected: int) -> None:
     """One open order per mailbox: an `open_renewal` row for each mailbox the order's plan
     lines name, in one statement; a mailbox already on another order fails the insert
     (IntegrityError), and with it the transaction."""
     lines = OrderLine.__table__
     session.execute(
-        OpenRenewal.__table__.insert().from_select(
-            ["mailbox_id", "order_id", "created_at"],
-            sa_select(lines.c.mailbox_id, literal(order_id), literal(utcnow(), DateTime()))
-            .where(lines.c.order_id == order_id)
-            .where(lines.c.mailbox_id.is_not(None))
-            .where(lines.c.plan.is_not(None)),
+        _reservations(
+            sa_select(lines.c.mailbox_id, literal(order_id), _now_literal()).where(
+                lines.c.order_id == order_id
+            )
         )
+    )
+
+
+def _now_literal() -> ColumnElement[datetime]:
+    return literal(utcnow(), DateTime())
+
+
+def _reservations(lines_select: Select[Any]) -> Insert:
+    """`open_renewal` rows from the plan lines `lines_select` (mailbox id, order id, time)
+    picks: each line naming a mailbox and its plan reserves that mailbox."""
+    lines = OrderLine.__table__
+    return OpenRenewal.__table__.insert().from_select(
+        ["mailbox_id", "order_id", "created_at"],
+        lines_select.where(lines.c.mailbox_id.is_not(None)).where(lines.c.plan.is_not(None)),
     )
 
 
@@ -482,17 +723,24 @@ def _audit_confirmation(
         "order.confirm",
         "order",
         order.id,
-        {
-            "number": order.number,
-            "type": draft.order_type.value,
-            "origin": origin.value,
-            "gross": str(q.gross),
-            "consents": {"terms": True, "clauses": True, "privacy": True, "by": actor.name},
-            "mailbox_count": len(draft.items),
-            # The order lines list them all; the audit keeps the first ones for reading.
-            "mailboxes": [i.address for i in draft.items[:AUDIT_ADDRESSES]],
-        },
+        _confirmation_details(actor, order, draft, q, origin),
     )
+
+
+def _confirmation_details(
+    actor: Actor, order: Order, draft: Draft, q: Quote, origin: Origin
+) -> dict[str, object]:
+    """What the audit event of an order's confirmation says."""
+    return {
+        "number": order.number,
+        "type": draft.order_type.value,
+        "origin": origin.value,
+        "gross": str(q.gross),
+        "consents": {"terms": True, "clauses": True, "privacy": True, "by": actor.name},
+        "mailbox_count": len(draft.items),
+        # The order lines list them all; the audit keeps the first ones for reading.
+        "mailboxes": [i.address for i in draft.items[:AUDIT_ADDRESSES]],
+    }
 
 
 def _holder_for(session: Session, actor: Actor, draft: Draft, origin: Origin) -> Holder | None:
