@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from pec_tui.db import audit_guard
-from pec_tui.db.models import AuditEvent
+from pec_tui.db.models import AuditEvent, utcnow
 from pec_tui.services.actor import Actor
 
 
@@ -28,7 +28,7 @@ def record(
     outcome: str = "ok",
 ) -> AuditEvent:
     """Add an event to `session` (committed with the change it describes)."""
-    event = _event(actor, action, entity, entity_id, details, outcome)
+    event = AuditEvent(**_event_values(actor, action, entity, entity_id, details, outcome))
     session.add(event)
     return event
 
@@ -45,33 +45,36 @@ def record_many(
     multi-row INSERT in the session's transaction (a batch job's thousands of events)."""
     if not events:
         return
-    columns = [c.key for c in AuditEvent.__table__.c if c.key != "id"]
-    rows = []
-    for entity_id, details in events:
-        event = _event(actor, action, entity, entity_id, details, outcome)
-        rows.append({key: getattr(event, key) for key in columns})
-    session.execute(insert(AuditEvent), rows)
+    at = utcnow()
+    session.execute(
+        insert(AuditEvent.__table__),
+        [
+            _event_values(actor, action, entity, entity_id, details, outcome) | {"at": at}
+            for entity_id, details in events
+        ],
+    )
 
 
-def _event(
+def _event_values(
     actor: Actor,
     action: str,
     entity: str | None,
     entity_id: object,
     details: dict[str, Any] | None,
     outcome: str,
-) -> AuditEvent:
-    return AuditEvent(
-        operator_id=actor.operator_id,
-        actor=actor.name,
-        terminal=actor.terminal,
-        action=action,
-        entity=entity,
-        entity_id=None if entity_id is None else str(entity_id),
-        reseller_id=actor.reseller_id,
-        details=details,
-        outcome=outcome,
-    )
+) -> dict[str, Any]:
+    """An event's columns (but its time)."""
+    return {
+        "operator_id": actor.operator_id,
+        "actor": actor.name,
+        "terminal": actor.terminal,
+        "action": action,
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "reseller_id": actor.reseller_id,
+        "details": details,
+        "outcome": outcome,
+    }
 
 
 # --- append-only guard -------------------------------------------------------------------

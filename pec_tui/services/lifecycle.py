@@ -67,9 +67,10 @@ from pec_tui.services.transactions import write_session
 
 log = logging.getLogger(__name__)
 
-# Rows per page. Each page of notices is one write transaction: small pages keep SQLite's
-# write lock held for milliseconds, so terminals renewing meanwhile wait little.
-BATCH_SIZE = 100
+# Rows per page. Each page of notices is one write transaction: pages of a few hundred keep
+# SQLite's write lock held for some tens of milliseconds, so terminals renewing meanwhile wait
+# little, and spread the cost of a transaction (its statements, its commit) over many rows.
+BATCH_SIZE = 500
 # Automatic renewal orders per write transaction, placed together (`place_orders`): a
 # fraction of a millisecond each, so a batch holds the write lock for a fraction of a second.
 AUTO_RENEWAL_BATCH = 500
@@ -397,7 +398,7 @@ class _Run:
             return
         now = utcnow()
         session.execute(
-            insert(SentNotice),
+            insert(SentNotice.__table__),
             [
                 {
                     "mailbox_id": m.id,
@@ -627,7 +628,7 @@ class _Run:
     def _record_notices(self, session: Session, notice: Notice, rows: list[_Row]) -> None:
         now = utcnow()
         session.execute(
-            insert(SentNotice),
+            insert(SentNotice.__table__),
             [
                 {
                     "mailbox_id": row.id,

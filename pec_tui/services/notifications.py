@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from sqlmodel import Session
 
@@ -141,9 +141,26 @@ def queue_order_confirmation(
     )
 
 
+class ConfirmedFigures(Protocol):
+    """What the Conferma ordine e-mail prints of its order (an `Order` row has them)."""
+
+    @property
+    def number(self) -> int | None: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def confirmed_at(self) -> datetime | None: ...
+    @property
+    def net_cents(self) -> int: ...
+    @property
+    def vat_cents(self) -> int: ...
+    @property
+    def gross_cents(self) -> int: ...
+
+
 @in_mail_language
 def order_confirmation_text(
-    order: Order,
+    order: ConfirmedFigures,
     quote: Quote,
     name: str,
     instructions: str,

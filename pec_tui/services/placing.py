@@ -98,13 +98,15 @@ def new_order(
     auto_generated: bool = False,
 ) -> Order:
     """A new order row (flushed, so it has its id): a draft, or an order being placed."""
-    order = _order_row(actor, order_type, holder_id, reseller_id, years, status, auto_generated)
+    order = Order(
+        **_order_values(actor, order_type, holder_id, reseller_id, years, status, auto_generated)
+    )
     session.add(order)
     session.flush()
     return order
 
 
-def _order_row(
+def _order_values(
     actor: Actor,
     order_type: OrderType,
     holder_id: int | None,
@@ -112,18 +114,19 @@ def _order_row(
     years: int,
     status: OrderStatus,
     auto_generated: bool,
-) -> Order:
-    return Order(
-        type=order_type.value,
-        status=status.value,
-        holder_id=holder_id,
-        reseller_id=reseller_id,
-        operator_id=actor.operator_id,
-        terminal=actor.terminal,
-        years=years,
-        auto_generated=auto_generated,
-        kiosk=actor.is_kiosk,
-    )
+) -> dict[str, Any]:
+    """A new order row's columns (`new_order`, `place_orders`)."""
+    return {
+        "type": order_type.value,
+        "status": status.value,
+        "holder_id": holder_id,
+        "reseller_id": reseller_id,
+        "operator_id": actor.operator_id,
+        "terminal": actor.terminal,
+        "years": years,
+        "auto_generated": auto_generated,
+        "kiosk": actor.is_kiosk,
+    }
 
 
 def next_order_number(session: Session) -> int:
@@ -438,7 +441,7 @@ def place_order(
     paid = method is PaymentMethod.PREPAID_CREDIT and _pay_with_credit(
         session, actor, order, today, billing
     )
-    name, email_to = _recipient(session, draft, holder_row, order)
+    name, email_to = _recipient(session, draft, holder_row, order.reseller_id)
     if not (paid and origin is Origin.AUTO_RENEWAL):
         # An automatic renewal paid at once needs no order e-mail: Rinnovo completato says all.
         notifications.queue_order_confirmation(
@@ -476,7 +479,8 @@ class _Checked:
     quote: Quote
     choices: tuple[MailboxChoice, ...]
     holder: Holder | None
-    order: Order
+    # The order row's columns (`_order_values`, `_confirmed_values`), its number once given.
+    row: dict[str, Any]
 
 
 def place_orders(
@@ -508,6 +512,7 @@ def place_orders(
     results: list[ConfirmedOrder | Exception | None] = [None] * len(drafts)
     conflicts = open_order_conflicts(session, drafts)
     checked: list[_Checked] = []
+    now = utcnow()
     for index, draft in enumerate(drafts):
         try:
             if index in conflicts:
@@ -528,7 +533,7 @@ def place_orders(
             continue
         choices = tuple(draft.choices())
         q = price_quote(prices, choices, draft.years, draft.kit)
-        order = _order_row(
+        row = _order_values(
             actor,
             draft.order_type,
             holder_row.id if holder_row else None,
@@ -537,8 +542,8 @@ def place_orders(
             OrderStatus.AWAITING_PAYMENT,
             auto_generated=origin is Origin.AUTO_RENEWAL,
         )
-        _fill_confirmed(order, draft, q, actor, holder_row, reseller_id, method)
-        checked.append(_Checked(index, draft, method, q, choices, holder_row, order))
+        row.update(_confirmed_values(draft, q, actor, holder_row, reseller_id, method, now))
+        checked.append(_Checked(index, draft, method, q, choices, holder_row, row))
     if checked:
         _write_orders(session, actor, checked, billing, origin, results)
     return [r if r is not None else RuntimeError("not placed") for r in results]
@@ -557,11 +562,8 @@ def _write_orders(
     dialect = connection.dialect.name
     numbers = next_order_numbers(session, len(checked))
     for item, number in zip(checked, numbers, strict=True):
-        item.order.number = number
-    columns = [c.key for c in Order.__table__.c if c.key != "id"]
-    session.execute(
-        insert(Order.__table__), [{key: getattr(c.order, key) for key in columns} for c in checked]
-    )
+        item.row.update(number=number, created_at=item.row["confirmed_at"])
+    session.execute(insert(Order.__table__), [c.row for c in checked])
     orders = Order.__table__.c
     ids = {
         number: order_id
@@ -571,20 +573,22 @@ def _write_orders(
             )
         )
     }
-    for item in checked:
-        item.order.id = ids[item.order.number]
+    placed = [_PlacedOrder.of(ids[c.row["number"]], c.row) for c in checked]
     insert_plain_rows(
         connection,
         OrderLine.__table__,
         ORDER_LINE_COLUMNS,
-        [row for c in checked for row in order_lines(c.order.id, c.quote, c.choices)],
+        [
+            row
+            for c, order in zip(checked, placed, strict=True)
+            for row in order_lines(order.id, c.quote, c.choices)
+        ],
     )
     lines = OrderLine.__table__
-    order_ids = [c.order.id for c in checked]
     session.execute(
         _reservations(
             sa_select(lines.c.mailbox_id, lines.c.order_id, _now_literal()).where(
-                in_ids(lines.c.order_id, order_ids, dialect)
+                in_ids(lines.c.order_id, [order.id for order in placed], dialect)
             )
         )
     )
@@ -594,19 +598,17 @@ def _write_orders(
         "order.confirm",
         "order",
         [
-            (c.order.id, _confirmation_details(actor, c.order, c.draft, c.quote, origin))
-            for c in checked
+            (order.id, _confirmation_details(actor, order.number, c.draft, c.quote, origin))
+            for c, order in zip(checked, placed, strict=True)
         ],
     )
     mail_from = billing.mail_from or load_settings().mail_from
     mails = []
-    for c in checked:
-        order = c.order
-        assert order.number is not None
+    for c, order in zip(checked, placed, strict=True):
         instructions = payment_instructions(
             c.method, order.number, c.quote.gross, billing.iban, billing.beneficiary
         )
-        name, email_to = _recipient(session, c.draft, c.holder, order)
+        name, email_to = _recipient(session, c.draft, c.holder, order.reseller_id)
         if email_to:
             subject, body = notifications.order_confirmation_text(
                 order,
@@ -633,6 +635,25 @@ def _write_orders(
             billed_to=name,
         )
     outbox.enqueue_many(session, mails)
+
+
+@dataclass(frozen=True)
+class _PlacedOrder:
+    """An order `place_orders` wrote: its row's columns, read back as attributes (what the
+    e-mail and the audit event print of it, as of an `Order`)."""
+
+    id: int
+    number: int
+    type: str
+    reseller_id: int | None
+    confirmed_at: datetime
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
+
+    @classmethod
+    def of(cls, order_id: int, row: Mapping[str, Any]) -> _PlacedOrder:
+        return cls(order_id, *(row[f.name] for f in fields(cls)[1:]))
 
 
 def _reserve(session: Session, order_id: int, expected: int) -> None:
@@ -689,29 +710,50 @@ def _fill_confirmed(
     method: PaymentMethod,
 ) -> None:
     """Write the confirmed draft's choices, totals and consents on the order row."""
-    now = utcnow()
-    # A draft across resellers becomes this part's order: its holder and reseller, no other.
-    order.holder_id = holder_row.id if holder_row else None
-    order.reseller_id = reseller_id
-    order.status = OrderStatus.AWAITING_PAYMENT.value
-    order.confirmed_at = order.updated_at = now
-    order.years = draft.years
-    order.payment_method = method.value
-    order.auto_renew = draft.auto_renew
-    order.signature_kit = draft.kit.value if draft.kit else None
-    order.net_cents, order.vat_cents, order.gross_cents = (
-        to_cents(q.net),
-        to_cents(q.vat),
-        to_cents(q.gross),
-    )
-    order.consent_terms_at = order.consent_clauses_at = order.consent_privacy_at = now
-    order.consent_terms_by = order.consent_clauses_by = order.consent_privacy_by = actor.name
-    order.holder_snapshot = (
-        holder_snapshot(holder_row) if holder_row else {"billed_to": draft.billed_to}
-    )
-    order.draft_state = draft_to_json(replace(draft, step=Step.DONE))
-    # No longer a draft: nobody holds it.
-    order.lease_holder = order.lease_until = None
+    for name, value in _confirmed_values(
+        draft, q, actor, holder_row, reseller_id, method, utcnow()
+    ).items():
+        setattr(order, name, value)
+
+
+def _confirmed_values(
+    draft: Draft,
+    q: Quote,
+    actor: Actor,
+    holder_row: Holder | None,
+    reseller_id: int | None,
+    method: PaymentMethod,
+    now: datetime,
+) -> dict[str, Any]:
+    """The confirmed draft's choices, totals and consents: the columns of its order row."""
+    return {
+        # A draft across resellers becomes this part's order: its holder and reseller only.
+        "holder_id": holder_row.id if holder_row else None,
+        "reseller_id": reseller_id,
+        "status": OrderStatus.AWAITING_PAYMENT.value,
+        "confirmed_at": now,
+        "updated_at": now,
+        "years": draft.years,
+        "payment_method": method.value,
+        "auto_renew": draft.auto_renew,
+        "signature_kit": draft.kit.value if draft.kit else None,
+        "net_cents": to_cents(q.net),
+        "vat_cents": to_cents(q.vat),
+        "gross_cents": to_cents(q.gross),
+        "consent_terms_at": now,
+        "consent_clauses_at": now,
+        "consent_privacy_at": now,
+        "consent_terms_by": actor.name,
+        "consent_clauses_by": actor.name,
+        "consent_privacy_by": actor.name,
+        "holder_snapshot": (
+            holder_snapshot(holder_row) if holder_row else {"billed_to": draft.billed_to}
+        ),
+        "draft_state": draft_to_json(replace(draft, step=Step.DONE)),
+        # No longer a draft: nobody holds it.
+        "lease_holder": None,
+        "lease_until": None,
+    }
 
 
 def _audit_confirmation(
@@ -723,16 +765,16 @@ def _audit_confirmation(
         "order.confirm",
         "order",
         order.id,
-        _confirmation_details(actor, order, draft, q, origin),
+        _confirmation_details(actor, order.number, draft, q, origin),
     )
 
 
 def _confirmation_details(
-    actor: Actor, order: Order, draft: Draft, q: Quote, origin: Origin
+    actor: Actor, number: int | None, draft: Draft, q: Quote, origin: Origin
 ) -> dict[str, object]:
     """What the audit event of an order's confirmation says."""
     return {
-        "number": order.number,
+        "number": number,
         "type": draft.order_type.value,
         "origin": origin.value,
         "gross": str(q.gross),
@@ -779,10 +821,10 @@ def _pay_with_credit(
 
 
 def _recipient(
-    session: Session, draft: Draft, holder: Holder | None, order: Order
+    session: Session, draft: Draft, holder: Holder | None, reseller_id: int | None
 ) -> tuple[str, str]:
     """(name, e-mail address) the order's e-mails go to: the holder, else the reseller."""
     if holder is not None:
         return holder.display_name, holder.reference_email or ""
-    reseller = session.get(Reseller, order.reseller_id) if order.reseller_id else None
+    reseller = session.get(Reseller, reseller_id) if reseller_id else None
     return draft.billed_to, (reseller.email if reseller and reseller.email else "")
