@@ -55,7 +55,7 @@ from pec_tui.services.addresses import existing_mailbox_for_purchase, refuse_if_
 from pec_tui.services.database import ORDER_NUMBER_COUNTER
 from pec_tui.services.mail_render import render_plain
 from pec_tui.services.order_lines import ORDER_LINE_COLUMNS, holder_snapshot, order_lines
-from pec_tui.services.payments import settle_with_credit
+from pec_tui.services.payments import reseller_covering, settle_with_credit
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.scope import OutOfScope, owns
 
@@ -481,6 +481,8 @@ class _Checked:
     holder: Holder | None
     # The order row's columns (`_order_values`, `_confirmed_values`), its number once given.
     row: dict[str, Any]
+    # To be paid with credit, which does not cover it: the reseller's balance.
+    credit_short: int | None = None
 
 
 def place_orders(
@@ -500,11 +502,12 @@ def place_orders(
     (`_checked_method`, `_reserved_mailboxes`, `open_order_conflicts` read for all at once):
     a draft refused gets its exception in its place in the result, the others their
     `ConfirmedOrder`. Their numbers are one block (`next_order_numbers`); their orders, lines,
-    reservations, audit events and e-mails go in with one multi-row INSERT each. A draft paid
-    with prepaid credit (its payment, invoice and e-mails), or buying mailboxes, goes through
-    `place_order` itself in a savepoint of its own. An IntegrityError of the bulk statements
-    (a mailbox reserved meanwhile by another transaction) leaves the transaction to be
-    rolled back, as `place_order`'s does.
+    reservations, audit events (a credit payment refused for want of credit included) and
+    e-mails go in with one multi-row INSERT each. A draft that the reseller's prepaid credit
+    pays at once (its payment, invoice and e-mails), or that buys mailboxes, goes through
+    `place_order` itself in a savepoint of its own, in its turn: the credit it spends is
+    gone for the next. An IntegrityError of the bulk statements (a mailbox reserved meanwhile
+    by another transaction) leaves the transaction to be rolled back, as `place_order`'s does.
     """
     if facts is None:
         ids = [i.mailbox_id for d in drafts for i in d.items if i.mailbox_id is not None]
@@ -518,21 +521,28 @@ def place_orders(
             if index in conflicts:
                 raise conflicts[index]
             method = _checked_method(draft, actor, origin)
-            if draft.is_purchase or method is PaymentMethod.PREPAID_CREDIT:
-                with session.begin_nested():
-                    results[index] = place_order(
-                        session, actor, draft, today, billing, None, origin, prices, facts
-                    )
+            if draft.is_purchase:
+                results[index] = _place_alone(session, actor, draft, today, billing, origin, prices)
                 continue
             _reserved, reseller_id = _reserved_mailboxes(
                 session, actor, draft, today, origin, facts
             )
             holder_row = _holder_for(session, actor, draft, origin)
+            choices = tuple(draft.choices())
+            q = price_quote(prices, choices, draft.years, draft.kit)
+            balance = None
+            if method is PaymentMethod.PREPAID_CREDIT:
+                if reseller_covering(session, reseller_id, to_cents(q.gross)) is not None:
+                    # Paid at once: the payment, its invoice and e-mails are `place_order`'s.
+                    results[index] = _place_alone(
+                        session, actor, draft, today, billing, origin, prices, facts
+                    )
+                    continue
+                reseller = session.get(Reseller, reseller_id) if reseller_id else None
+                balance = reseller.credit_cents if reseller else 0
         except Exception as exc:  # refused (or its savepoint failed): the others go on
             results[index] = exc
             continue
-        choices = tuple(draft.choices())
-        q = price_quote(prices, choices, draft.years, draft.kit)
         row = _order_values(
             actor,
             draft.order_type,
@@ -543,10 +553,25 @@ def place_orders(
             auto_generated=origin is Origin.AUTO_RENEWAL,
         )
         row.update(_confirmed_values(draft, q, actor, holder_row, reseller_id, method, now))
-        checked.append(_Checked(index, draft, method, q, choices, holder_row, row))
+        checked.append(_Checked(index, draft, method, q, choices, holder_row, row, balance))
     if checked:
         _write_orders(session, actor, checked, billing, origin, results)
     return [r if r is not None else RuntimeError("not placed") for r in results]
+
+
+def _place_alone(
+    session: Session,
+    actor: Actor,
+    draft: Draft,
+    today: date,
+    billing: Billing,
+    origin: Origin,
+    prices: PriceList,
+    facts: Mapping[int, MailboxFacts] | None = None,
+) -> ConfirmedOrder:
+    """`place_order` for one draft of `place_orders`, in a savepoint of its own."""
+    with session.begin_nested():
+        return place_order(session, actor, draft, today, billing, None, origin, prices, facts)
 
 
 def _write_orders(
@@ -601,6 +626,18 @@ def _write_orders(
             (order.id, _confirmation_details(actor, order.number, c.draft, c.quote, origin))
             for c, order in zip(checked, placed, strict=True)
         ],
+    )
+    audit.record_many(
+        session,
+        actor,
+        "payment.credit",
+        "order",
+        [
+            (order.id, _credit_refused_details(order.number, order.gross_cents, c.credit_short))
+            for c, order in zip(checked, placed, strict=True)
+            if c.credit_short is not None
+        ],
+        outcome="refused",
     )
     mail_from = billing.mail_from or load_settings().mail_from
     mails = []
@@ -810,14 +847,23 @@ def _pay_with_credit(
         "payment.credit",
         "order",
         order.id,
-        {
-            "number": order.number,
-            "gross": str(from_cents(order.gross_cents)),
-            "balance": str(from_cents(reseller.credit_cents if reseller else 0)),
-        },
+        _credit_refused_details(
+            order.number, order.gross_cents, reseller.credit_cents if reseller else 0
+        ),
         outcome="refused",
     )
     return False
+
+
+def _credit_refused_details(
+    number: int | None, gross_cents: int, balance_cents: int
+) -> dict[str, object]:
+    """What the audit event of a credit payment refused for want of credit says."""
+    return {
+        "number": number,
+        "gross": str(from_cents(gross_cents)),
+        "balance": str(from_cents(balance_cents)),
+    }
 
 
 def _recipient(

@@ -149,44 +149,49 @@ def test_bulk_orders_are_those_placed_one_at_a_time(engine, monkeypatch):
     set_issuer(engine)
     reseller = add_reseller(engine, credit_cents=100_000, email="rivendita@example.it")
     holder = add_holder(engine, reseller_id=reseller)
-    bulk = _group(engine, "bulk", reseller, holder)
+    # A reseller whose credit pays for nothing: its credit orders wait for payment.
+    poor = add_reseller(engine, "Povera Srl", credit_cents=500, email="povera@example.it")
+    poor_holder = add_holder(engine, reseller_id=poor)
+    bulk = _group(engine, "bulk", reseller, holder) + _group(engine, "bulkp", poor, poor_holder)
     report = run_lifecycle(engine, DAY)
-    assert (report.renewal_orders, report.paid_with_credit, report.awaiting_payment) == (5, 1, 4)
+    assert (report.renewal_orders, report.paid_with_credit, report.awaiting_payment) == (10, 1, 9)
 
     # The next group the old way: should a batch fail, the job places each mailbox alone.
-    single = _group(engine, "single", reseller, holder)
+    single = _group(engine, "single", reseller, holder) + _group(
+        engine, "singlep", poor, poor_holder
+    )
 
     def failing_batch(*_args, **_kwargs):
         raise RuntimeError("the batch fails")
 
     monkeypatch.setattr(lifecycle, "place_orders", failing_batch)
     report = run_lifecycle(engine, DAY)
-    assert (report.renewal_orders, report.paid_with_credit, report.awaiting_payment) == (5, 1, 4)
+    assert (report.renewal_orders, report.paid_with_credit, report.awaiting_payment) == (10, 1, 9)
     assert not report.failures
 
     written = _what_was_written(engine, bulk, "bulk")
     assert written == _what_was_written(engine, single, "single")
     # What was written, in substance.
-    assert [w["reserved"] for w in written] == [True, True, True, False, True]
-    assert [w["order"]["status"] for w in written] == [
-        OrderStatus.AWAITING_PAYMENT.value,
-        OrderStatus.AWAITING_PAYMENT.value,
-        OrderStatus.AWAITING_PAYMENT.value,
-        OrderStatus.PAID.value,
-        OrderStatus.AWAITING_PAYMENT.value,
-    ]
+    assert [w["reserved"] for w in written] == [True, True, True, False, True] + [True] * 5
+    awaiting, paid = OrderStatus.AWAITING_PAYMENT.value, OrderStatus.PAID.value
+    assert [w["order"]["status"] for w in written] == [awaiting] * 3 + [paid] + [awaiting] * 6
     assert written[3]["expiry"] == date(2028, 3, 31)  # renewed with credit
+    assert written[8]["expiry"] == EXPIRY  # the poor reseller's credit order waits
+    assert [e[0] for e in written[8]["events"]] == ["order.confirm", "payment.credit"]
+    assert (
+        written[8]["events"][1][3] == "refused"
+        and "'balance': '5.00'" in written[8]["events"][1][4]
+    )
     for w in written:
         assert w["notices"] == [(Notice.AUTO_RENEWAL.value, EXPIRY, DAY)]
         assert w["events"] and w["events"][0][0] == "order.confirm"
     assert [w["mails"][0][0] for w in written] == ["order_confirmation"] * 3 + [
-        "renewal_completed",
-        "order_confirmation",
-    ]
+        "renewal_completed"
+    ] + ["order_confirmation"] * 6
     assert "NUMBER" in written[0]["mails"][0][2] and "ADDRESS" in written[0]["mails"][0][4]
     with Session(engine) as session:
         numbers = sorted(session.exec(select(Order.number)).all())
-    assert numbers == list(range(1_000_000_000, 1_000_000_010))  # a block each, no gaps
+    assert numbers == list(range(1_000_000_000, 1_000_000_020))  # a block each, no gaps
 
 
 def test_a_mailbox_put_on_an_order_meanwhile_is_skipped(engine, monkeypatch):
