@@ -9,8 +9,9 @@ inside the windows of dates that matter today, never the whole book at once.
 Writes go in batches, one commit each: a page of notices is one multi-row INSERT of its
 `sent_notice` rows and one of its e-mails (rendered from their words by `mail_render`, the
 same text the email package makes); automatic renewal orders are placed through the
-pipeline (`place_order`) `AUTO_RENEWAL_BATCH` to a transaction, each mailbox in a savepoint
-of its own. Ctrl-C stops between batches: what was committed is whole.
+pipeline in its batch form (`place_orders`: `place_order`'s checks for each mailbox, one
+INSERT per table for the batch), `AUTO_RENEWAL_BATCH` to a transaction, a refused mailbox
+left out alone. Ctrl-C stops between batches: what was committed is whole.
 """
 
 from __future__ import annotations
