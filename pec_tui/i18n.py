@@ -92,7 +92,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def format_money(amount: Decimal) -> str:
     """`1.234,56 €` in Italian, `€1,234.56` in English."""
-    return format_currency(amount, "EUR", locale=babel_locale())
+    return _money(amount, babel_locale())
+
+
+@functools.lru_cache(maxsize=4096)
+def _money(amount: Decimal, locale: str) -> str:
+    # Babel takes tens of microseconds an amount; a batch job prints the same few prices in
+    # thousands of e-mails.
+    return format_currency(amount, "EUR", locale=locale)
 
 
 def format_number(amount: Decimal | int) -> str:

@@ -5,16 +5,16 @@ The application only ever inserts: changing or deleting an `AuditEvent` raises `
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Engine, Update, event
+from sqlalchemy import Connection, Delete, Engine, Update, event, insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from pec_tui.db import audit_guard
-from pec_tui.db.models import AuditEvent
+from pec_tui.db.models import AuditEvent, utcnow
 from pec_tui.services.actor import Actor
 
 
@@ -28,19 +28,53 @@ def record(
     outcome: str = "ok",
 ) -> AuditEvent:
     """Add an event to `session` (committed with the change it describes)."""
-    event = AuditEvent(
-        operator_id=actor.operator_id,
-        actor=actor.name,
-        terminal=actor.terminal,
-        action=action,
-        entity=entity,
-        entity_id=None if entity_id is None else str(entity_id),
-        reseller_id=actor.reseller_id,
-        details=details,
-        outcome=outcome,
-    )
+    event = AuditEvent(**_event_values(actor, action, entity, entity_id, details, outcome))
     session.add(event)
     return event
+
+
+def record_many(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str | None,
+    events: Sequence[tuple[object, dict[str, Any] | None]],
+    outcome: str = "ok",
+) -> None:
+    """What `record` adds for each (entity id, details) of `events`, written with one
+    multi-row INSERT in the session's transaction (a batch job's thousands of events)."""
+    if not events:
+        return
+    at = utcnow()
+    session.execute(
+        insert(AuditEvent.__table__),
+        [
+            _event_values(actor, action, entity, entity_id, details, outcome) | {"at": at}
+            for entity_id, details in events
+        ],
+    )
+
+
+def _event_values(
+    actor: Actor,
+    action: str,
+    entity: str | None,
+    entity_id: object,
+    details: dict[str, Any] | None,
+    outcome: str,
+) -> dict[str, Any]:
+    """An event's columns (but its time)."""
+    return {
+        "operator_id": actor.operator_id,
+        "actor": actor.name,
+        "terminal": actor.terminal,
+        "action": action,
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "reseller_id": actor.reseller_id,
+        "details": details,
+        "outcome": outcome,
+    }
 
 
 # --- append-only guard -------------------------------------------------------------------

@@ -9,8 +9,9 @@ inside the windows of dates that matter today, never the whole book at once.
 Writes go in batches, one commit each: a page of notices is one multi-row INSERT of its
 `sent_notice` rows and one of its e-mails (rendered from their words by `mail_render`, the
 same text the email package makes); automatic renewal orders are placed through the
-pipeline (`place_order`) `AUTO_RENEWAL_BATCH` to a transaction, each mailbox in a savepoint
-of its own. Ctrl-C stops between batches: what was committed is whole.
+pipeline in its batch form (`place_orders`: `place_order`'s checks for each mailbox, one
+INSERT per table for the batch), `AUTO_RENEWAL_BATCH` to a transaction, a refused mailbox
+left out alone. Ctrl-C stops between batches: what was committed is whole.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from pec_tui.config import Settings, load_settings
+from pec_tui.db.batches import in_ids
 from pec_tui.db.models import (
     Holder,
     Mailbox,
@@ -38,7 +40,7 @@ from pec_tui.db.models import (
     SentNotice,
     utcnow,
 )
-from pec_tui.domain.draft import Consents, Step
+from pec_tui.domain.draft import Consents, Draft, Step
 from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan
 from pec_tui.domain.lifecycle import AUTO_RENEW_DAYS_BEFORE, REMINDER_DAYS, SUSPENSION_DAYS
 from pec_tui.domain.money import from_cents
@@ -48,21 +50,31 @@ from pec_tui.services import audit, notifications, outbox
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.holders import holder_data
 from pec_tui.services.mail_render import render_plain
-from pec_tui.services.orders import renewal_draft
+from pec_tui.services.orders import RenewableMailbox, renewal_draft
 from pec_tui.services.payments import PaymentRefused, settle_with_credit
-from pec_tui.services.placing import Billing, Origin, payment_instructions, place_order
+from pec_tui.services.placing import (
+    Billing,
+    ConfirmedOrder,
+    MailboxFacts,
+    Origin,
+    mailbox_facts,
+    payment_instructions,
+    place_order,
+    place_orders,
+)
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.scope import require_admin
 from pec_tui.services.transactions import write_session
 
 log = logging.getLogger(__name__)
 
-# Rows per page. Each page of notices is one write transaction: small pages keep SQLite's
-# write lock held for milliseconds, so terminals renewing meanwhile wait little.
-BATCH_SIZE = 100
-# Automatic renewal orders per write transaction (each in a savepoint of its own): placing
-# one takes milliseconds, so fewer than a page keep the write lock's turns short.
-AUTO_RENEWAL_BATCH = 25
+# Rows per page. Each page of notices is one write transaction: pages of a few hundred keep
+# SQLite's write lock held for some tens of milliseconds, so terminals renewing meanwhile wait
+# little, and spread the cost of a transaction (its statements, its commit) over many rows.
+BATCH_SIZE = 500
+# Automatic renewal orders per write transaction, placed together (`place_orders`): a
+# fraction of a millisecond each, so a batch holds the write lock for a fraction of a second.
+AUTO_RENEWAL_BATCH = 500
 # On SQLite, after each write transaction the job pauses for this share of the time it held
 # the write lock: processes waiting for the lock poll for it (SQLite has no queue), and a
 # job that took it back at once would starve them.
@@ -195,14 +207,16 @@ class _Window:
             )
         return stmt
 
-    def page(self, session: Session, after: tuple[date, int] | None) -> list[_Row]:
+    def page(
+        self, session: Session, after: tuple[date, int] | None, size: int = BATCH_SIZE
+    ) -> list[_Row]:
         # Keyset: after the first page only the upper bound, or SQLite rescans from `start`.
         stmt = self.where(select(*_ROW_COLUMNS).join(Holder, _h.id == _m.holder_id))
         if after is None:
             stmt = stmt.where(_m.expiry >= self.start)
         else:
             stmt = stmt.where(tuple_(_m.expiry, _m.id) > tuple_(*after))
-        stmt = stmt.order_by(_m.expiry, _m.id).limit(BATCH_SIZE)
+        stmt = stmt.order_by(_m.expiry, _m.id).limit(size)
         return [_Row(*row) for row in session.execute(stmt)]
 
     def count(self, session: Session) -> int:
@@ -329,40 +343,46 @@ class _Run:
     # --- automatic renewals -----------------------------------------------------------
 
     def auto_renewals(self, window: _Window) -> None:
-        for rows in self._pages(window):
-            for start in range(0, len(rows), AUTO_RENEWAL_BATCH):
-                since = time.monotonic()
-                self._auto_renewal_batch(rows[start : start + AUTO_RENEWAL_BATCH], window)
-                self.let_others_write(since)
+        for rows in self._pages(window, AUTO_RENEWAL_BATCH):
+            since = time.monotonic()
+            self._auto_renewal_batch(rows, window)
+            self.let_others_write(since)
             self.tick(len(rows))
             if self.stop_requested():
                 return
 
     def _auto_renewal_batch(self, rows: list[_Row], window: _Window) -> None:
-        """The orders of `rows` in one write transaction, one savepoint per mailbox: a
-        mailbox that fails (or that another terminal put on an order meanwhile) is rolled
-        back alone. Should the transaction itself fail, each mailbox is tried on its own."""
+        """The orders of `rows` in one write transaction, placed together (`place_orders`):
+        a mailbox refused (or that another terminal put on an order meanwhile) is left out
+        alone. Should the transaction itself fail, each mailbox is tried on its own."""
         placed: list[bool] = []
         failures: list[str] = []
         try:
             with write_session(self.engine) as session:
-                due = self._still_due(session, [row.id for row in rows], window)
-                for row in rows:
-                    mailbox = due.get(row.id)
-                    if mailbox is None:
-                        continue
-                    try:
-                        with session.begin_nested():
-                            paid = self._place_auto_renewal(session, mailbox)
-                    except IntegrityError:
-                        log.info("mailbox %s got an open order concurrently", row.id)
-                        continue
-                    except Exception as exc:  # one bad mailbox must not stop the others
-                        log.exception("automatic renewal of %s failed", row.address)
-                        failures.append(f"{row.address}: {exc}")
-                        continue
-                    if paid is not None:
-                        placed.append(paid)
+                due, holders = self._still_due(session, [row.id for row in rows], window)
+                mailboxes = list(due.values())
+                drafts = [self._auto_renewal_draft(m, holders[m.holder_id]) for m in mailboxes]
+                results = place_orders(
+                    session,
+                    self.actor,
+                    drafts,
+                    self.today,
+                    self.billing,
+                    self.prices,
+                    Origin.AUTO_RENEWAL,
+                    due,
+                )
+                done = []
+                for mailbox, result in zip(mailboxes, results, strict=True):
+                    if isinstance(result, ConfirmedOrder):
+                        placed.append(result.paid)
+                        done.append(mailbox)
+                    elif isinstance(result, IntegrityError):
+                        log.info("mailbox %s got an open order concurrently", mailbox.id)
+                    else:  # one bad mailbox must not stop the others
+                        log.error("automatic renewal of %s failed: %s", mailbox.address, result)
+                        failures.append(f"{mailbox.address}: {result}")
+                self._record_auto_renewals(session, done)
         except Exception:
             log.exception("a batch of automatic renewals failed: placing them one at a time")
             for row in rows:
@@ -374,42 +394,71 @@ class _Run:
         self.report.paid_with_credit += sum(placed)
         self.report.awaiting_payment += len(placed) - sum(placed)
 
-    def _still_due(self, session: Session, ids: list[int], window: _Window) -> dict[int, Mailbox]:
+    def _record_auto_renewals(self, session: Session, mailboxes: list[MailboxFacts]) -> None:
+        if not mailboxes:
+            return
+        now = utcnow()
+        session.execute(
+            insert(SentNotice.__table__),
+            [
+                {
+                    "mailbox_id": m.id,
+                    "kind": Notice.AUTO_RENEWAL.value,
+                    "expiry": m.expiry,
+                    "sent_on": self.today,
+                    "created_at": now,
+                }
+                for m in mailboxes
+            ],
+        )
+
+    def _still_due(
+        self, session: Session, ids: list[int], window: _Window
+    ) -> tuple[dict[int, MailboxFacts], dict[int, Holder]]:
         """The mailboxes of `ids` still owed their automatic renewal order, locked, checked
         again under the lock (a terminal may have renewed one meanwhile) with one query
-        apiece for the batch; their holders loaded alongside."""
-        mailboxes = session.scalars(
-            select(Mailbox)
-            .where(col(Mailbox.id).in_(ids))
-            .order_by(col(Mailbox.id))
-            .with_for_update()
+        apiece for the batch; and their holders."""
+        dialect = self.engine.dialect.name
+        session.execute(
+            select(_m.id).where(in_ids(_m.id, ids, dialect)).order_by(_m.id).with_for_update()
         ).all()
+        mailboxes = mailbox_facts(session, ids)
         on_order = set(
             session.scalars(
-                select(col(OpenRenewal.mailbox_id)).where(col(OpenRenewal.mailbox_id).in_(ids))
+                select(col(OpenRenewal.mailbox_id)).where(
+                    in_ids(OpenRenewal.__table__.c.mailbox_id, ids, dialect)
+                )
             )
         )
         noticed: set[tuple[int, date]] = {
             (mailbox_id, expiry)
             for mailbox_id, expiry in session.execute(
                 select(col(SentNotice.mailbox_id), col(SentNotice.expiry)).where(
-                    col(SentNotice.mailbox_id).in_(ids),
+                    in_ids(SentNotice.__table__.c.mailbox_id, ids, dialect),
                     col(SentNotice.kind) == Notice.AUTO_RENEWAL.value,
                 )
             )
         }
+        # In the page's order (expiry, id), as credit is spent.
+        by_id = {m.id: m for m in mailboxes}
         due = {
             m.id: m
-            for m in mailboxes
+            for m in (by_id[i] for i in ids if i in by_id)
             if m.auto_renew
             and window.start <= m.expiry <= window.end
             and m.id not in on_order
             and (m.id, m.expiry) not in noticed
         }
-        holder_ids = {m.holder_id for m in due.values()}
+        holder_ids = list({m.holder_id for m in due.values()})
+        holders = {}
         if holder_ids:
-            session.scalars(select(Holder).where(col(Holder.id).in_(holder_ids))).all()
-        return due
+            holders = {
+                h.id: h
+                for h in session.scalars(
+                    select(Holder).where(in_ids(Holder.__table__.c.id, holder_ids, dialect))
+                )
+            }
+        return due, holders
 
     def credit_retries(self) -> None:
         """Pay the automatic renewal orders left unpaid for lack of credit, now it suffices."""
@@ -494,17 +543,22 @@ class _Run:
             return None
         return self._place_auto_renewal(session, mailbox)
 
-    def _place_auto_renewal(self, session: Session, mailbox: Mailbox) -> bool:
-        """Order through the pipeline, paid with credit where possible; True when paid."""
-        holder = holder_data(session.get_one(Holder, mailbox.holder_id))
+    @staticmethod
+    def _auto_renewal_draft(mailbox: RenewableMailbox, holder_row: Holder) -> Draft:
+        """The draft of `mailbox`'s automatic renewal, ready to be placed."""
+        holder = holder_data(holder_row)
         draft = renewal_draft(0, [mailbox], holder, holder.display_name, auto_renew=True)
-        draft = replace(
+        return replace(
             draft,
             step=Step.CONTRACT,
             payment_method=draft.payment_method or PaymentMethod.BANK_TRANSFER,
             # Accepted by the holder when the automatic renewal was switched on.
             consents=Consents(terms=True, clauses=True, privacy=True),
         )
+
+    def _place_auto_renewal(self, session: Session, mailbox: Mailbox) -> bool:
+        """Order through the pipeline, paid with credit where possible; True when paid."""
+        draft = self._auto_renewal_draft(mailbox, session.get_one(Holder, mailbox.holder_id))
         session.add(
             SentNotice(
                 mailbox_id=mailbox.id,
@@ -575,7 +629,7 @@ class _Run:
     def _record_notices(self, session: Session, notice: Notice, rows: list[_Row]) -> None:
         now = utcnow()
         session.execute(
-            insert(SentNotice),
+            insert(SentNotice.__table__),
             [
                 {
                     "mailbox_id": row.id,
@@ -671,15 +725,15 @@ class _Run:
             address=row.address, name=row.holder_name, expiry=row.expiry, date_text=self.date_text
         )
 
-    def _pages(self, window: _Window) -> Iterator[list[_Row]]:
+    def _pages(self, window: _Window, size: int = BATCH_SIZE) -> Iterator[list[_Row]]:
         after: tuple[date, int] | None = None
         while True:
             with Session(self.engine) as session:
-                rows = window.page(session, after)
+                rows = window.page(session, after, size)
             if not rows:
                 return
             yield rows
-            if len(rows) < BATCH_SIZE:
+            if len(rows) < size:
                 return
             after = (rows[-1].expiry, rows[-1].id)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from sqlmodel import Session
 
@@ -116,7 +116,6 @@ def totals_text(net_cents: int, vat_cents: int, gross_cents: int) -> str:
     )
 
 
-@in_mail_language
 def queue_order_confirmation(
     session: Session,
     order: Order,
@@ -133,6 +132,42 @@ def queue_order_confirmation(
     says so, and what happens to the mailbox if it stays unpaid."""
     if not email_to:
         return None
+    subject, body = order_confirmation_text(order, quote, name, instructions, auto_renewal)
+    return outbox.enqueue(
+        session,
+        new_message(email_to, subject, body, mail_from),
+        "order_confirmation",
+        order.id,
+    )
+
+
+class ConfirmedFigures(Protocol):
+    """What the Conferma ordine e-mail prints of its order (an `Order` row has them)."""
+
+    @property
+    def number(self) -> int | None: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def confirmed_at(self) -> datetime | None: ...
+    @property
+    def net_cents(self) -> int: ...
+    @property
+    def vat_cents(self) -> int: ...
+    @property
+    def gross_cents(self) -> int: ...
+
+
+@in_mail_language
+def order_confirmation_text(
+    order: ConfirmedFigures,
+    quote: Quote,
+    name: str,
+    instructions: str,
+    auto_renewal: DraftItem | None = None,
+) -> tuple[str, str]:
+    """(subject, body) of `order`'s Conferma ordine e-mail (`queue_order_confirmation`; the
+    lifecycle job renders many at once)."""
     subject = _("Order confirmation no. {number}").format(number=order.number)
     parts = [_("Dear {name},").format(name=name)]
     confirmed_on = (order.confirmed_at or utcnow()).date()
@@ -163,12 +198,7 @@ def queue_order_confirmation(
     ]
     if auto_renewal is not None and auto_renewal.expiry is not None:
         parts.append(_state_footer(auto_renewal.expiry))
-    return outbox.enqueue(
-        session,
-        new_message(email_to, subject, "\n\n".join(parts), mail_from),
-        "order_confirmation",
-        order.id,
-    )
+    return subject, "\n\n".join(parts)
 
 
 # --- after the order: payment, reminders, lifecycle notices ------------------------------

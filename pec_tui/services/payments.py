@@ -609,10 +609,17 @@ def register_payment(
 
 def credit_covers(session: Session, order: Order) -> Reseller | None:
     """The order's reseller, locked, when its prepaid credit covers the gross total."""
-    if order.reseller_id is None:
+    return reseller_covering(session, order.reseller_id, order.gross_cents)
+
+
+def reseller_covering(
+    session: Session, reseller_id: int | None, gross_cents: int
+) -> Reseller | None:
+    """The reseller `reseller_id`, locked, when its prepaid credit covers `gross_cents`."""
+    if reseller_id is None:
         return None
-    reseller = session.get(Reseller, order.reseller_id, with_for_update=True)
-    if reseller is None or reseller.credit_cents < order.gross_cents:
+    reseller = session.get(Reseller, reseller_id, with_for_update=True)
+    if reseller is None or reseller.credit_cents < gross_cents:
         return None
     return reseller
 

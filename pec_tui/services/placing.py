@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import DateTime, literal, update
+from sqlalchemy import ColumnElement, DateTime, Insert, Select, insert, literal, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from pec_tui.config import load_settings
 from pec_tui.db.batches import in_ids, insert_plain_rows
 from pec_tui.db.models import (
     Counter,
@@ -44,16 +45,17 @@ from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, label
 from pec_tui.domain.holder import HolderData, normalise_holder
 from pec_tui.domain.lifecycle import renewability
 from pec_tui.domain.money import from_cents, to_cents
-from pec_tui.domain.pricing import PriceList, Quote
+from pec_tui.domain.pricing import MailboxChoice, PriceList, Quote
 from pec_tui.domain.pricing import quote as price_quote
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import _, format_money
-from pec_tui.services import audit, notifications
+from pec_tui.services import audit, notifications, outbox
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase, refuse_if_on_order
 from pec_tui.services.database import ORDER_NUMBER_COUNTER
+from pec_tui.services.mail_render import render_plain
 from pec_tui.services.order_lines import ORDER_LINE_COLUMNS, holder_snapshot, order_lines
-from pec_tui.services.payments import settle_with_credit
+from pec_tui.services.payments import reseller_covering, settle_with_credit
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.scope import OutOfScope, owns
 
@@ -97,30 +99,51 @@ def new_order(
 ) -> Order:
     """A new order row (flushed, so it has its id): a draft, or an order being placed."""
     order = Order(
-        type=order_type.value,
-        status=status.value,
-        holder_id=holder_id,
-        reseller_id=reseller_id,
-        operator_id=actor.operator_id,
-        terminal=actor.terminal,
-        years=years,
-        auto_generated=auto_generated,
-        kiosk=actor.is_kiosk,
+        **_order_values(actor, order_type, holder_id, reseller_id, years, status, auto_generated)
     )
     session.add(order)
     session.flush()
     return order
 
 
+def _order_values(
+    actor: Actor,
+    order_type: OrderType,
+    holder_id: int | None,
+    reseller_id: int | None,
+    years: int,
+    status: OrderStatus,
+    auto_generated: bool,
+) -> dict[str, Any]:
+    """A new order row's columns (`new_order`, `place_orders`)."""
+    return {
+        "type": order_type.value,
+        "status": status.value,
+        "holder_id": holder_id,
+        "reseller_id": reseller_id,
+        "operator_id": actor.operator_id,
+        "terminal": actor.terminal,
+        "years": years,
+        "auto_generated": auto_generated,
+        "kiosk": actor.is_kiosk,
+    }
+
+
 def next_order_number(session: Session) -> int:
     """The next 10-digit order number; the row lock makes it unique under concurrency."""
+    return next_order_numbers(session, 1)[0]
+
+
+def next_order_numbers(session: Session, count: int) -> range:
+    """A block of `count` consecutive order numbers, allocated with one update of the counter."""
     result = session.execute(
         update(Counter)
         .where(col(Counter.name) == ORDER_NUMBER_COUNTER)
-        .values(value=Counter.value + 1)
+        .values(value=Counter.value + count)
         .returning(col(Counter.value))
     )
-    return int(result.scalar_one())
+    last = int(result.scalar_one())
+    return range(last - count + 1, last + 1)
 
 
 def payment_instructions(
@@ -161,9 +184,40 @@ def open_order_conflict(session: Session, draft: Draft) -> RenewalRefused | None
     if rows is None:
         return None
     mailbox_id, number = rows
+    return _conflict(by_id[mailbox_id], number)
+
+
+def open_order_conflicts(session: Session, drafts: Sequence[Draft]) -> dict[int, RenewalRefused]:
+    """`open_order_conflict` of each of `drafts` (by position) with one query for them all."""
+    ids = [i.mailbox_id for d in drafts for i in d.items if i.mailbox_id is not None]
+    if not ids:
+        return {}
+    dialect = session.get_bind().dialect.name
+    open_orders = {
+        mailbox_id: (order_id, number)
+        for mailbox_id, order_id, number in session.exec(
+            select(OpenRenewal.mailbox_id, OpenRenewal.order_id, Order.number)
+            .join(Order, col(Order.id) == OpenRenewal.order_id)
+            .where(in_ids(OpenRenewal.__table__.c.mailbox_id, ids, dialect))
+        )
+    }
+    conflicts = {}
+    for index, draft in enumerate(drafts):
+        found = sorted(
+            (i.mailbox_id, i.address)
+            for i in draft.items
+            if i.mailbox_id in open_orders and open_orders[i.mailbox_id][0] != draft.order_id
+        )
+        if found:
+            mailbox_id, address = found[0]
+            conflicts[index] = _conflict(address, open_orders[mailbox_id][1])
+    return conflicts
+
+
+def _conflict(address: str, number: int | None) -> RenewalRefused:
     return RenewalRefused(
         _("{address} already has an open order, no. {number}: pay or cancel it first.").format(
-            address=by_id[mailbox_id], number=number
+            address=address, number=number
         )
     )
 
@@ -317,6 +371,17 @@ def _problems(draft: Draft, actor: Actor, origin: Origin) -> list[str]:
     return problems
 
 
+def _checked_method(draft: Draft, actor: Actor, origin: Origin) -> PaymentMethod:
+    """The draft's payment method once `_problems` finds nothing (else its refusal)."""
+    problems = _problems(draft, actor, origin)
+    if problems:
+        refusal = PurchaseRefused if draft.is_purchase else RenewalRefused
+        raise refusal("\n".join(problems))
+    method = draft.payment_method
+    assert method is not None  # draft_problems refuses a draft without one
+    return method
+
+
 def place_order(
     session: Session,
     actor: Actor,
@@ -337,12 +402,7 @@ def place_order(
     IntegrityError means a mailbox was reserved meanwhile by another order
     (`open_order_conflict` says which).
     """
-    problems = _problems(draft, actor, origin)
-    if problems:
-        refusal = PurchaseRefused if draft.is_purchase else RenewalRefused
-        raise refusal("\n".join(problems))
-    method = draft.payment_method
-    assert method is not None  # draft_problems refuses a draft without one
+    method = _checked_method(draft, actor, origin)
     if order is not None and order.status != OrderStatus.DRAFT.value:
         raise RenewalRefused(_("This order has already been confirmed or discarded."))
 
@@ -381,7 +441,7 @@ def place_order(
     paid = method is PaymentMethod.PREPAID_CREDIT and _pay_with_credit(
         session, actor, order, today, billing
     )
-    name, email_to = _recipient(session, draft, holder_row, order)
+    name, email_to = _recipient(session, draft, holder_row, order.reseller_id)
     if not (paid and origin is Origin.AUTO_RENEWAL):
         # An automatic renewal paid at once needs no order e-mail: Rinnovo completato says all.
         notifications.queue_order_confirmation(
@@ -406,19 +466,258 @@ def place_order(
     )
 
 
+# --- many orders at once -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A draft of `place_orders` that passed the checks, priced, with its order row to be."""
+
+    index: int
+    draft: Draft
+    method: PaymentMethod
+    quote: Quote
+    choices: tuple[MailboxChoice, ...]
+    holder: Holder | None
+    # The order row's columns (`_order_values`, `_confirmed_values`), its number once given.
+    row: dict[str, Any]
+    # To be paid with credit, which does not cover it: the reseller's balance.
+    credit_short: int | None = None
+
+
+def place_orders(
+    session: Session,
+    actor: Actor,
+    drafts: Sequence[Draft],
+    today: date,
+    billing: Billing,
+    prices: PriceList,
+    origin: Origin = Origin.AUTO_RENEWAL,
+    facts: Mapping[int, MailboxFacts] | None = None,
+) -> list[ConfirmedOrder | Exception]:
+    """Place many renewal drafts as new orders, each as `place_order` places one, with one
+    statement per table for them all (the lifecycle job's automatic renewals).
+
+    Runs in the caller's transaction and applies `place_order`'s checks to each draft
+    (`_checked_method`, `_reserved_mailboxes`, `open_order_conflicts` read for all at once):
+    a draft refused gets its exception in its place in the result, the others their
+    `ConfirmedOrder`. Their numbers are one block (`next_order_numbers`); their orders, lines,
+    reservations, audit events (a credit payment refused for want of credit included) and
+    e-mails go in with one multi-row INSERT each. A draft that the reseller's prepaid credit
+    pays at once (its payment, invoice and e-mails), or that buys mailboxes, goes through
+    `place_order` itself in a savepoint of its own, in its turn: the credit it spends is
+    gone for the next. An IntegrityError of the bulk statements (a mailbox reserved meanwhile
+    by another transaction) leaves the transaction to be rolled back, as `place_order`'s does.
+    """
+    if facts is None:
+        ids = [i.mailbox_id for d in drafts for i in d.items if i.mailbox_id is not None]
+        facts = {m.id: m for m in mailbox_facts(session, ids)}
+    results: list[ConfirmedOrder | Exception | None] = [None] * len(drafts)
+    conflicts = open_order_conflicts(session, drafts)
+    checked: list[_Checked] = []
+    now = utcnow()
+    for index, draft in enumerate(drafts):
+        try:
+            if index in conflicts:
+                raise conflicts[index]
+            method = _checked_method(draft, actor, origin)
+            if draft.is_purchase:
+                results[index] = _place_alone(session, actor, draft, today, billing, origin, prices)
+                continue
+            _reserved, reseller_id = _reserved_mailboxes(
+                session, actor, draft, today, origin, facts
+            )
+            holder_row = _holder_for(session, actor, draft, origin)
+            choices = tuple(draft.choices())
+            q = price_quote(prices, choices, draft.years, draft.kit)
+            balance = None
+            if method is PaymentMethod.PREPAID_CREDIT:
+                if reseller_covering(session, reseller_id, to_cents(q.gross)) is not None:
+                    # Paid at once: the payment, its invoice and e-mails are `place_order`'s.
+                    results[index] = _place_alone(
+                        session, actor, draft, today, billing, origin, prices, facts
+                    )
+                    continue
+                reseller = session.get(Reseller, reseller_id) if reseller_id else None
+                balance = reseller.credit_cents if reseller else 0
+        except Exception as exc:  # refused (or its savepoint failed): the others go on
+            results[index] = exc
+            continue
+        row = _order_values(
+            actor,
+            draft.order_type,
+            holder_row.id if holder_row else None,
+            reseller_id,
+            draft.years,
+            OrderStatus.AWAITING_PAYMENT,
+            auto_generated=origin is Origin.AUTO_RENEWAL,
+        )
+        row.update(_confirmed_values(draft, q, actor, holder_row, reseller_id, method, now))
+        checked.append(_Checked(index, draft, method, q, choices, holder_row, row, balance))
+    if checked:
+        _write_orders(session, actor, checked, billing, origin, results)
+    return [r if r is not None else RuntimeError("not placed") for r in results]
+
+
+def _place_alone(
+    session: Session,
+    actor: Actor,
+    draft: Draft,
+    today: date,
+    billing: Billing,
+    origin: Origin,
+    prices: PriceList,
+    facts: Mapping[int, MailboxFacts] | None = None,
+) -> ConfirmedOrder:
+    """`place_order` for one draft of `place_orders`, in a savepoint of its own."""
+    with session.begin_nested():
+        return place_order(session, actor, draft, today, billing, None, origin, prices, facts)
+
+
+def _write_orders(
+    session: Session,
+    actor: Actor,
+    checked: Sequence[_Checked],
+    billing: Billing,
+    origin: Origin,
+    results: list[ConfirmedOrder | Exception | None],
+) -> None:
+    """`place_orders`' rows of the drafts `checked`, none paid: one INSERT per table."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    numbers = next_order_numbers(session, len(checked))
+    for item, number in zip(checked, numbers, strict=True):
+        item.row.update(number=number, created_at=item.row["confirmed_at"])
+    session.execute(insert(Order.__table__), [c.row for c in checked])
+    orders = Order.__table__.c
+    ids = {
+        number: order_id
+        for number, order_id in session.execute(
+            sa_select(orders.number, orders.id).where(
+                orders.number.between(numbers[0], numbers[-1])
+            )
+        )
+    }
+    placed = [_PlacedOrder.of(ids[c.row["number"]], c.row) for c in checked]
+    insert_plain_rows(
+        connection,
+        OrderLine.__table__,
+        ORDER_LINE_COLUMNS,
+        [
+            row
+            for c, order in zip(checked, placed, strict=True)
+            for row in order_lines(order.id, c.quote, c.choices)
+        ],
+    )
+    lines = OrderLine.__table__
+    session.execute(
+        _reservations(
+            sa_select(lines.c.mailbox_id, lines.c.order_id, _now_literal()).where(
+                in_ids(lines.c.order_id, [order.id for order in placed], dialect)
+            )
+        )
+    )
+    audit.record_many(
+        session,
+        actor,
+        "order.confirm",
+        "order",
+        [
+            (order.id, _confirmation_details(actor, order.number, c.draft, c.quote, origin))
+            for c, order in zip(checked, placed, strict=True)
+        ],
+    )
+    audit.record_many(
+        session,
+        actor,
+        "payment.credit",
+        "order",
+        [
+            (order.id, _credit_refused_details(order.number, order.gross_cents, c.credit_short))
+            for c, order in zip(checked, placed, strict=True)
+            if c.credit_short is not None
+        ],
+        outcome="refused",
+    )
+    mail_from = billing.mail_from or load_settings().mail_from
+    mails = []
+    for c, order in zip(checked, placed, strict=True):
+        instructions = payment_instructions(
+            c.method, order.number, c.quote.gross, billing.iban, billing.beneficiary
+        )
+        name, email_to = _recipient(session, c.draft, c.holder, order.reseller_id)
+        if email_to:
+            subject, body = notifications.order_confirmation_text(
+                order,
+                c.quote,
+                name,
+                instructions,
+                auto_renewal=c.draft.items[0] if origin is Origin.AUTO_RENEWAL else None,
+            )
+            mails.append(
+                outbox.rendered_row(
+                    render_plain(email_to, subject, body, mail_from),
+                    "order_confirmation",
+                    order_id=order.id,
+                )
+            )
+        results[c.index] = ConfirmedOrder(
+            order_id=order.id,
+            number=order.number,
+            quote=c.quote,
+            payment_method=c.method,
+            payment_instructions=instructions,
+            email_to=email_to,
+            paid=False,
+            billed_to=name,
+        )
+    outbox.enqueue_many(session, mails)
+
+
+@dataclass(frozen=True)
+class _PlacedOrder:
+    """An order `place_orders` wrote: its row's columns, read back as attributes (what the
+    e-mail and the audit event print of it, as of an `Order`)."""
+
+    id: int
+    number: int
+    type: str
+    reseller_id: int | None
+    confirmed_at: datetime
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
+
+    @classmethod
+    def of(cls, order_id: int, row: Mapping[str, Any]) -> _PlacedOrder:
+        return cls(order_id, *(row[f.name] for f in fields(cls)[1:]))
+
+
 def _reserve(session: Session, order_id: int, expected: int) -> None:
     """One open order per mailbox: an `open_renewal` row for each mailbox the order's plan
     lines name, in one statement; a mailbox already on another order fails the insert
     (IntegrityError), and with it the transaction."""
     lines = OrderLine.__table__
     session.execute(
-        OpenRenewal.__table__.insert().from_select(
-            ["mailbox_id", "order_id", "created_at"],
-            sa_select(lines.c.mailbox_id, literal(order_id), literal(utcnow(), DateTime()))
-            .where(lines.c.order_id == order_id)
-            .where(lines.c.mailbox_id.is_not(None))
-            .where(lines.c.plan.is_not(None)),
+        _reservations(
+            sa_select(lines.c.mailbox_id, literal(order_id), _now_literal()).where(
+                lines.c.order_id == order_id
+            )
         )
+    )
+
+
+def _now_literal() -> ColumnElement[datetime]:
+    return literal(utcnow(), DateTime())
+
+
+def _reservations(lines_select: Select[Any]) -> Insert:
+    """`open_renewal` rows from the plan lines `lines_select` (mailbox id, order id, time)
+    picks: each line naming a mailbox and its plan reserves that mailbox."""
+    lines = OrderLine.__table__
+    return OpenRenewal.__table__.insert().from_select(
+        ["mailbox_id", "order_id", "created_at"],
+        lines_select.where(lines.c.mailbox_id.is_not(None)).where(lines.c.plan.is_not(None)),
     )
 
 
@@ -448,29 +747,50 @@ def _fill_confirmed(
     method: PaymentMethod,
 ) -> None:
     """Write the confirmed draft's choices, totals and consents on the order row."""
-    now = utcnow()
-    # A draft across resellers becomes this part's order: its holder and reseller, no other.
-    order.holder_id = holder_row.id if holder_row else None
-    order.reseller_id = reseller_id
-    order.status = OrderStatus.AWAITING_PAYMENT.value
-    order.confirmed_at = order.updated_at = now
-    order.years = draft.years
-    order.payment_method = method.value
-    order.auto_renew = draft.auto_renew
-    order.signature_kit = draft.kit.value if draft.kit else None
-    order.net_cents, order.vat_cents, order.gross_cents = (
-        to_cents(q.net),
-        to_cents(q.vat),
-        to_cents(q.gross),
-    )
-    order.consent_terms_at = order.consent_clauses_at = order.consent_privacy_at = now
-    order.consent_terms_by = order.consent_clauses_by = order.consent_privacy_by = actor.name
-    order.holder_snapshot = (
-        holder_snapshot(holder_row) if holder_row else {"billed_to": draft.billed_to}
-    )
-    order.draft_state = draft_to_json(replace(draft, step=Step.DONE))
-    # No longer a draft: nobody holds it.
-    order.lease_holder = order.lease_until = None
+    for name, value in _confirmed_values(
+        draft, q, actor, holder_row, reseller_id, method, utcnow()
+    ).items():
+        setattr(order, name, value)
+
+
+def _confirmed_values(
+    draft: Draft,
+    q: Quote,
+    actor: Actor,
+    holder_row: Holder | None,
+    reseller_id: int | None,
+    method: PaymentMethod,
+    now: datetime,
+) -> dict[str, Any]:
+    """The confirmed draft's choices, totals and consents: the columns of its order row."""
+    return {
+        # A draft across resellers becomes this part's order: its holder and reseller only.
+        "holder_id": holder_row.id if holder_row else None,
+        "reseller_id": reseller_id,
+        "status": OrderStatus.AWAITING_PAYMENT.value,
+        "confirmed_at": now,
+        "updated_at": now,
+        "years": draft.years,
+        "payment_method": method.value,
+        "auto_renew": draft.auto_renew,
+        "signature_kit": draft.kit.value if draft.kit else None,
+        "net_cents": to_cents(q.net),
+        "vat_cents": to_cents(q.vat),
+        "gross_cents": to_cents(q.gross),
+        "consent_terms_at": now,
+        "consent_clauses_at": now,
+        "consent_privacy_at": now,
+        "consent_terms_by": actor.name,
+        "consent_clauses_by": actor.name,
+        "consent_privacy_by": actor.name,
+        "holder_snapshot": (
+            holder_snapshot(holder_row) if holder_row else {"billed_to": draft.billed_to}
+        ),
+        "draft_state": draft_to_json(replace(draft, step=Step.DONE)),
+        # No longer a draft: nobody holds it.
+        "lease_holder": None,
+        "lease_until": None,
+    }
 
 
 def _audit_confirmation(
@@ -482,17 +802,24 @@ def _audit_confirmation(
         "order.confirm",
         "order",
         order.id,
-        {
-            "number": order.number,
-            "type": draft.order_type.value,
-            "origin": origin.value,
-            "gross": str(q.gross),
-            "consents": {"terms": True, "clauses": True, "privacy": True, "by": actor.name},
-            "mailbox_count": len(draft.items),
-            # The order lines list them all; the audit keeps the first ones for reading.
-            "mailboxes": [i.address for i in draft.items[:AUDIT_ADDRESSES]],
-        },
+        _confirmation_details(actor, order.number, draft, q, origin),
     )
+
+
+def _confirmation_details(
+    actor: Actor, number: int | None, draft: Draft, q: Quote, origin: Origin
+) -> dict[str, object]:
+    """What the audit event of an order's confirmation says."""
+    return {
+        "number": number,
+        "type": draft.order_type.value,
+        "origin": origin.value,
+        "gross": str(q.gross),
+        "consents": {"terms": True, "clauses": True, "privacy": True, "by": actor.name},
+        "mailbox_count": len(draft.items),
+        # The order lines list them all; the audit keeps the first ones for reading.
+        "mailboxes": [i.address for i in draft.items[:AUDIT_ADDRESSES]],
+    }
 
 
 def _holder_for(session: Session, actor: Actor, draft: Draft, origin: Origin) -> Holder | None:
@@ -520,21 +847,30 @@ def _pay_with_credit(
         "payment.credit",
         "order",
         order.id,
-        {
-            "number": order.number,
-            "gross": str(from_cents(order.gross_cents)),
-            "balance": str(from_cents(reseller.credit_cents if reseller else 0)),
-        },
+        _credit_refused_details(
+            order.number, order.gross_cents, reseller.credit_cents if reseller else 0
+        ),
         outcome="refused",
     )
     return False
 
 
+def _credit_refused_details(
+    number: int | None, gross_cents: int, balance_cents: int
+) -> dict[str, object]:
+    """What the audit event of a credit payment refused for want of credit says."""
+    return {
+        "number": number,
+        "gross": str(from_cents(gross_cents)),
+        "balance": str(from_cents(balance_cents)),
+    }
+
+
 def _recipient(
-    session: Session, draft: Draft, holder: Holder | None, order: Order
+    session: Session, draft: Draft, holder: Holder | None, reseller_id: int | None
 ) -> tuple[str, str]:
     """(name, e-mail address) the order's e-mails go to: the holder, else the reseller."""
     if holder is not None:
         return holder.display_name, holder.reference_email or ""
-    reseller = session.get(Reseller, order.reseller_id) if order.reseller_id else None
+    reseller = session.get(Reseller, reseller_id) if reseller_id else None
     return draft.billed_to, (reseller.email if reseller and reseller.email else "")

@@ -10,7 +10,7 @@ from book_builder import add_holder, add_mailbox
 from sqlmodel import Session, select
 
 from pec_tui.db.models import OpenRenewal, Order, OutboxMessage, SentNotice
-from pec_tui.services import lifecycle
+from pec_tui.services import placing
 from pec_tui.services.lifecycle import BATCH_SIZE, Notice, run_lifecycle
 
 pytestmark = pytest.mark.usefixtures("italian")
@@ -63,15 +63,16 @@ def test_a_failing_automatic_renewal_is_rolled_back_alone(engine, monkeypatch):
         )
         for i in range(3)
     ]
-    place_order = lifecycle.place_order
+    checked_method = placing._checked_method
 
-    def failing_for_the_second(session, actor, draft, *args, **kwargs):
+    def failing_for_the_second(draft, *args, **kwargs):
+        # Whichever way the job places it (with its batch, or alone), the pipeline's checks
+        # fail for this mailbox.
         if draft.items[0].mailbox_id == boxes[1]:
-            session.flush()  # what the mailbox wrote so far goes with its savepoint
             raise RuntimeError("boom")
-        return place_order(session, actor, draft, *args, **kwargs)
+        return checked_method(draft, *args, **kwargs)
 
-    monkeypatch.setattr(lifecycle, "place_order", failing_for_the_second)
+    monkeypatch.setattr(placing, "_checked_method", failing_for_the_second)
     report = run_lifecycle(engine, EXPIRY - timedelta(days=7))
     assert report.renewal_orders == 2 and report.awaiting_payment == 2
     assert report.failures == ["auto1@pec.it: boom"]
@@ -84,7 +85,7 @@ def test_a_failing_automatic_renewal_is_rolled_back_alone(engine, monkeypatch):
         )
     assert renewed == recorded == [boxes[0], boxes[2]]
 
-    monkeypatch.setattr(lifecycle, "place_order", place_order)
+    monkeypatch.setattr(placing, "_checked_method", checked_method)
     assert run_lifecycle(engine, EXPIRY - timedelta(days=7)).renewal_orders == 1
     with Session(engine) as session:
         assert len(session.exec(select(Order)).all()) == 3
