@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from pec_tui.db.batches import bulk_cache
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, Reseller, utcnow
 from pec_tui.domain import validation
 from pec_tui.domain.draft import (
@@ -35,7 +36,7 @@ from pec_tui.domain.draft import (
 )
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, Plan
 from pec_tui.domain.holder import HolderData
-from pec_tui.domain.lifecycle import renewability
+from pec_tui.domain.lifecycle import renewability_on
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import _, ngettext
 from pec_tui.services import audit
@@ -235,6 +236,7 @@ def start_renewal(
         mailboxes = mailbox_facts(session, ids)
         if len(mailboxes) != len(ids):
             raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))
+        verdict_of = renewability_on(today)
         for mailbox in mailboxes:
             try:
                 check_mailbox_access(actor, mailbox)
@@ -245,7 +247,7 @@ def start_renewal(
                     "mailbox",
                     mailbox.id,
                 ) from exc
-            verdict = renewability(mailbox.expiry, today, mailbox.auto_renew)
+            verdict = verdict_of(mailbox.expiry, mailbox.auto_renew)
             if not verdict.allowed:
                 raise RenewalRefused(f"{mailbox.address}: {verdict.reason}")
         holder, billed_to = _billed_party(session, mailboxes)
@@ -439,7 +441,7 @@ def confirm_order(
         refusal = PurchaseRefused if draft.is_purchase else RenewalRefused
         raise refusal("\n".join(problems))
     try:
-        with write_session(engine) as session:
+        with write_session(engine) as session, bulk_cache(session.connection()):
             row = _load_draft_row(session, actor, draft.order_id)
             check_holding(row, actor, utcnow())
             if draft.holder is not None and draft.holder.holder_id != row.holder_id:
