@@ -56,7 +56,7 @@ def order_lines(
     # description, the unit price and the line's total in cents.
     shared: dict[tuple[PriceItem, Decimal, int, int], tuple[str, str, int, int]] = {}
     plan_values = {plan: plan.value for plan in Plan}
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     append = rows.append
     for line in quote.lines:
         key = (line.item, line.unit, line.quantity, line.years)
