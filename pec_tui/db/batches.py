@@ -75,14 +75,14 @@ BULK_CACHE_KIB = 128 * 1024
 
 
 @contextmanager
-def bulk_cache(connection: Connection) -> Iterator[None]:
-    """A larger SQLite page cache for a transaction writing many rows (then the usual one
-    again); nothing on PostgreSQL."""
+def bulk_cache(connection: Connection, kib: int = BULK_CACHE_KIB) -> Iterator[None]:
+    """A larger SQLite page cache (`kib`) for a transaction writing many rows (then the usual
+    one again); nothing on PostgreSQL. The pages it fills count in the process's memory."""
     if connection.dialect.name != "sqlite":
         yield
         return
     previous = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
     try:
         yield
     finally:

@@ -17,7 +17,7 @@ from typing import Any
 from pec_tui.domain import validation
 from pec_tui.domain.enums import HolderKind, OrderType, PaymentMethod, Plan, SignatureKit
 from pec_tui.domain.holder import HolderData, validate_holder
-from pec_tui.domain.plan_change import PlanChange, evaluate_plan_change
+from pec_tui.domain.plan_change import ChangeLimits, PlanChange, change_limits, evaluate_plan_change
 from pec_tui.domain.pricing import (
     ChoiceKey,
     MailboxChoice,
@@ -274,19 +274,44 @@ class DraftSummary:
 # --- problems --------------------------------------------------------------------------------
 
 
+# Per kind of change (current plan, chosen plan, extra GB): the extra-GB check's refusal, if
+# any, and the limits the mailbox's usage must fit.
+_ChangeCheck = tuple[str | None, ChangeLimits]
+
+
+def _change_check(item: DraftItem) -> _ChangeCheck:
+    try:
+        validation.check_extra_gb(item.plan, item.extra_mailbox_gb, item.extra_archive_gb)
+    except ValidationError as exc:
+        return exc.message, change_limits(item.plan, item.plan)
+    limits = change_limits(
+        item.current_plan or item.plan, item.plan, item.extra_mailbox_gb, item.extra_archive_gb
+    )
+    return None, limits
+
+
 def item_problems(draft: Draft) -> dict[str, str]:
-    """Address -> why its chosen plan cannot be ordered as it stands."""
+    """Address -> why its chosen plan cannot be ordered as it stands.
+
+    Mailboxes making the same change share its checks (worked out once for tens of thousands);
+    only a refused one is evaluated in full, for the reason to give."""
     problems: dict[str, str] = {}
+    checks: dict[tuple[Plan | None, Plan, int, int], _ChangeCheck] = {}
     for item in draft.items:
-        try:
-            validation.check_extra_gb(item.plan, item.extra_mailbox_gb, item.extra_archive_gb)
-        except ValidationError as exc:
-            problems[item.address] = exc.message
-            continue
-        change = item.change()
-        if not change.allowed:
-            problems[item.address] = change.reason or ""
-        elif change.deletes_archive and not item.archive_deletion_confirmed:
+        mailbox_gb, archive_gb = item.extra_mailbox_gb, item.extra_archive_gb
+        if type(mailbox_gb) is int and type(archive_gb) is int:
+            key = (item.current_plan, item.plan, mailbox_gb, archive_gb)
+            check = checks.get(key)
+            if check is None:
+                check = checks[key] = _change_check(item)
+        else:  # not a whole number (a crafted draft): refused, never shared with 1 or 0
+            check = _change_check(item)
+        refusal, limits = check
+        if refusal is not None:
+            problems[item.address] = refusal
+        elif not limits.fits(item.mailbox_used_mb, item.archive_used_mb):
+            problems[item.address] = item.change().reason or ""
+        elif limits.deletes_archive and not item.archive_deletion_confirmed:
             problems[item.address] = _(
                 "Changing to STANDARD deletes every archived message: confirm it explicitly."
             )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 from pec_tui.domain.enums import MailboxState
 
@@ -89,3 +91,14 @@ def renewability(
             ),
         )
     return Renewability(True)
+
+
+def renewability_on(today: date) -> Callable[[date, bool], Renewability]:
+    """`renewability` on `today` without an open order, worked out once per expiry day and
+    auto-renew flag: the tens of thousands of mailboxes of a bulk renewal share a few dozen."""
+
+    @cache
+    def verdict(expiry: date, auto_renew: bool) -> Renewability:
+        return renewability(expiry, today, auto_renew)
+
+    return verdict

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from typing import NamedTuple
 
 from pec_tui.domain.enums import Plan, PriceItem, SignatureKit, label
 from pec_tui.domain.money import round_cents, vat_of
@@ -59,9 +60,9 @@ class PriceList:
         )
 
 
-@dataclass(frozen=True)
-class MailboxChoice:
-    """What one mailbox of the order becomes: plan and extra GB."""
+class MailboxChoice(NamedTuple):
+    """What one mailbox of the order becomes: plan and extra GB (a tuple: an order may have
+    tens of thousands, made far quicker than frozen dataclasses)."""
 
     address: str
     plan: Plan
@@ -71,8 +72,9 @@ class MailboxChoice:
     previous_plan: Plan | None = None
 
 
-@dataclass(frozen=True)
-class QuoteLine:
+class QuoteLine(NamedTuple):
+    """One priced line of an order (a tuple, as `MailboxChoice`)."""
+
     item: PriceItem
     unit: Decimal
     quantity: int
@@ -119,22 +121,38 @@ def quote(
     if years < 1:
         raise ValueError("years must be at least 1")
     lines: list[QuoteLine] = []
-    plan_items = {plan: PriceItem.for_plan(plan) for plan in Plan}
+    append = lines.append
+    # Each plan's item and price, and the extra GB's, looked up once for every mailbox.
+    plan_prices = {
+        plan: (PriceItem.for_plan(plan), prices[PriceItem.for_plan(plan)]) for plan in Plan
+    }
+    mailbox_gb, mailbox_gb_unit = PriceItem.EXTRA_MAILBOX_GB, prices[PriceItem.EXTRA_MAILBOX_GB]
+    archive_gb, archive_gb_unit = PriceItem.EXTRA_ARCHIVE_GB, prices[PriceItem.EXTRA_ARCHIVE_GB]
     for choice in choices:
-        plan_item = plan_items[choice.plan]
-        lines.append(
-            QuoteLine(plan_item, prices[plan_item], 1, years, choice.address, choice.mailbox_id)
-        )
-        for item, quantity in (
-            (PriceItem.EXTRA_MAILBOX_GB, choice.extra_mailbox_gb),
-            (PriceItem.EXTRA_ARCHIVE_GB, choice.extra_archive_gb),
-        ):
-            if quantity:
-                lines.append(
-                    QuoteLine(
-                        item, prices[item], quantity, years, choice.address, choice.mailbox_id
-                    )
+        plan_item, unit = plan_prices[choice.plan]
+        append(QuoteLine(plan_item, unit, 1, years, choice.address, choice.mailbox_id))
+        if choice.extra_mailbox_gb:
+            append(
+                QuoteLine(
+                    mailbox_gb,
+                    mailbox_gb_unit,
+                    choice.extra_mailbox_gb,
+                    years,
+                    choice.address,
+                    choice.mailbox_id,
                 )
+            )
+        if choice.extra_archive_gb:
+            append(
+                QuoteLine(
+                    archive_gb,
+                    archive_gb_unit,
+                    choice.extra_archive_gb,
+                    years,
+                    choice.address,
+                    choice.mailbox_id,
+                )
+            )
     if kit is not None:
         kit_item = PriceItem.for_kit(kit)
         lines.append(QuoteLine(kit_item, prices[kit_item], 1, 1))

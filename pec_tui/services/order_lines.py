@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from pec_tui.db.models import Holder, OrderLine
-from pec_tui.domain.enums import PriceItem
+from pec_tui.domain.enums import Plan, PriceItem
 from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import MailboxChoice, Quote, QuoteLine, item_description
 from pec_tui.services.holders import holder_data
@@ -52,31 +52,35 @@ def order_lines(
     An order may hold tens of thousands of lines: what is the same for many of them (an
     item's value and description, a price in cents) is worked out once."""
     by_address = {choice.address: choice for choice in choices}
-    items: dict[PriceItem, tuple[str, str]] = {}
-    cents: dict[Decimal, int] = {}
-
-    def in_cents(amount: Decimal) -> int:
-        found = cents.get(amount)
-        if found is None:
-            found = cents[amount] = to_cents(amount)
-        return found
-
-    rows = []
+    # What lines of one item, price, quantity and years share: the item's value and
+    # description, the unit price and the line's total in cents.
+    shared: dict[tuple[PriceItem, Decimal, int, int], tuple[str, str, int, int]] = {}
+    plan_values = {plan: plan.value for plan in Plan}
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
     for line in quote.lines:
-        known = items.get(line.item)
+        key = (line.item, line.unit, line.quantity, line.years)
+        known = shared.get(key)
         if known is None:
-            known = items[line.item] = (line.item.value, line_description(line))
-        item, description = known
+            known = shared[key] = (
+                line.item.value,
+                line_description(line),
+                to_cents(line.unit),
+                to_cents(line.total),
+            )
+        item, description, unit_cents, total_cents = known
         choice = by_address.get(line.address) if line.address else None
         # The mailbox's plan line carries its choice; other lines carry none.
-        if choice is not None and item == choice.plan.value:
-            plan: str | None = choice.plan.value
-            previous = choice.previous_plan.value if choice.previous_plan is not None else None
+        if choice is not None and item == plan_values[choice.plan]:
+            plan: str | None = item
+            previous = (
+                plan_values[choice.previous_plan] if choice.previous_plan is not None else None
+            )
             extra_mailbox_gb, extra_archive_gb = choice.extra_mailbox_gb, choice.extra_archive_gb
         else:
             plan = previous = None
             extra_mailbox_gb = extra_archive_gb = 0
-        rows.append(
+        append(
             (
                 order_id,
                 line.mailbox_id,
@@ -85,8 +89,8 @@ def order_lines(
                 description,
                 line.quantity,
                 line.years,
-                in_cents(line.unit),
-                in_cents(line.unit * line.quantity * line.years),
+                unit_cents,
+                total_cents,
                 plan,
                 previous,
                 extra_mailbox_gb,

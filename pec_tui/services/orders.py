@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from pec_tui.db.batches import bulk_cache
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, Reseller, utcnow
 from pec_tui.domain import validation
 from pec_tui.domain.draft import (
@@ -35,7 +36,7 @@ from pec_tui.domain.draft import (
 )
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, Plan
 from pec_tui.domain.holder import HolderData
-from pec_tui.domain.lifecycle import renewability
+from pec_tui.domain.lifecycle import renewability_on
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import _, ngettext
 from pec_tui.services import audit
@@ -106,21 +107,24 @@ _PLAN_OF = {plan.value: plan for plan in Plan}
 def renewal_item(mailbox: RenewableMailbox) -> DraftItem:
     """A mailbox as a draft item: renewed on its current plan unless the flow changes it."""
     plan = _PLAN_OF.get(mailbox.plan) or Plan(mailbox.plan)
+    # In the order of DraftItem's fields: positional arguments, quicker by the tens of
+    # thousands than keywords.
     return DraftItem(
-        mailbox_id=mailbox.id,
-        address=mailbox.address,
-        expiry=mailbox.expiry,
-        promo=mailbox.promo,
-        current_plan=plan,
-        current_extra_mailbox_gb=mailbox.extra_mailbox_gb,
-        current_extra_archive_gb=mailbox.extra_archive_gb,
-        mailbox_used_mb=mailbox.mailbox_used_mb,
-        archive_used_mb=mailbox.archive_used_mb,
-        plan=plan,
-        extra_mailbox_gb=mailbox.extra_mailbox_gb,
-        extra_archive_gb=mailbox.extra_archive_gb,
-        holder_id=mailbox.holder_id,
-        reseller_id=mailbox.reseller_id,
+        mailbox.id,
+        mailbox.address,
+        mailbox.expiry,
+        mailbox.promo,
+        plan,  # current_plan
+        mailbox.extra_mailbox_gb,  # current_extra_mailbox_gb
+        mailbox.extra_archive_gb,  # current_extra_archive_gb
+        mailbox.mailbox_used_mb,
+        mailbox.archive_used_mb,
+        plan,
+        mailbox.extra_mailbox_gb,
+        mailbox.extra_archive_gb,
+        False,  # archive_deletion_confirmed
+        mailbox.holder_id,
+        mailbox.reseller_id,
     )
 
 
@@ -235,6 +239,7 @@ def start_renewal(
         mailboxes = mailbox_facts(session, ids)
         if len(mailboxes) != len(ids):
             raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))
+        verdict_of = renewability_on(today)
         for mailbox in mailboxes:
             try:
                 check_mailbox_access(actor, mailbox)
@@ -245,7 +250,7 @@ def start_renewal(
                     "mailbox",
                     mailbox.id,
                 ) from exc
-            verdict = renewability(mailbox.expiry, today, mailbox.auto_renew)
+            verdict = verdict_of(mailbox.expiry, mailbox.auto_renew)
             if not verdict.allowed:
                 raise RenewalRefused(f"{mailbox.address}: {verdict.reason}")
         holder, billed_to = _billed_party(session, mailboxes)
@@ -413,6 +418,9 @@ def discard_draft(engine: Engine, actor: Actor, order_id: int) -> None:
 
 # --- confirmation ------------------------------------------------------------------------
 
+# SQLite's page cache while a draft is confirmed (KiB).
+CONFIRM_CACHE_KIB = 32 * 1024
+
 
 def split_draft(session: Session, draft: Draft) -> list[Draft]:
     """The drafts of the orders `draft` becomes: itself, or one per reseller (and one per
@@ -439,7 +447,9 @@ def confirm_order(
         refusal = PurchaseRefused if draft.is_purchase else RenewalRefused
         raise refusal("\n".join(problems))
     try:
-        with write_session(engine) as session:
+        # Room for the pages of the lines and reservations an order of tens of thousands
+        # of mailboxes writes, within the flow's memory (the whole-book CLI takes more).
+        with write_session(engine) as session, bulk_cache(session.connection(), CONFIRM_CACHE_KIB):
             row = _load_draft_row(session, actor, draft.order_id)
             check_holding(row, actor, utcnow())
             if draft.holder is not None and draft.holder.holder_id != row.holder_id:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, DateTime, Insert, Select, insert, literal, update
 from sqlalchemy import select as sa_select
@@ -43,7 +43,7 @@ from pec_tui.domain.draft import (
 )
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, label
 from pec_tui.domain.holder import HolderData, normalise_holder
-from pec_tui.domain.lifecycle import renewability
+from pec_tui.domain.lifecycle import renewability_on
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.pricing import MailboxChoice, PriceList, Quote
 from pec_tui.domain.pricing import quote as price_quote
@@ -243,10 +243,10 @@ class OwnedMailbox(Protocol):
     def reseller_id(self) -> int | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class MailboxFacts:
+class MailboxFacts(NamedTuple):
     """What ordering a mailbox's renewal needs to know, read as plain rows: a draft may hold
-    tens of thousands of mailboxes, too many to load as ORM objects."""
+    tens of thousands of mailboxes, too many to load as ORM objects (a tuple each, made
+    quicker than a dataclass)."""
 
     id: int
     address: str
@@ -264,7 +264,7 @@ class MailboxFacts:
     payment_method: str | None
 
 
-_FACT_COLUMNS = [Mailbox.__table__.c[f.name] for f in fields(MailboxFacts)]
+_FACT_COLUMNS = [Mailbox.__table__.c[name] for name in MailboxFacts._fields]
 
 
 def mailbox_facts(session: Session, ids: Sequence[int]) -> list[MailboxFacts]:
@@ -273,8 +273,8 @@ def mailbox_facts(session: Session, ids: Sequence[int]) -> list[MailboxFacts]:
     dialect = session.get_bind().dialect.name
     rows = session.execute(
         sa_select(*_FACT_COLUMNS).where(in_ids(Mailbox.__table__.c.id, ids, dialect))
-    )
-    return [MailboxFacts(*row) for row in rows]
+    ).all()  # one fetch of every row, not one call per row
+    return list(map(MailboxFacts._make, rows))
 
 
 def check_mailbox_access(actor: Actor, mailbox: OwnedMailbox) -> None:
@@ -301,6 +301,7 @@ def _renewal_targets(
         facts = {m.id: m for m in mailbox_facts(session, ids)}
     found = facts
     mailboxes = []
+    verdict_of = renewability_on(today)
     for item in draft.items:
         mailbox = found.get(item.mailbox_id) if item.mailbox_id is not None else None
         if mailbox is None:
@@ -308,7 +309,7 @@ def _renewal_targets(
         check_mailbox_access(actor, mailbox)
         # The job renews precisely the mailboxes whose automatic renewal is on.
         auto_renew = mailbox.auto_renew and origin is not Origin.AUTO_RENEWAL
-        verdict = renewability(mailbox.expiry, today, auto_renew)
+        verdict = verdict_of(mailbox.expiry, auto_renew)
         if not verdict.allowed:
             raise RenewalRefused(f"{mailbox.address}: {verdict.reason}")
         mailboxes.append(mailbox)
@@ -717,7 +718,10 @@ def _reservations(lines_select: Select[Any]) -> Insert:
     lines = OrderLine.__table__
     return OpenRenewal.__table__.insert().from_select(
         ["mailbox_id", "order_id", "created_at"],
-        lines_select.where(lines.c.mailbox_id.is_not(None)).where(lines.c.plan.is_not(None)),
+        lines_select.where(lines.c.mailbox_id.is_not(None))
+        .where(lines.c.plan.is_not(None))
+        # In key order: the primary key's index grows at one end, not all over.
+        .order_by(lines.c.mailbox_id),
     )
 
 
