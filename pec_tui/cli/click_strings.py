@@ -22,6 +22,7 @@ CLICK_WORDS = frozenset(
         N_("Argument {name!r} takes {nargs} values."),
         N_("Could not open file {filename!r}: {message}"),
         N_("Error: invalid input"),
+        N_("Error: {message}"),
         N_("Error: The two entered values do not match."),
         N_("Invalid start character for option ({option})"),
         N_("Invalid value for {param_hint}: {message}"),

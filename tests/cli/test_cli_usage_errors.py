@@ -82,3 +82,10 @@ def test_no_interface_without_a_terminal(args, tmp_path):
         "Errore: Nessun terminale in cui mostrare l'interfaccia (l'ingresso o l'uscita sono "
         "rediretti): avvia pec-tui in un terminale, o dagli un comando (pec-tui --help)."
     ]
+
+
+def test_a_refusal_is_italian_from_the_first_word(tmp_path):
+    """click's own "Error:" before a command's refusal is in the UI language too."""
+    code, lines = _run("--operator", "nobody", "orders", "list", tmp_path=tmp_path)
+    assert code == 77
+    assert len(lines) == 1 and lines[0].startswith("Errore: ")
