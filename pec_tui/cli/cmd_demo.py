@@ -112,18 +112,20 @@ def demo(
     else:
         _seed(ctx, mailboxes, seed, today)
         credentials = _demo_operators(ctx)
-    if not no_ui and not has_terminal():
+    if no_ui:
+        return
+    if not has_terminal():
         click.echo(
             _(
                 "No terminal here: the interface was not opened (the data is ready: run "
                 "pec-tui in a terminal to sign in)."
             )
         )
-    elif not no_ui:
-        from pec_tui.app import run_app
+        return
+    from pec_tui.app import run_app
 
-        # Whoever just read the passwords starts signed in as the demo administrator.
-        run_app(ctx.settings, engine, _demo_admin(ctx, credentials))
+    # Whoever just read the passwords starts signed in as the demo administrator.
+    run_app(ctx.settings, engine, _demo_admin(ctx, credentials))
 
 
 def _reset(ctx: CliContext, yes: bool) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -382,7 +382,7 @@ class _Run:
                     else:  # one bad mailbox must not stop the others
                         log.error("automatic renewal of %s failed: %s", mailbox.address, result)
                         failures.append(f"{mailbox.address}: {result}")
-                self._record_auto_renewals(session, done)
+                self._record_notices(session, Notice.AUTO_RENEWAL, done)
         except Exception:
             log.exception("a batch of automatic renewals failed: placing them one at a time")
             for row in rows:
@@ -394,24 +394,6 @@ class _Run:
         self.report.paid_with_credit += sum(placed)
         self.report.awaiting_payment += len(placed) - sum(placed)
 
-    def _record_auto_renewals(self, session: Session, mailboxes: list[MailboxFacts]) -> None:
-        if not mailboxes:
-            return
-        now = utcnow()
-        session.execute(
-            insert(SentNotice.__table__),
-            [
-                {
-                    "mailbox_id": m.id,
-                    "kind": Notice.AUTO_RENEWAL.value,
-                    "expiry": m.expiry,
-                    "sent_on": self.today,
-                    "created_at": now,
-                }
-                for m in mailboxes
-            ],
-        )
-
     def _still_due(
         self, session: Session, ids: list[int], window: _Window
     ) -> tuple[dict[int, MailboxFacts], dict[int, Holder]]:
@@ -419,10 +401,7 @@ class _Run:
         again under the lock (a terminal may have renewed one meanwhile) with one query
         apiece for the batch; and their holders."""
         dialect = self.engine.dialect.name
-        session.execute(
-            select(_m.id).where(in_ids(_m.id, ids, dialect)).order_by(_m.id).with_for_update()
-        ).all()
-        mailboxes = mailbox_facts(session, ids)
+        mailboxes = mailbox_facts(session, ids, lock=True)
         on_order = set(
             session.scalars(
                 select(col(OpenRenewal.mailbox_id)).where(
@@ -626,7 +605,12 @@ class _Run:
                 break
         return sent
 
-    def _record_notices(self, session: Session, notice: Notice, rows: list[_Row]) -> None:
+    def _record_notices(
+        self, session: Session, notice: Notice, rows: Sequence[_Row | MailboxFacts]
+    ) -> None:
+        """What was sent of `notice` for each mailbox of `rows` (at its expiry), once."""
+        if not rows:
+            return
         now = utcnow()
         session.execute(
             insert(SentNotice.__table__),

@@ -107,24 +107,21 @@ _PLAN_OF = {plan.value: plan for plan in Plan}
 def renewal_item(mailbox: RenewableMailbox) -> DraftItem:
     """A mailbox as a draft item: renewed on its current plan unless the flow changes it."""
     plan = _PLAN_OF.get(mailbox.plan) or Plan(mailbox.plan)
-    # In the order of DraftItem's fields: positional arguments, quicker by the tens of
-    # thousands than keywords.
     return DraftItem(
-        mailbox.id,
-        mailbox.address,
-        mailbox.expiry,
-        mailbox.promo,
-        plan,  # current_plan
-        mailbox.extra_mailbox_gb,  # current_extra_mailbox_gb
-        mailbox.extra_archive_gb,  # current_extra_archive_gb
-        mailbox.mailbox_used_mb,
-        mailbox.archive_used_mb,
-        plan,
-        mailbox.extra_mailbox_gb,
-        mailbox.extra_archive_gb,
-        False,  # archive_deletion_confirmed
-        mailbox.holder_id,
-        mailbox.reseller_id,
+        mailbox_id=mailbox.id,
+        address=mailbox.address,
+        expiry=mailbox.expiry,
+        promo=mailbox.promo,
+        current_plan=plan,
+        current_extra_mailbox_gb=mailbox.extra_mailbox_gb,
+        current_extra_archive_gb=mailbox.extra_archive_gb,
+        mailbox_used_mb=mailbox.mailbox_used_mb,
+        archive_used_mb=mailbox.archive_used_mb,
+        plan=plan,
+        extra_mailbox_gb=mailbox.extra_mailbox_gb,
+        extra_archive_gb=mailbox.extra_archive_gb,
+        holder_id=mailbox.holder_id,
+        reseller_id=mailbox.reseller_id,
     )
 
 

@@ -267,13 +267,15 @@ class MailboxFacts(NamedTuple):
 _FACT_COLUMNS = [Mailbox.__table__.c[name] for name in MailboxFacts._fields]
 
 
-def mailbox_facts(session: Session, ids: Sequence[int]) -> list[MailboxFacts]:
+def mailbox_facts(session: Session, ids: Sequence[int], lock: bool = False) -> list[MailboxFacts]:
     """The mailboxes `ids` (those that still exist), in no particular order: one statement
-    with the ids as one parameter (`in_ids`), a reseller's whole selection at once."""
+    with the ids as one parameter (`in_ids`), a reseller's whole selection at once. `lock`:
+    their rows locked for the transaction (in id order, as every writer takes them)."""
     dialect = session.get_bind().dialect.name
-    rows = session.execute(
-        sa_select(*_FACT_COLUMNS).where(in_ids(Mailbox.__table__.c.id, ids, dialect))
-    ).all()  # one fetch of every row, not one call per row
+    query = sa_select(*_FACT_COLUMNS).where(in_ids(Mailbox.__table__.c.id, ids, dialect))
+    if lock:
+        query = query.order_by(Mailbox.__table__.c.id).with_for_update()
+    rows = session.execute(query).all()  # one fetch of every row, not one call per row
     return list(map(MailboxFacts._make, rows))
 
 
