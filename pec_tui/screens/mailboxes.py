@@ -32,6 +32,8 @@ from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 from pec_tui.widgets.mailbox_table import MailboxTable
 
+# Narrower than this, the status line takes two lines (`on_resize`).
+NARROW_STATUS = 100
 # The state filter cycles through these (None: every state).
 STATE_CYCLE: tuple[MailboxState | None, ...] = (
     None,
@@ -274,6 +276,13 @@ class MailboxesScreen(Screen[None]):
         if text != self._status_text:  # repainting it costs a frame; cursor moves are many
             self._status_text = text
             self.query_one("#mailboxes-status", Static).update(text, layout=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Below 100 columns the status has two lines: the counts and why the row under the
+        # cursor cannot be renewed do not fit in one. Decided by the width alone, so the
+        # table does not change height as the cursor moves.
+        narrow = event.size.width < NARROW_STATUS
+        self.query_one("#mailboxes-status", Static).styles.height = 2 if narrow else 1
 
     def _sync_bindings(self) -> None:
         """Update the footer once the cursor rests, and only if a key's availability changed.

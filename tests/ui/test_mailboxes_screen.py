@@ -707,3 +707,23 @@ async def test_the_footer_keeps_to_one_line_with_renew_keys_and_quit(book_url, s
         )
         for before, after in zip(plain, plain[1:], strict=False):
             assert after.region.x >= before.region.right
+
+
+async def test_at_80_columns_the_reason_is_not_cut(book_url):
+    """Why the row under the cursor cannot be renewed is longer than 80 columns with the
+    counts before it: below 100 columns the status has two lines, whatever the row."""
+    _book, url = book_url
+    app = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        status = app.screen.query_one("#mailboxes-status")
+        await pilot.press("slash", *"rossi.auto", "enter")
+        await settle(pilot)
+        reason = renewability(TODAY, TODAY, True).reason
+        assert reason is not None and reason in status_text(app)
+        assert status.size.height == 2
+        lines = [strip.text for strip in status.render_lines(status.region.reset_offset)]
+        assert reason.split()[-1] in lines[-1]  # the end of the reason is on screen
+        await pilot.resize_terminal(120, 32)
+        await settle(pilot)
+        assert status.size.height == 1
