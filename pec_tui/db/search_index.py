@@ -5,23 +5,29 @@ holder's name, whatever the case and the accents ("nicolo" finds "Nicolò"). Bot
 folded the same way: accented Latin letters become their plain letter (`FOLD_FROM` →
 `FOLD_TO`), then lower case.
 
-- SQLite: two FTS5 tables with the trigram tokenizer (`search_mailbox`, `search_holder`),
-  external content read from two views of the folded text, kept in step by triggers on
-  `mailbox` and `holder`. The tokenizer folds the case; the views fold the accents.
-- PostgreSQL: `pg_trgm` GIN indexes on `pec_fold(column)`, an IMMUTABLE SQL function
-  (`unaccent` is not immutable, so it cannot be used in an index).
+- SQLite: `search_words` (migration 0011), one contentless FTS5 table with the trigram
+  tokenizer, a row per mailbox: its address as written and its holder's name with the
+  accents folded (the tokenizer folds the case), kept in step by triggers on `mailbox` and
+  `holder`. A search is one FTS5 query giving mailbox ids.
+- PostgreSQL: `mailbox_search` (migration 0010), one narrow row per mailbox with what a
+  search reads (id, reseller, expiry, and the address and holder's name folded in one
+  text), a `pg_trgm` GIN index on that text, kept in step by statement triggers on
+  `mailbox` and `holder`. `pec_fold` is an IMMUTABLE SQL function (`unaccent` is not
+  immutable, so it cannot be used in an index). A search reads no other table: the sort
+  key is next to the text.
 
 A trigram index needs at least 3 characters (`MIN_WORD`): shorter searches stay prefix
 searches. Bulk loaders (the demo seeder) call `suspend_for_bulk` before their first row and
 `restore_after_bulk` at the end, so that a million rows do not pay the index row by row.
-Migration 0008 creates everything here with `create`.
+Migration 0011 creates SQLite's table with `create`; migration 0010 PostgreSQL's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, text
+import sqlalchemy as sa
+from sqlalchemy import Connection
 
 MIN_WORD = 3
 
@@ -32,19 +38,24 @@ FOLD_FROM = "àèéìòóùäöüçñÀÈÉÌÒÓÙÄÖÜÇÑ"
 FOLD_TO = "aeeioouaoucnAEEIOOUAOUCN"
 _FOLD_TABLE = str.maketrans(FOLD_FROM, FOLD_TO)
 
-MAILBOX_FTS = "search_mailbox"
-HOLDER_FTS = "search_holder"
-# Every SQLite table the FTS5 module makes for the two indexes (Alembic leaves them alone).
+# Every SQLite table the FTS5 module makes for the index (Alembic leaves them alone).
 SQLITE_TABLE_PREFIX = "search_"
-POSTGRES_INDEXES = ("ix_search_mailbox_address", "ix_search_holder_name")
+# PostgreSQL (migration 0010): one narrow row per mailbox, both trigram indexes on it.
+POSTGRES_TABLE = "mailbox_search"
+POSTGRES_INDEXES = ("ix_mailbox_search_words",)
+# The trigger that adds a new mailbox's row; the others fire on what a bulk load never does.
+_POSTGRES_INSERT_TRIGGER = "pec_search_mailbox_ai"
 
-# (FTS table, view of the folded text or None, base table, base column, FTS column).
-# Addresses are indexed as written: PEC addresses are ASCII, and folding a million of them
-# would double the cost of building the index.
-_SOURCES = (
-    (MAILBOX_FTS, None, "mailbox", "address", "address"),
-    (HOLDER_FTS, "search_holder_text", "holder", "display_name", "name"),
+search_table = sa.table(
+    POSTGRES_TABLE,
+    sa.column("id", sa.Integer),
+    sa.column("reseller_id", sa.Integer),
+    sa.column("expiry", sa.Date),
+    sa.column("words", sa.String),
 )
+"""What a word search reads on PostgreSQL: the mailbox's id, reseller and expiry, and its
+`words`: the address and the holder's name, folded (`fold`), a newline between them."""
+WORDS_SEPARATOR = "\n"
 
 
 def fold(value: str) -> str:
@@ -57,7 +68,7 @@ def fts_phrase(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def _sqlite_fold(expression: str) -> str:
+def sqlite_fold(expression: str) -> str:
     """SQL folding the accents of `expression` on SQLite (the tokenizer folds the case).
 
     Text of printable ASCII alone, most names, skips the replaces (a third of the time it
@@ -71,111 +82,87 @@ def _sqlite_fold(expression: str) -> str:
 
 # FTS5 writes out its pending terms whenever they outgrow `hashsize` (1 MB by default), or
 # when a rowid comes lower than the one before: the rows go in id order (FTS5's own
-# 'rebuild' reads them in whatever order an index covering the columns gives, which cost
+# 'rebuild' read them in whatever order an index covering the columns gave, which cost
 # 150 s for a million addresses) and 128 MB at a time.
-_REBUILD_HASHSIZE = 128 * 1024 * 1024
-_DEFAULT_HASHSIZE = 1024 * 1024
+REBUILD_HASHSIZE = 128 * 1024 * 1024
+DEFAULT_HASHSIZE = 1024 * 1024
+
+# SQLite (migration 0011): one contentless FTS5 table, a row per mailbox (rowid = its id),
+# with the address as written (the tokenizer folds the case; PEC addresses are ASCII, and
+# folding a million of them would double the cost of building the index) and the holder's
+# name folded. Contentless: a row is deleted by giving back the values it was indexed with,
+# which the triggers read from `mailbox` and `holder` as they are before the change.
+SQLITE_FTS = "search_words"
+_SQLITE_TRIGGERS = ("search_words_ai", "search_words_ad", "search_words_au", "search_words_hu")
 
 
-def _sqlite_rebuild(fts: str) -> list[str]:
-    """Statements indexing every row of `fts`'s content in one pass."""
-    _fts, view, table, column, fts_column = next(source for source in _SOURCES if source[0] == fts)
-    value = column if view is None else _sqlite_fold(column)
+def _sqlite_name(holder: str) -> str:
+    return sqlite_fold(f"{holder}.display_name")
+
+
+def _sqlite_rebuild() -> list[str]:
+    """Statements indexing every mailbox in one pass."""
     return [
-        f"INSERT INTO {fts}({fts}, rank) VALUES ('hashsize', {_REBUILD_HASHSIZE})",
-        f"INSERT INTO {fts}({fts}) VALUES ('delete-all')",
-        f"INSERT INTO {fts}(rowid, {fts_column}) SELECT id, {value} FROM {table} ORDER BY id",
-        f"INSERT INTO {fts}({fts}, rank) VALUES ('hashsize', {_DEFAULT_HASHSIZE})",
+        f"INSERT INTO {SQLITE_FTS}({SQLITE_FTS}, rank) VALUES ('hashsize', {REBUILD_HASHSIZE})",
+        f"INSERT INTO {SQLITE_FTS}({SQLITE_FTS}) VALUES ('delete-all')",
+        f"INSERT INTO {SQLITE_FTS}(rowid, address, name) "
+        f"SELECT m.id, m.address, {_sqlite_name('h')} FROM mailbox m "
+        "JOIN holder h ON h.id = m.holder_id ORDER BY m.id",
+        f"INSERT INTO {SQLITE_FTS}({SQLITE_FTS}, rank) VALUES ('hashsize', {DEFAULT_HASHSIZE})",
     ]
 
 
 def _sqlite_triggers() -> list[str]:
-    statements: list[str] = []
-    for fts, view, table, column, fts_column in _SOURCES:
-        new, old = f"new.{column}", f"old.{column}"
-        if view is not None:
-            new, old = _sqlite_fold(new), _sqlite_fold(old)
-        insert = f"INSERT INTO {fts}(rowid, {fts_column}) VALUES (new.id, {new});"
-        delete = f"INSERT INTO {fts}({fts}, rowid, {fts_column}) VALUES ('delete', old.id, {old});"
-        statements += [
-            f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN {insert} END",
-            f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN {delete} END",
-            f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {column} ON {table} "
-            f"BEGIN {delete} {insert} END",
-        ]
-    return statements
-
-
-def _sqlite_trigger_names() -> list[str]:
-    return [f"{fts}_{when}" for fts, *_ in _SOURCES for when in ("ai", "ad", "au")]
-
-
-_PG_FOLD_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION pec_fold(value text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $$ SELECT lower(translate(value, '{FOLD_FROM}', '{FOLD_TO}')) $$
-"""
-
-
-def _trgm_schema(connection: Connection) -> str:
-    schema = connection.execute(
-        text(
-            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
-            "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+    def add(row: str) -> str:
+        return (
+            f"INSERT INTO {SQLITE_FTS}(rowid, address, name) "
+            f"SELECT {row}.id, {row}.address, {_sqlite_name('h')} "
+            f"FROM holder h WHERE h.id = {row}.holder_id;"
         )
-    ).scalar_one()
-    return str(schema)
 
+    def remove(row: str) -> str:
+        return (
+            f"INSERT INTO {SQLITE_FTS}({SQLITE_FTS}, rowid, address, name) "
+            f"SELECT 'delete', {row}.id, {row}.address, {_sqlite_name('h')} "
+            f"FROM holder h WHERE h.id = {row}.holder_id;"
+        )
 
-def _postgres_indexes(connection: Connection, if_not_exists: bool = False) -> list[str]:
-    quote = connection.dialect.identifier_preparer.quote
-    ops = f"{quote(_trgm_schema(connection))}.gin_trgm_ops"
-    exists = "IF NOT EXISTS " if if_not_exists else ""
+    def each_mailbox(holder: str, delete: bool) -> str:
+        columns = f"{SQLITE_FTS}, rowid, address, name" if delete else "rowid, address, name"
+        command = "'delete', " if delete else ""
+        return (
+            f"INSERT INTO {SQLITE_FTS}({columns}) "
+            f"SELECT {command}m.id, m.address, {_sqlite_name(holder)} "
+            f"FROM mailbox m WHERE m.holder_id = {holder}.id;"
+        )
+
+    ai, ad, au, hu = _SQLITE_TRIGGERS
     return [
-        f"CREATE INDEX {exists}{name} ON {table} USING gin (pec_fold({column}) {ops})"
-        for name, (_fts, _view, table, column, _c) in zip(POSTGRES_INDEXES, _SOURCES, strict=True)
+        f"CREATE TRIGGER {ai} AFTER INSERT ON mailbox BEGIN {add('new')} END",
+        f"CREATE TRIGGER {ad} AFTER DELETE ON mailbox BEGIN {remove('old')} END",
+        f"CREATE TRIGGER {au} AFTER UPDATE OF address, holder_id ON mailbox "
+        f"BEGIN {remove('old')} {add('new')} END",
+        f"CREATE TRIGGER {hu} AFTER UPDATE OF display_name ON holder BEGIN "
+        f"{each_mailbox('old', delete=True)} {each_mailbox('new', delete=False)} END",
     ]
 
 
 def create(connection: Connection) -> None:
-    """Create the search indexes over the rows already there (migration 0008)."""
-    if connection.dialect.name == "sqlite":
-        for fts, view, table, column, fts_column in _SOURCES:
-            if view is not None:
-                connection.exec_driver_sql(
-                    f"CREATE VIEW {view} AS SELECT id, {_sqlite_fold(column)} AS {fts_column} "
-                    f"FROM {table}"
-                )
-            connection.exec_driver_sql(
-                f"CREATE VIRTUAL TABLE {fts} USING fts5({fts_column}, content='{view or table}', "
-                f"content_rowid='id', tokenize='trigram')"
-            )
-            for statement in _sqlite_rebuild(fts):
-                connection.exec_driver_sql(statement)
-        for statement in _sqlite_triggers():
-            connection.exec_driver_sql(statement)
-    elif connection.dialect.name == "postgresql":
-        # In `public`, not in whichever schema comes first on the search path: an extension
-        # belongs to the whole database, and dropping that schema would take it along.
-        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
-        connection.exec_driver_sql(_PG_FOLD_FUNCTION)
-        for statement in _postgres_indexes(connection):
-            connection.exec_driver_sql(statement)
+    """Create SQLite's FTS5 table over the rows already there, and its triggers (migration
+    0011; on PostgreSQL migration 0010 creates `mailbox_search`)."""
+    connection.exec_driver_sql(
+        f"CREATE VIRTUAL TABLE {SQLITE_FTS} USING fts5(address, name, content='', "
+        "tokenize='trigram')"
+    )
+    for statement in (*_sqlite_rebuild(), *_sqlite_triggers()):
+        connection.exec_driver_sql(statement)
 
 
 def drop(connection: Connection) -> None:
-    """Undo `create` (the extension stays: other schemas of the database may use it)."""
-    if connection.dialect.name == "sqlite":
-        for name in _sqlite_trigger_names():
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
-        for fts, view, *_ in _SOURCES:
-            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {fts}")
-            if view is not None:
-                connection.exec_driver_sql(f"DROP VIEW IF EXISTS {view}")
-    elif connection.dialect.name == "postgresql":
-        for name in POSTGRES_INDEXES:
-            connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-        connection.exec_driver_sql("DROP FUNCTION IF EXISTS pec_fold(text)")
+    """Undo `create` on SQLite."""
+    for name in _SQLITE_TRIGGERS:
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {SQLITE_FTS}")
 
 
 # --- Bulk loads -----------------------------------------------------------------------------
@@ -187,9 +174,10 @@ def drop(connection: Connection) -> None:
 def suspend_for_bulk(cursor: Any, dialect: str) -> None:
     """Stop keeping the search indexes row by row (in the loader's first transaction)."""
     if dialect == "sqlite":
-        for name in _sqlite_trigger_names():
+        for name in _SQLITE_TRIGGERS:
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
     elif dialect == "postgresql":
+        cursor.execute(f"ALTER TABLE mailbox DISABLE TRIGGER {_POSTGRES_INSERT_TRIGGER}")
         for name in POSTGRES_INDEXES:
             cursor.execute(f"DROP INDEX IF EXISTS {name}")
 
@@ -204,27 +192,41 @@ def restore_after_bulk(cursor: Any, dialect: str) -> None:
             "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?",
             (SQLITE_TABLE_PREFIX + "%",),
         )
-        if cursor.fetchone()[0] == len(_sqlite_trigger_names()):
+        if cursor.fetchone()[0] == len(_SQLITE_TRIGGERS):
             return
-        for name in _sqlite_trigger_names():
+        for name in _SQLITE_TRIGGERS:
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        for fts, *_ in _SOURCES:
-            for statement in _sqlite_rebuild(fts):
-                cursor.execute(statement)
-        for statement in _sqlite_triggers():
+        for statement in (*_sqlite_rebuild(), *_sqlite_triggers()):
             cursor.execute(statement)
     elif dialect == "postgresql":
+        cursor.execute(
+            "SELECT t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = %s AND c.oid = 'mailbox'::regclass",
+            (_POSTGRES_INSERT_TRIGGER,),
+        )
+        trigger = cursor.fetchone()
+        if trigger is None:
+            return  # the database was never migrated to 0010
+        (index,) = POSTGRES_INDEXES
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (index,))
+        if trigger[0] != "D" and cursor.fetchone()[0]:
+            return
         cursor.execute(
             "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
             "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
         )
-        found = cursor.fetchone()
-        if found is None:
-            return  # the database was never migrated to 0008
-        ops = '"' + str(found[0]).replace('"', '""') + '".gin_trgm_ops'
-        for name, (_fts, _view, table, column, _c) in zip(POSTGRES_INDEXES, _SOURCES, strict=True):
-            cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (pec_fold({column}) {ops})"
-            )
-            # The planner needs statistics of the folded text, which a bulk load leaves stale.
-            cursor.execute(f"ANALYZE {table}")
+        ops = '"' + str(cursor.fetchone()[0]).replace('"', '""') + '".gin_trgm_ops'
+        cursor.execute(f"DROP INDEX IF EXISTS {index}")
+        # Every row again, in one statement: rows the loader added while the trigger was off.
+        cursor.execute(f"TRUNCATE {POSTGRES_TABLE}")
+        cursor.execute(
+            f"INSERT INTO {POSTGRES_TABLE} (id, reseller_id, expiry, words) "
+            "SELECT m.id, m.reseller_id, m.expiry, pec_search_words(m.address, h.display_name) "
+            "FROM mailbox m JOIN holder h ON h.id = m.holder_id"
+        )
+        cursor.execute(f"CREATE INDEX {index} ON {POSTGRES_TABLE} USING gin (words {ops})")
+        cursor.execute(f"ALTER TABLE mailbox ENABLE TRIGGER {_POSTGRES_INSERT_TRIGGER}")
+        # The planner needs statistics of the folded text, which a bulk load leaves stale.
+        cursor.execute(f"ANALYZE {POSTGRES_TABLE}")
+        cursor.execute("ANALYZE mailbox")
+        cursor.execute("ANALYZE holder")

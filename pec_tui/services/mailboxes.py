@@ -12,7 +12,7 @@ import sys
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal, TypeAlias
@@ -28,13 +28,11 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
-    or_,
     select,
     table,
     text,
     true,
     tuple_,
-    union,
     union_all,
 )
 from sqlalchemy.sql.elements import UnaryExpression
@@ -64,6 +62,7 @@ _ID_CHUNK = 500
 
 _m = Mailbox.__table__.c
 _h = Holder.__table__.c
+_search = search_index.search_table
 _r = OpenRenewal.__table__.c
 _o = Order.__table__.c
 
@@ -220,40 +219,60 @@ def _parse_search(text: str) -> _Search | None:
     return _Search(address_prefix=text.lower(), name_prefixes=tuple(_name_variants(text)))
 
 
-def _fts_matches(fts: str, phrases: Iterable[str]) -> AnySelect:
-    """Rowids of an FTS5 table (SQLite) holding any of `phrases` as a substring."""
-    query = " OR ".join(search_index.fts_phrase(phrase) for phrase in dict.fromkeys(phrases))
-    index = table(fts, literal_column("rowid"))
+def _fts_matches(query: str) -> AnySelect:
+    """Ids of the mailboxes whose `search_words` row (SQLite) matches the FTS5 `query`."""
+    index = table(search_index.SQLITE_FTS, literal_column("rowid"))
     return (
         select(literal_column("rowid"))
         .select_from(index)
-        .where(literal_column(fts).op("MATCH")(query))
+        .where(literal_column(search_index.SQLITE_FTS).op("MATCH")(query))
     )
 
 
+def _fts_query(word: str, in_names: bool = True, in_address: bool = True) -> str:
+    """The FTS5 query finding `word` in the address and/or the holder's name: the address is
+    indexed as written (case folded by the tokenizer), so the text as typed is tried too."""
+    phrases = " OR ".join(
+        search_index.fts_phrase(p) for p in dict.fromkeys((search_index.fold(word), word.lower()))
+    )
+    name = search_index.fts_phrase(search_index.fold(word))
+    parts = ([f"address : ({phrases})"] if in_address else []) + (
+        [f"name : {name}"] if in_names else []
+    )
+    return " OR ".join(f"({part})" for part in parts)
+
+
+def _like_pattern(word: str) -> str:
+    return "%" + _escape_like(word) + "%"
+
+
 def _contains(column: Any, word: str) -> ColumnElement[bool]:
-    """`column` holds `word`, folded alike (PostgreSQL: served by a pg_trgm GIN index)."""
-    pattern = "%" + _escape_like(word) + "%"
-    test: ColumnElement[bool] = func.pec_fold(column).like(func.pec_fold(pattern), escape="\\")
+    """`column` holds `word`, folded alike (the column's text already folded)."""
+    test: ColumnElement[bool] = column.like(func.pec_fold(_like_pattern(word)), escape="\\")
     return test
 
 
-def _word_in_address(engine: Engine, word: str, mailbox_id: Any) -> ColumnElement[bool]:
-    """The mailbox's address holds `word` (`mailbox_id`: the id column, maybe hidden)."""
-    if engine.dialect.name == "sqlite":
-        # Addresses are indexed as written (case folded): try the text as typed, too.
-        phrases = (search_index.fold(word), word.lower())
-        test: ColumnElement[bool] = mailbox_id.in_(_fts_matches(search_index.MAILBOX_FTS, phrases))
-        return test
-    return _contains(_m.address, word)
+def _search_part(part: int) -> Any:
+    """PostgreSQL: the folded address (1) or holder's name (2) in `mailbox_search.words`."""
+    return func.split_part(_search.c.words, search_index.WORDS_SEPARATOR, part)
 
 
-def _holders_named(engine: Engine, word: str) -> AnySelect:
-    """Ids of the holders whose name holds `word`."""
+def _in_search_words(word: str, part: int | None = None) -> ColumnElement[bool]:
+    """PostgreSQL: the mailbox's words (`part` of them only, if given) hold `word`. The
+    trigram index finds the rows by the whole text; the part is tested on those alone."""
+    test = _contains(_search.c.words, word)
+    return test if part is None else and_(test, _contains(_search_part(part), word))
+
+
+def _word_ids(
+    engine: Engine, word: str, *, in_address: bool = True, in_names: bool = True
+) -> AnySelect:
+    """Ids of the mailboxes whose address and/or holder's name holds `word`, by the search
+    index: SQLite's `search_words`, PostgreSQL's `mailbox_search`."""
     if engine.dialect.name == "sqlite":
-        return _fts_matches(search_index.HOLDER_FTS, (search_index.fold(word),))
-    # The reseller's scope is on the mailbox: here it would only add an index to read.
-    return select(_h.id).where(_contains(_h.display_name, word))
+        return _fts_matches(_fts_query(word, in_address=in_address, in_names=in_names))
+    part = None if in_address and in_names else 1 if in_address else 2
+    return select(_search.c.id).where(_in_search_words(word, part=part))
 
 
 def _holder_ids(
@@ -411,12 +430,14 @@ def _arm(
 
     addr_low = addr_high = None
     if kind == "address" and word is not None:
-        others.append(_word_in_address(engine, word, visible(_m.id, driver == "search")))
+        others.append(
+            visible(_m.id, driver == "search").in_(_word_ids(engine, word, in_names=False))
+        )
     elif kind == "holder" and word is not None:
-        holder = visible(_m.holder_id, driver == "search")
-        others.append(holder.in_(_holders_named(engine, word)))
+        found = driver == "search"
+        others.append(visible(_m.id, found).in_(_word_ids(engine, word, in_address=False)))
         # Rows whose address holds the word too belong to the address arm.
-        others.append(~_word_in_address(engine, word, visible(_m.id, False)))
+        others.append(~visible(_m.id, False).in_(_word_ids(engine, word, in_names=False)))
     elif kind == "address":
         assert prefix is not None
         if flt.sort == "address":
@@ -759,32 +780,34 @@ def _word_matches_query(
     low, high = _expiry_range(flt, today)
     if low is not None and high is not None and low > high:
         return None
-    # Steer SQLite to the search indexes: every other column is hidden from its indexes.
-    steer = _hidden if engine.dialect.name == "sqlite" else (lambda column: column)
+    word = search.word
+    if engine.dialect.name == "sqlite":
+        # One FTS5 query gives the ids; every other column is hidden from SQLite's indexes,
+        # so that the ids lead and each row is read by its id.
+        source: Any = Mailbox.__table__
+        steer: Callable[[Any], Any] = _hidden
+        match: ColumnElement[bool] = _m.id.in_(_word_ids(engine, word, in_names=search.in_names))
+    else:
+        # `mailbox_search` holds the sort keys beside the text: no other table is read.
+        source, steer = _search, lambda column: column
+        match = _in_search_words(word, part=None if search.in_names else 1)
     conditions: list[ColumnElement[bool]] = []
     for reseller_id in (actor.reseller_id, flt.reseller_id):
         if reseller_id is not None:
-            conditions.append(steer(_m.reseller_id) == reseller_id)
+            conditions.append(steer(source.c.reseller_id) == reseller_id)
     if low is not None:
-        conditions.append(steer(_m.expiry) >= low)
+        conditions.append(steer(source.c.expiry) >= low)
     if high is not None:
-        conditions.append(steer(_m.expiry) <= high)
-    key = _m.expiry if flt.sort == "expiry" else _m.address
-    matches = [_word_in_address(engine, search.word, _m.id)]
-    if search.in_names:
-        matches.append(_m.holder_id.in_(_holders_named(engine, search.word)))
-    if engine.dialect.name == "sqlite":
-        # One select with an OR: SQLite reads each index and merges the rowids (a third
-        # less time than a UNION, which sorts the matches once to merge, once to order).
-        merged = select(key.label("key"), _m.id).where(or_(*matches), *conditions).subquery()
+        conditions.append(steer(source.c.expiry) <= high)
+    if flt.sort == "expiry":
+        key = source.c.expiry
     else:
-        # One select per index, merged by UNION (a mailbox may match both): PostgreSQL
-        # would read the whole table for an OR of the two.
-        arms = [select(key.label("key"), _m.id).where(match, *conditions) for match in matches]
-        merged = (arms[0] if len(arms) == 1 else union(*arms)).subquery()
+        # PostgreSQL: the address as folded, which is the address (stored in lower case).
+        key = source.c.address if source is not _search else _search_part(1)
     return (
-        select(merged.c.key, merged.c.id)
-        .order_by(merged.c.key, merged.c.id)
+        select(key.label("key"), source.c.id)
+        .where(match, *conditions)
+        .order_by(key, source.c.id)
         .limit(WORD_MATCHES_HELD + 1)
     )
 

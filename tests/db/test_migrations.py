@@ -17,9 +17,15 @@ MODEL_TABLES = set(SQLModel.metadata.tables)
 
 
 def _tables(engine) -> set[str]:
-    """The tables, less the word-search index's own (FTS5 on SQLite, see migration 0008)."""
+    """The tables, less the word search's own (FTS5 on SQLite, migration 0008;
+    `mailbox_search` on PostgreSQL, migration 0010)."""
     names = set(inspect(engine).get_table_names())
-    return {name for name in names if not name.startswith(search_index.SQLITE_TABLE_PREFIX)}
+    return {
+        name
+        for name in names
+        if not name.startswith(search_index.SQLITE_TABLE_PREFIX)
+        and name != search_index.POSTGRES_TABLE
+    }
 
 
 def _check_from_empty(engine) -> None:

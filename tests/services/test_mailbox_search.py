@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, select, update
 
 from pec_tui.db import search_index
 from pec_tui.db.models import Holder, Mailbox, Reseller
@@ -283,3 +283,52 @@ def test_the_table_reads_a_word_search_once_and_shows_what_the_queries_find(
     if sort == "expiry" and flt.state is None and expected:
         cancelled = _found(engine, actor, flt.with_(state=MailboxState.CANCELLED))
         assert opens_at == min(len(cancelled), len(expected) - 1)
+
+
+def test_renewed_moved_and_transferred_mailboxes_are_found_as_they_are_now(engine, book):
+    """What a search filters and sorts on follows every change to the mailbox: a renewal's
+    new expiry (one UPDATE of many rows, as a payment writes it), another holder, another
+    reseller, a new mailbox (on PostgreSQL `mailbox_search` is kept by statement triggers)."""
+    a, b = _reseller(book, "a"), _reseller(book, "b")
+    cancelled = MailboxFilter(search="serra", state=MailboxState.CANCELLED)
+    assert _found(engine, a, cancelled) == ["studio.legale@pec.it"]
+    with Session(engine) as session:
+        session.exec(  # type: ignore[call-overload]
+            update(Mailbox)
+            .where(Mailbox.holder_id == book.serra)
+            .values(expiry=TODAY + timedelta(days=400))
+        )
+        moved = session.exec(select(Mailbox).where(Mailbox.address == "casella001@pec.it")).one()
+        moved.holder_id = book.nicolo
+        transferred = session.exec(
+            select(Mailbox).where(Mailbox.address == "fatture@marino.it")
+        ).one()
+        transferred.reseller_id = book.reseller_b
+        transferred.holder_id = book.other_serra
+        session.add_all([moved, transferred])
+        session.add(
+            Mailbox(
+                address="nuova@serraimpianti.it",
+                holder_id=book.other_serra,
+                reseller_id=book.reseller_b,
+                plan=Plan.STANDARD.value,
+                expiry=TODAY + timedelta(days=1),
+            )
+        )
+        session.commit()
+    for sort in ("expiry", "address"):
+        assert _through_the_source(engine, a, cancelled.with_(sort=sort))[0] == []
+        renewed = MailboxFilter(search="serra", state=MailboxState.ACTIVE, sort=sort)
+        assert set(_through_the_source(engine, a, renewed)[0]) == _addresses(engine, book.serra)
+        nicolo = _through_the_source(engine, a, MailboxFilter(search="nicolo", sort=sort))[0]
+        assert set(nicolo) == {"nicolo.barbera@pec.it", "casella001@pec.it"}
+        beta = _through_the_source(engine, b, MailboxFilter(search="serra", sort=sort))[0]
+        assert set(beta) == {
+            "ufficio@serraimpianti.it",
+            "fatture@marino.it",
+            "nuova@serraimpianti.it",
+        }
+        marino = _through_the_source(engine, a, MailboxFilter(search="marino", sort=sort))[0]
+        assert "fatture@marino.it" not in marino
+    by_expiry = _through_the_source(engine, b, MailboxFilter(search="serra"))[0]
+    assert by_expiry == ["fatture@marino.it", "nuova@serraimpianti.it", "ufficio@serraimpianti.it"]

@@ -12,13 +12,13 @@ target_metadata = SQLModel.metadata
 
 
 def _include_name(name: str | None, type_: str, _parents: object) -> bool:
-    """Leave out the word-search indexes, which no model declares (see migration 0008)."""
+    """Leave out the word-search tables, which no model declares (migrations 0008, 0010)."""
     if name is None:
         return True
     if type_ == "table":
-        return not name.startswith(search_index.SQLITE_TABLE_PREFIX)
-    if type_ == "index":
-        return name not in search_index.POSTGRES_INDEXES
+        return not (
+            name.startswith(search_index.SQLITE_TABLE_PREFIX) or name == search_index.POSTGRES_TABLE
+        )
     return True
 
 
