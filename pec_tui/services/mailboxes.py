@@ -41,7 +41,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from pec_tui.db import search_index
-from pec_tui.db.batches import driver_rows
+from pec_tui.db.batches import driver_rows, gc_paused
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order
 from pec_tui.domain.enums import MailboxState, Plan
 from pec_tui.domain.lifecycle import (
@@ -1217,7 +1217,7 @@ class Selection:
         # As the driver gives them (`driver_rows`): the expiry only orders the ids (ISO text
         # on SQLite, a date on PostgreSQL), so no date is made for each of 50,000 rows.
         keyed: list[tuple[Any, int]] = []
-        with engine.connect() as connection:
+        with engine.connect() as connection, gc_paused():
             if self.rule is not None:
                 query = (
                     select(_m.expiry, _m.id)
