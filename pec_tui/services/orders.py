@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
+from operator import attrgetter
 from typing import Protocol
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from pec_tui.db.batches import bulk_cache
+from pec_tui.db.batches import bulk_cache, gc_paused
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, Reseller, utcnow
 from pec_tui.domain import validation
 from pec_tui.domain.draft import (
@@ -36,7 +37,6 @@ from pec_tui.domain.draft import (
 )
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, Plan
 from pec_tui.domain.holder import HolderData
-from pec_tui.domain.lifecycle import renewability_on
 from pec_tui.domain.validation import ValidationError
 from pec_tui.i18n import _, ngettext
 from pec_tui.services import audit
@@ -56,13 +56,13 @@ from pec_tui.services.order_queries import load_own_order
 from pec_tui.services.placing import (
     Billing,
     ConfirmedOrder,
-    check_mailbox_access,
     mailbox_facts,
     new_order,
     open_order_conflict,
     place_order,
+    refuse_unrenewable,
 )
-from pec_tui.services.scope import OutOfScope, audit_denials, check_owned
+from pec_tui.services.scope import audit_denials, check_owned
 from pec_tui.services.transactions import write_session
 
 # --- drafts ------------------------------------------------------------------------------
@@ -127,7 +127,8 @@ def renewal_item(mailbox: RenewableMailbox) -> DraftItem:
 
 def renewal_items_by_id(session: Session, ids: Sequence[int]) -> dict[int, DraftItem]:
     """The renewal items of the mailboxes `ids` as they are now (those that still exist)."""
-    return {m.id: renewal_item(m) for m in mailbox_facts(session, ids)}
+    with gc_paused():
+        return {m.id: renewal_item(m) for m in mailbox_facts(session, ids)}
 
 
 def renewal_draft(
@@ -142,7 +143,7 @@ def renewal_draft(
     return Draft(
         order_id=order_id,
         step=Step.PLAN,
-        items=tuple(renewal_item(m) for m in sorted(mailboxes, key=lambda m: m.address)),
+        items=tuple(map(renewal_item, sorted(mailboxes, key=attrgetter("address")))),
         kit=None,
         holder=holder,
         billed_to=billed_to,
@@ -232,24 +233,11 @@ def start_renewal(
     if not mailbox_ids:
         raise RenewalRefused(_("Select at least one mailbox to renew."))
     ids = sorted(set(mailbox_ids))
-    with write_session(engine) as session:
+    with write_session(engine) as session, gc_paused():
         mailboxes = mailbox_facts(session, ids)
         if len(mailboxes) != len(ids):
             raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))
-        verdict_of = renewability_on(today)
-        for mailbox in mailboxes:
-            try:
-                check_mailbox_access(actor, mailbox)
-            except OutOfScope as exc:  # as if missing, like the line above says
-                raise OutOfScope(
-                    _("Some of the selected mailboxes no longer exist."),
-                    None,
-                    "mailbox",
-                    mailbox.id,
-                ) from exc
-            verdict = verdict_of(mailbox.expiry, mailbox.auto_renew)
-            if not verdict.allowed:
-                raise RenewalRefused(f"{mailbox.address}: {verdict.reason}")
+        refuse_unrenewable(actor, mailboxes, today)
         holder, billed_to = _billed_party(session, mailboxes)
         draft = renewal_draft(0, mailboxes, holder, billed_to)
         _refuse_open_orders(session, draft)
@@ -379,7 +367,7 @@ def save_draft(
 
 @audit_denials("draft.load")
 def load_draft(engine: Engine, actor: Actor, order_id: int) -> Draft:
-    with Session(engine) as session:
+    with Session(engine) as session, gc_paused():
         order = load_own_order(session, actor, order_id)
         if order.status != OrderStatus.DRAFT.value or not order.draft_state:
             raise RenewalRefused(_("Order {id} is not a draft.").format(id=order_id))
@@ -439,6 +427,13 @@ def confirm_order(
 ) -> list[ConfirmedOrder]:
     """Place a complete draft (renewal or purchase) through the order pipeline: one order, or
     one per reseller for a renewal across resellers — all of them, or none."""
+    with gc_paused():  # tens of thousands of lines and rows made, none of them a cycle
+        return _confirm_order(engine, actor, draft, today, billing)
+
+
+def _confirm_order(
+    engine: Engine, actor: Actor, draft: Draft, today: date, billing: Billing | None
+) -> list[ConfirmedOrder]:
     problems = draft_problems(draft)
     if problems:
         refusal = PurchaseRefused if draft.is_purchase else RenewalRefused

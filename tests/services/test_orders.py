@@ -6,12 +6,13 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from book_builder import add_holder, add_mailbox
+from book_builder import add_holder, add_mailbox, add_reseller
 from sqlmodel import Session, select
 
 from pec_tui.db.models import (
     AuditEvent,
     Holder,
+    Mailbox,
     OpenRenewal,
     Order,
     OrderLine,
@@ -23,7 +24,7 @@ from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import PriceList, quote
 from pec_tui.services import orders
 from pec_tui.services.actor import SYSTEM, AccessDenied, Actor
-from pec_tui.services.placing import Billing
+from pec_tui.services.placing import Billing, mailbox_facts
 
 TODAY = date(2026, 11, 26)
 
@@ -94,6 +95,60 @@ def test_second_order_on_same_mailbox_is_refused_with_the_first_number(engine):
         orders.start_renewal(engine, SYSTEM, [pro], TODAY)
 
 
+def _change_mailbox(engine, mailbox_id: int, **values) -> None:
+    with Session(engine) as session:
+        mailbox = session.get_one(Mailbox, mailbox_id)
+        for name, value in values.items():
+            setattr(mailbox, name, value)
+        session.add(mailbox)
+        session.commit()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"auto_renew": True}, "Automatic renewal is on"),
+        ({"expiry": date(2026, 1, 10)}, "has been cancelled"),
+    ],
+)
+def test_confirmation_checks_the_mailboxes_again_and_names_the_refused_one(engine, change, reason):
+    """The pipeline counts the draft's mailboxes per owner and expiry day; when one no longer
+    passes, it is found and named, and nothing is written."""
+    _, (pro, std, _auto) = _book(engine)
+    draft = _complete(orders.start_renewal(engine, SYSTEM, [pro, std], TODAY))
+    _change_mailbox(engine, std, **change)
+    with pytest.raises(RenewalRefused, match=f"studio.rossi@pec.it: .*{reason}"):
+        orders.confirm_order(engine, SYSTEM, draft, TODAY)
+    with Session(engine) as session:
+        assert session.exec(select(OpenRenewal)).all() == []
+        assert session.exec(select(OrderLine)).all() == []
+        assert session.get_one(Order, draft.order_id).status == OrderStatus.DRAFT.value
+
+
+def test_confirmation_refuses_another_resellers_mailbox_as_missing(engine):
+    """A crafted draft naming a mailbox of another reseller is refused as if it were gone."""
+    mine, theirs = add_reseller(engine, "Mia Srl"), add_reseller(engine, "Altra Srl")
+    my_box = add_mailbox(
+        engine, add_holder(engine, reseller_id=mine), "mia@pec.it", date(2027, 1, 10),
+        reseller_id=mine,
+    )  # fmt: skip
+    their_box = add_mailbox(
+        engine, add_holder(engine, reseller_id=theirs), "altra@pec.it", date(2027, 1, 10),
+        reseller_id=theirs,
+    )  # fmt: skip
+    actor = Actor(operator_id=None, name="op", role=Role.RESELLER, reseller_id=mine)
+    draft = _complete(orders.start_renewal(engine, actor, [my_box], TODAY))
+    foreign = orders.start_renewal(engine, SYSTEM, [their_box], TODAY).items[0]
+    crafted = replace(draft, items=(*draft.items, foreign))
+    with pytest.raises(LookupError, match="altra@pec.it no longer exists"):
+        orders.confirm_order(engine, actor, crafted, TODAY)
+    [placed] = orders.confirm_order(engine, actor, draft, TODAY)
+    with Session(engine) as session:
+        order = session.get_one(Order, placed.order_id)
+        assert order.reseller_id == mine
+        assert [r.mailbox_id for r in session.exec(select(OpenRenewal))] == [my_box]
+
+
 def test_auto_renew_and_missing_consent_are_refused(engine):
     _, (pro, _std, auto) = _book(engine)
     with pytest.raises(RenewalRefused):
@@ -152,3 +207,19 @@ def test_kiosk_customer_cannot_spend_the_resellers_credit(engine):
         orders.confirm_order(engine, kiosk, credit, TODAY)
     with Session(engine) as session:
         assert session.get(Order, draft.order_id).status == OrderStatus.DRAFT.value
+
+
+def test_mailbox_facts_are_python_values_on_both_databases(engine):
+    """Read as the driver gives them, the facts still hold dates and booleans."""
+    _, (pro, std, auto) = _book(engine)
+    with Session(engine) as session:
+        facts = {m.id: m for m in mailbox_facts(session, [pro, std, auto, 10**9])}
+    assert set(facts) == {pro, std, auto}
+    assert facts[pro].expiry == date(2027, 1, 10) and type(facts[pro].expiry) is date
+    assert facts[auto].auto_renew is True and facts[pro].auto_renew is False
+    assert facts[pro].promo is False
+    assert (facts[pro].plan, facts[pro].mailbox_used_mb, facts[pro].archive_used_mb) == (
+        "PRO",
+        300,
+        900,
+    )
