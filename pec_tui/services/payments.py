@@ -8,12 +8,13 @@ written (one per order, enforced by the database) and the Rinnovo completato e-m
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     CursorResult,
@@ -74,8 +75,9 @@ class PaymentRefused(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class RenewedMailbox:
+class RenewedMailbox(NamedTuple):
+    """What a payment did to one mailbox (a tuple: a payment may renew tens of thousands)."""
+
     mailbox_id: int
     address: str
     # None for a mailbox the payment of a purchase created.
@@ -553,6 +555,8 @@ def _audit_payment(
     reference: str | None,
     renewed: Sequence[RenewedMailbox],
 ) -> None:
+    # Every mailbox is listed; a book has a few hundred distinct expiries.
+    iso = functools.cache(date.isoformat)
     audit.record(
         session,
         actor,
@@ -568,8 +572,8 @@ def _audit_payment(
             "mailboxes": [
                 {
                     "address": r.address,
-                    "old_expiry": r.old_expiry.isoformat() if r.old_expiry else None,
-                    "new_expiry": r.new_expiry.isoformat(),
+                    "old_expiry": iso(r.old_expiry) if r.old_expiry else None,
+                    "new_expiry": iso(r.new_expiry),
                     "plan": r.plan,
                 }
                 for r in renewed
