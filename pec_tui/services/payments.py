@@ -251,36 +251,48 @@ def _renewals(session: Session, order: Order, paid_on: date) -> list[RenewedMail
         lines.c.plan.is_not(None),
         lines.c.mailbox_id.is_not(None),
     )
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # Locked in id order, as every statement changing many mailboxes locks them.
-        driver_rows(
-            connection,
-            sa_select(mailbox.c.id)
-            .where(mailbox.c.id.in_(sa_select(lines.c.mailbox_id).where(*plan_lines)))
-            .order_by(mailbox.c.id)
-            .with_for_update(),
-        )
-    rows = driver_rows(
-        connection,
-        sa_select(
-            lines.c.address,
-            lines.c.mailbox_id,
-            lines.c.years,
-            lines.c.plan,
-            mailbox.c.address,
-            mailbox.c.expiry,
-        )
-        .select_from(lines.outerjoin(mailbox, mailbox.c.id == lines.c.mailbox_id))
-        .where(*plan_lines)
-        .order_by(lines.c.id),
+    columns = (
+        lines.c.id,
+        lines.c.address,
+        lines.c.mailbox_id,
+        lines.c.years,
+        lines.c.plan,
+        mailbox.c.address,
+        mailbox.c.expiry,
     )
+    connection = session.connection()
+    rows: list[tuple[Any, ...]] | None = None
+    if connection.dialect.name == "postgresql":
+        # Locked as they are read, in id order as every statement changing many mailboxes
+        # locks them; then in the lines' order.
+        rows = driver_rows(
+            connection,
+            sa_select(*columns)
+            .join(mailbox, mailbox.c.id == lines.c.mailbox_id)
+            .where(*plan_lines)
+            .order_by(mailbox.c.id)
+            .with_for_update(of=mailbox),
+        )
+        rows.sort()
+        planned = session.execute(
+            sa_select(func.count()).select_from(lines).where(*plan_lines)
+        ).scalar_one()
+        if len(rows) < planned:
+            rows = None  # a mailbox is gone: read again to name the first one
+    if rows is None:
+        rows = driver_rows(
+            connection,
+            sa_select(*columns)
+            .select_from(lines.outerjoin(mailbox, mailbox.c.id == lines.c.mailbox_id))
+            .where(*plan_lines)
+            .order_by(lines.c.id),
+        )
     # A book has a few hundred distinct expiries: each is read, checked and renewed once.
     expiries: dict[date | str, tuple[date, bool]] = {}
     new_expiries: dict[tuple[date, int], date] = {}
     renewed: list[RenewedMailbox] = []
     append = renewed.append
-    for line_address, mailbox_id, years, plan, address, stored in rows:
+    for _line_id, line_address, mailbox_id, years, plan, address, stored in rows:
         if address is None:
             raise PaymentRefused(
                 _("{address} no longer exists: the order cannot be paid.").format(
