@@ -39,7 +39,7 @@ from pec_tui.domain.validation import latin1, shown
 from pec_tui.i18n import _, format_date, format_money, ngettext
 from pec_tui.services import audit
 from pec_tui.services.actor import Actor
-from pec_tui.services.order_lines import LineFacts, holder_snapshot
+from pec_tui.services.order_lines import LineFacts, LinesSummary, holder_snapshot
 from pec_tui.services.scope import (
     OutOfScope,
     audit_denials,
@@ -217,33 +217,60 @@ def invoice_lines(
     return rows
 
 
+def summed_invoice_lines(summary: LinesSummary) -> list[dict[str, Any]]:
+    """A long order's invoice lines summed up in the database (JSON-ready), as
+    `document_lines` sums up the lines of a longer order: one row per description, price and
+    years, with how many mailboxes it covers (`mailboxes`, which marks a summed row)."""
+    return [
+        {
+            "item": group.description,
+            "quantity": group.quantity,
+            "unit_cents": group.unit_cents,
+            "total_cents": group.total_cents,
+            "start": group.period[0].isoformat() if group.period else None,
+            "end": group.period[1].isoformat() if group.period else None,
+            "years": group.years,
+            "mailboxes": group.mailboxes,
+        }
+        for group in summary.invoice
+    ]
+
+
 def document_lines(rows: Sequence[Mapping[str, Any]]) -> tuple[fatturapa.Line, ...]:
     """The stored lines as FatturaPA lines. A long order (more than ITEMISED_LINES lines) is
     summed up by item, price and years, as its e-mails are: each line is a mailbox, and the
     schema's validation costs about a millisecond a line inside the payment's transaction.
-    A summed line keeps a period only when all its mailboxes share it."""
-    if len(rows) > ITEMISED_LINES:
+    A summed line keeps a period only when all its mailboxes share it. An invoice issued
+    since the payment sums long orders up in the database stores the summed rows
+    (`summed_invoice_lines`); older ones store every line."""
+    if rows and "mailboxes" in rows[0]:
+        summed: list[dict[str, Any]] = [{**row, "count": row["mailboxes"]} for row in rows]
+    elif len(rows) > ITEMISED_LINES:
         groups: dict[tuple[Any, ...], dict[str, Any]] = {}
         for row in rows:
             key = (row["item"], row["unit_cents"], row["years"])
             group = groups.get(key)
             if group is None:
-                groups[key] = {**row, "quantity": 0, "total_cents": 0, "mailboxes": set()}
+                groups[key] = {**row, "quantity": 0, "total_cents": 0, "addresses": set()}
                 group = groups[key]
             group["quantity"] += row["quantity"]
             group["total_cents"] += row["total_cents"]
-            group["mailboxes"].add(row["address"])
+            group["addresses"].add(row["address"])
             if (group["start"], group["end"]) != (row["start"], row["end"]):
                 group["start"] = group["end"] = None
+        summed = [{**group, "count": len(group["addresses"] - {None})} for group in groups.values()]
+    else:
+        summed = []
+    if summed:
         rows = [
             {
-                **group,
+                **row,
                 "description": ngettext(
                     "{item} ({count} mailbox)", "{item} ({count} mailboxes)", count
-                ).format(item=group["item"], count=count),
+                ).format(item=row["item"], count=count),
             }
-            for group in groups.values()
-            for count in [len(group["mailboxes"] - {None}) or 1]
+            for row in summed
+            for count in [row["count"] or 1]
         ]
     return tuple(
         fatturapa.Line(
@@ -331,12 +358,14 @@ def _keep_to_fix(invoice: Invoice, reason: str) -> None:
 def issue_invoice(
     session: Session,
     order: Order,
-    lines: Sequence[LineFacts],
+    lines: Sequence[LineFacts] | LinesSummary,
     method: PaymentMethod,
     paid_on: date,
     periods: Periods,
 ) -> Invoice:
-    """The invoice of `order` (locked, being paid), made now in the caller's transaction.
+    """The invoice of `order` (locked, being paid), made now in the caller's transaction:
+    from its `lines` with their `periods`, or from a long order's lines summed up in the
+    database (whose groups carry their periods).
 
     An order has one invoice: a second call returns the first."""
     existing = session.exec(
@@ -346,13 +375,17 @@ def issue_invoice(
     ).first()
     if existing is not None:
         return existing
-    table = OrderLine.__table__
-    descriptions: dict[int, str] = {
-        row[0]: row[1]
-        for row in session.execute(
-            sa_select(table.c.id, table.c.description).where(table.c.order_id == order.id)
-        )
-    }
+    if isinstance(lines, LinesSummary):
+        rows = summed_invoice_lines(lines)
+    else:
+        table = OrderLine.__table__
+        descriptions: dict[int, str] = {
+            row[0]: row[1]
+            for row in session.execute(
+                sa_select(table.c.id, table.c.description).where(table.c.order_id == order.id)
+            )
+        }
+        rows = invoice_lines(lines, descriptions, periods)
     snapshot = order.holder_snapshot or {}
     buyer = None
     try:
@@ -370,7 +403,7 @@ def issue_invoice(
         status=InvoiceStatus.TO_FIX.value,
         buyer_name=str(snapshot.get("display_name") or snapshot.get("billed_to") or "")[:200],
         buyer=buyer,
-        lines=invoice_lines(lines, descriptions, periods),
+        lines=rows,
         net_cents=order.net_cents,
         vat_cents=order.vat_cents,
         gross_cents=order.gross_cents,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,10 +19,10 @@ from pec_tui.domain.draft import DraftItem
 from pec_tui.domain.enums import OrderType, PriceItem
 from pec_tui.domain.lifecycle import cancelled_from
 from pec_tui.domain.money import VAT_RATE, from_cents
-from pec_tui.domain.pricing import Quote, QuoteLine
+from pec_tui.domain.pricing import Quote, QuoteLine, item_description
 from pec_tui.i18n import _, format_date, format_money, format_number, ngettext, speaking
 from pec_tui.services import outbox
-from pec_tui.services.order_lines import LineFacts, line_description
+from pec_tui.services.order_lines import LineFacts, LinesSummary, line_description
 
 # E-mails go out in the holder's language, whatever the operator's UI speaks. Holders carry
 # no language of their own yet: every one is written to in Italian.
@@ -74,22 +75,42 @@ def order_lines_text(quote: Quote) -> str:
 
 def _summary_lines_text(quote: Quote) -> str:
     """One line per item, price and duration, with how many mailboxes it covers."""
-    # Grouped by item first (an order may hold tens of thousands of lines), then by
-    # description: items sharing one are printed as one row, as before.
-    by_item: dict[tuple[PriceItem, int, Decimal], tuple[QuoteLine, int]] = {}
+    # Grouped by item first (an order may hold tens of thousands of lines), in the order of
+    # each group's first line.
+    by_item: dict[tuple[PriceItem, int, Decimal], int] = {}
     addresses = set()
     for line in quote.lines:
         key = (line.item, line.years, line.unit)
-        found = by_item.get(key)
-        by_item[key] = (line, line.quantity + (found[1] if found else 0))
+        by_item[key] = line.quantity + by_item.get(key, 0)
         if line.address:
             addresses.add(line.address)
+    return _summed_lines_text(
+        [(item, years, unit, count) for (item, years, unit), count in by_item.items()],
+        len(addresses),
+    )
+
+
+def summary_lines_text(summary: LinesSummary) -> str:
+    """`order_lines_text` of a long order from its lines summed up in the database."""
+    return _summed_lines_text(
+        [
+            (PriceItem(group.item), group.years, from_cents(group.unit_cents), group.quantity)
+            for group in summary.by_item
+        ],
+        summary.mailboxes,
+    )
+
+
+def _summed_lines_text(
+    by_item: Sequence[tuple[PriceItem, int, Decimal, int]], mailboxes: int
+) -> str:
+    """The rows of an order summed up by (item, years, unit price) with their quantities;
+    items sharing a description are printed as one row."""
     groups: dict[tuple[str, int, Decimal], tuple[int, Decimal]] = {}
-    for (_item, years, unit), (line, count) in by_item.items():
-        row = (line_description(line), years, unit)
+    for item, years, unit, count in by_item:
+        row = (item_description(item), years, unit)
         quantity, total = groups.get(row, (0, Decimal(0)))
         groups[row] = (quantity + count, total + unit * count * years)
-    mailboxes = len(addresses)
     rows = [
         ngettext(
             "{count} mailbox; the order lists each of them.",
@@ -233,6 +254,14 @@ def order_recipient(session: Session, order: Order) -> tuple[str, str]:
     return name, (reseller.email if reseller and reseller.email else "")
 
 
+def _lines_text(lines: Sequence[OrderLine | LineFacts] | LinesSummary) -> str:
+    if isinstance(lines, LinesSummary):
+        # Summed up only beyond what an e-mail itemises.
+        assert lines.lines > ITEMISED_LINES
+        return summary_lines_text(lines)
+    return order_lines_text(quote_of_lines(lines))
+
+
 def _state_footer(expiry: date) -> str:
     return _(
         "After the expiry date the mailbox is suspended for 90 days (readable, but it cannot "
@@ -244,9 +273,7 @@ def _new_expiries_text(renewed: Sequence[tuple[str, date]]) -> str:
     """Each mailbox's new expiry, or for a long order how many mailboxes expire on each day."""
     if len(renewed) <= ITEMISED_LINES:
         return "\n".join(f"  {address}: {format_date(expiry)}" for address, expiry in renewed)
-    per_day: dict[date, int] = {}
-    for _address, expiry in renewed:
-        per_day[expiry] = per_day.get(expiry, 0) + 1
+    per_day = Counter(expiry for _address, expiry in renewed)
     return "\n".join(
         "  "
         + ngettext("{date}: {count} mailbox", "{date}: {count} mailboxes", count).format(
@@ -260,14 +287,15 @@ def _new_expiries_text(renewed: Sequence[tuple[str, date]]) -> str:
 def queue_renewal_completed(
     session: Session,
     order: Order,
-    lines: Sequence[OrderLine | LineFacts],
+    lines: Sequence[OrderLine | LineFacts] | LinesSummary,
     renewed: Sequence[tuple[str, date]],
     paid_on: date,
     mail_from: str | None = None,
     attachment: tuple[str, bytes] | None = None,
 ) -> OutboxMessage | None:
     """The Rinnovo completato e-mail: payment registered, new expiry of every mailbox; with
-    the invoice's XML as `attachment` (file name, bytes), the courtesy copy."""
+    the invoice's XML as `attachment` (file name, bytes), the courtesy copy. The lines of a
+    long order may come summed up in the database (`LinesSummary`)."""
     name, email_to = order_recipient(session, order)
     if not email_to:
         return None
@@ -294,7 +322,7 @@ def queue_renewal_completed(
             number=order.number,
             date=format_date(paid_on),
         ),
-        order_lines_text(quote_of_lines(lines)),
+        _lines_text(lines),
         totals_text(order.net_cents, order.vat_cents, order.gross_cents),
         _("New expiry dates:") + "\n" + _new_expiries_text(renewed),
     ]

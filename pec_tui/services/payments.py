@@ -8,12 +8,13 @@ written (one per order, enforced by the database) and the Rinnovo completato e-m
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     CursorResult,
@@ -29,7 +30,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pec_tui.db.batches import bulk_cache, in_ids
+from pec_tui.db.batches import bulk_cache, driver_rows
 from pec_tui.db.models import (
     CreditMovement,
     Holder,
@@ -51,7 +52,13 @@ from pec_tui.i18n import _, format_date, format_money
 from pec_tui.services import audit, invoices, notifications
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase
-from pec_tui.services.order_lines import LineFacts, order_line_facts
+from pec_tui.services.order_lines import (
+    LineFacts,
+    LinesSummary,
+    order_line_count,
+    order_line_facts,
+    renewal_lines_summary,
+)
 from pec_tui.services.order_queries import confirmed_number, load_order
 from pec_tui.services.scope import Denied, record_denial, require_role
 from pec_tui.services.transactions import write_session
@@ -68,8 +75,9 @@ class PaymentRefused(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class RenewedMailbox:
+class RenewedMailbox(NamedTuple):
+    """What a payment did to one mailbox (a tuple: a payment may renew tens of thousands)."""
+
     mailbox_id: int
     address: str
     # None for a mailbox the payment of a purchase created.
@@ -230,39 +238,74 @@ def _refuse_unpayable(order: Order) -> None:
         )
 
 
-def _renew_mailboxes(
-    session: Session, order: Order, plan_lines: list[LineFacts], paid_on: date
-) -> list[RenewedMailbox]:
-    """Extend every mailbox of a renewal from its old expiry, with the plan and space chosen.
+def _renewals(session: Session, order: Order, paid_on: date) -> list[RenewedMailbox]:
+    """What paying renewal `order` does to each mailbox of its plan lines, in the lines'
+    order: extended from its old expiry by the line's years. Nothing is changed here; the
+    mailboxes are locked on PostgreSQL. Refused when a mailbox is gone or Cancellata.
 
-    The mailboxes are read as plain rows (locked on PostgreSQL) to check them and written
-    with one set-based UPDATE from the order's lines: an order may hold tens of thousands.
-    Refused, with nothing changed, when a mailbox is gone or Cancellata."""
-    table = Mailbox.__table__
-    ids = sorted({line.mailbox_id for line in plan_lines if line.mailbox_id is not None})
-    # The ids as one parameter: 60,000 placeholders in chunks cost more to compile than the
-    # reading itself.
-    rows = session.execute(
-        sa_select(table.c.id, table.c.address, table.c.expiry)
-        .where(in_ids(table.c.id, ids, session.get_bind().dialect.name))
-        .order_by(table.c.id)
-        .with_for_update()
+    An order may hold tens of thousands of lines: they are read with their mailboxes in one
+    statement as the driver's plain rows."""
+    mailbox, lines = Mailbox.__table__, OrderLine.__table__
+    plan_lines = (
+        lines.c.order_id == order.id,
+        lines.c.plan.is_not(None),
+        lines.c.mailbox_id.is_not(None),
     )
-    current: dict[int, tuple[str, date]] = {row[0]: (row[1], row[2]) for row in rows}
-    # A book has a few hundred distinct expiries: each new one is worked out once.
+    columns = (
+        lines.c.id,
+        lines.c.address,
+        lines.c.mailbox_id,
+        lines.c.years,
+        lines.c.plan,
+        mailbox.c.address,
+        mailbox.c.expiry,
+    )
+    connection = session.connection()
+    rows: list[tuple[Any, ...]] | None = None
+    if connection.dialect.name == "postgresql":
+        # Locked as they are read, in id order as every statement changing many mailboxes
+        # locks them; then in the lines' order.
+        rows = driver_rows(
+            connection,
+            sa_select(*columns)
+            .join(mailbox, mailbox.c.id == lines.c.mailbox_id)
+            .where(*plan_lines)
+            .order_by(mailbox.c.id)
+            .with_for_update(of=mailbox),
+        )
+        rows.sort()
+        planned = session.execute(
+            sa_select(func.count()).select_from(lines).where(*plan_lines)
+        ).scalar_one()
+        if len(rows) < planned:
+            rows = None  # a mailbox is gone: read again to name the first one
+    if rows is None:
+        rows = driver_rows(
+            connection,
+            sa_select(*columns)
+            .select_from(lines.outerjoin(mailbox, mailbox.c.id == lines.c.mailbox_id))
+            .where(*plan_lines)
+            .order_by(lines.c.id),
+        )
+    # A book has a few hundred distinct expiries: each is read, checked and renewed once.
+    expiries: dict[date | str, tuple[date, bool]] = {}
     new_expiries: dict[tuple[date, int], date] = {}
     renewed: list[RenewedMailbox] = []
-    for line in plan_lines:
-        assert line.mailbox_id is not None and line.plan is not None  # renewal plan lines
-        found = current.get(line.mailbox_id)
-        if found is None:
+    append = renewed.append
+    for _line_id, line_address, mailbox_id, years, plan, address, stored in rows:
+        if address is None:
             raise PaymentRefused(
                 _("{address} no longer exists: the order cannot be paid.").format(
-                    address=line.address
+                    address=line_address
                 )
             )
-        address, old = found
-        if state_of(old, paid_on) is MailboxState.CANCELLED:
+        known = expiries.get(stored)
+        if known is None:
+            # A date is ISO text in SQLite's plain rows.
+            old = date.fromisoformat(stored) if isinstance(stored, str) else stored
+            known = expiries[stored] = (old, state_of(old, paid_on) is MailboxState.CANCELLED)
+        old, cancelled = known
+        if cancelled:
             raise PaymentRefused(
                 _(
                     "{address} was cancelled on {date}: it can no longer be renewed, only "
@@ -273,12 +316,10 @@ def _renew_mailboxes(
                     number=order.number,
                 )
             )
-        new = new_expiries.get((old, line.years))
+        new = new_expiries.get((old, years))
         if new is None:
-            new = new_expiries[old, line.years] = renewed_expiry(old, line.years)
-        renewed.append(RenewedMailbox(line.mailbox_id, address, old, new, line.plan))
-    if renewed:
-        _apply_plan_lines(session, order)
+            new = new_expiries[old, years] = renewed_expiry(old, years)
+        append(RenewedMailbox(mailbox_id, address, old, new, plan))
     return renewed
 
 
@@ -404,22 +445,30 @@ def settle(
     if order.status == OrderStatus.PAID.value:
         return _already_paid(session, order)
     _refuse_payment(order, amount_cents, paid_on, today)
-    lines = order_line_facts(session, order.id)
-    purchase = order.type == OrderType.PURCHASE.value
-    plan_lines = [line for line in lines if line.plan and (purchase or line.mailbox_id)]
-    renewed = (
-        _buy_mailboxes(session, order, plan_lines, today)
-        if purchase
-        else _renew_mailboxes(session, order, plan_lines, paid_on)
-    )
+    lines: list[LineFacts] | LinesSummary
+    if order.type == OrderType.PURCHASE.value:
+        lines = order_line_facts(session, order.id)
+        renewed = _buy_mailboxes(session, order, [line for line in lines if line.plan], today)
+    else:
+        renewed = _renewals(session, order, paid_on)
+        # A long order's lines are summed up in the database (its invoice and e-mail sum
+        # them up), before the mailboxes change: their old expiries start the invoice's
+        # periods.
+        summary = (
+            renewal_lines_summary(session, order.id)
+            if order_line_count(session, order.id) > invoices.ITEMISED_LINES
+            else None
+        )
+        lines = summary or order_line_facts(session, order.id)
+        if renewed:
+            _apply_plan_lines(session, order)
 
     _mark_paid(session, actor, order, amount_cents, method, paid_on, reference)
     # A racing second registration fails here, on the unique order_id, and rolls back.
     session.flush()
     # The invoice, in the same transaction; one that does not validate waits da_correggere.
-    invoice = invoices.issue_invoice(
-        session, order, lines, method, paid_on, _periods(renewed, today)
-    )
+    periods = {} if isinstance(lines, LinesSummary) else _periods(renewed, today)
+    invoice = invoices.issue_invoice(session, order, lines, method, paid_on, periods)
     attachment = (
         (invoice.file_name, invoice.xml.encode("utf-8"))
         if invoice.xml is not None and invoice.file_name is not None
@@ -518,6 +567,8 @@ def _audit_payment(
     reference: str | None,
     renewed: Sequence[RenewedMailbox],
 ) -> None:
+    # Every mailbox is listed; a book has a few hundred distinct expiries.
+    iso = functools.cache(date.isoformat)
     audit.record(
         session,
         actor,
@@ -533,8 +584,8 @@ def _audit_payment(
             "mailboxes": [
                 {
                     "address": r.address,
-                    "old_expiry": r.old_expiry.isoformat() if r.old_expiry else None,
-                    "new_expiry": r.new_expiry.isoformat(),
+                    "old_expiry": iso(r.old_expiry) if r.old_expiry else None,
+                    "new_expiry": iso(r.new_expiry),
                     "plan": r.plan,
                 }
                 for r in renewed

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from book_builder import add_holder, add_mailbox, add_reseller, confirm_renewal, get
+from book_builder import (
+    add_holder,
+    add_mailbox,
+    add_reseller,
+    confirm_renewal,
+    get,
+)
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
@@ -446,6 +454,103 @@ def test_paying_an_order_of_thousands_renews_every_mailbox_at_once(engine):
     assert "casella00001@pec.example.it" not in mail.message
     [event] = events
     assert len(event.details["mailboxes"]) == count
+
+
+def test_a_long_order_is_invoiced_and_mailed_as_its_lines_one_by_one_would_be(engine):
+    """Beyond 100 lines the invoice and the e-mail are summed up in the database: the same
+    FatturaPA lines (periods kept only where every mailbox shares one) and the same text as
+    the lines read one by one."""
+    from pec_tui.db.models import Invoice, OrderLine
+    from pec_tui.i18n import speaking
+    from pec_tui.services import invoices, notifications
+    from pec_tui.services.order_lines import order_line_facts
+
+    count = 150
+    # The PRO mailboxes (i % 3 == 1) share an expiry, the others do not.
+    reseller, ids = _many(
+        engine,
+        count,
+        lambda i: TODAY + timedelta(days=20 if i % 3 == 1 else 1 + i % 85),
+    )
+    placed = _place(engine, ids, TODAY, years=2)
+    with Session(engine) as session:
+        facts = order_line_facts(session, placed.order_id)
+        descriptions = {
+            line.id: line.description
+            for line in session.exec(
+                select(OrderLine).where(OrderLine.order_id == placed.order_id)
+            ).all()
+        }
+        periods: dict[int | str, tuple[date, date]] = {}
+        for mailbox in session.exec(select(Mailbox)).all():
+            periods[mailbox.id] = periods[mailbox.address] = (
+                mailbox.expiry,
+                renewed_expiry(mailbox.expiry, 2),
+            )
+    assert len(facts) > invoices.ITEMISED_LINES
+    expected = invoices.document_lines(invoices.invoice_lines(facts, descriptions, periods))
+    with speaking(notifications.MAIL_LANGUAGE):
+        text = notifications.order_lines_text(notifications.quote_of_lines(facts))
+
+    result = payments.register_payment(
+        engine, SYSTEM, placed.number, placed.quote.gross, "bonifico", today=TODAY
+    )
+
+    assert len(result.renewed) == count
+    with Session(engine) as session:
+        invoice = session.exec(select(Invoice).where(Invoice.order_id == placed.order_id)).one()
+        [mail] = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "renewal_completed")
+        ).all()
+    # Stored summed up: one row per description, price and years.
+    assert len(invoice.lines) == len(expected) < 10
+    assert invoices.document_lines(invoice.lines) == expected
+    # STANDARD, PRO, PREMIUM, extra archive GB: only the PRO mailboxes share a period.
+    assert [line.period_start for line in expected] == [
+        None,
+        TODAY + timedelta(days=20),
+        None,
+        None,
+    ]
+    body = email.message_from_string(mail.message, policy=email.policy.default).get_body()
+    assert body is not None and text in body.get_content()
+
+
+def test_a_long_order_with_a_line_of_no_renewed_mailbox_is_read_line_by_line(engine):
+    """A line whose mailbox has no plan line in the order finds its period by address: the
+    lines are then read one by one, as before."""
+    from pec_tui.db.models import Invoice, OrderLine
+    from pec_tui.services.order_lines import renewal_lines_summary
+
+    reseller, ids = _many(engine, 120, lambda i: TODAY + timedelta(days=1 + i % 85))
+    placed = _place(engine, ids, TODAY)
+    with Session(engine) as session:
+        assert renewal_lines_summary(session, placed.order_id) is not None
+        session.add(
+            OrderLine(
+                order_id=placed.order_id,
+                address="casella00001@pec.example.it",
+                item="EXTRA_MAILBOX_GB",
+                description="GB aggiuntivi casella",
+                quantity=0,
+                years=1,
+                unit_cents=300,
+                total_cents=0,
+            )
+        )
+        session.commit()
+        assert renewal_lines_summary(session, placed.order_id) is None
+
+    payments.register_payment(
+        engine, SYSTEM, placed.number, placed.quote.gross, "bonifico", today=TODAY
+    )
+
+    with Session(engine) as session:
+        invoice = session.exec(select(Invoice).where(Invoice.order_id == placed.order_id)).one()
+    # Every line stored, the added one with the period of its address's mailbox.
+    assert len(invoice.lines) == 120 + 80 + 1
+    added = invoice.lines[-1]
+    assert added["mailbox_id"] is None and added["start"] == (TODAY + timedelta(days=2)).isoformat()
 
 
 def test_a_29_february_expiry_moves_to_28_february_in_a_common_year(engine):
