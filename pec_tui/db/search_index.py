@@ -40,9 +40,9 @@ _FOLD_TABLE = str.maketrans(FOLD_FROM, FOLD_TO)
 
 # Every SQLite table the FTS5 module makes for the index (Alembic leaves them alone).
 SQLITE_TABLE_PREFIX = "search_"
-# PostgreSQL (migration 0010): one narrow row per mailbox, both trigram indexes on it.
+# PostgreSQL (migration 0010): one narrow row per mailbox and a trigram index on its words.
 POSTGRES_TABLE = "mailbox_search"
-POSTGRES_INDEXES = ("ix_mailbox_search_words",)
+POSTGRES_INDEX = "ix_mailbox_search_words"
 # The trigger that adds a new mailbox's row; the others fire on what a bulk load never does.
 _POSTGRES_INSERT_TRIGGER = "pec_search_mailbox_ai"
 
@@ -178,8 +178,7 @@ def suspend_for_bulk(cursor: Any, dialect: str) -> None:
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
     elif dialect == "postgresql":
         cursor.execute(f"ALTER TABLE mailbox DISABLE TRIGGER {_POSTGRES_INSERT_TRIGGER}")
-        for name in POSTGRES_INDEXES:
-            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+        cursor.execute(f"DROP INDEX IF EXISTS {POSTGRES_INDEX}")
 
 
 def restore_after_bulk(cursor: Any, dialect: str) -> None:
@@ -207,8 +206,7 @@ def restore_after_bulk(cursor: Any, dialect: str) -> None:
         trigger = cursor.fetchone()
         if trigger is None:
             return  # the database was never migrated to 0010
-        (index,) = POSTGRES_INDEXES
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (index,))
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (POSTGRES_INDEX,))
         if trigger[0] != "D" and cursor.fetchone()[0]:
             return
         cursor.execute(
@@ -216,7 +214,7 @@ def restore_after_bulk(cursor: Any, dialect: str) -> None:
             "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
         )
         ops = '"' + str(cursor.fetchone()[0]).replace('"', '""') + '".gin_trgm_ops'
-        cursor.execute(f"DROP INDEX IF EXISTS {index}")
+        cursor.execute(f"DROP INDEX IF EXISTS {POSTGRES_INDEX}")
         # Every row again, in one statement: rows the loader added while the trigger was off.
         cursor.execute(f"TRUNCATE {POSTGRES_TABLE}")
         cursor.execute(
@@ -224,7 +222,7 @@ def restore_after_bulk(cursor: Any, dialect: str) -> None:
             "SELECT m.id, m.reseller_id, m.expiry, pec_search_words(m.address, h.display_name) "
             "FROM mailbox m JOIN holder h ON h.id = m.holder_id"
         )
-        cursor.execute(f"CREATE INDEX {index} ON {POSTGRES_TABLE} USING gin (words {ops})")
+        cursor.execute(f"CREATE INDEX {POSTGRES_INDEX} ON {POSTGRES_TABLE} USING gin (words {ops})")
         cursor.execute(f"ALTER TABLE mailbox ENABLE TRIGGER {_POSTGRES_INSERT_TRIGGER}")
         # The planner needs statistics of the folded text, which a bulk load leaves stale.
         cursor.execute(f"ANALYZE {POSTGRES_TABLE}")
