@@ -10,6 +10,7 @@ import bisect
 import re
 import sys
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +21,7 @@ from typing import Any, Literal, TypeAlias
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Connection,
     Engine,
     Select,
     and_,
@@ -181,21 +183,12 @@ def _ranges_exact(engine: Engine) -> bool:
     return known
 
 
-def _name_variants(text: str) -> list[str]:
-    """Spellings a holder name is likely stored in (the name indexes are case-sensitive)."""
-    variants: list[str] = []
-    for candidate in (text, text.title(), text.upper(), text.lower(), text.capitalize()):
-        if candidate not in variants:
-            variants.append(candidate)
-    return variants
-
-
 @dataclass(frozen=True)
 class _Search:
     """A search text resolved into what it can match."""
 
+    # Fewer characters than a word: the start of an address (see `_parse_search`).
     address_prefix: str | None = None
-    name_prefixes: tuple[str, ...] = ()
     tax_code: str | None = None  # codice fiscale or partita IVA, matched exactly
     # A word search: the text (as typed, spaces normalised) anywhere in the address or the
     # holder's name, whatever the case and accents. Set when it has `MIN_WORD` characters.
@@ -214,9 +207,11 @@ def _parse_search(text: str) -> _Search | None:
         return _Search(tax_code=compact.removeprefix("IT"))
     if len(search_index.fold(text)) >= search_index.MIN_WORD:
         return _Search(word=text, in_names="@" not in text)
-    if "@" in text:
-        return _Search(address_prefix=text.lower())
-    return _Search(address_prefix=text.lower(), name_prefixes=tuple(_name_variants(text)))
+    # One or two characters, typed on the way to a word: the start of an address, which an
+    # index counts and walks in order. The start of a holder's name would have to be
+    # followed from each holder to their mailboxes (92,000 rows for "ma" at a million
+    # mailboxes: 0.3-0.7 s); names are searched from the third character.
+    return _Search(address_prefix=text.lower())
 
 
 def _fts_matches(query: str) -> AnySelect:
@@ -276,9 +271,9 @@ def _word_ids(
 
 
 def _holder_ids(
-    engine: Engine, actor: Actor, search: _Search, reseller_id: int | None = None
+    actor: Actor, tax_code: str, reseller_id: int | None = None
 ) -> AnySelect | CompoundSelect[*tuple[Any, ...]]:
-    """Ids of the actor's holders the search names: one index range per spelling."""
+    """Ids of the actor's holders with this codice fiscale (or partita IVA)."""
     scope: list[ColumnElement[bool]] = []
     if actor.reseller_id is not None:
         scope.append(_h.reseller_id == actor.reseller_id)
@@ -286,15 +281,10 @@ def _holder_ids(
         scope.append(_h.reseller_id == reseller_id)
     if actor.holder_id is not None:
         scope.append(_h.id == actor.holder_id)
-    if search.tax_code is not None:
-        code = search.tax_code
-        # A company's or public body's codice fiscale has 11 digits, like a partita IVA.
-        matches = [_h.codice_fiscale == code]
-        if code.isdigit():
-            matches.append(_h.partita_iva == code)
-    else:
-        ranges = _ranges_exact(engine)
-        matches = [_prefix_range(_h.display_name, name, ranges) for name in search.name_prefixes]
+    # A company's or public body's codice fiscale has 11 digits, like a partita IVA.
+    matches = [_h.codice_fiscale == tax_code]
+    if tax_code.isdigit():
+        matches.append(_h.partita_iva == tax_code)
     arms = [select(_h.id).where(match, *scope) for match in matches]
     return arms[0] if len(arms) == 1 else union_all(*arms)
 
@@ -336,7 +326,7 @@ def _arm_kinds(flt: MailboxFilter) -> tuple[ArmKind, ...]:
     if search.address_prefix is not None or search.word is not None:
         kinds.append("address")
     names = search.word is not None and search.in_names
-    if search.name_prefixes or search.tax_code is not None or names:
+    if search.tax_code is not None or names:
         kinds.append("holder")
     return tuple(kinds)
 
@@ -415,14 +405,15 @@ def _arm(
     def visible(column: Any, when: bool) -> Any:
         return column if when or not steer else _hidden(column)
 
+    # The reseller leads through (reseller_id, expiry, id) on a walk in expiry order, and
+    # through (reseller_id, address) to the start of an address, in either order.
+    reseller_leads = (driver == "order" and flt.sort == "expiry") or (
+        kind == "address" and prefix is not None
+    )
     others: list[ColumnElement[bool]] = []
-    if actor.reseller_id is not None:
-        # (reseller_id, expiry, id) leads only a walk in expiry order.
-        reseller = visible(_m.reseller_id, driver == "order" and flt.sort == "expiry")
-        others.append(reseller == actor.reseller_id)
-    if flt.reseller_id is not None:
-        reseller = visible(_m.reseller_id, driver == "order" and flt.sort == "expiry")
-        others.append(reseller == flt.reseller_id)
+    for reseller_id in (actor.reseller_id, flt.reseller_id):
+        if reseller_id is not None:
+            others.append(visible(_m.reseller_id, reseller_leads) == reseller_id)
     if actor.holder_id is not None:
         others.append(_m.holder_id == actor.holder_id)
     if flt.holder_id is not None:
@@ -448,12 +439,9 @@ def _arm(
             address = visible(_m.address, driver == "search")
             others.append(_prefix_range(address, prefix, _ranges_exact(engine)))
     elif kind == "holder":
-        assert search is not None
+        assert search is not None and search.tax_code is not None
         holder = visible(_m.holder_id, driver == "search")
-        others.append(holder.in_(_holder_ids(engine, actor, search, flt.reseller_id)))
-        if prefix is not None:
-            # Rows whose address matches too belong to the address arm.
-            others.append(~_starts_with(_m.address, prefix))
+        others.append(holder.in_(_holder_ids(actor, search.tax_code, flt.reseller_id)))
 
     sort_column = _m.expiry if flt.sort == "expiry" else _m.address
     column = visible(sort_column, driver == "order")
@@ -630,20 +618,44 @@ def count(engine: Engine, actor: Actor, flt: MailboxFilter, today: date) -> int:
                 int(connection.execute(query.where(*arm.others, *arm.range())).scalar_one())
             )
         # Only SQLite is told how to run each arm (PostgreSQL plans by its statistics), so
-        # only there is the whole scope counted to choose (a million rows: ~1 ms there).
+        # only there is the whole scope counted to choose.
         if kinds != ("all",) and engine.dialect.name == "sqlite":
-            everything = _arm(engine, actor, flt.with_(search=""), today, "all", "scan")
-            assert everything is not None
-            query = select(func.count()).select_from(Mailbox.__table__)
-            in_scope = int(
-                connection.execute(
-                    query.where(*everything.others, *everything.range())
-                ).scalar_one()
-            )
+            in_scope = _in_scope_count(connection, engine, actor, flt, today)
             _remember_size(
                 _size_key(engine, actor, flt, today), _SearchSize(tuple(counts), in_scope)
             )
     return sum(counts)
+
+
+# The number of mailboxes in the actor's scope under the filter's other conditions is the
+# same for every text searched (a reseller's 351,776 of a million take ~25 ms to count), and
+# it only guides `choose_strategy`: a figure up to a minute old guides as well.
+IN_SCOPE_SECONDS = 60.0
+_in_scope: OrderedDict[_SizeKey, tuple[float, int]] = OrderedDict()
+
+
+def _in_scope_count(
+    connection: Connection, engine: Engine, actor: Actor, flt: MailboxFilter, today: date
+) -> int:
+    unsearched = flt.with_(search="")
+    key = _size_key(engine, actor, unsearched, today)
+    now = time.monotonic()
+    with _sizes_lock:
+        known = _in_scope.get(key)
+    if known is not None and now - known[0] < IN_SCOPE_SECONDS:
+        return known[1]
+    everything = _arm(engine, actor, unsearched, today, "all", "scan")
+    assert everything is not None
+    query = select(func.count()).select_from(Mailbox.__table__)
+    in_scope = int(
+        connection.execute(query.where(*everything.others, *everything.range())).scalar_one()
+    )
+    with _sizes_lock:
+        _in_scope[key] = (now, in_scope)
+        _in_scope.move_to_end(key)
+        while len(_in_scope) > 64:
+            _in_scope.popitem(last=False)
+    return in_scope
 
 
 def page(
