@@ -6,9 +6,7 @@ columns a table row shows, so a million mailboxes never become a million Python 
 
 from __future__ import annotations
 
-import bisect
 import re
-import sys
 import threading
 import time
 import weakref
@@ -772,18 +770,35 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
 # A word search ("rossi", "Consulting") finds its matches through the search indexes, spread
 # all over the table order. Counting them, then reading each page by keyset or by offset,
 # would run the index search again every time (each at 0.1-0.8 s at a million mailboxes).
-# Instead the sort key and id of every match are read once, by one query driven by the
-# search indexes; the count is their number and a page is a slice of them, its rows read by
+# Instead the ids of every match are read once, in table order, by one query driven by the
+# search index; the count is their number and a page is a slice of them, its rows read by
 # id. A word that matches more than `WORD_MATCHES_HELD` mailboxes falls back to the arms.
 
 WORD_MATCHES_HELD = 200_000
 
 
+@dataclass(frozen=True)
+class WordMatches:
+    """Every mailbox a word search shows, as ids in table order."""
+
+    ids: list[int]
+    # In expiry order with no state filter: how many of them, the first ones, are
+    # Cancellata (where the list opens: see `MailboxSource.first_live_index`); else 0.
+    cancelled: int
+
+
+def _last_cancelled(today: date) -> date:
+    _low, last = expiry_bounds_for_state(MailboxState.CANCELLED, today)
+    assert last is not None
+    return last
+
+
 def _word_matches_query(
     engine: Engine, actor: Actor, flt: MailboxFilter, today: date
 ) -> AnySelect | None:
-    """(sort key, id) of every mailbox a word search shows, in table order; None when the
-    filter is not a word search, or holds one holder's few mailboxes (the arms do well)."""
+    """The id of every mailbox a word search shows, in table order, and (in expiry order
+    with no state filter) whether it is Cancellata; None when the filter is not a word
+    search, or holds one holder's few mailboxes (the arms do well)."""
     search = _parse_search(flt.search)
     if search is None or search.word is None:
         return None
@@ -811,13 +826,16 @@ def _word_matches_query(
         conditions.append(steer(source.c.expiry) >= low)
     if high is not None:
         conditions.append(steer(source.c.expiry) <= high)
+    columns: list[Any] = [source.c.id]
     if flt.sort == "expiry":
         key = source.c.expiry
+        if flt.state is None:
+            columns.append(source.c.expiry <= _last_cancelled(today))
     else:
         # PostgreSQL: the address as folded, which is the address (stored in lower case).
         key = source.c.address if source is not _search else _search_part(1)
     return (
-        select(key.label("key"), source.c.id)
+        select(*columns)
         .where(match, *conditions)
         .order_by(key, source.c.id)
         .limit(WORD_MATCHES_HELD + 1)
@@ -826,23 +844,21 @@ def _word_matches_query(
 
 def word_matches(
     engine: Engine, actor: Actor, flt: MailboxFilter, today: date
-) -> list[tuple[Any, int]] | None:
-    """The (sort key, id) of every match of a word search, in table order, the key as the
-    driver gives it; None if `flt` is not one (see `_word_matches_query`) or it matches more than `WORD_MATCHES_HELD`."""
+) -> WordMatches | None:
+    """Every match of a word search, in table order; None if `flt` is not one (see
+    `_word_matches_query`) or it matches more than `WORD_MATCHES_HELD`."""
     query = _word_matches_query(engine, actor, flt, today)
     if query is None:
         return None
-    with engine.connect() as connection:
-        # As the driver gives them: building a Row and parsing a date apiece cost more
-        # than the query itself (an expiry stays ISO text on SQLite; see `_driver_date`).
+    with engine.connect() as connection, gc_paused():
+        # As the driver gives them (plain ints and booleans): a `Row` apiece would cost
+        # more than the query.
         found = driver_rows(connection, query)
-    return found if len(found) <= WORD_MATCHES_HELD else None
-
-
-def _driver_date(engine: Engine, value: date) -> Any:
-    """`value` as `driver_rows` gives a date of this database: ISO text on SQLite (which
-    orders as the dates do), a `date` on PostgreSQL."""
-    return value.isoformat() if engine.dialect.name == "sqlite" else value
+    if len(found) > WORD_MATCHES_HELD:
+        return None
+    if found and len(found[0]) == 2:
+        return WordMatches([row[0] for row in found], sum(1 for row in found if row[1]))
+    return WordMatches([row[0] for row in found], 0)
 
 
 def rows_by_id(engine: Engine, ids: list[int]) -> list[MailboxRow]:
@@ -884,7 +900,7 @@ class MailboxSource:
         self.max_pages = max_pages
         self._count: int | None = None
         # A word search's matches, read once by `count` (see `word_matches`).
-        self._matches: list[tuple[Any, int]] | None = None
+        self._matches: WordMatches | None = None
         self._pages: OrderedDict[int, list[MailboxRow]] = OrderedDict()
         self._lock = threading.Lock()
         # How pages were fetched, for tests and the benchmark.
@@ -898,7 +914,7 @@ class MailboxSource:
             if matches is not None:
                 with self._lock:
                     self._matches = matches
-                self._count = len(matches)
+                self._count = len(matches.ids)
             else:
                 self._count = count(self.engine, self.actor, self.filter, self.today)
         return self._count
@@ -915,11 +931,7 @@ class MailboxSource:
         with self._lock:
             matches = self._matches
         if matches is not None:
-            _low, last_cancelled = expiry_bounds_for_state(MailboxState.CANCELLED, self.today)
-            assert last_cancelled is not None
-            boundary = _driver_date(self.engine, last_cancelled)
-            cancelled = bisect.bisect_right(matches, (boundary, sys.maxsize))
-            return max(0, min(cancelled, total - 1))
+            return max(0, min(matches.cancelled, total - 1))
         cancelled = count(
             self.engine, self.actor, self.filter.with_(state=MailboxState.CANCELLED), self.today
         )
@@ -1025,8 +1037,7 @@ class MailboxSource:
             matches = self._matches
         if matches is not None:
             start = number * self.page_size
-            ids = [mailbox_id for _key, mailbox_id in matches[start : start + self.page_size]]
-            return rows_by_id(self.engine, ids)
+            return rows_by_id(self.engine, matches.ids[start : start + self.page_size])
         query: dict[str, Any] = {
             "engine": self.engine,
             "actor": self.actor,
