@@ -13,7 +13,6 @@ Customers by mailbox group:
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -115,7 +114,6 @@ def _pay(engine, order_id: int, day: date, state: dict) -> None:
 
 def test_four_hundred_days_of_lifecycle(sqlite_engine):
     engine = sqlite_engine
-    started = time.perf_counter()
     group_of = _build_book(engine)
     with Session(engine) as session:
         initial = {m.id: m.expiry for m in session.exec(select(Mailbox)).all()}
@@ -207,5 +205,4 @@ def test_four_hundred_days_of_lifecycle(sqlite_engine):
     assert poor.credit_cents == 0 and len(renewed_poor) <= POOR_CREDIT_RENEWALS
     assert kinds_sent["order_confirmation"] > 0
 
-    assert time.perf_counter() - started < 60
     assert Decimal(poor.credit_cents) == 0
