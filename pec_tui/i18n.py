@@ -108,7 +108,14 @@ def format_number(amount: Decimal | int) -> str:
 
 def format_date(value: date) -> str:
     """`25/09/2019`."""
-    return _babel_format_date(value, "dd/MM/yyyy", locale=babel_locale())
+    return _date(value, babel_locale())
+
+
+@functools.lru_cache(maxsize=4096)
+def _date(value: date, locale: str) -> str:
+    # Babel takes ~17 µs a date; a payment of 58,000 mailboxes lists 116,000 of them, a few
+    # hundred different ones.
+    return _babel_format_date(value, "dd/MM/yyyy", locale=locale)
 
 
 def format_month(value: date) -> str:

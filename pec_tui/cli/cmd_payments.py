@@ -11,7 +11,7 @@ import click
 
 from pec_tui.cli import options
 from pec_tui.cli.group import CliContext, main, pass_ctx
-from pec_tui.cli.order_output import Day, Money, echo_json, refusals_as_errors
+from pec_tui.cli.order_output import Day, Money, echo_json, echo_lines, refusals_as_errors
 from pec_tui.domain.enums import PaymentMethod
 
 if TYPE_CHECKING:
@@ -121,19 +121,22 @@ def _echo_result(result: PaymentResult, fmt: str) -> None:
         )
         return
     click.echo(result.message)
-    for r in result.renewed:
-        if r.old_expiry is None:
-            line = _("{address}: {plan}, new mailbox, expiry {new}").format(
-                address=r.address, plan=r.plan, new=format_date(r.new_expiry)
-            )
-        else:
-            line = _("{address}: {plan}, expiry {old} → {new}").format(
+    new_mailbox = _("{address}: {plan}, new mailbox, expiry {new}")
+    renewed = _("{address}: {plan}, expiry {old} → {new}")
+    echo_lines(
+        "  "
+        + (
+            new_mailbox.format(address=r.address, plan=r.plan, new=format_date(r.new_expiry))
+            if r.old_expiry is None
+            else renewed.format(
                 address=r.address,
                 plan=r.plan,
                 old=format_date(r.old_expiry),
                 new=format_date(r.new_expiry),
             )
-        click.echo("  " + line)
+        )
+        for r in result.renewed
+    )
 
 
 @payments.command("import")

@@ -147,6 +147,19 @@ def echo_json(data: Any) -> None:
     sys.stdout.write("".join(pieces))
 
 
+def echo_lines(lines: Iterable[str]) -> None:
+    """Print `lines`, a thousand to a write: `click.echo` flushes at each call, and 58,000
+    calls (a whole order's mailboxes) took a second of system time."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == 1000:
+            click.echo("\n".join(batch))
+            batch.clear()
+    if batch:
+        click.echo("\n".join(batch))
+
+
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     writer = SafeWriter(sys.stdout, convert=plain)
     writer.writerow(header)
