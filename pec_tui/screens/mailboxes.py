@@ -122,6 +122,9 @@ class MailboxesScreen(Screen[None]):
         self._bindings_timer: Timer | None = None
         self._selection_count_pending = False
         self._shown_once = False
+        # The selection as the screen found it back from a renewal: dropped if nothing in it
+        # is left to renew (every mailbox went into the order).
+        self._resumed_selection: Selection | None = None
         self._reseller_names: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
@@ -148,6 +151,7 @@ class MailboxesScreen(Screen[None]):
         if self._shown_once:
             self.table.today = self.ctx.today()
             self._reload(keep_position=True)
+            self._resumed_selection = None if self.selection.is_empty else self.selection
             self._count_selection()
         self._shown_once = True
 
@@ -226,6 +230,12 @@ class MailboxesScreen(Screen[None]):
             self._count_selection_in_thread(self.selection)
 
     def _show_selected_count(self, selection: Selection, counted: int, left: LeftOut) -> None:
+        resumed, self._resumed_selection = self._resumed_selection, None
+        if selection is self.selection and selection is resumed and counted == 0:
+            # Ordered, all of it: the list is no longer selecting, rather than showing an
+            # empty selection and every mailbox it now leaves out.
+            self.action_clear_selection()
+            return
         if selection is self.selection:
             self.selected_count = counted
             self._left_out = left

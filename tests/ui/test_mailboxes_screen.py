@@ -583,6 +583,45 @@ async def test_the_three_month_rule_leaves_out_mailboxes_on_an_open_order_and_sa
         assert sorted(calls[0]) == sorted(b.id for b in rule[3:])
 
 
+async def test_a_selection_wholly_ordered_is_dropped_back_at_the_list(book_url):
+    """Back from a renewal, a selection that still holds mailboxes to renew stays; one that
+    went wholly into orders is dropped, not shown as "0 selected" and every mailbox left out."""
+    book, url = book_url
+    last_day = add_months(TODAY, 3)
+    mine = visible(book, reseller=book.reseller_id)
+    rule = [b for b in mine if TODAY <= b.expiry <= last_day and not b.auto_renew]
+    assert len(rule) > 3
+    app = make_app(url, Actor("op", Role.RESELLER, reseller_id=book.reseller_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = mailbox_screen(app)
+        await pilot.press("t")
+        await settle(pilot)
+        assert screen.selected_count == len(rule)
+
+        async def away_and_back() -> None:
+            await pilot.press("g")  # the detail screen, then back: as after a renewal
+            await settle(pilot)
+            assert isinstance(app.screen, MailboxDetailScreen)
+            await pilot.press("escape")
+            await settle(pilot)
+
+        put_on_open_order(url, [b.id for b in rule[:3]], 1_000_000_781)
+        await away_and_back()
+        assert screen.selected_count == len(rule) - 3 and not screen.selection.is_empty
+        assert "3 on an open order" in status_text(app)
+        put_on_open_order(url, [b.id for b in rule[3:]], 1_000_000_782)
+        await away_and_back()
+        assert screen.selection.is_empty and table(app).selection.is_empty
+        assert screen.selected_count == 0
+        assert "left out" not in status_text(app) and "0 selected" in status_text(app)
+        # `t` again says why nothing can be selected.
+        await pilot.press("t", "t")
+        await settle(pilot)
+        assert screen.selected_count == 0
+        assert f"{len(rule)} on an open order" in status_text(app)
+
+
 async def test_renew_names_hand_picked_mailboxes_ordered_meanwhile_and_goes_on(book_url):
     book, url = book_url
     mine = visible(book, reseller=book.reseller_id)
