@@ -3,9 +3,7 @@ many rows read as the driver gives them."""
 
 from __future__ import annotations
 
-import gc
 import json
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
@@ -22,6 +20,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import column as sql_column
+
+from pec_tui.collector import gc_paused
+
+__all__ = ["gc_paused"]  # moved to `pec_tui.collector` (no database in it); imported from here
 
 # Ids per IN (...) list: within SQLite's limit on bound parameters, and quick to plan.
 ID_CHUNK = 5_000
@@ -68,37 +70,6 @@ def driver_rows(connection: Connection, query: Executable) -> list[tuple[Any, ..
     finally:
         result.close()
     return rows
-
-
-class _GcPauses:
-    """How many `gc_paused` blocks run now, and whether the collector was on before them."""
-
-    lock = threading.Lock()
-    count = 0
-    was_enabled = True
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while tens of thousands of rows become tuples.
-
-    Each collection walks the container objects of the process (the UI's included): while
-    54,000 mailboxes were read and made draft items, collections took as long as the rest.
-    Rows and tuples of plain values make no reference cycles, so nothing is left for later
-    but what other threads make meanwhile. Nested and concurrent pauses count: the last one
-    to end turns the collector back on (if it was on before the first)."""
-    with _GcPauses.lock:
-        if _GcPauses.count == 0:
-            _GcPauses.was_enabled = gc.isenabled()
-            gc.disable()
-        _GcPauses.count += 1
-    try:
-        yield
-    finally:
-        with _GcPauses.lock:
-            _GcPauses.count -= 1
-            if _GcPauses.count == 0 and _GcPauses.was_enabled:
-                gc.enable()
 
 
 # SQLite's page cache while one transaction changes tens of thousands of rows (KiB): with the

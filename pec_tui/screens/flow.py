@@ -12,7 +12,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Label, LoadingIndicator
 from textual.worker import WorkerState
 
+from pec_tui import collector
 from pec_tui.dialogs.leave_flow import LeaveFlowModal
 from pec_tui.dialogs.message import MessageModal
 from pec_tui.domain.draft import STEPS, Draft, RenewalRefused, Step
@@ -52,6 +53,8 @@ from pec_tui.services.prices import get_price_list
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 FLOW_GROUP = "renewal-flow"
 # The steps a user walks through before the order exists (Conferma follows confirmation).
 
@@ -62,6 +65,19 @@ STEP_SCREENS: dict[Step, type[FlowStepScreen]] = {
     Step.ORDER_FORM: OrderFormScreen,
     Step.CONTRACT: ContractScreen,
 }
+
+
+def _kept(fn: Callable[..., T]) -> Callable[..., T]:
+    """`fn`, whose result the flow keeps to its end (the draft's items, the order's quote
+    lines), with those objects kept out of the garbage collector's passes until the flow
+    thaws them (`collector.frozen`): tens of thousands of them, otherwise walked by the next
+    collections on the UI thread while the next screen is drawn."""
+
+    def call(*args: Any) -> T:
+        with collector.frozen():
+            return fn(*args)
+
+    return call
 
 
 def step_screen(step: Step, ctx: Context, draft: Draft, prices: PriceList) -> FlowStepScreen:
@@ -142,6 +158,8 @@ class RenewalFlow:
         self.lease_timer: Timer | None = None
         # While the draft is being confirmed, and after, it is no longer held as a draft.
         self._confirming = False
+        # `_kept` calls that returned: the freezes to thaw when the flow ends.
+        self._frozen = 0
 
     async def _tell(self, title: str, message: str) -> None:
         await self.app.push_screen_wait(MessageModal(title, message))
@@ -168,6 +186,8 @@ class RenewalFlow:
                 ),
             )
         finally:
+            collector.thaw(self._frozen)
+            self._frozen = 0
             if self.lease_timer is not None:
                 self.lease_timer.stop()
             if self.app.screen is self.backdrop:
@@ -187,7 +207,7 @@ class RenewalFlow:
             draft = await run_db(
                 self.app,
                 _("The draft cannot be resumed"),
-                resume_draft,
+                _kept(resume_draft),
                 ctx.engine,
                 ctx.actor,
                 self.order_id,
@@ -210,7 +230,7 @@ class RenewalFlow:
             draft = await run_db(
                 self.app,
                 _("The renewal cannot start"),
-                start_renewal,
+                _kept(start_renewal),
                 ctx.engine,
                 ctx.actor,
                 self.mailbox_ids,
@@ -219,6 +239,8 @@ class RenewalFlow:
             )
         if draft is None:
             return None
+        if self.purchase is None:
+            self._frozen += 1
         self.order_id = draft.order_id
         # This session holds the draft while the flow is open: renewed well before it ends.
         self.lease_timer = self.app.set_interval(
@@ -367,16 +389,19 @@ class RenewalFlow:
     async def _confirm(self, draft: Draft) -> list[ConfirmedOrder] | None:
         self._status(_("Confirming the order…"))
         ctx = self.ctx
-        return await run_db(
+        confirmed = await run_db(
             self.app,
             _("The order was not confirmed"),
-            confirm_order,
+            _kept(confirm_order),
             ctx.engine,
             ctx.actor,
             draft,
             ctx.today(),
             Billing(ctx.settings.bank_iban, ctx.settings.bank_beneficiary, ctx.settings.mail_from),
         )
+        if confirmed is not None:
+            self._frozen += 1
+        return confirmed
 
 
 # --- drafts left behind ---------------------------------------------------------------------

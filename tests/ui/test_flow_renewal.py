@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from datetime import date
 
@@ -469,3 +470,23 @@ async def test_reseller_prepaid_credit(sqlite_url, credit_cents, paid):
     order = _order(app.engine)
     assert order.payment_method == PaymentMethod.PREPAID_CREDIT.value
     assert order.status == (OrderStatus.PAID if paid else OrderStatus.AWAITING_PAYMENT).value
+
+
+async def test_the_flow_thaws_what_it_froze_when_it_ends(sqlite_url):
+    """The draft's items and the quote's lines are kept out of the collector's passes while
+    the flow runs (`collector.frozen`), and given back when it ends."""
+    app = make_app(sqlite_url)
+    holder = add_holder(app.engine)
+    mailbox = add_mailbox(app.engine, holder, "mario.rossi@pec.it")
+    assert gc.get_freeze_count() == 0
+    async with app.run_test(size=SIZE) as pilot:
+        app.start_renewal([mailbox])
+        await wait_for_screen(pilot, PlanScreen)
+        assert gc.get_freeze_count() > 0
+        await pilot.press("enter")
+        await _finish_from_kit(pilot)
+        assert gc.get_freeze_count() > 0
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmationScreen)
+        assert gc.get_freeze_count() == 0
