@@ -83,6 +83,12 @@ class PriceItem(StrEnum):
     def for_plan(cls, plan: Plan) -> "PriceItem":
         return cls(plan.value)
 
+    @property
+    def position(self) -> int:
+        """Where the item stands in the price list (plans, extra space, kits): the order in
+        which an order's lines are summed up."""
+        return _PRICE_ITEM_POSITION[self]
+
     @classmethod
     def for_kit(cls, kit: SignatureKit) -> "PriceItem":
         return {
@@ -90,6 +96,9 @@ class PriceItem(StrEnum):
             SignatureKit.USB_TOKEN: cls.KIT_USB_TOKEN,
             SignatureKit.REMOTE: cls.KIT_REMOTE,
         }[kit]
+
+
+_PRICE_ITEM_POSITION = {item: n for n, item in enumerate(PriceItem)}
 
 
 class Role(StrEnum):

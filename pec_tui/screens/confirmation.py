@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Label, Static
 
 from pec_tui.domain.draft import Draft, Step
-from pec_tui.domain.enums import OrderType, PaymentMethod, label
+from pec_tui.domain.enums import OrderType, PaymentMethod, PriceItem, label
 from pec_tui.domain.pricing import QuoteLine
 from pec_tui.i18n import N_, _, format_money, format_number, ngettext
 from pec_tui.services.order_lines import line_description
@@ -59,8 +59,9 @@ class LineGroup:
 
 
 def group_lines(lines: Sequence[QuoteLine]) -> list[LineGroup]:
-    """The lines summed up by item, unit price and years, in the order they first appear."""
-    groups: dict[tuple[object, ...], list[Decimal | int]] = {}
+    """The lines summed up by item, unit price and years, in price-list order (plans, extra
+    space, kits)."""
+    groups: dict[tuple[PriceItem, Decimal, int], list[Decimal | int]] = {}
     for line in lines:
         key = (line.item, line.unit, line.years)
         group = groups.get(key)
@@ -72,14 +73,16 @@ def group_lines(lines: Sequence[QuoteLine]) -> list[LineGroup]:
             group[2] += line.total
     return [
         LineGroup(
-            line_description(QuoteLine(item, unit, 1, years)),  # type: ignore[arg-type]
+            line_description(QuoteLine(item, unit, 1, years)),
             int(count),
             int(quantity),
-            years,  # type: ignore[arg-type]
-            unit,  # type: ignore[arg-type]
+            years,
+            unit,
             Decimal(total),
         )
-        for (item, unit, years), (count, quantity, total) in groups.items()
+        for (item, unit, years), (count, quantity, total) in sorted(
+            groups.items(), key=lambda group: (group[0][0].position, group[0][2], group[0][1])
+        )
     ]
 
 

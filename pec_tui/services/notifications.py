@@ -75,8 +75,7 @@ def order_lines_text(quote: Quote) -> str:
 
 def _summary_lines_text(quote: Quote) -> str:
     """One line per item, price and duration, with how many mailboxes it covers."""
-    # Grouped by item first (an order may hold tens of thousands of lines), in the order of
-    # each group's first line.
+    # Grouped by item first (an order may hold tens of thousands of lines).
     by_item: dict[tuple[PriceItem, int, Decimal], int] = {}
     addresses = set()
     for line in quote.lines:
@@ -104,10 +103,10 @@ def summary_lines_text(summary: LinesSummary) -> str:
 def _summed_lines_text(
     by_item: Sequence[tuple[PriceItem, int, Decimal, int]], mailboxes: int
 ) -> str:
-    """The rows of an order summed up by (item, years, unit price) with their quantities;
-    items sharing a description are printed as one row."""
+    """The rows of an order summed up by (item, years, unit price) with their quantities, in
+    price-list order; items sharing a description are printed as one row."""
     groups: dict[tuple[str, int, Decimal], tuple[int, Decimal]] = {}
-    for item, years, unit, count in by_item:
+    for item, years, unit, count in sorted(by_item, key=lambda g: (g[0].position, g[1], g[2])):
         row = (item_description(item), years, unit)
         quantity, total = groups.get(row, (0, Decimal(0)))
         groups[row] = (quantity + count, total + unit * count * years)

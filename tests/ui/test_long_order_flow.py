@@ -75,10 +75,10 @@ async def test_a_long_renewal_is_listed_lazily_and_summed_up_at_conferma(sqlite_
         assert "400" in text and "PEC STANDARD" not in text  # the table holds the items
         summary = confirmation.query_one("#order-lines-summary")
         rows = [summary.get_row_at(i) for i in range(summary.row_count)]
-        # In the order the lines come (by address): casella0000 is PRO, 0001 STANDARD.
+        # In price-list order, not in the order the lines come (casella0000 is PRO).
         assert [(r[0], r[1]) for r in rows] == [
-            ("PEC PRO", "100"),
             ("PEC STANDARD", "299"),
+            ("PEC PRO", "100"),
             ("PEC PREMIUM", "1"),
         ]
         await pilot.press("l")
