@@ -616,3 +616,31 @@ def test_29_february_expiries_in_a_long_order_are_renewed_as_one_by_one(engine, 
         (r.address, r.old_expiry.isoformat(), r.new_expiry.isoformat(), r.plan)
         for r in result.renewed
     }
+
+
+def test_a_word_search_finds_a_long_orders_mailboxes_by_their_new_expiry(engine):
+    """After the payment of a long order, the word search (on PostgreSQL `mailbox_search`,
+    kept by the trigger on `mailbox`) filters and sorts on every mailbox's new expiry."""
+    from pec_tui.services import mailboxes
+    from pec_tui.services.mailboxes import MailboxFilter
+
+    count = 150
+    _reseller, ids = _many(engine, count, lambda i: TODAY + timedelta(days=1 + (i * 37) % 85))
+    soon = MailboxFilter(search="casella", expiring_within_months=3)
+    assert mailboxes.count(engine, SYSTEM, soon, TODAY) == count
+    placed = _place(engine, ids, TODAY, years=1)
+
+    result = payments.register_payment(
+        engine, SYSTEM, placed.number, placed.quote.gross, "bonifico", today=TODAY
+    )
+
+    assert mailboxes.count(engine, SYSTEM, soon, TODAY) == 0
+    everything = MailboxFilter(search="casella", sort="expiry")
+    rows = mailboxes.page(engine, SYSTEM, everything, TODAY, limit=count + 1)
+    new = {r.mailbox_id: r.new_expiry for r in result.renewed}
+    assert [row.id for row in rows] == sorted(new, key=lambda i: (new[i], i))
+    assert all(row.expiry == new[row.id] for row in rows)
+    later = MailboxFilter(search="casella", expiry_month=new[ids[0]].replace(day=1))
+    assert mailboxes.count(engine, SYSTEM, later, TODAY) == sum(
+        1 for e in new.values() if (e.year, e.month) == (new[ids[0]].year, new[ids[0]].month)
+    )
