@@ -9,7 +9,7 @@ folded the same way: accented Latin letters become their plain letter (`FOLD_FRO
   tokenizer, a row per mailbox: its address as written and its holder's name with the
   accents folded (the tokenizer folds the case), kept in step by triggers on `mailbox` and
   `holder`. A search is one FTS5 query giving mailbox ids.
-- PostgreSQL: `mailbox_search` (migration 0010), one narrow row per mailbox with what a
+- PostgreSQL: `mailbox_search` (migrations 0010, 0012), one narrow row per mailbox with what a
   search reads (id, reseller, expiry, and the address and holder's name folded in one
   text), a `pg_trgm` GIN index on that text, kept in step by statement triggers on
   `mailbox` and `holder`. `pec_fold` is an IMMUTABLE SQL function (`unaccent` is not
@@ -216,11 +216,14 @@ def restore_after_bulk(cursor: Any, dialect: str) -> None:
         ops = '"' + str(cursor.fetchone()[0]).replace('"', '""') + '".gin_trgm_ops'
         cursor.execute(f"DROP INDEX IF EXISTS {POSTGRES_INDEX}")
         # Every row again, in one statement: rows the loader added while the trigger was off.
+        # In id order, as `mailbox` (migration 0012): a payment's new expiries are HOT updates
+        # only while each page keeps room for them, and the join's own order gathered a
+        # holder's mailboxes, often renewed together, on the same pages.
         cursor.execute(f"TRUNCATE {POSTGRES_TABLE}")
         cursor.execute(
             f"INSERT INTO {POSTGRES_TABLE} (id, reseller_id, expiry, words) "
             "SELECT m.id, m.reseller_id, m.expiry, pec_search_words(m.address, h.display_name) "
-            "FROM mailbox m JOIN holder h ON h.id = m.holder_id"
+            "FROM mailbox m JOIN holder h ON h.id = m.holder_id ORDER BY m.id"
         )
         cursor.execute(f"CREATE INDEX {POSTGRES_INDEX} ON {POSTGRES_TABLE} USING gin (words {ops})")
         cursor.execute(f"ALTER TABLE mailbox ENABLE TRIGGER {_POSTGRES_INSERT_TRIGGER}")

@@ -453,7 +453,22 @@ def test_paying_an_order_of_thousands_renews_every_mailbox_at_once(engine):
     assert mail.to_address == "ordini@grande.example.it"
     assert "casella00001@pec.example.it" not in mail.message
     [event] = events
-    assert len(event.details["mailboxes"]) == count
+    assert event.details["mailboxes"] == count
+    assert _audited(event) == {
+        (r.address, r.old_expiry.isoformat(), r.new_expiry.isoformat(), r.plan)
+        for r in result.renewed
+    }
+
+
+def _audited(event) -> set[tuple[str, str | None, str, str]]:
+    """(address, old expiry, new expiry, plan) of every mailbox a payment's audit row lists."""
+    found = [
+        (address, group["old_expiry"], group["new_expiry"], group["plan"])
+        for group in event.details["renewed"]
+        for address in group["addresses"]
+    ]
+    assert len(found) == len(set(found)) == event.details["mailboxes"]
+    return set(found)
 
 
 def test_a_long_order_is_invoiced_and_mailed_as_its_lines_one_by_one_would_be(engine):
@@ -567,3 +582,65 @@ def test_a_29_february_expiry_moves_to_28_february_in_a_common_year(engine):
 
     assert get(engine, Mailbox, leap).expiry == date(2029, 2, 28)
     assert get(engine, Mailbox, plain).expiry == date(2029, 3, 1)
+
+
+@pytest.mark.parametrize("years", [1, 4])
+def test_29_february_expiries_in_a_long_order_are_renewed_as_one_by_one(engine, years):
+    """The UPDATE of a whole order corrects only the expiries on 29 February: to 28
+    February in a common year, kept in a leap year; every other day keeps its day."""
+    today = date(2028, 2, 1)
+    count = 150
+
+    def expiry_of(i: int) -> date:
+        return date(2028, 2, 29) if i % 5 == 0 else today + timedelta(days=i % 60)
+
+    _reseller, ids = _many(engine, count, expiry_of)
+    placed = _place(engine, ids, today, years=years)
+
+    result = payments.register_payment(
+        engine, SYSTEM, placed.number, placed.quote.gross, "bonifico", today=today
+    )
+
+    assert len(result.renewed) == count
+    with Session(engine) as session:
+        stored = {m.id: m.expiry for m in session.exec(select(Mailbox)).all()}
+        [event] = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "payment.register")
+        ).all()
+    for i, mailbox_id in enumerate(ids):
+        assert stored[mailbox_id] == renewed_expiry(expiry_of(i), years)
+    leap_days = {stored[mailbox_id] for i, mailbox_id in enumerate(ids) if i % 5 == 0}
+    assert leap_days == {date(2029, 2, 28) if years == 1 else date(2032, 2, 29)}
+    assert {(r.mailbox_id, r.new_expiry) for r in result.renewed} == set(stored.items())
+    assert _audited(event) == {
+        (r.address, r.old_expiry.isoformat(), r.new_expiry.isoformat(), r.plan)
+        for r in result.renewed
+    }
+
+
+def test_a_word_search_finds_a_long_orders_mailboxes_by_their_new_expiry(engine):
+    """After the payment of a long order, the word search (on PostgreSQL `mailbox_search`,
+    kept by the trigger on `mailbox`) filters and sorts on every mailbox's new expiry."""
+    from pec_tui.services import mailboxes
+    from pec_tui.services.mailboxes import MailboxFilter
+
+    count = 150
+    _reseller, ids = _many(engine, count, lambda i: TODAY + timedelta(days=1 + (i * 37) % 85))
+    soon = MailboxFilter(search="casella", expiring_within_months=3)
+    assert mailboxes.count(engine, SYSTEM, soon, TODAY) == count
+    placed = _place(engine, ids, TODAY, years=1)
+
+    result = payments.register_payment(
+        engine, SYSTEM, placed.number, placed.quote.gross, "bonifico", today=TODAY
+    )
+
+    assert mailboxes.count(engine, SYSTEM, soon, TODAY) == 0
+    everything = MailboxFilter(search="casella", sort="expiry")
+    rows = mailboxes.page(engine, SYSTEM, everything, TODAY, limit=count + 1)
+    new = {r.mailbox_id: r.new_expiry for r in result.renewed}
+    assert [row.id for row in rows] == sorted(new, key=lambda i: (new[i], i))
+    assert all(row.expiry == new[row.id] for row in rows)
+    later = MailboxFilter(search="casella", expiry_month=new[ids[0]].replace(day=1))
+    assert mailboxes.count(engine, SYSTEM, later, TODAY) == sum(
+        1 for e in new.values() if (e.year, e.month) == (new[ids[0]].year, new[ids[0]].month)
+    )
