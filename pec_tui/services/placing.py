@@ -55,7 +55,7 @@ from pec_tui.services.addresses import existing_mailbox_for_purchase, refuse_if_
 from pec_tui.services.database import ORDER_NUMBER_COUNTER
 from pec_tui.services.mail_render import render_plain
 from pec_tui.services.order_lines import ORDER_LINE_COLUMNS, holder_snapshot, order_lines
-from pec_tui.services.payments import reseller_covering, settle_with_credit
+from pec_tui.services.payments import settle_with_credit
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.scope import OutOfScope, owns
 
@@ -576,12 +576,15 @@ def place_orders(
     conflicts = open_order_conflicts(session, drafts)
     checked: list[_Checked] = []
     now = utcnow()
+    # Each reseller's prepaid credit, read (and locked) once until a payment spends some.
+    credit: dict[int | None, int | None] = {}
     for index, draft in enumerate(drafts):
         try:
             if index in conflicts:
                 raise conflicts[index]
             method = _checked_method(draft, actor, origin)
             if draft.is_purchase:
+                credit.clear()  # it may pay with credit
                 results[index] = _place_alone(session, actor, draft, today, billing, origin, prices)
                 continue
             _reserved, reseller_id = _reserved_mailboxes(
@@ -592,14 +595,18 @@ def place_orders(
             q = price_quote(prices, choices, draft.years, draft.kit)
             balance = None
             if method is PaymentMethod.PREPAID_CREDIT:
-                if reseller_covering(session, reseller_id, to_cents(q.gross)) is not None:
+                if reseller_id not in credit:
+                    credit[reseller_id] = _credit_balance(session, reseller_id)
+                balance = credit[reseller_id]
+                if balance is not None and balance >= to_cents(q.gross):
                     # Paid at once: the payment, its invoice and e-mails are `place_order`'s.
+                    # The credit it spent (if its savepoint held) is read again for the next.
+                    del credit[reseller_id]
                     results[index] = _place_alone(
                         session, actor, draft, today, billing, origin, prices, facts
                     )
                     continue
-                reseller = session.get(Reseller, reseller_id) if reseller_id else None
-                balance = reseller.credit_cents if reseller else 0
+                balance = balance or 0
         except Exception as exc:  # refused (or its savepoint failed): the others go on
             results[index] = exc
             continue
@@ -617,6 +624,15 @@ def place_orders(
     if checked:
         _write_orders(session, actor, checked, billing, origin, results)
     return [r if r is not None else RuntimeError("not placed") for r in results]
+
+
+def _credit_balance(session: Session, reseller_id: int | None) -> int | None:
+    """The prepaid credit of `reseller_id`, its row locked as `reseller_covering` locks it;
+    None when there is no such reseller."""
+    if reseller_id is None:
+        return None
+    reseller = session.get(Reseller, reseller_id, with_for_update=True)
+    return reseller.credit_cents if reseller is not None else None
 
 
 def _place_alone(
