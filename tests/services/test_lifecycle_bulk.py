@@ -30,6 +30,7 @@ from pec_tui.domain.draft import RenewalRefused
 from pec_tui.domain.enums import OrderStatus
 from pec_tui.services import delivery, lifecycle
 from pec_tui.services.lifecycle import JOB_ACTOR, Notice, run_lifecycle
+from pec_tui.services.payments import PaymentRefused, settle_many_with_credit
 from pec_tui.services.placing import (
     Billing,
     ConfirmedOrder,
@@ -38,6 +39,7 @@ from pec_tui.services.placing import (
     place_orders,
 )
 from pec_tui.services.prices import load_price_list
+from pec_tui.services.transactions import write_session
 
 pytestmark = pytest.mark.usefixtures("italian")
 
@@ -454,3 +456,36 @@ def test_credit_paid_renewals_in_a_batch_are_those_placed_one_at_a_time(engine, 
     assert OrderStatus.PAID.value in statuses[refused:]
     assert money["invoice_numbers_gap_free"]
     assert [bool(p) for p in money["payments"]] == [s == OrderStatus.PAID.value for s in statuses]
+
+
+def test_paying_together_is_refused_whole_when_the_credit_falls_short(engine):
+    set_issuer(engine)
+    reseller = add_reseller(engine, "Povera Srl", 5_000, "povera@example.it")
+    holder = add_holder(engine, reseller_id=reseller)
+    boxes = _credit_group(engine, "short", reseller, holder)
+    # The job pays what 50.00 covers; the rest wait.
+    report = run_lifecycle(engine, DAY)
+    assert 0 < report.paid_with_credit < len(boxes)
+    with Session(engine) as session:
+        waiting = session.exec(
+            select(Order.id)
+            .where(Order.status == OrderStatus.AWAITING_PAYMENT.value)
+            .order_by(col(Order.id))
+        ).all()
+        before = (
+            session.get_one(Reseller, reseller).credit_cents,
+            len(session.exec(select(Payment)).all()),
+            len(session.exec(select(Invoice)).all()),
+        )
+    assert waiting
+    with pytest.raises(PaymentRefused), write_session(engine) as session:
+        settle_many_with_credit(session, JOB_ACTOR, waiting, DAY)
+    with Session(engine) as session:
+        after = (
+            session.get_one(Reseller, reseller).credit_cents,
+            len(session.exec(select(Payment)).all()),
+            len(session.exec(select(Invoice)).all()),
+        )
+        statuses = set(session.exec(select(Order.status).where(col(Order.id).in_(waiting))).all())
+    assert after == before
+    assert statuses == {OrderStatus.AWAITING_PAYMENT.value}
