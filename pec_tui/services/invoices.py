@@ -129,6 +129,11 @@ def counter_name(year: int) -> str:
 def next_number(session: Session, year: int) -> int:
     """The next invoice number of `year`, without gaps: the year's counter row, created on
     first use, is locked FOR UPDATE until the caller's transaction ends."""
+    return next_numbers(session, year, 1)[0]
+
+
+def next_numbers(session: Session, year: int, count: int) -> range:
+    """The next `count` invoice numbers of `year`, one block, as `next_number` gives one."""
     name = counter_name(year)
     table = Counter.__table__
     dialect = session.get_bind().dialect.name
@@ -139,9 +144,9 @@ def next_number(session: Session, year: int) -> int:
     current = session.execute(
         sa_select(table.c.value).where(table.c.name == name).with_for_update()
     ).scalar_one()
-    number = int(current) + 1
-    session.execute(sa_update(table).where(table.c.name == name).values(value=number))
-    return number
+    last = int(current) + count
+    session.execute(sa_update(table).where(table.c.name == name).values(value=last))
+    return range(last - count + 1, last + 1)
 
 
 def label(year: int, number: int) -> str:
@@ -386,15 +391,72 @@ def issue_invoice(
             )
         }
         rows = invoice_lines(lines, descriptions, periods)
+    invoice = _new_invoice(order, rows, next_number(session, paid_on.year), method, paid_on)
+    session.add(invoice)
+    session.flush()  # its id is the file's progressivo
+    _render(session, invoice, current_issuer(session))
+    return invoice
+
+
+def issue_invoices(
+    session: Session,
+    items: Sequence[tuple[Order, Sequence[LineFacts] | LinesSummary, Periods]],
+    method: PaymentMethod,
+    paid_on: date,
+) -> list[Invoice]:
+    """`issue_invoice` of many orders paid together (order, lines, periods), in their order:
+    their numbers one block, their lines' descriptions read and their rows written with
+    one statement each."""
+    table = OrderLine.__table__
+    ids = [order.id for order, _lines, _periods in items]
+    existing = {
+        invoice.order_id: invoice
+        for invoice in session.exec(
+            select(Invoice).where(
+                col(Invoice.order_id).in_(ids), Invoice.document_type == fatturapa.INVOICE
+            )
+        )
+    }
+    descriptions: dict[int, dict[int, str]] = {order_id: {} for order_id in ids}
+    if len(existing) < len(ids):
+        for order_id, line_id, description in session.execute(
+            sa_select(table.c.order_id, table.c.id, table.c.description).where(
+                table.c.order_id.in_(ids)
+            )
+        ):
+            descriptions[order_id][line_id] = description
+    new = [item for item in items if item[0].id not in existing]
+    numbers = iter(next_numbers(session, paid_on.year, len(new)) if new else ())
+    made: list[Invoice] = []
+    for order, lines, periods in new:
+        rows = (
+            summed_invoice_lines(lines)
+            if isinstance(lines, LinesSummary)
+            else invoice_lines(lines, descriptions[order.id], periods)
+        )
+        made.append(_new_invoice(order, rows, next(numbers), method, paid_on))
+    session.add_all(made)
+    session.flush()  # their ids are the files' progressivi
+    issuer = current_issuer(session)
+    for invoice in made:
+        _render(session, invoice, issuer)
+    by_order = {invoice.order_id: invoice for invoice in made} | existing
+    return [by_order[order_id] for order_id in ids]
+
+
+def _new_invoice(
+    order: Order, rows: list[dict[str, Any]], number: int, method: PaymentMethod, paid_on: date
+) -> Invoice:
+    """The invoice row of `order` numbered `number`, to be rendered (`_render`)."""
     snapshot = order.holder_snapshot or {}
     buyer = None
     try:
         buyer = _buyer_json(buyer_of(snapshot))
     except (fatturapa.InvoiceInvalid, ValueError, TypeError):
         buyer = None
-    invoice = Invoice(
+    return Invoice(
         year=paid_on.year,
-        number=next_number(session, paid_on.year),
+        number=number,
         document_type=fatturapa.INVOICE,
         order_id=order.id,
         reseller_id=order.reseller_id,
@@ -410,10 +472,6 @@ def issue_invoice(
         payment_method=method.value,
         paid_on=paid_on,
     )
-    session.add(invoice)
-    session.flush()  # its id is the file's progressivo
-    _render(session, invoice, current_issuer(session))
-    return invoice
 
 
 def issue_credit_note(

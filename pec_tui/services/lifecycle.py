@@ -10,8 +10,8 @@ Writes go in batches, one commit each: a page of notices is one multi-row INSERT
 `sent_notice` rows and one of its e-mails (rendered from their words by `mail_render`, the
 same text the email package makes); automatic renewal orders are placed through the
 pipeline in its batch form (`place_orders`: `place_order`'s checks for each mailbox, one
-INSERT per table for the batch), `AUTO_RENEWAL_BATCH` to a transaction, a refused mailbox
-left out alone. Ctrl-C stops between batches: what was committed is whole.
+INSERT per table for the batch, those the reseller's credit pays at once paid together),
+`AUTO_RENEWAL_BATCH` to a transaction, a refused mailbox left out alone. Ctrl-C stops between batches: what was committed is whole.
 """
 
 from __future__ import annotations

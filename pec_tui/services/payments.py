@@ -721,6 +721,112 @@ def settle_with_credit(
         today,
         mail_from,
     )
+    _debit(session, actor, reseller, order)
+    return result
+
+
+def settle_many_with_credit(
+    session: Session,
+    actor: Actor,
+    order_ids: Sequence[int],
+    today: date,
+    mail_from: str | None = None,
+) -> list[PaymentResult]:
+    """`settle_with_credit` of many renewal orders awaiting payment, in the order of their
+    ids, inside the caller's transaction: what paying each in turn writes (mailboxes
+    renewed, Payment rows, invoices numbered in that order, Rinnovo completato e-mails,
+    audit events, the credit debited order by order with its movements), with one statement
+    per table where the orders allow it (the lifecycle job's automatic renewals).
+
+    The caller has found that the credit covers them all; PaymentRefused when it does not or
+    an order cannot be paid, and the caller's transaction is then to be rolled back."""
+    orders = list(
+        session.exec(
+            select(Order)
+            .where(col(Order.id).in_(list(order_ids)))
+            .order_by(col(Order.id))
+            .with_for_update()
+        )
+    )
+    if len(orders) != len(set(order_ids)):
+        raise PaymentRefused(_("An order to be paid no longer exists."))
+    reference = _("prepaid credit")
+    method = PaymentMethod.PREPAID_CREDIT
+    # Everything is checked, and the lines read, before anything changes (as `settle`).
+    settled: list[tuple[Order, list[RenewedMailbox], list[LineFacts] | LinesSummary]] = []
+    resellers: dict[int, Reseller] = {}
+    spent: dict[int, int] = {}
+    for order in orders:
+        if order.type != OrderType.RENEWAL.value:
+            raise PaymentRefused(_("Only renewals are paid together."))
+        _refuse_payment(order, order.gross_cents, today, today)
+        reseller_id = order.reseller_id
+        if reseller_id not in resellers:
+            reseller = credit_covers(session, order)
+            if reseller is None or reseller_id is None:
+                raise PaymentRefused(_("The prepaid credit does not cover the orders."))
+            resellers[reseller_id] = reseller
+        spent[reseller_id] = spent.get(reseller_id, 0) + order.gross_cents
+        if resellers[reseller_id].credit_cents < spent[reseller_id]:
+            raise PaymentRefused(_("The prepaid credit does not cover the orders."))
+        renewed = _renewals(session, order, today)
+        facts = order_line_facts(session, order.id)
+        # A long order's lines summed up, as `settle` sums them up.
+        summary = (
+            renewal_lines_summary(session, order.id)
+            if len(facts) > invoices.ITEMISED_LINES
+            else None
+        )
+        settled.append((order, renewed, summary or facts))
+    _apply_plan_lines_many(session, [order.id for order in orders])
+    _mark_paid_many(session, actor, orders, method, today, reference)
+    session.flush()
+    issued = invoices.issue_invoices(
+        session,
+        [
+            (order, lines, {} if isinstance(lines, LinesSummary) else _periods(renewed, today))
+            for order, renewed, lines in settled
+        ],
+        method,
+        today,
+    )
+    results = []
+    for (order, renewed, lines), invoice in zip(settled, issued, strict=True):
+        attachment = (
+            (invoice.file_name, invoice.xml.encode("utf-8"))
+            if invoice.xml is not None and invoice.file_name is not None
+            else None
+        )
+        notifications.queue_renewal_completed(
+            session,
+            order,
+            lines,
+            [(r.address, r.new_expiry) for r in renewed],
+            today,
+            mail_from,
+            attachment=attachment,
+        )
+        _audit_payment(session, actor, order, order.gross_cents, method, today, reference, renewed)
+        reseller = resellers[order.reseller_id or 0]
+        _debit(session, actor, reseller, order)
+        results.append(
+            PaymentResult(
+                order_id=order.id,
+                number=confirmed_number(order),
+                amount=from_cents(order.gross_cents),
+                method=method,
+                paid_on=today,
+                already_paid=False,
+                renewed=tuple(renewed),
+                invoice=invoices.label(invoice.year, invoice.number),
+                invoice_problem=invoice.reason,
+            )
+        )
+    return results
+
+
+def _debit(session: Session, actor: Actor, reseller: Reseller, order: Order) -> None:
+    """Take `order`'s gross total from the reseller's credit, with its movement."""
     reseller.credit_cents -= order.gross_cents
     reseller.version += 1
     session.add(reseller)
@@ -734,7 +840,69 @@ def settle_with_credit(
             note=_("Order no. {number}").format(number=order.number),
         )
     )
-    return result
+
+
+def _apply_plan_lines_many(session: Session, order_ids: Sequence[int]) -> None:
+    """`_apply_plan_lines` of many orders with one UPDATE ... FROM their lines and rows."""
+    mailbox, lines, orders = Mailbox.__table__, OrderLine.__table__, Order.__table__
+    archive = lines.c.plan.in_([plan.value for plan in Plan if PLANS[plan].has_archive])
+    dialect = session.get_bind().dialect.name
+    session.execute(
+        update(mailbox)
+        .where(
+            lines.c.order_id.in_(list(order_ids)),
+            lines.c.mailbox_id == mailbox.c.id,
+            lines.c.plan.is_not(None),
+            orders.c.id == lines.c.order_id,
+        )
+        .values(
+            expiry=_renewed_expiry_sql(dialect, mailbox.c.expiry, lines.c.years),
+            plan=lines.c.plan,
+            extra_mailbox_gb=lines.c.extra_mailbox_gb,
+            extra_archive_gb=case((archive, lines.c.extra_archive_gb), else_=0),
+            archive_used_mb=case((archive, mailbox.c.archive_used_mb), else_=0),
+            auto_renew=orders.c.auto_renew,
+            renewal_years=orders.c.years,
+            payment_method=orders.c.payment_method,
+            version=mailbox.c.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _mark_paid_many(
+    session: Session,
+    actor: Actor,
+    orders: Sequence[Order],
+    method: PaymentMethod,
+    paid_on: date,
+    reference: str | None,
+) -> None:
+    """`_mark_paid` of many orders, each paying its gross total: one DELETE of their
+    reservations, their rows and Payment rows written with the next flush."""
+    now = utcnow()
+    for order in orders:
+        order.status = OrderStatus.PAID.value
+        order.paid_at = now
+        order.updated_at = now
+        order.version += 1
+        session.add(order)
+    session.execute(
+        delete(OpenRenewal).where(col(OpenRenewal.order_id).in_([o.id for o in orders]))
+    )
+    session.add_all(
+        [
+            Payment(
+                order_id=order.id,
+                amount_cents=order.gross_cents,
+                method=method.value,
+                paid_on=paid_on,
+                reference=reference[:140] if reference else None,
+                operator_id=actor.operator_id,
+            )
+            for order in orders
+        ]
+    )
 
 
 def pay_with_credit(

@@ -55,7 +55,7 @@ from pec_tui.services.addresses import existing_mailbox_for_purchase, refuse_if_
 from pec_tui.services.database import ORDER_NUMBER_COUNTER
 from pec_tui.services.mail_render import render_plain
 from pec_tui.services.order_lines import ORDER_LINE_COLUMNS, holder_snapshot, order_lines
-from pec_tui.services.payments import reseller_covering, settle_with_credit
+from pec_tui.services.payments import settle_many_with_credit, settle_with_credit
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.scope import OutOfScope, owns
 
@@ -543,6 +543,8 @@ class _Checked:
     row: dict[str, Any]
     # To be paid with credit, which does not cover it: the reseller's balance.
     credit_short: int | None = None
+    # An automatic renewal the reseller's credit pays at once (`settle_many_with_credit`).
+    paid: bool = False
 
 
 def place_orders(
@@ -563,11 +565,15 @@ def place_orders(
     a draft refused gets its exception in its place in the result, the others their
     `ConfirmedOrder`. Their numbers are one block (`next_order_numbers`); their orders, lines,
     reservations, audit events (a credit payment refused for want of credit included) and
-    e-mails go in with one multi-row INSERT each. A draft that the reseller's prepaid credit
-    pays at once (its payment, invoice and e-mails), or that buys mailboxes, goes through
-    `place_order` itself in a savepoint of its own, in its turn: the credit it spends is
-    gone for the next. An IntegrityError of the bulk statements (a mailbox reserved meanwhile
-    by another transaction) leaves the transaction to be rolled back, as `place_order`'s does.
+    e-mails go in with one multi-row INSERT each. Each reseller's credit is read (and
+    locked) once: an automatic renewal it covers is paid at once, with the others it covers
+    (`payments.settle_many_with_credit`: their payments, invoices numbered in the drafts'
+    order, Rinnovo completato e-mails), the credit it spends gone for the next draft. A
+    draft paid with credit from another origin, or that buys mailboxes, goes through
+    `place_order` itself in a savepoint of its own, in its turn. An IntegrityError of the
+    bulk statements (a mailbox reserved meanwhile by another transaction), or a
+    PaymentRefused of the payments, leaves the transaction to be rolled back, as
+    `place_order`'s does.
     """
     if facts is None:
         ids = [i.mailbox_id for d in drafts for i in d.items if i.mailbox_id is not None]
@@ -576,12 +582,15 @@ def place_orders(
     conflicts = open_order_conflicts(session, drafts)
     checked: list[_Checked] = []
     now = utcnow()
+    # Each reseller's prepaid credit, read (and locked) once until a payment spends some.
+    credit: dict[int | None, int | None] = {}
     for index, draft in enumerate(drafts):
         try:
             if index in conflicts:
                 raise conflicts[index]
             method = _checked_method(draft, actor, origin)
             if draft.is_purchase:
+                credit.clear()  # it may pay with credit
                 results[index] = _place_alone(session, actor, draft, today, billing, origin, prices)
                 continue
             _reserved, reseller_id = _reserved_mailboxes(
@@ -591,15 +600,25 @@ def place_orders(
             choices = tuple(draft.choices())
             q = price_quote(prices, choices, draft.years, draft.kit)
             balance = None
+            pay = False
             if method is PaymentMethod.PREPAID_CREDIT:
-                if reseller_covering(session, reseller_id, to_cents(q.gross)) is not None:
-                    # Paid at once: the payment, its invoice and e-mails are `place_order`'s.
-                    results[index] = _place_alone(
-                        session, actor, draft, today, billing, origin, prices, facts
-                    )
-                    continue
-                reseller = session.get(Reseller, reseller_id) if reseller_id else None
-                balance = reseller.credit_cents if reseller else 0
+                if reseller_id not in credit:
+                    credit[reseller_id] = _credit_balance(session, reseller_id)
+                balance = credit[reseller_id]
+                if balance is not None and balance >= to_cents(q.gross):
+                    if origin is not Origin.AUTO_RENEWAL:
+                        # Paid at once by `place_order`; the credit it spent (if its
+                        # savepoint held) is read again for the next.
+                        del credit[reseller_id]
+                        results[index] = _place_alone(
+                            session, actor, draft, today, billing, origin, prices, facts
+                        )
+                        continue
+                    # Paid at once with the batch (`settle_many_with_credit`).
+                    credit[reseller_id] = balance - to_cents(q.gross)
+                    pay = True
+                else:
+                    balance = balance or 0
         except Exception as exc:  # refused (or its savepoint failed): the others go on
             results[index] = exc
             continue
@@ -613,10 +632,23 @@ def place_orders(
             auto_generated=origin is Origin.AUTO_RENEWAL,
         )
         row.update(_confirmed_values(draft, q, actor, holder_row, reseller_id, method, now))
-        checked.append(_Checked(index, draft, method, q, choices, holder_row, row, balance))
+        checked.append(
+            _Checked(
+                index, draft, method, q, choices, holder_row, row, None if pay else balance, pay
+            )
+        )
     if checked:
-        _write_orders(session, actor, checked, billing, origin, results)
+        _write_orders(session, actor, checked, billing, origin, results, today)
     return [r if r is not None else RuntimeError("not placed") for r in results]
+
+
+def _credit_balance(session: Session, reseller_id: int | None) -> int | None:
+    """The prepaid credit of `reseller_id`, its row locked as `reseller_covering` locks it;
+    None when there is no such reseller."""
+    if reseller_id is None:
+        return None
+    reseller = session.get(Reseller, reseller_id, with_for_update=True)
+    return reseller.credit_cents if reseller is not None else None
 
 
 def _place_alone(
@@ -641,8 +673,10 @@ def _write_orders(
     billing: Billing,
     origin: Origin,
     results: list[ConfirmedOrder | Exception | None],
+    today: date,
 ) -> None:
-    """`place_orders`' rows of the drafts `checked`, none paid: one INSERT per table."""
+    """`place_orders`' rows of the drafts `checked`: one INSERT per table; then the payments
+    of those the credit pays at once, together (`settle_many_with_credit`)."""
     connection = session.connection()
     dialect = connection.dialect.name
     numbers = next_order_numbers(session, len(checked))
@@ -706,7 +740,8 @@ def _write_orders(
             c.method, order.number, c.quote.gross, billing.iban, billing.beneficiary
         )
         name, email_to = _recipient(session, c.draft, c.holder, order.reseller_id)
-        if email_to:
+        # An automatic renewal paid at once needs no order e-mail: Rinnovo completato says all.
+        if email_to and not c.paid:
             subject, body = notifications.order_confirmation_text(
                 order,
                 c.quote,
@@ -728,10 +763,13 @@ def _write_orders(
             payment_method=c.method,
             payment_instructions=instructions,
             email_to=email_to,
-            paid=False,
+            paid=c.paid,
             billed_to=name,
         )
     outbox.enqueue_many(session, mails)
+    paid = [order.id for c, order in zip(checked, placed, strict=True) if c.paid]
+    if paid:
+        settle_many_with_credit(session, actor, paid, today, billing.mail_from)
 
 
 @dataclass(frozen=True)

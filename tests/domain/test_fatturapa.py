@@ -254,3 +254,58 @@ def test_holder_fields_printed_on_the_invoice_are_latin1() -> None:
     assert (stored.first_name, stored.street) == ("Lukasz", 'Via "Roma" 1')
     errors = validate_holder(HolderData(**{**data.__dict__, "last_name": "Ωmega"}))
     assert "Ω" in errors["last_name"]
+
+
+def _encoder_xml(doc: Document) -> bytes:
+    """What the schema's encoder (xmlschema) makes of the document."""
+    return (fatturapa._DECLARATION + fatturapa._encoded_xml(fatturapa.invoice_data(doc))).encode()
+
+
+PLAIN_CASES = [
+    *((kind, method, {}) for kind in HolderKind for method in PaymentMethod),
+    (
+        HolderKind.COMPANY,
+        PaymentMethod.CARD,
+        dict(
+            document_type=fatturapa.CREDIT_NOTE,
+            related=("7/2026", date(2026, 3, 1)),
+            causale="Rimborso ordine n. 1000000001",
+        ),
+    ),
+    (
+        HolderKind.PRIVATE,
+        PaymentMethod.PREPAID_CREDIT,
+        dict(
+            causale="Ordine n. 1 & <altro> \"citato\" 'così' à è ÿ",
+            lines=(
+                Line("PEC & <Co> \"x\" 'y' città", Decimal(3), Decimal("1.5"), Decimal("4.50")),
+                *LINES,
+            ),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "method", "changes"), PLAIN_CASES)
+def test_plain_texts_are_written_as_the_schemas_encoder_writes_them(
+    official, kind, method, changes
+) -> None:
+    doc = _doc(BUYERS[kind], method, **changes)
+    fatturapa._plain_xml(fatturapa.invoice_data(doc))  # plain: not the encoder's way
+    xml = fatturapa.build_xml(doc)
+    assert xml == _encoder_xml(doc)
+    official.validate(xml.decode())
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["two  spaces", " leading", "trailing ", "tab\there", "line\nbreak", "cr\rlf", "nbsp\xa0"],
+)
+def test_other_texts_go_through_the_schemas_encoder(official, text) -> None:
+    line = Line(f"PEC {text}", Decimal(1), Decimal("25.00"), Decimal("25.00"))
+    doc = _doc(BUYERS[HolderKind.COMPANY], PaymentMethod.CARD, lines=(line, *LINES[1:]))
+    with pytest.raises(fatturapa._NotPlain):
+        fatturapa._plain_xml(fatturapa.invoice_data(doc))
+    xml = fatturapa.build_xml(doc)
+    assert xml == _encoder_xml(doc)
+    official.validate(xml.decode())

@@ -10,22 +10,27 @@ from decimal import Decimal
 
 import pytest
 from book_builder import add_holder, add_mailbox, add_reseller, confirm_renewal, set_issuer
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from pec_tui.db.models import (
     AuditEvent,
+    CreditMovement,
     Holder,
+    Invoice,
     Mailbox,
     OpenRenewal,
     Order,
     OrderLine,
     OutboxMessage,
+    Payment,
+    Reseller,
     SentNotice,
 )
 from pec_tui.domain.draft import RenewalRefused
 from pec_tui.domain.enums import OrderStatus
 from pec_tui.services import delivery, lifecycle
 from pec_tui.services.lifecycle import JOB_ACTOR, Notice, run_lifecycle
+from pec_tui.services.payments import PaymentRefused, settle_many_with_credit
 from pec_tui.services.placing import (
     Billing,
     ConfirmedOrder,
@@ -34,6 +39,7 @@ from pec_tui.services.placing import (
     place_orders,
 )
 from pec_tui.services.prices import load_price_list
+from pec_tui.services.transactions import write_session
 
 pytestmark = pytest.mark.usefixtures("italian")
 
@@ -312,3 +318,174 @@ def test_an_interrupted_run_of_renewals_is_finished_by_the_next(engine, monkeypa
     assert not run_lifecycle(engine, DAY).changed_anything
     with Session(engine) as session:
         assert len(session.exec(select(Order)).all()) == 5
+
+
+# Mailboxes whose orders the reseller's credit pays, in page order, until it runs short: a
+# dear one it cannot pay, then a cheaper one it still can.
+CREDIT_KINDS = [
+    ("PRO", 0, 1),
+    ("STANDARD", 0, 1),
+    ("PREMIUM", 2, 3),
+    ("STANDARD", 0, 1),
+    ("PRO", 1, 2),
+    ("STANDARD", 0, 1),
+]
+
+
+def _credit_group(engine, prefix: str, reseller: int, holder: int) -> list[int]:
+    return [
+        add_mailbox(
+            engine,
+            holder,
+            f"{prefix}{i}@pec.it",
+            EXPIRY,
+            plan=plan,
+            extra_mailbox_gb=gb,
+            renewal_years=years,
+            payment_method="credito",
+            auto_renew=True,
+            reseller_id=reseller,
+        )
+        for i, (plan, gb, years) in enumerate(CREDIT_KINDS)
+    ]
+
+
+def _money_written(engine, reseller: int, boxes: list[int]) -> dict:
+    """The reseller's credit, its movements, and per mailbox its order's payment and
+    invoice (the invoice's number as its place among the group's)."""
+    with Session(engine) as session:
+        orders = [
+            session.get_one(
+                Order,
+                session.exec(
+                    select(OrderLine.order_id).where(OrderLine.mailbox_id == box).distinct()
+                ).one(),
+            )
+            for box in boxes
+        ]
+        payments = [
+            session.exec(
+                select(Payment.amount_cents, Payment.method, Payment.paid_on).where(
+                    Payment.order_id == order.id
+                )
+            ).all()
+            for order in orders
+        ]
+        invoices = [
+            session.exec(
+                select(Invoice.year, Invoice.number, Invoice.status, Invoice.gross_cents).where(
+                    Invoice.order_id == order.id
+                )
+            ).all()
+            for order in orders
+        ]
+        numbers = sorted(i[0][1] for i in invoices if i)
+        movements = session.exec(
+            select(CreditMovement.amount_cents, CreditMovement.balance_after_cents, Order.number)
+            .join(Order, col(Order.id) == CreditMovement.order_id)
+            .where(CreditMovement.reseller_id == reseller)
+            .order_by(col(CreditMovement.id))
+        ).all()
+        # Which of the group's mailboxes each movement paid for (the orders paid at once
+        # take their numbers before those of a batch left awaiting payment).
+        place = {o.number: i for i, o in enumerate(orders)}
+        return {
+            "credit": session.get_one(Reseller, reseller).credit_cents,
+            "gross": [o.gross_cents for o in orders],
+            "status": [o.status for o in orders],
+            "payments": payments,
+            "invoices": [
+                [(y, numbers.index(n), s, g) for y, n, s, g in found] for found in invoices
+            ],
+            "invoice_numbers_gap_free": numbers
+            == list(range(numbers[0], numbers[0] + len(numbers)))
+            if numbers
+            else True,
+            "movements": [(a, b, place[n]) for a, b, n in movements],
+        }
+
+
+def test_credit_paid_renewals_in_a_batch_are_those_placed_one_at_a_time(engine, monkeypatch):
+    set_issuer(engine)
+    # The credit is read once per batch and again after each payment: it must run out where
+    # placing the orders one at a time runs out.
+    start_credit = 10_000
+    bulk_reseller = add_reseller(engine, "Bulk Srl", start_credit, "bulk@example.it")
+    bulk_holder = add_holder(engine, reseller_id=bulk_reseller)
+    bulk = _credit_group(engine, "bulk", bulk_reseller, bulk_holder)
+    report = run_lifecycle(engine, DAY)
+    assert not report.failures
+    paid_in_bulk = report.paid_with_credit
+
+    single_reseller = add_reseller(engine, "Single Srl", start_credit, "single@example.it")
+    single_holder = add_holder(engine, reseller_id=single_reseller)
+    single = _credit_group(engine, "single", single_reseller, single_holder)
+
+    def failing_batch(*_args, **_kwargs):
+        raise RuntimeError("the batch fails")
+
+    monkeypatch.setattr(lifecycle, "place_orders", failing_batch)
+    report = run_lifecycle(engine, DAY)
+    assert not report.failures
+    assert report.paid_with_credit == paid_in_bulk
+
+    money = _money_written(engine, bulk_reseller, bulk)
+    assert money == _money_written(engine, single_reseller, single)
+
+    def written(boxes: list[int], prefix: str) -> list[dict]:
+        found = _what_was_written(engine, boxes, prefix)
+        for w in found:  # the two groups' holders and resellers differ
+            del w["order"]["holder_id"], w["order"]["reseller_id"]
+            for key in ("holder_snapshot", "draft_state"):
+                w["order"][key] = re.sub(r"'holder_id': \d+", "", w["order"][key])
+        return found
+
+    for one, other in zip(written(bulk, "bulk"), written(single, "single"), strict=True):
+        assert one == other
+    # In page order, each order is paid while the credit left covers it.
+    left, statuses = start_credit, []
+    for gross in money["gross"]:
+        paid = left >= gross
+        left -= gross if paid else 0
+        statuses.append(OrderStatus.PAID.value if paid else OrderStatus.AWAITING_PAYMENT.value)
+    assert money["status"] == statuses
+    assert money["credit"] == left
+    # The credit ran out on the way, and a cheaper order after a refused one was still paid.
+    assert OrderStatus.AWAITING_PAYMENT.value in statuses
+    refused = statuses.index(OrderStatus.AWAITING_PAYMENT.value)
+    assert OrderStatus.PAID.value in statuses[refused:]
+    assert money["invoice_numbers_gap_free"]
+    assert [bool(p) for p in money["payments"]] == [s == OrderStatus.PAID.value for s in statuses]
+
+
+def test_paying_together_is_refused_whole_when_the_credit_falls_short(engine):
+    set_issuer(engine)
+    reseller = add_reseller(engine, "Povera Srl", 5_000, "povera@example.it")
+    holder = add_holder(engine, reseller_id=reseller)
+    boxes = _credit_group(engine, "short", reseller, holder)
+    # The job pays what 50.00 covers; the rest wait.
+    report = run_lifecycle(engine, DAY)
+    assert 0 < report.paid_with_credit < len(boxes)
+    with Session(engine) as session:
+        waiting = session.exec(
+            select(Order.id)
+            .where(Order.status == OrderStatus.AWAITING_PAYMENT.value)
+            .order_by(col(Order.id))
+        ).all()
+        before = (
+            session.get_one(Reseller, reseller).credit_cents,
+            len(session.exec(select(Payment)).all()),
+            len(session.exec(select(Invoice)).all()),
+        )
+    assert waiting
+    with pytest.raises(PaymentRefused), write_session(engine) as session:
+        settle_many_with_credit(session, JOB_ACTOR, waiting, DAY)
+    with Session(engine) as session:
+        after = (
+            session.get_one(Reseller, reseller).credit_cents,
+            len(session.exec(select(Payment)).all()),
+            len(session.exec(select(Invoice)).all()),
+        )
+        statuses = set(session.exec(select(Order.status).where(col(Order.id).in_(waiting))).all())
+    assert after == before
+    assert statuses == {OrderStatus.AWAITING_PAYMENT.value}
