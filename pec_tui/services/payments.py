@@ -34,6 +34,7 @@ from pec_tui.db.batches import bulk_cache, driver_rows
 from pec_tui.db.models import (
     CreditMovement,
     Holder,
+    Invoice,
     Mailbox,
     OpenRenewal,
     Order,
@@ -473,6 +474,24 @@ def settle(
     # The invoice, in the same transaction; one that does not validate waits da_correggere.
     periods = {} if isinstance(lines, LinesSummary) else _periods(renewed, today)
     invoice = invoices.issue_invoice(session, order, lines, method, paid_on, periods)
+    payment = (amount_cents, method, paid_on, reference)
+    return _completed(session, actor, order, lines, renewed, invoice, payment, mail_from)
+
+
+def _completed(
+    session: Session,
+    actor: Actor,
+    order: Order,
+    lines: list[LineFacts] | LinesSummary,
+    renewed: Sequence[RenewedMailbox],
+    invoice: Invoice,
+    payment: tuple[int, PaymentMethod, date, str | None],
+    mail_from: str | None = None,
+) -> PaymentResult:
+    """The end of a payment, once its invoice is issued: the Rinnovo completato e-mail (the
+    invoice's XML attached), the audit event, and what the caller is told. `payment` is
+    (amount in cents, method, paid on, reference)."""
+    amount_cents, method, paid_on, reference = payment
     attachment = (
         (invoice.file_name, invoice.xml.encode("utf-8"))
         if invoice.xml is not None and invoice.file_name is not None
@@ -792,36 +811,11 @@ def settle_many_with_credit(
     )
     results = []
     for (order, renewed, lines), invoice in zip(settled, issued, strict=True):
-        attachment = (
-            (invoice.file_name, invoice.xml.encode("utf-8"))
-            if invoice.xml is not None and invoice.file_name is not None
-            else None
-        )
-        notifications.queue_renewal_completed(
-            session,
-            order,
-            lines,
-            [(r.address, r.new_expiry) for r in renewed],
-            today,
-            mail_from,
-            attachment=attachment,
-        )
-        _audit_payment(session, actor, order, order.gross_cents, method, today, reference, renewed)
-        reseller = resellers[order.reseller_id or 0]
-        _debit(session, actor, reseller, order)
+        payment = (order.gross_cents, method, today, reference)
         results.append(
-            PaymentResult(
-                order_id=order.id,
-                number=confirmed_number(order),
-                amount=from_cents(order.gross_cents),
-                method=method,
-                paid_on=today,
-                already_paid=False,
-                renewed=tuple(renewed),
-                invoice=invoices.label(invoice.year, invoice.number),
-                invoice_problem=invoice.reason,
-            )
+            _completed(session, actor, order, lines, renewed, invoice, payment, mail_from)
         )
+        _debit(session, actor, resellers[order.reseller_id or 0], order)
     return results
 
 
