@@ -212,6 +212,36 @@ def upgraded(url: str, token: str) -> None:
         show(f"db upgrade of the copy ({current} -> {head_revision()})", result)
 
 
+def place_order_of_biggest_reseller(url: str, addresses: int) -> tuple[Run, int, Decimal, int]:
+    """`renew --from-file -` of the first `addresses` renewable addresses of the biggest
+    reseller (one order) on the copy at `url`: the run, and the order's number, gross and
+    count of lines."""
+    token = system_token(url)
+    upgraded(url, token)
+    chosen = biggest_resellers_addresses(url, addresses, date.today())
+    before = last_number(url)
+    result = run(
+        [
+            PEC_TUI,
+            "--database-url",
+            url,
+            "renew",
+            "--from-file",
+            "-",
+            "--years",
+            "1",
+            "--payment-method",
+            "bonifico",
+            *CONSENTS,
+        ],
+        env={"PEC_TUI_TOKEN": token},
+        stdin="\n".join(chosen),
+    )
+    if result.status != 0:
+        raise SystemExit(result.output[-2000:])
+    return (result, *order_of(url, before))
+
+
 def bench_database(kind: str, copy: object, addresses: int, work: Path) -> None:
     print(f"\n{kind}", flush=True)
     with copy(f"{kind.lower()}_whole") as url:  # type: ignore[operator]
@@ -279,28 +309,7 @@ def bench_database(kind: str, copy: object, addresses: int, work: Path) -> None:
         listing.unlink()
     # The service call alone, on a fresh copy with the same order placed again.
     with copy(f"{kind.lower()}_pay") as url:  # type: ignore[operator]
-        token = system_token(url)
-        upgraded(url, token)
-        chosen = biggest_resellers_addresses(url, addresses, date.today())
-        before = last_number(url)
-        run(
-            [
-                PEC_TUI,
-                "--database-url",
-                url,
-                "renew",
-                "--from-file",
-                "-",
-                "--years",
-                "1",
-                "--payment-method",
-                "bonifico",
-                *CONSENTS,
-            ],
-            env={"PEC_TUI_TOKEN": token},
-            stdin="\n".join(chosen),
-        )
-        number, gross, lines = order_of(url, before)
+        _result, number, gross, _lines = place_order_of_biggest_reseller(url, addresses)
         engine = open_database(url, migrate=False)
         started = time.perf_counter()
         paid = payments.register_payment(engine, SYSTEM, number, gross, "bonifico")

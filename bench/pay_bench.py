@@ -23,7 +23,6 @@ import os
 import shutil
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -32,15 +31,10 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from book_bench import (  # noqa: E402
-    CONSENTS,
-    PEC_TUI,
-    biggest_resellers_addresses,
     last_number,
     load,
     order_of,
-    run,
-    system_token,
-    upgraded,
+    place_order_of_biggest_reseller,
 )
 
 from pec_tui.services import payments  # noqa: E402
@@ -82,30 +76,7 @@ def _pg_drop(url: str) -> None:
 
 
 def prepare(url: str, addresses: int) -> None:
-    token = system_token(url)
-    upgraded(url, token)
-    chosen = biggest_resellers_addresses(url, addresses, date.today())
-    before = last_number(url)
-    result = run(
-        [
-            PEC_TUI,
-            "--database-url",
-            url,
-            "renew",
-            "--from-file",
-            "-",
-            "--years",
-            "1",
-            "--payment-method",
-            "bonifico",
-            *CONSENTS,
-        ],
-        env={"PEC_TUI_TOKEN": token},
-        stdin="\n".join(chosen),
-    )
-    if result.status != 0:
-        raise SystemExit(result.output[-2000:])
-    number, gross, lines = order_of(url, before)
+    result, number, gross, lines = place_order_of_biggest_reseller(url, addresses)
     print(f"order no. {number}: {lines:,} lines, {gross} (renew took {result.seconds:.1f} s)")
 
 
