@@ -346,30 +346,7 @@ def _apply_plan_lines(session: Session, order: Order) -> None:
     """Every mailbox of the order becomes what its plan line says, in one UPDATE ... FROM:
     expiry extended by the line's years from the old expiry, plan and extra space, the
     order's automatic-renewal choice, frequency and payment method."""
-    mailbox, lines = Mailbox.__table__, OrderLine.__table__
-    # Down to STANDARD: the security archive is switched off and its messages deleted.
-    archive = lines.c.plan.in_([plan.value for plan in Plan if PLANS[plan].has_archive])
-    dialect = session.get_bind().dialect.name
-    session.execute(
-        update(mailbox)
-        .where(
-            lines.c.order_id == order.id,
-            lines.c.mailbox_id == mailbox.c.id,
-            lines.c.plan.is_not(None),
-        )
-        .values(
-            expiry=_renewed_expiry_sql(dialect, mailbox.c.expiry, lines.c.years),
-            plan=lines.c.plan,
-            extra_mailbox_gb=lines.c.extra_mailbox_gb,
-            extra_archive_gb=case((archive, lines.c.extra_archive_gb), else_=0),
-            archive_used_mb=case((archive, mailbox.c.archive_used_mb), else_=0),
-            auto_renew=order.auto_renew,
-            renewal_years=order.years,
-            payment_method=order.payment_method,
-            version=mailbox.c.version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    _apply_plan_lines_many(session, [order.id])
 
 
 def _buy_mailboxes(
