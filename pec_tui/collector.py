@@ -26,8 +26,6 @@ class _GcPauses:
     lock = threading.Lock()
     count = 0
     was_enabled = True
-    # `freeze` blocks not yet thawed (`thaw`).
-    frozen = 0
 
 
 @contextmanager
@@ -59,18 +57,14 @@ def frozen() -> Iterator[None]:
     out of later collections until `thaw`, instead of counted for the next ones.
 
     For work whose result lives long (a renewal flow's draft): its objects are not walked
-    again and again by collections while it lasts. Each use must be matched by a `thaw`."""
+    again and again by collections while it lasts. Whoever freezes thaws when it is over."""
     with gc_paused():
         yield
-        with _GcPauses.lock:
-            gc.freeze()
-            _GcPauses.frozen += 1
+        gc.freeze()
 
 
-def thaw(count: int) -> None:
-    """`count` `frozen` blocks are done with: when none is left, the frozen objects go back to
-    the oldest generation (`gc.unfreeze`), collected with it from then on."""
-    with _GcPauses.lock:
-        _GcPauses.frozen = max(0, _GcPauses.frozen - count)
-        if _GcPauses.frozen == 0:
-            gc.unfreeze()
+def thaw() -> None:
+    """What was frozen goes back to the oldest generation (`gc.unfreeze`), collected with it
+    from then on: every freeze at once, a worker's that finished after the task awaiting it
+    was cancelled included. One renewal flow runs at a time; it thaws when it ends."""
+    gc.unfreeze()

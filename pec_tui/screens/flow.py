@@ -158,8 +158,6 @@ class RenewalFlow:
         self.lease_timer: Timer | None = None
         # While the draft is being confirmed, and after, it is no longer held as a draft.
         self._confirming = False
-        # `_kept` calls that returned: the freezes to thaw when the flow ends.
-        self._frozen = 0
 
     async def _tell(self, title: str, message: str) -> None:
         await self.app.push_screen_wait(MessageModal(title, message))
@@ -186,8 +184,7 @@ class RenewalFlow:
                 ),
             )
         finally:
-            collector.thaw(self._frozen)
-            self._frozen = 0
+            collector.thaw()
             if self.lease_timer is not None:
                 self.lease_timer.stop()
             if self.app.screen is self.backdrop:
@@ -239,8 +236,6 @@ class RenewalFlow:
             )
         if draft is None:
             return None
-        if self.purchase is None:
-            self._frozen += 1
         self.order_id = draft.order_id
         # This session holds the draft while the flow is open: renewed well before it ends.
         self.lease_timer = self.app.set_interval(
@@ -389,7 +384,7 @@ class RenewalFlow:
     async def _confirm(self, draft: Draft) -> list[ConfirmedOrder] | None:
         self._status(_("Confirming the order…"))
         ctx = self.ctx
-        confirmed = await run_db(
+        return await run_db(
             self.app,
             _("The order was not confirmed"),
             _kept(confirm_order),
@@ -399,9 +394,6 @@ class RenewalFlow:
             ctx.today(),
             Billing(ctx.settings.bank_iban, ctx.settings.bank_beneficiary, ctx.settings.mail_from),
         )
-        if confirmed is not None:
-            self._frozen += 1
-        return confirmed
 
 
 # --- drafts left behind ---------------------------------------------------------------------
