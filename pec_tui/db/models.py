@@ -288,7 +288,9 @@ class SentNotice(_Table, table=True):
     """Reminders and lifecycle notices already sent, once per mailbox, kind and expiry date."""
 
     __tablename__ = "sent_notice"
-    __table_args__ = (UniqueConstraint("mailbox_id", "kind", "expiry", name="uq_notice_once"),)
+    # In the lifecycle job's page order (one kind, then expiry, mailbox): a page's rows go to a
+    # few leaves of the index instead of one each (migration 0013).
+    __table_args__ = (UniqueConstraint("kind", "expiry", "mailbox_id", name="uq_notice_once"),)
 
     id: int = Field(default=None, primary_key=True)
     mailbox_id: int = Field(foreign_key="mailbox.id")

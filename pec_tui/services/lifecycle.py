@@ -413,8 +413,10 @@ class _Run:
             (mailbox_id, expiry)
             for mailbox_id, expiry in session.execute(
                 select(col(SentNotice.mailbox_id), col(SentNotice.expiry)).where(
-                    in_ids(SentNotice.__table__.c.mailbox_id, ids, dialect),
+                    # The unique index's order: kind, expiry, mailbox.
                     col(SentNotice.kind) == Notice.AUTO_RENEWAL.value,
+                    col(SentNotice.expiry).in_(sorted({m.expiry for m in mailboxes})),
+                    in_ids(SentNotice.__table__.c.mailbox_id, ids, dialect),
                 )
             )
         }

@@ -175,3 +175,48 @@ def test_the_lease_migration_marks_drafts_begun_at_the_kiosk(tmp_path):
         ).all()
     assert [tuple(r) for r in rows] == [(1, True, None), (2, False, None)]
     engine.dispose()
+
+
+def test_the_notice_index_migration_keeps_the_notices_and_the_once_rule(db_url):
+    """0013 puts `uq_notice_once` in the job's page order (kind, expiry, mailbox_id); on
+    SQLite by rebuilding the table: the notices recorded before are all kept."""
+    from datetime import date
+
+    from book_builder import add_holder, add_mailbox
+    from sqlalchemy.exc import IntegrityError
+
+    engine = make_engine(db_url)
+    cfg = alembic_config(engine)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0012")
+    holder = add_holder(engine)
+    boxes = [add_mailbox(engine, holder, f"box{i}@pec.it", date(2027, 1, 1 + i)) for i in range(3)]
+    notices = [
+        (box, kind, f"2027-01-0{1 + i}", "2026-12-02")
+        for i, box in enumerate(boxes)
+        for kind in ("reminder_30", "suspended")
+    ]
+    insert = text(
+        "INSERT INTO sent_notice (mailbox_id, kind, expiry, sent_on, created_at)"
+        " VALUES (:m, :k, :e, :s, CURRENT_TIMESTAMP)"
+    )
+    with engine.begin() as connection:
+        for m, k, e, s in notices:
+            connection.execute(insert, {"m": m, "k": k, "e": date.fromisoformat(e), "s": s})
+
+    upgrade(engine)
+
+    assert current_revision(engine) == head_revision()
+    (unique,) = inspect(engine).get_unique_constraints("sent_notice")
+    assert unique["name"] == "uq_notice_once"
+    assert unique["column_names"] == ["kind", "expiry", "mailbox_id"]
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT mailbox_id, kind, expiry, sent_on FROM sent_notice ORDER BY id")
+        ).all()
+    assert [(m, k, str(e), str(s)) for m, k, e, s in rows] == notices
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        m, k, e, s = notices[3]
+        connection.execute(insert, {"m": m, "k": k, "e": date.fromisoformat(e), "s": s})
+    engine.dispose()
