@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import on, work
@@ -70,6 +71,44 @@ def _escape(text: str) -> str:
     return text.replace("[", r"\[")
 
 
+ORDER_COLUMNS = (
+    N_("Order no."),
+    N_("Order type"),
+    N_("Date"),
+    N_("Total (EUR)"),
+    N_("Order status"),
+)
+MAILBOX_COLUMNS = (
+    N_("Address"),
+    N_("Type"),
+    N_("Expiry"),
+    N_("State"),
+    N_("Mailbox space"),
+    N_("Auto-renew"),
+)
+
+
+def _fill(
+    table: DataTable[str | Text],
+    headers: tuple[str, ...],
+    rows: list[tuple[str, tuple[str | Text, ...]]],
+) -> None:
+    """`table` holding `rows` (key, cells) under `headers`, each column as wide as its widest
+    cell, given when the column is made. A DataTable left to widen its columns itself does it
+    when next idle without redrawing its header: a frame drawn before that kept the header at
+    the old widths above the new rows until the next change."""
+    titles = [_(header) for header in headers]
+    widths = [cell_len(title) for title in titles]
+    for _key, cells in rows:
+        for n, cell in enumerate(cells):
+            widths[n] = max(widths[n], cell_len(cell.plain if isinstance(cell, Text) else cell))
+    table.clear(columns=True)
+    for title, width in zip(titles, widths, strict=True):
+        table.add_column(title, width=width)
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
+
+
 class CustomerAreaScreen(Screen[None]):
     """The holder's orders (N. Ordine, Tipo Ordine, Data, Totale Euro, Stato Ordine) and mailboxes."""
 
@@ -89,6 +128,7 @@ class CustomerAreaScreen(Screen[None]):
         self.holder_id = holder_id
         self.holder: HolderInfo | None = None
         self.orders: list[OrderRow] = []
+        self._shown_once = False
         self.mailboxes: list[MailboxRow] = []
 
     def compose(self) -> ComposeResult:
@@ -104,20 +144,19 @@ class CustomerAreaScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = _("Customer area")
-        orders = self.query_one("#holder-orders", DataTable)
-        orders.add_columns(
-            _("Order no."), _("Order type"), _("Date"), _("Total (EUR)"), _("Order status")
-        )
+        _fill(self.query_one("#holder-orders", DataTable), ORDER_COLUMNS, [])
         boxes = self.query_one("#holder-mailboxes", DataTable)
-        boxes.add_columns(
-            _("Address"), _("Type"), _("Expiry"), _("State"), _("Mailbox space"), _("Auto-renew")
-        )
+        _fill(boxes, MAILBOX_COLUMNS, [])
         boxes.focus()
         self._load()
 
     def on_screen_resume(self) -> None:
-        if self.holder is not None:
+        # Back from another screen (a renewal, a mailbox's detail): read again. Not when the
+        # screen is first shown (on_mount reads), which read the holder twice and redrew the
+        # tables under the first frame.
+        if self._shown_once:
             self._load()
+        self._shown_once = True
 
     @work(exclusive=True, group="holder-load")
     async def _load(self) -> None:
@@ -142,32 +181,46 @@ class CustomerAreaScreen(Screen[None]):
     def _show(self, holder: HolderInfo, orders: list[OrderRow], boxes: list[MailboxRow]) -> None:
         self.holder, self.orders, self.mailboxes = holder, orders, boxes
         self.query_one("#holder-header", Static).update(holder_summary(holder))
-        table = self.query_one("#holder-orders", DataTable)
-        table.clear()
-        for order in orders:
-            table.add_row(
-                str(order.number) if order.number is not None else "—",
-                label(OrderType(order.type)),
-                format_date(order.created_at.date()),
-                order_total(order),
-                label(OrderStatus(order.status)),
-                key=str(order.id),
-            )
+        _fill(
+            self.query_one("#holder-orders", DataTable),
+            ORDER_COLUMNS,
+            [
+                (
+                    str(order.id),
+                    (
+                        str(order.number) if order.number is not None else "—",
+                        label(OrderType(order.type)),
+                        format_date(order.created_at.date()),
+                        order_total(order),
+                        label(OrderStatus(order.status)),
+                    ),
+                )
+                for order in orders
+            ],
+        )
         today = self.ctx.today()
         soon = Style(bold=True, color=self.app.current_theme.warning)
-        table = self.query_one("#holder-mailboxes", DataTable)
-        table.clear()
-        for box in boxes:
-            expiring = is_expiring_soon(box.expiry, today)
-            table.add_row(
-                Text(box.address),
-                box.plan.value.title(),
-                Text(format_date(box.expiry), style=soon if expiring else ""),
-                label(box.state(today)),
-                f"{box.used_percent}%",
-                _("Yes") if box.auto_renew else _("No"),
-                key=str(box.id),
-            )
+        _fill(
+            self.query_one("#holder-mailboxes", DataTable),
+            MAILBOX_COLUMNS,
+            [
+                (
+                    str(box.id),
+                    (
+                        Text(box.address),
+                        box.plan.value.title(),
+                        Text(
+                            format_date(box.expiry),
+                            style=soon if is_expiring_soon(box.expiry, today) else "",
+                        ),
+                        label(box.state(today)),
+                        f"{box.used_percent}%",
+                        _("Yes") if box.auto_renew else _("No"),
+                    ),
+                )
+                for box in boxes
+            ],
+        )
         self._show_status()
         self.refresh_bindings()
 

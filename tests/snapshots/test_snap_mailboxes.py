@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "ui"))
 from sqlmodel import Session  # noqa: E402
 from test_holder_screen import _add_order  # noqa: E402
 from test_mailboxes_screen import SIZE, TODAY, build_book, make_app, settle  # noqa: E402
-from textual.widgets import Input  # noqa: E402
+from textual.widgets import DataTable, Input  # noqa: E402
 
 from pec_tui import i18n  # noqa: E402
 from pec_tui.domain.enums import OrderStatus, OrderType  # noqa: E402
@@ -72,7 +72,14 @@ def test_area_clienti(snap_compare, sqlite_url):
 
     async def run_before(pilot) -> None:
         await _still(pilot)
-        pilot.app.push_screen(CustomerAreaScreen(pilot.app.ctx, book.holders["Bianchi Anna"]))
+        area = CustomerAreaScreen(pilot.app.ctx, book.holders["Bianchi Anna"])
+        await pilot.app.push_screen(area)
+        # The orders are read in a worker started at mount.
+        orders = area.query_one("#holder-orders", DataTable)
+        for _ in range(200):
+            if orders.row_count == 3:
+                break
+            await pilot.pause(0.05)
         await _still(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
