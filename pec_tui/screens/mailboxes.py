@@ -347,16 +347,21 @@ class MailboxesScreen(Screen[None]):
 
     @on(Input.Submitted, "#mailboxes-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._search(event.value)
-        self.table.focus()
+        self._on_to_the_rows(event.value)
 
     def on_key(self, event: events.Key) -> None:
-        # ↓ (or ↵, above) from the search box goes on to the rows it found.
-        if event.key == "down" and self.query_one("#mailboxes-search", Input).has_focus:
+        search = self.query_one("#mailboxes-search", Input)
+        if event.key == "down" and search.has_focus:
             event.stop()
-            self.table.focus()
+            self._on_to_the_rows(search.value)
+
+    def _on_to_the_rows(self, text: str) -> None:
+        """↓ or ↵ from the search box: the search typed so far now, without waiting for the
+        pause after typing, and on to the rows it finds."""
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search(text)
+        self.table.focus()
 
     def _search(self, text: str) -> None:
         self._set_filter(self.filter.with_(search=text.strip()))
