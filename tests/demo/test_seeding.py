@@ -455,12 +455,14 @@ def test_the_demo_sets_a_valid_issuer(engine):
     assert issuer.vat_number == seeding.DEMO_ISSUER.vat_number
 
 
+# PostgreSQL only: SQLite's search table is an FTS5 index, in rowid order.
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_the_search_table_is_written_in_mailbox_id_order(engine, seeded):
     """PostgreSQL: `mailbox_search` is filled after the bulk load in id order, as `mailbox`
     is, so that a payment's new expiries fit on their pages as HOT updates (migration
     0012); the join's own order gathered each holder's mailboxes on the same pages."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's search table is an FTS5 index, in rowid order")
     with engine.connect() as connection:
         # The page each row is on, by id: the few rows the seeding updated afterwards (its
         # paid orders) may have moved.
