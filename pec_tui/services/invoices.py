@@ -373,29 +373,7 @@ def issue_invoice(
     database (whose groups carry their periods).
 
     An order has one invoice: a second call returns the first."""
-    existing = session.exec(
-        select(Invoice).where(
-            Invoice.order_id == order.id, Invoice.document_type == fatturapa.INVOICE
-        )
-    ).first()
-    if existing is not None:
-        return existing
-    if isinstance(lines, LinesSummary):
-        rows = summed_invoice_lines(lines)
-    else:
-        table = OrderLine.__table__
-        descriptions: dict[int, str] = {
-            row[0]: row[1]
-            for row in session.execute(
-                sa_select(table.c.id, table.c.description).where(table.c.order_id == order.id)
-            )
-        }
-        rows = invoice_lines(lines, descriptions, periods)
-    invoice = _new_invoice(order, rows, next_number(session, paid_on.year), method, paid_on)
-    session.add(invoice)
-    session.flush()  # its id is the file's progressivo
-    _render(session, invoice, current_issuer(session))
-    return invoice
+    return issue_invoices(session, [(order, lines, periods)], method, paid_on)[0]
 
 
 def issue_invoices(
@@ -417,15 +395,18 @@ def issue_invoices(
             )
         )
     }
-    descriptions: dict[int, dict[int, str]] = {order_id: {} for order_id in ids}
-    if len(existing) < len(ids):
+    new = [item for item in items if item[0].id not in existing]
+    # The lines' descriptions, for the orders listed line by line (a long order's lines
+    # come summed up, with theirs).
+    listed = [order.id for order, lines, _periods in new if not isinstance(lines, LinesSummary)]
+    descriptions: dict[int, dict[int, str]] = {order_id: {} for order_id in listed}
+    if listed:
         for order_id, line_id, description in session.execute(
             sa_select(table.c.order_id, table.c.id, table.c.description).where(
-                table.c.order_id.in_(ids)
+                table.c.order_id.in_(listed)
             )
         ):
             descriptions[order_id][line_id] = description
-    new = [item for item in items if item[0].id not in existing]
     numbers = iter(next_numbers(session, paid_on.year, len(new)) if new else ())
     made: list[Invoice] = []
     for order, lines, periods in new:
