@@ -680,13 +680,18 @@ def credit_covers(session: Session, order: Order) -> Reseller | None:
     return reseller_covering(session, order.reseller_id, order.gross_cents)
 
 
+def locked_reseller(session: Session, reseller_id: int | None) -> Reseller | None:
+    """The reseller `reseller_id`, its row locked (its credit is about to be spent)."""
+    if reseller_id is None:
+        return None
+    return session.get(Reseller, reseller_id, with_for_update=True)
+
+
 def reseller_covering(
     session: Session, reseller_id: int | None, gross_cents: int
 ) -> Reseller | None:
     """The reseller `reseller_id`, locked, when its prepaid credit covers `gross_cents`."""
-    if reseller_id is None:
-        return None
-    reseller = session.get(Reseller, reseller_id, with_for_update=True)
+    reseller = locked_reseller(session, reseller_id)
     if reseller is None or reseller.credit_cents < gross_cents:
         return None
     return reseller

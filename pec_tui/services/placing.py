@@ -55,7 +55,11 @@ from pec_tui.services.addresses import existing_mailbox_for_purchase, refuse_if_
 from pec_tui.services.database import ORDER_NUMBER_COUNTER
 from pec_tui.services.mail_render import render_plain
 from pec_tui.services.order_lines import ORDER_LINE_COLUMNS, holder_snapshot, order_lines
-from pec_tui.services.payments import settle_many_with_credit, settle_with_credit
+from pec_tui.services.payments import (
+    locked_reseller,
+    settle_many_with_credit,
+    settle_with_credit,
+)
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.scope import OutOfScope, owns
 
@@ -603,7 +607,8 @@ def place_orders(
             pay = False
             if method is PaymentMethod.PREPAID_CREDIT:
                 if reseller_id not in credit:
-                    credit[reseller_id] = _credit_balance(session, reseller_id)
+                    reseller = locked_reseller(session, reseller_id)
+                    credit[reseller_id] = reseller.credit_cents if reseller else None
                 balance = credit[reseller_id]
                 if balance is not None and balance >= to_cents(q.gross):
                     if origin is not Origin.AUTO_RENEWAL:
@@ -640,15 +645,6 @@ def place_orders(
     if checked:
         _write_orders(session, actor, checked, billing, origin, results, today)
     return [r if r is not None else RuntimeError("not placed") for r in results]
-
-
-def _credit_balance(session: Session, reseller_id: int | None) -> int | None:
-    """The prepaid credit of `reseller_id`, its row locked as `reseller_covering` locks it;
-    None when there is no such reseller."""
-    if reseller_id is None:
-        return None
-    reseller = session.get(Reseller, reseller_id, with_for_update=True)
-    return reseller.credit_cents if reseller is not None else None
 
 
 def _place_alone(
