@@ -56,7 +56,8 @@ KINDS = [
 ]
 
 
-def _group(engine, prefix: str, reseller: int, holder: int) -> list[int]:
+def _group(engine, prefix: str, reseller: int, holder: int, kinds=None) -> list[int]:
+    """One automatic-renewal mailbox of `holder` per (plan, extra GB, years, payment) kind."""
     return [
         add_mailbox(
             engine,
@@ -70,7 +71,7 @@ def _group(engine, prefix: str, reseller: int, holder: int) -> list[int]:
             auto_renew=True,
             reseller_id=reseller,
         )
-        for i, (plan, gb, years, method) in enumerate(KINDS)
+        for i, (plan, gb, years, method) in enumerate(kinds or KINDS)
     ]
 
 
@@ -333,21 +334,8 @@ CREDIT_KINDS = [
 
 
 def _credit_group(engine, prefix: str, reseller: int, holder: int) -> list[int]:
-    return [
-        add_mailbox(
-            engine,
-            holder,
-            f"{prefix}{i}@pec.it",
-            EXPIRY,
-            plan=plan,
-            extra_mailbox_gb=gb,
-            renewal_years=years,
-            payment_method="credito",
-            auto_renew=True,
-            reseller_id=reseller,
-        )
-        for i, (plan, gb, years) in enumerate(CREDIT_KINDS)
-    ]
+    kinds = [(plan, gb, years, "credito") for plan, gb, years in CREDIT_KINDS]
+    return _group(engine, prefix, reseller, holder, kinds)
 
 
 def _money_written(engine, reseller: int, boxes: list[int]) -> dict:
