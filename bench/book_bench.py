@@ -212,6 +212,20 @@ def upgraded(url: str, token: str) -> None:
         show(f"db upgrade of the copy ({current} -> {head_revision()})", result)
 
 
+def renew_command(url: str, *mailboxes: str) -> list[str]:
+    """`pec-tui renew` of `mailboxes` (its options naming them) on `url`, for one year, by
+    bank transfer, the three consents given."""
+    return [
+        PEC_TUI,
+        "--database-url",
+        url,
+        "renew",
+        *mailboxes,
+        *("--years", "1", "--payment-method", "bonifico"),
+        *CONSENTS,
+    ]
+
+
 def place_order_of_biggest_reseller(url: str, addresses: int) -> tuple[Run, int, Decimal, int]:
     """`renew --from-file -` of the first `addresses` renewable addresses of the biggest
     reseller (one order) on the copy at `url`: the run, and the order's number, gross and
@@ -221,19 +235,7 @@ def place_order_of_biggest_reseller(url: str, addresses: int) -> tuple[Run, int,
     chosen = biggest_resellers_addresses(url, addresses, date.today())
     before = last_number(url)
     result = run(
-        [
-            PEC_TUI,
-            "--database-url",
-            url,
-            "renew",
-            "--from-file",
-            "-",
-            "--years",
-            "1",
-            "--payment-method",
-            "bonifico",
-            *CONSENTS,
-        ],
+        renew_command(url, "--from-file", "-"),
         env={"PEC_TUI_TOKEN": token},
         stdin="\n".join(chosen),
     )
@@ -248,19 +250,7 @@ def bench_database(kind: str, copy: object, addresses: int, work: Path) -> None:
         token = system_token(url)
         upgraded(url, token)
         result = run(
-            [
-                PEC_TUI,
-                "--database-url",
-                url,
-                "renew",
-                "--expiring-within",
-                "3m",
-                "--years",
-                "1",
-                "--payment-method",
-                "bonifico",
-                *CONSENTS,
-            ],
+            renew_command(url, "--expiring-within", "3m"),
             env={"PEC_TUI_TOKEN": token},
         )
         placed = result.output.count("\u2014 ")  # "— reseller" before each order
@@ -273,19 +263,7 @@ def bench_database(kind: str, copy: object, addresses: int, work: Path) -> None:
         listing.write_text("# bench\n" + "\n".join(chosen) + "\n", encoding="utf-8")
         before = last_number(url)
         result = run(
-            [
-                PEC_TUI,
-                "--database-url",
-                url,
-                "renew",
-                "--from-file",
-                str(listing),
-                "--years",
-                "1",
-                "--payment-method",
-                "bonifico",
-                *CONSENTS,
-            ],
+            renew_command(url, "--from-file", str(listing)),
             env={"PEC_TUI_TOKEN": token},
         )
         show(f"renew --from-file ({len(chosen):,} addresses)", result)
