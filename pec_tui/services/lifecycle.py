@@ -45,7 +45,7 @@ from pec_tui.domain.enums import OrderStatus, PaymentMethod, Plan
 from pec_tui.domain.lifecycle import AUTO_RENEW_DAYS_BEFORE, REMINDER_DAYS, SUSPENSION_DAYS
 from pec_tui.domain.money import from_cents
 from pec_tui.domain.pricing import PriceList
-from pec_tui.i18n import _, format_date, speaking
+from pec_tui.i18n import _, speaking
 from pec_tui.services import audit, notifications, outbox
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.holders import holder_data
@@ -309,7 +309,6 @@ class _Run:
         with Session(engine) as session:
             self.prices: PriceList = load_price_list(session)
         self.billing = Billing(settings.bank_iban, settings.bank_beneficiary, settings.mail_from)
-        self._dates: dict[date, str] = {}
         self._yearly_prices: dict[tuple[str, int, int], Decimal] = {}
 
     def let_others_write(self, since: float) -> None:
@@ -648,13 +647,6 @@ class _Run:
                 if row.email
             ]
 
-    def date_text(self, day: date) -> str:
-        """`format_date` in the mail language, once per date of the run."""
-        text = self._dates.get(day)
-        if text is None:
-            text = self._dates[day] = format_date(day)
-        return text
-
     def yearly_price(self, row: _Row) -> Decimal:
         key = (row.plan, row.extra_mailbox_gb, row.extra_archive_gb)
         price = self._yearly_prices.get(key)
@@ -694,21 +686,20 @@ class _Run:
             today=self.today,
             yearly_price=self.yearly_price(row),
             open_order=open_orders.get(row.id),
-            date_text=self.date_text,
         )
 
     def suspended_text(
         self, row: _Row, _open_orders: dict[int, tuple[int, str]]
     ) -> tuple[str, str]:
         return notifications.suspended_notice_text(
-            address=row.address, name=row.holder_name, expiry=row.expiry, date_text=self.date_text
+            address=row.address, name=row.holder_name, expiry=row.expiry
         )
 
     def cancelled_text(
         self, row: _Row, _open_orders: dict[int, tuple[int, str]]
     ) -> tuple[str, str]:
         return notifications.cancelled_notice_text(
-            address=row.address, name=row.holder_name, expiry=row.expiry, date_text=self.date_text
+            address=row.address, name=row.holder_name, expiry=row.expiry
         )
 
     def _pages(self, window: _Window, size: int = BATCH_SIZE) -> Iterator[list[_Row]]:

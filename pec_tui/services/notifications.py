@@ -350,9 +350,7 @@ def queue_renewal_completed(
 # --- lifecycle notices: their words, then the e-mail -------------------------------------
 # The text builders below are called in the mail language (`speaking(MAIL_LANGUAGE)`); the
 # lifecycle job renders its batches with them and `mail_render`, the `queue_*` functions
-# build one message at a time. `date_text` lets a batch format each date once.
-
-DateText = Callable[[date], str]
+# build one message at a time (`format_date` formats each date once per language).
 
 
 def expiry_reminder_text(
@@ -363,12 +361,11 @@ def expiry_reminder_text(
     today: date,
     yearly_price: Decimal,
     open_order: tuple[int, str] | None = None,
-    date_text: DateText = format_date,
 ) -> tuple[str, str]:
     """(subject, body) of the reminder that `address` expires soon."""
     days = (expiry - today).days
     subject = _("Your PEC mailbox {address} expires on {date}").format(
-        address=address, date=date_text(expiry)
+        address=address, date=format_date(expiry)
     )
     parts = [
         _("Dear {name},").format(name=name),
@@ -376,7 +373,7 @@ def expiry_reminder_text(
             "your PEC mailbox {address} expires on {date}, in {days} day.",
             "your PEC mailbox {address} expires on {date}, in {days} days.",
             days,
-        ).format(address=address, date=date_text(expiry), days=days),
+        ).format(address=address, date=format_date(expiry), days=days),
     ]
     if open_order is not None:
         number, instructions = open_order
@@ -395,14 +392,12 @@ def expiry_reminder_text(
         _(
             "After the expiry date the mailbox is suspended for 90 days (readable, but it cannot "
             "send or receive) and on {date} it is cancelled."
-        ).format(date=date_text(cancelled_from(expiry)))
+        ).format(date=format_date(cancelled_from(expiry)))
     )
     return subject, "\n\n".join(parts)
 
 
-def suspended_notice_text(
-    *, address: str, name: str, expiry: date, date_text: DateText = format_date
-) -> tuple[str, str]:
+def suspended_notice_text(*, address: str, name: str, expiry: date) -> tuple[str, str]:
     """(subject, body) of the notice that the mailbox expired unrenewed and is Sospesa."""
     last_day = cancelled_from(expiry) - timedelta(days=1)
     subject = _("Your PEC mailbox {address} is suspended").format(address=address)
@@ -412,19 +407,17 @@ def suspended_notice_text(
             _(
                 "your PEC mailbox {address} expired on {date} without being renewed and is now "
                 "suspended: you can still read it, but it cannot send or receive messages."
-            ).format(address=address, date=date_text(expiry)),
+            ).format(address=address, date=format_date(expiry)),
             _(
                 "Renew it by {last_day} to reactivate it; on {date} it will be cancelled and "
                 "only a new purchase will be possible."
-            ).format(last_day=date_text(last_day), date=date_text(cancelled_from(expiry))),
+            ).format(last_day=format_date(last_day), date=format_date(cancelled_from(expiry))),
         )
     )
     return subject, body
 
 
-def cancelled_notice_text(
-    *, address: str, name: str, expiry: date, date_text: DateText = format_date
-) -> tuple[str, str]:
+def cancelled_notice_text(*, address: str, name: str, expiry: date) -> tuple[str, str]:
     """(subject, body) of the notice that the mailbox stayed unrenewed 90 days past its
     expiry and is Cancellata."""
     subject = _("Your PEC mailbox {address} has been cancelled").format(address=address)
@@ -436,8 +429,8 @@ def cancelled_notice_text(
                 "days: it was cancelled on {date}."
             ).format(
                 address=address,
-                expiry=date_text(expiry),
-                date=date_text(cancelled_from(expiry)),
+                expiry=format_date(expiry),
+                date=format_date(cancelled_from(expiry)),
             ),
             _(
                 "The address can only be bought again with a new purchase, by the same holder "
