@@ -21,10 +21,6 @@ from sqlalchemy import (
 )
 from sqlalchemy import column as sql_column
 
-from pec_tui.collector import gc_paused
-
-__all__ = ["gc_paused"]  # moved to `pec_tui.collector` (no database in it); imported from here
-
 # Ids per IN (...) list: within SQLite's limit on bound parameters, and quick to plan.
 ID_CHUNK = 5_000
 

@@ -38,8 +38,9 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from pec_tui.collector import gc_paused
 from pec_tui.db import search_index
-from pec_tui.db.batches import driver_rows, gc_paused
+from pec_tui.db.batches import driver_rows
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order
 from pec_tui.domain.enums import MailboxState, Plan
 from pec_tui.domain.lifecycle import (

@@ -18,7 +18,8 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from pec_tui.db.batches import bulk_cache, gc_paused
+from pec_tui.collector import gc_paused
+from pec_tui.db.batches import bulk_cache
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, Reseller, utcnow
 from pec_tui.domain import validation
 from pec_tui.domain.draft import (

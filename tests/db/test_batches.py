@@ -9,8 +9,7 @@ import weakref
 
 import pytest
 
-from pec_tui.collector import frozen, thaw
-from pec_tui.db.batches import gc_paused
+from pec_tui.collector import frozen, gc_paused, thaw
 
 
 @pytest.fixture(autouse=True)
