@@ -26,7 +26,7 @@ from pec_tui.domain.holder import (
     validate_holder,
 )
 from pec_tui.domain.pricing import PriceList
-from pec_tui.i18n import N_, _, ngettext
+from pec_tui.i18n import N_, _, format_number, ngettext
 from pec_tui.screens.flow_step import FlowStepScreen
 from pec_tui.services.context import Context
 from pec_tui.widgets.choice import SpaceCheckbox
@@ -112,7 +112,7 @@ class HolderFormScreen(FlowStepScreen):
                 "The {count} selected mailboxes belong to several holders: the order is billed "
                 "to {name}, with the billing data of its account.",
                 len(addresses),
-            ).format(count=len(addresses), name=self.draft.billed_to),
+            ).format(count=format_number(len(addresses)), name=self.draft.billed_to),
             markup=False,
         )
         shown = addresses[:15]

@@ -7,7 +7,7 @@ from typing import Any
 from textual.markup import escape
 from textual.widgets import Static
 
-from pec_tui.i18n import N_, _, ngettext
+from pec_tui.i18n import N_, _, format_number, ngettext
 
 # The steps of the portal's "Rinnovo Standard", in order, by the value of `services.orders.Step`.
 FLOW_STEPS: tuple[tuple[str, str], ...] = (
@@ -63,7 +63,7 @@ class FlowHeader(Static):
             who = _("Renewal for {name}").format(name=self.billed_to)
             if self.count > 1:
                 who += " — " + ngettext("{count} mailbox", "{count} mailboxes", self.count).format(
-                    count=self.count
+                    count=format_number(self.count)
                 )
             line += "\n" + f"[b]{escape(who)}[/]"
         return line
