@@ -19,6 +19,7 @@ from pec_tui.i18n import N_, _, format_datetime, format_number
 from pec_tui.screens.dbwork import run_db
 from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import translate_bindings
+from pec_tui.widgets.tables import Column, fill_table
 
 OUTCOMES = ("ok", "failed", "locked", "denied")
 _DAY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
@@ -63,6 +64,18 @@ def details_text(details: dict[str, Any] | None, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _audit_columns() -> tuple[Column, ...]:
+    return (
+        Column(_("When")),
+        Column(_("Operator")),
+        Column(_("Terminal"), flexible=True),
+        Column(_("Action")),
+        Column(_("Record")),
+        Column(_("Outcome")),
+        Column(_("Details")),
+    )
+
+
 class AuditScreen(Screen[None]):
     CSS_PATH = "../styles/auth.tcss"
     BINDINGS: ClassVar = [
@@ -98,16 +111,7 @@ class AuditScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = _("Audit trail")
         table = self.query_one(DataTable)
-        for label, key in (
-            (_("When"), "at"),
-            (_("Operator"), "actor"),
-            (_("Terminal"), "terminal"),
-            (_("Action"), "action"),
-            (_("Record"), "entity"),
-            (_("Outcome"), "outcome"),
-            (_("Details"), "details"),
-        ):
-            table.add_column(label, key=key)
+        fill_table(table, _audit_columns(), [])
         table.focus()
         self._load()
 
@@ -182,21 +186,30 @@ class AuditScreen(Screen[None]):
         self.rows = rows
         self._show()
 
-    def _show(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        for row in self.rows:
-            record = f"{row.entity} {row.entity_id}" if row.entity_id else row.entity or ""
-            table.add_row(
-                format_datetime(row.at.astimezone()),
-                row.actor,
-                row.terminal or "",
-                row.action,
-                record,
-                row.outcome,
-                details_text(row.details),
-                key=str(row.id),
-            )
+    def on_resize(self) -> None:
+        self._show(keep_cursor=True)
+
+    def _show(self, keep_cursor: bool = False) -> None:
+        fill_table(
+            self.query_one(DataTable),
+            _audit_columns(),
+            [
+                (
+                    str(row.id),
+                    (
+                        format_datetime(row.at.astimezone()),
+                        row.actor,
+                        row.terminal or "",
+                        row.action,
+                        f"{row.entity} {row.entity_id}" if row.entity_id else row.entity or "",
+                        row.outcome,
+                        details_text(row.details),
+                    ),
+                )
+                for row in self.rows
+            ],
+            keep_cursor=keep_cursor,
+        )
         self.query_one("#audit-status", Static).update(
             _("Page {page} — {count} events shown of {total}").format(
                 page=self.page_number,

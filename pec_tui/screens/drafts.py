@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -22,6 +21,7 @@ from pec_tui.services.orders import discard_draft, list_drafts
 from pec_tui.widgets.flow_header import step_title
 from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
+from pec_tui.widgets.tables import Column, fill_table
 
 
 def _local(moment: datetime) -> datetime:
@@ -31,29 +31,15 @@ def _local(moment: datetime) -> datetime:
     return moment.astimezone()
 
 
-# The columns that give way when the window is narrow: Billed to and Mailboxes.
-FLEXIBLE = (1, 2)
-
-
-def clip(text: str, width: int) -> str:
-    """`text` in `width` columns, an ellipsis marking what was left out."""
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
-def fit_columns(headings: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> list[int]:
-    """Column widths that fit `room`: the short columns (id, step, date) whole, the
-    flexible ones (who is billed, the addresses) sharing what is left, never below 10."""
-    natural = [
-        max([len(heading), *(len(row[i]) for row in rows)]) for i, heading in enumerate(headings)
-    ]
-    widths = list(natural)
-    left = room - sum(w for i, w in enumerate(natural) if i not in FLEXIBLE)
-    billed, addresses = (natural[i] for i in FLEXIBLE)
-    if billed + addresses > left:
-        billed = max(10, min(billed, left * 2 // 5))
-        addresses = max(10, min(addresses, left - billed))
-    widths[FLEXIBLE[0]], widths[FLEXIBLE[1]] = billed, addresses
-    return widths
+def _draft_columns() -> tuple[Column, ...]:
+    """The columns; Billed to and Mailboxes give way when the window is narrow."""
+    return (
+        Column(_("Draft")),
+        Column(_("Billed to"), flexible=True),
+        Column(_("Mailboxes"), flexible=True),
+        Column(_("Step")),
+        Column(_("Last saved")),
+    )
 
 
 class DraftsScreen(Screen[int | None]):
@@ -121,21 +107,14 @@ class DraftsScreen(Screen[int | None]):
         return rows
 
     def _fill(self) -> None:
-        table = self.query_one("#drafts-table", DataTable)
-        cursor = table.cursor_row
-        headings = (_("Draft"), _("Billed to"), _("Mailboxes"), _("Step"), _("Last saved"))
-        rows = self._rows()
-        widths = fit_columns(headings, rows, self._room(table))
-        table.clear(columns=True)
-        for heading, width in zip(headings, widths, strict=True):
-            table.add_column(heading, width=width)
-        for summary, row in zip(self.drafts, rows, strict=True):
-            table.add_row(
-                *(clip(cell, width) for cell, width in zip(row, widths, strict=True)),
-                key=str(summary.order_id),
-            )
-        if rows:
-            table.move_cursor(row=min(cursor, len(rows) - 1))
+        fill_table(
+            self.query_one("#drafts-table", DataTable),
+            _draft_columns(),
+            [
+                (str(summary.order_id), row)
+                for summary, row in zip(self.drafts, self._rows(), strict=True)
+            ],
+        )
         self.query_one("#drafts-empty", Static).update(
             "" if self.drafts else _("No unfinished renewals.")
         )
@@ -158,12 +137,6 @@ class DraftsScreen(Screen[int | None]):
             return
         self.drafts = drafts
         self._fill()
-
-    def _room(self, table: DataTable[str]) -> int:
-        """Columns the table's cells may take (its width, less each cell's padding and a
-        scroll bar); before the first layout, the screen's width less the body's padding."""
-        width = table.size.width or self.app.size.width - 4
-        return width - 2 * table.cell_padding * 5 - 2
 
     def _selected(self) -> DraftSummary | None:
         table = self.query_one("#drafts-table", DataTable)

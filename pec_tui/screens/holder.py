@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import on, work
@@ -25,6 +24,7 @@ from pec_tui.services.context import Context
 from pec_tui.services.holders import HolderInfo, get_holder, holder_mailboxes, holder_orders
 from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
+from pec_tui.widgets.tables import Column, fill_table
 
 
 def order_total(order: OrderRow) -> str:
@@ -71,42 +71,25 @@ def _escape(text: str) -> str:
     return text.replace("[", r"\[")
 
 
-ORDER_COLUMNS = (
-    N_("Order no."),
-    N_("Order type"),
-    N_("Date"),
-    N_("Total (EUR)"),
-    N_("Order status"),
-)
-MAILBOX_COLUMNS = (
-    N_("Address"),
-    N_("Type"),
-    N_("Expiry"),
-    N_("State"),
-    N_("Mailbox space"),
-    N_("Auto-renew"),
-)
+def _order_columns() -> tuple[Column, ...]:
+    return (
+        Column(_("Order no.")),
+        Column(_("Order type")),
+        Column(_("Date")),
+        Column(_("Total (EUR)")),
+        Column(_("Order status"), flexible=True),
+    )
 
 
-def _fill(
-    table: DataTable[str | Text],
-    headers: tuple[str, ...],
-    rows: list[tuple[str, tuple[str | Text, ...]]],
-) -> None:
-    """`table` holding `rows` (key, cells) under `headers`, each column as wide as its widest
-    cell, given when the column is made. A DataTable left to widen its columns itself does it
-    when next idle without redrawing its header: a frame drawn before that kept the header at
-    the old widths above the new rows until the next change."""
-    titles = [_(header) for header in headers]
-    widths = [cell_len(title) for title in titles]
-    for _key, cells in rows:
-        for n, cell in enumerate(cells):
-            widths[n] = max(widths[n], cell_len(cell.plain if isinstance(cell, Text) else cell))
-    table.clear(columns=True)
-    for title, width in zip(titles, widths, strict=True):
-        table.add_column(title, width=width)
-    for key, cells in rows:
-        table.add_row(*cells, key=key)
+def _mailbox_columns() -> tuple[Column, ...]:
+    return (
+        Column(_("Address"), flexible=True, minimum=16),
+        Column(_("Type")),
+        Column(_("Expiry")),
+        Column(_("State"), flexible=True),
+        Column(_("Mailbox space")),
+        Column(_("Auto-renew")),
+    )
 
 
 class CustomerAreaScreen(Screen[None]):
@@ -144,10 +127,8 @@ class CustomerAreaScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = _("Customer area")
-        _fill(self.query_one("#holder-orders", DataTable), ORDER_COLUMNS, [])
-        boxes = self.query_one("#holder-mailboxes", DataTable)
-        _fill(boxes, MAILBOX_COLUMNS, [])
-        boxes.focus()
+        self._fill_tables()
+        self.query_one("#holder-mailboxes", DataTable).focus()
         self._load()
 
     def on_screen_resume(self) -> None:
@@ -178,12 +159,14 @@ class CustomerAreaScreen(Screen[None]):
             _("This customer cannot be shown: {error}").format(error=message)
         )
 
-    def _show(self, holder: HolderInfo, orders: list[OrderRow], boxes: list[MailboxRow]) -> None:
-        self.holder, self.orders, self.mailboxes = holder, orders, boxes
-        self.query_one("#holder-header", Static).update(holder_summary(holder))
-        _fill(
+    def on_resize(self) -> None:
+        self._fill_tables()
+
+    def _fill_tables(self) -> None:
+        """Both tables from what was read, fitted to the window (`widgets.tables`)."""
+        fill_table(
             self.query_one("#holder-orders", DataTable),
-            ORDER_COLUMNS,
+            _order_columns(),
             [
                 (
                     str(order.id),
@@ -195,14 +178,14 @@ class CustomerAreaScreen(Screen[None]):
                         label(OrderStatus(order.status)),
                     ),
                 )
-                for order in orders
+                for order in self.orders
             ],
         )
         today = self.ctx.today()
         soon = Style(bold=True, color=self.app.current_theme.warning)
-        _fill(
+        fill_table(
             self.query_one("#holder-mailboxes", DataTable),
-            MAILBOX_COLUMNS,
+            _mailbox_columns(),
             [
                 (
                     str(box.id),
@@ -218,9 +201,14 @@ class CustomerAreaScreen(Screen[None]):
                         _("Yes") if box.auto_renew else _("No"),
                     ),
                 )
-                for box in boxes
+                for box in self.mailboxes
             ],
         )
+
+    def _show(self, holder: HolderInfo, orders: list[OrderRow], boxes: list[MailboxRow]) -> None:
+        self.holder, self.orders, self.mailboxes = holder, orders, boxes
+        self.query_one("#holder-header", Static).update(holder_summary(holder))
+        self._fill_tables()
         self._show_status()
         self.refresh_bindings()
 

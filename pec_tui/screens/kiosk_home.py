@@ -27,9 +27,22 @@ from pec_tui.services import kiosk
 from pec_tui.services.context import Context
 from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import translate_bindings
+from pec_tui.widgets.tables import Column, fill_table
 
 # Expiry dates within 90 days stand out (the warning colour of Textual's dark theme).
 EXPIRING_STYLE = "bold #ffa62b"
+
+
+def _kiosk_columns() -> tuple[Column, ...]:
+    return (
+        Column(" "),
+        Column(_("Address"), flexible=True, minimum=16),
+        Column(_("Type")),
+        Column(_("Expiry date")),
+        Column(_("State"), flexible=True),
+        Column(_("Used space")),
+        Column(_("Automatic renewal")),
+    )
 
 
 class KioskHomeScreen(Screen[None]):
@@ -70,21 +83,16 @@ class KioskHomeScreen(Screen[None]):
                 classes="hint",
             )
             table: DataTable[str | Text] = DataTable(id="kiosk-mailboxes", cursor_type="row")
-            table.add_columns(
-                " ",
-                _("Address"),
-                _("Type"),
-                _("Expiry date"),
-                _("State"),
-                _("Used space"),
-                _("Automatic renewal"),
-            )
             yield table
             yield Static("", id="kiosk-status", classes="hint")
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        fill_table(self.query_one("#kiosk-mailboxes", DataTable), _kiosk_columns(), [])
         self.reload()
+
+    def on_resize(self) -> None:
+        self._fill()
 
     @property
     def today(self) -> date:
@@ -125,13 +133,11 @@ class KioskHomeScreen(Screen[None]):
         ]
 
     def _fill(self) -> None:
-        table = self.query_one("#kiosk-mailboxes", DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for row in self.rows:
-            table.add_row(*self._cells(row), key=str(row.id))
-        if self.rows:
-            table.move_cursor(row=min(cursor, len(self.rows) - 1))
+        fill_table(
+            self.query_one("#kiosk-mailboxes", DataTable),
+            _kiosk_columns(),
+            [(str(row.id), self._cells(row)) for row in self.rows],
+        )
         self._update_status()
         self.refresh_bindings()
 

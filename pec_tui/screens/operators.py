@@ -23,6 +23,7 @@ from pec_tui.screens.dbwork import run_db
 from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.forms import FieldErrors, chosen, field_block
 from pec_tui.widgets.keys import translate_bindings
+from pec_tui.widgets.tables import Column, fill_table
 
 
 class OperatorAdmin(Protocol):
@@ -209,6 +210,18 @@ class PasswordResetScreen(FieldErrors, ModalScreen[bool]):
             self.dismiss(True)
 
 
+def _operator_columns() -> tuple[Column, ...]:
+    return (
+        Column(_("Username")),
+        Column(_("Full name"), flexible=True),
+        Column(_("Role")),
+        Column(_("Reseller"), flexible=True),
+        Column(_("State")),
+        Column(_("Last sign-in")),
+        Column(_("Token")),
+    )
+
+
 class OperatorsScreen(Screen[None]):
     CSS_PATH = "../styles/auth.tcss"
     BINDINGS: ClassVar = [
@@ -225,6 +238,7 @@ class OperatorsScreen(Screen[None]):
         translate_bindings(self)
         self.admin = admin
         self.rows: list[Any] = []
+        self._now: datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -235,18 +249,44 @@ class OperatorsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = _("Operators")
         table = self.query_one(DataTable)
-        for text, key in (
-            (_("Username"), "username"),
-            (_("Full name"), "full_name"),
-            (_("Role"), "role"),
-            (_("Reseller"), "reseller"),
-            (_("State"), "state"),
-            (_("Last sign-in"), "last"),
-            (_("Token"), "token"),
-        ):
-            table.add_column(text, key=key)
+        fill_table(table, _operator_columns(), [])
         table.focus()
         self.action_refresh()
+
+    def on_resize(self) -> None:
+        self._fill()
+
+    def _state(self, row: Any) -> str:
+        if row.disabled:
+            return _("Disabled")
+        if self._now is not None and row.is_locked(self._now):
+            return _("Locked")
+        return pgettext("operator", "Active")
+
+    def _fill(self) -> None:
+        fill_table(
+            self.query_one(DataTable),
+            _operator_columns(),
+            [
+                (
+                    row.username,
+                    (
+                        row.username,
+                        row.full_name,
+                        label(row.role),
+                        f"{row.reseller_id} {row.reseller_name or ''}".strip()
+                        if row.reseller_id
+                        else "",
+                        self._state(row),
+                        format_datetime(row.last_login_at.astimezone())
+                        if row.last_login_at
+                        else "",
+                        _("yes") if row.has_token else "",
+                    ),
+                )
+                for row in self.rows
+            ],
+        )
 
     @property
     def selected(self) -> Any | None:
@@ -327,24 +367,8 @@ class OperatorsScreen(Screen[None]):
         table = self.query_one(DataTable)
         keep = select or (self.selected.username if self.selected else None)
         self.rows = list(rows)
-        table.clear()
-        for row in self.rows:
-            if row.disabled:
-                state = _("Disabled")
-            elif row.is_locked(now):
-                state = _("Locked")
-            else:
-                state = pgettext("operator", "Active")
-            table.add_row(
-                row.username,
-                row.full_name,
-                label(row.role),
-                f"{row.reseller_id} {row.reseller_name or ''}".strip() if row.reseller_id else "",
-                state,
-                format_datetime(row.last_login_at.astimezone()) if row.last_login_at else "",
-                _("yes") if row.has_token else "",
-                key=row.username,
-            )
+        self._now = now
+        self._fill()
         names = [row.username for row in self.rows]
         if keep in names:
             table.move_cursor(row=names.index(keep))

@@ -21,9 +21,22 @@ from pec_tui.services.context import Context
 from pec_tui.services.delivery import FAILED, QUEUED, OutboxRow, outbox_for, retry_for, status_label
 from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
+from pec_tui.widgets.tables import Column, fill_table
 
 # `s` cycles through these: failed first, the queue, everything (None).
 STATUSES: tuple[str | None, ...] = (FAILED, QUEUED, None)
+
+
+def _outbox_columns() -> tuple[Column, ...]:
+    return (
+        Column(_("No.")),
+        Column(_("To"), flexible=True),
+        Column(_("Subject"), flexible=True),
+        Column(_("Status")),
+        Column(_("Attempts")),
+        Column(_("Reason")),
+        Column(_("Queued")),
+    )
 
 
 class OutboxScreen(Screen[None]):
@@ -51,9 +64,7 @@ class OutboxScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = _("Outgoing e-mail")
         table = self.query_one(DataTable)
-        table.add_columns(
-            _("No."), _("To"), _("Subject"), _("Status"), _("Attempts"), _("Reason"), _("Queued")
-        )
+        fill_table(table, _outbox_columns(), [])
         table.focus()
         self.action_reload()
 
@@ -66,24 +77,36 @@ class OutboxScreen(Screen[None]):
         if rows is None:
             return
         self.rows = rows
-        table = self.query_one(DataTable)
-        table.clear()
-        for row in rows:
-            table.add_row(
-                str(row.id),
-                row.to_address,
-                row.subject,
-                status_label(row.status),
-                str(row.attempts),
-                row.last_error or "",
-                format_datetime(row.created_at),
-                key=str(row.id),
-            )
+        self._fill()
         shown = status_label(status) if status else _("all")
         self.query_one("#outbox-status", Static).update(
             _(
                 "{n} messages ({status}), newest first. r sends the one under the cursor again."
             ).format(n=format_number(len(rows)), status=shown)
+        )
+
+    def on_resize(self) -> None:
+        self._fill()
+
+    def _fill(self) -> None:
+        fill_table(
+            self.query_one(DataTable),
+            _outbox_columns(),
+            [
+                (
+                    str(row.id),
+                    (
+                        str(row.id),
+                        row.to_address,
+                        row.subject,
+                        status_label(row.status),
+                        str(row.attempts),
+                        row.last_error or "",
+                        format_datetime(row.created_at),
+                    ),
+                )
+                for row in self.rows
+            ],
         )
 
     def action_cycle_status(self) -> None:

@@ -14,13 +14,14 @@ from textual.widgets import Button, DataTable, Footer, Input, Label
 from pec_tui.config import Settings
 from pec_tui.domain.draft import DraftSummary, Step
 from pec_tui.kiosk import KioskApp
-from pec_tui.screens.drafts import DraftsScreen, clip, fit_columns
+from pec_tui.screens.drafts import DraftsScreen
 from pec_tui.screens.holder_form import HolderFormScreen
 from pec_tui.screens.kiosk_welcome import KioskWelcomeScreen
 from pec_tui.screens.kit import KitScreen
 from pec_tui.screens.plan import SIDE_LIST_COLUMNS, PlanScreen, fit_address
 from pec_tui.services.database import open_database
 from pec_tui.widgets.choice import CHECKED, UNCHECKED, SpaceCheckbox
+from pec_tui.widgets.tables import Column, clip, fit_widths
 
 # The terminal a browser window gives `pec-tui serve`: 1280×800 and 1024×600.
 BROWSER_SIZES = [(142, 44), (113, 33)]
@@ -38,6 +39,7 @@ def test_an_address_is_shortened_in_the_middle_never_folded():
 
 def test_draft_columns_share_the_room_and_keep_the_date_whole():
     headings = ("Draft", "Billed to", "Mailboxes", "Step", "Last saved")
+    columns = [Column(h, flexible=h in ("Billed to", "Mailboxes")) for h in headings]
     row = (
         "12",
         "Condominio Via Roma 1 Milano",
@@ -45,12 +47,12 @@ def test_draft_columns_share_the_room_and_keep_the_date_whole():
         "Holder",
         "01/12/2026 23:45",
     )
-    widths = fit_columns(headings, [row], 90)
+    widths = fit_widths(columns, [row], 90)
     assert sum(widths) <= 90
     assert widths[0] == 5 and widths[3] == 6 and widths[4] == len("01/12/2026 23:45")
     assert clip(row[2], widths[2]).endswith("…") and len(clip(row[2], widths[2])) == widths[2]
     # With room enough, nothing is cut.
-    assert fit_columns(headings, [row], 200) == [
+    assert fit_widths(columns, [row], 200) == [
         max(len(h), len(c)) for h, c in zip(headings, row, strict=True)
     ]
 
