@@ -173,6 +173,47 @@ def stored_line_description(item: str, stored: str) -> str:
         return stored
 
 
+def price_list_position(item: str) -> int:
+    """Where `item` stands on the price list (plans, extra space, kits); an item no longer
+    on it comes after the others."""
+    try:
+        return PriceItem(item).position
+    except ValueError:
+        return len(PriceItem)
+
+
+@dataclass(frozen=True)
+class LineGroup:
+    """The lines of one item at one price and term: e.g. 58,000 renewals as PEC STANDARD."""
+
+    description: str
+    lines: int
+    quantity: int
+    years: int
+    unit: Decimal
+    total: Decimal
+
+
+def group_lines(lines: Sequence[QuoteLine]) -> list[LineGroup]:
+    """The lines summed up by item, unit price and years, in price-list order."""
+    groups: dict[tuple[PriceItem, Decimal, int], list[Decimal | int]] = {}
+    for line in lines:
+        key = (line.item, line.unit, line.years)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [1, line.quantity, line.total]
+        else:
+            group[0] += 1
+            group[1] += line.quantity
+            group[2] += line.total
+    return [
+        LineGroup(item_description(item), int(count), int(quantity), years, unit, Decimal(total))
+        for (item, unit, years), (count, quantity, total) in sorted(
+            groups.items(), key=lambda group: (group[0][0].position, group[0][2], group[0][1])
+        )
+    ]
+
+
 # What prices one mailbox: its plan and its extra GB of mailbox and of archive.
 ChoiceKey = tuple[Plan, int, int]
 

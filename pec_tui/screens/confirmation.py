@@ -7,8 +7,7 @@ and `l` opens every line in a list drawn only where it is on screen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import ClassVar
 
@@ -20,8 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Label, Static
 
 from pec_tui.domain.draft import Draft, Step
-from pec_tui.domain.enums import OrderType, PaymentMethod, PriceItem, label
-from pec_tui.domain.pricing import QuoteLine
+from pec_tui.domain.enums import OrderType, PaymentMethod, label
+from pec_tui.domain.pricing import LineGroup, QuoteLine, group_lines
 from pec_tui.i18n import N_, _, format_money, format_number, ngettext
 from pec_tui.services.order_lines import line_description
 from pec_tui.services.placing import ConfirmedOrder
@@ -46,44 +45,30 @@ def line_cells(line: QuoteLine) -> tuple[str, ...]:
     )
 
 
-@dataclass(frozen=True)
-class LineGroup:
-    """The lines of one item at one price: e.g. 58,000 mailboxes renewed as PEC STANDARD."""
-
-    description: str
-    lines: int
-    quantity: int
-    years: int
-    unit: Decimal
-    total: Decimal
+def line_group_headings() -> tuple[str, ...]:
+    return (_("Item"), _("Lines"), _("Qty"), _("Years"), _("Unit price"), _("Total"))
 
 
-def group_lines(lines: Sequence[QuoteLine]) -> list[LineGroup]:
-    """The lines summed up by item, unit price and years, in price-list order (plans, extra
-    space, kits)."""
-    groups: dict[tuple[PriceItem, Decimal, int], list[Decimal | int]] = {}
-    for line in lines:
-        key = (line.item, line.unit, line.years)
-        group = groups.get(key)
-        if group is None:
-            groups[key] = [1, line.quantity, line.total]
-        else:
-            group[0] += 1
-            group[1] += line.quantity
-            group[2] += line.total
-    return [
-        LineGroup(
-            line_description(QuoteLine(item, unit, 1, years)),
-            int(count),
-            int(quantity),
-            years,
-            unit,
-            Decimal(total),
-        )
-        for (item, unit, years), (count, quantity, total) in sorted(
-            groups.items(), key=lambda group: (group[0][0].position, group[0][2], group[0][1])
-        )
-    ]
+def line_group_cells(group: LineGroup) -> tuple[str, ...]:
+    """One group of a long order's summary (Conferma, an order's detail)."""
+    return (
+        group.description,
+        format_number(group.lines),
+        format_number(group.quantity),
+        str(group.years),
+        format_money(group.unit),
+        format_money(group.total),
+    )
+
+
+def line_groups_table(groups: Sequence[LineGroup], table_id: str) -> DataTable[str]:
+    """A long order summed up by item: the lines, quantity, years, unit price and total of
+    each group."""
+    table: DataTable[str] = DataTable(id=table_id, cursor_type="none", zebra_stripes=True)
+    table.add_columns(*line_group_headings())
+    for group in groups:
+        table.add_row(*line_group_cells(group))
+    return table
 
 
 class ConfirmationScreen(Screen[None]):
@@ -187,20 +172,7 @@ class ConfirmationScreen(Screen[None]):
             id="lines-summary-note",
             classes="hint",
         )
-        table: DataTable[str] = DataTable(
-            id="order-lines-summary", cursor_type="none", zebra_stripes=True
-        )
-        table.add_columns(_("Item"), _("Lines"), _("Qty"), _("Years"), _("Unit price"), _("Total"))
-        for group in group_lines(lines):
-            table.add_row(
-                group.description,
-                format_number(group.lines),
-                format_number(group.quantity),
-                str(group.years),
-                format_money(group.unit),
-                format_money(group.total),
-            )
-        yield table
+        yield line_groups_table(group_lines(lines), "order-lines-summary")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "lines":
@@ -215,7 +187,10 @@ class ConfirmationScreen(Screen[None]):
 
     def action_lines(self) -> None:
         if self.summarised:
-            self.app.push_screen(OrderLinesScreen(self.order))
+            lines = self.order.quote.lines
+            self.app.push_screen(
+                OrderLinesScreen(self.order.number, len(lines), lambda n: line_cells(lines[n]))
+            )
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)
@@ -277,20 +252,31 @@ class OrderLinesScreen(Screen[None]):
             "home", "move(-1_000_000_000)", N_("First line"), id="order_lines.home", show=False
         ),
     ]
-    # Columns: mailbox, item, qty, years, unit price, total.
-    WIDTHS = (34, 22, 5, 5, 12, 12)
+    # Columns: mailbox, item, qty, years, unit price, total. The mailbox takes what the
+    # others leave of the window, from 16 to 34 columns.
+    WIDTHS = (34, 22, 4, 4, 12, 12)
 
-    def __init__(self, order: ConfirmedOrder) -> None:
+    def __init__(
+        self, number: int | str, count: int, cells: Callable[[int], Sequence[str]]
+    ) -> None:
+        """The `count` lines of order `number`; `cells(n)` is the n-th line's cells."""
         super().__init__(classes="flow-step")
-        self.order = order
+        self.number = number
+        self.count = count
+        self.cells = cells
+        self.widths = self.WIDTHS
         translate_bindings(self)
 
     def compose(self) -> ComposeResult:
-        lines = self.order.quote.lines
+        count = self.count
+        # What the list's margin and scroll bar leave, less a space between columns.
+        room = self.app.size.width - 4 - (len(self.WIDTHS) - 1)
+        others = sum(self.WIDTHS[1:])
+        self.widths = (max(16, min(self.WIDTHS[0], room - others)), *self.WIDTHS[1:])
         yield Label(
             ngettext(
-                "Order no. {number}: {count} line", "Order no. {number}: {count} lines", len(lines)
-            ).format(number=self.order.number, count=format_number(len(lines))),
+                "Order no. {number}: {count} line", "Order no. {number}: {count} lines", count
+            ).format(number=self.number, count=format_number(count)),
             classes="section-title",
             id="order-lines-title",
         )
@@ -298,19 +284,18 @@ class OrderLinesScreen(Screen[None]):
             (_("Mailbox"), _("Item"), _("Qty"), _("Years"), _("Unit price"), _("Total"))
         )
         yield Static(header, id="order-lines-header", markup=False)
-        yield LazyList(len(lines), self._line, id="order-lines-all")
+        yield LazyList(count, self._line, id="order-lines-all")
         yield KeysFooter()
 
     def _row(self, cells: Sequence[str]) -> str:
         out = []
-        for i, (cell, width) in enumerate(zip(cells, self.WIDTHS, strict=True)):
+        for i, (cell, width) in enumerate(zip(cells, self.widths, strict=True)):
             cell = cell if len(cell) <= width else cell[: width - 1] + "…"
             out.append(cell.ljust(width) if i < 2 else cell.rjust(width))
         return " ".join(out)
 
     def _line(self, index: int) -> str:
-        line = self.order.quote.lines[index]
-        return escape(self._row(line_cells(line)))
+        return escape(self._row(self.cells(index)))
 
     @property
     def lazy_list(self) -> LazyList:

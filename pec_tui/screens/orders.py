@@ -22,10 +22,21 @@ from textual.widgets import DataTable, Header, Input, Label, Select, Static
 from pec_tui.dialogs.confirm_cancel import ConfirmCancelModal
 from pec_tui.domain.enums import OrderStatus, OrderType, PaymentMethod, Role, label
 from pec_tui.i18n import N_, _, format_date, format_money, format_number, pgettext
+from pec_tui.screens.confirmation import (
+    OrderLinesScreen,
+    line_group_cells,
+    line_group_headings,
+)
 from pec_tui.screens.dbwork import run_db
 from pec_tui.services.context import Context
 from pec_tui.services.invoices import InvoiceView, export_invoices, invoice_text, order_invoices
-from pec_tui.services.order_queries import OrderDetail, get_order, iter_orders
+from pec_tui.services.order_queries import (
+    OrderDetail,
+    OrderLineRow,
+    get_order,
+    iter_orders,
+    order_lines,
+)
 from pec_tui.services.payments import (
     cancel_order,
     parse_money,
@@ -35,6 +46,7 @@ from pec_tui.services.payments import (
 from pec_tui.widgets.footer import KeysFooter
 from pec_tui.widgets.forms import FieldErrors, chosen, field_block
 from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
+from pec_tui.widgets.tables import Column, fill_table
 
 PAGE_SIZE = 50
 # The status filter cycles through these (None: every confirmed order).
@@ -64,6 +76,40 @@ def _label(enum: Any, value: str | None) -> str:
         return label(enum(value))
     except ValueError:
         return value
+
+
+def _order_columns() -> tuple[Column, ...]:
+    return (
+        Column(_("Order no.")),
+        Column(_("Order type")),
+        Column(_("Date")),
+        # At 80 columns the holder gives way most (the order's detail names it whole).
+        Column(_("Holder"), flexible=True, minimum=7),
+        Column(_("Total (euro)")),
+        Column(_("Order status"), flexible=True),
+    )
+
+
+def _line_columns() -> tuple[Column, ...]:
+    return (
+        Column(_("Address"), flexible=True, minimum=20),
+        Column(_("Description")),
+        Column(_("Qty")),
+        Column(_("Years")),
+        Column(_("Total")),
+    )
+
+
+def order_line_cells(line: OrderLineRow) -> tuple[str, ...]:
+    """A stored line as the full list of a long order's lines shows it (as Conferma's)."""
+    return (
+        line.address or "—",
+        line.description,
+        str(line.quantity),
+        str(line.years),
+        format_money(line.unit),
+        format_money(line.total),
+    )
 
 
 def net_plus_vat(net: Decimal) -> str:
@@ -105,15 +151,7 @@ class OrdersScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = _("Orders")
         table = self.query_one(DataTable)
-        for text, key in (
-            (_("Order no."), "number"),
-            (_("Order type"), "type"),
-            (_("Date"), "date"),
-            (_("Holder"), "holder"),
-            (_("Total (euro)"), "total"),
-            (_("Order status"), "status"),
-        ):
-            table.add_column(text, key=key)
+        fill_table(table, _order_columns(), [])
         table.focus()
         self._show_status_filter()
         self.reload()
@@ -187,20 +225,30 @@ class OrdersScreen(Screen[None]):
         self.page_index = index
         self._show()
 
-    def _show(self) -> None:
+    def on_resize(self) -> None:
+        self._show(keep_cursor=True)
+
+    def _show(self, keep_cursor: bool = False) -> None:
         rows = self.pages[self.page_index] if self.page_index < len(self.pages) else []
-        table = self.query_one(DataTable)
-        table.clear()
-        for row in rows:
-            table.add_row(
-                str(row.number or ""),
-                _label(OrderType, row.type),
-                format_date(row.created_at.date()),
-                row.holder_name,
-                net_plus_vat(row.net),
-                _label(OrderStatus, row.status),
-                key=str(row.id),
-            )
+        fill_table(
+            self.query_one(DataTable),
+            _order_columns(),
+            [
+                (
+                    str(row.id),
+                    (
+                        str(row.number or ""),
+                        _label(OrderType, row.type),
+                        format_date(row.created_at.date()),
+                        row.holder_name,
+                        net_plus_vat(row.net),
+                        _label(OrderStatus, row.status),
+                    ),
+                )
+                for row in rows
+            ],
+            keep_cursor=keep_cursor,
+        )
         self.query_one("#orders-status", Static).update(
             _("Page {page} — {count} orders shown").format(
                 page=self.page_index + 1, count=format_number(len(rows))
@@ -226,6 +274,7 @@ class OrderDetailScreen(Screen[None]):
         Binding("c", "pay_credit", N_("Pay with credit"), id="order.pay_credit"),
         Binding("a", "cancel_order", N_("Cancel order"), id="order.cancel"),
         Binding("x", "export_invoice", N_("Export invoice XML"), id="order.export_invoice"),
+        Binding("l", "lines", N_("All lines"), id="order.lines"),
     ]
 
     def __init__(self, ctx: Context, order_id: int) -> None:
@@ -240,6 +289,7 @@ class OrderDetailScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="order-detail"):
             yield Static(_("Loading…"), id="order-facts")
+            yield Static("", id="order-lines-note", classes="hint")
             yield DataTable(id="order-lines", cursor_type="row", zebra_stripes=True)
             yield Static("", id="order-totals")
             yield Static("", id="order-payment")
@@ -249,15 +299,7 @@ class OrderDetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = _("Order")
-        table = self.query_one("#order-lines", DataTable)
-        for text, key in (
-            (_("Address"), "address"),
-            (_("Description"), "description"),
-            (_("Qty"), "quantity"),
-            (_("Years"), "years"),
-            (_("Total"), "total"),
-        ):
-            table.add_column(text, key=key)
+        fill_table(self.query_one("#order-lines", DataTable), _line_columns(), [])
         self.refresh_order()
 
     @property
@@ -287,17 +329,45 @@ class OrderDetailScreen(Screen[None]):
             return self.awaiting_payment
         if action == "export_invoice":
             return any(invoice.xml is not None for invoice in self.invoices)
+        if action == "lines":
+            return self.summarised
         return True
+
+    @property
+    def summarised(self) -> bool:
+        """Whether the lines are summed up by item (an order too long to list)."""
+        return self.detail is not None and len(self.detail.lines) < self.detail.line_count
+
+    def action_lines(self) -> None:
+        if self.summarised:
+            self._open_lines()
+
+    @work(exclusive=True, group="order-lines")
+    async def _open_lines(self) -> None:
+        lines = await run_db(
+            self,
+            "reading the lines of an order",
+            order_lines,
+            self.ctx.engine,
+            self.ctx.actor,
+            self.order_id,
+            report=self.query_one("#order-message", Static).update,
+        )
+        if lines is not None and self.detail is not None:
+            self.app.push_screen(
+                OrderLinesScreen(
+                    self.detail.order.number or self.order_id,
+                    len(lines),
+                    lambda n: order_line_cells(lines[n]),
+                )
+            )
 
     @work(exclusive=True, group="order-detail")
     async def refresh_order(self) -> None:
         detail = await run_db(
             self,
             "reading an order",
-            get_order,
-            self.ctx.engine,
-            self.ctx.actor,
-            self.order_id,
+            lambda: get_order(self.ctx.engine, self.ctx.actor, self.order_id, all_lines=False),
             report=self.query_one("#order-facts", Static).update,
         )
         if detail is None:
@@ -349,6 +419,44 @@ class OrderDetailScreen(Screen[None]):
         self.query_one("#order-message", Static).update(Text(message))
         self.notify(message)
 
+    def on_resize(self) -> None:
+        self._fill_lines()
+
+    def _fill_lines(self) -> None:
+        """The order's lines; a long order's summed up by item (`l` lists them all)."""
+        table = self.query_one("#order-lines", DataTable)
+        detail = self.detail
+        if detail is not None and self.summarised:
+            self.query_one("#order-lines-note", Static).update(
+                _("{lines} lines: summed up by item below; l lists every line.").format(
+                    lines=format_number(detail.line_count)
+                )
+            )
+            fill_table(
+                table,
+                [Column(heading) for heading in line_group_headings()],
+                [(None, line_group_cells(group)) for group in detail.groups],
+            )
+            return
+        self.query_one("#order-lines-note", Static).update("")
+        fill_table(
+            table,
+            _line_columns(),
+            [
+                (
+                    None,
+                    (
+                        line.address or "",
+                        line.description,
+                        str(line.quantity),
+                        str(line.years),
+                        format_money(line.total),
+                    ),
+                )
+                for line in (detail.lines if detail is not None else ())
+            ],
+        )
+
     def _show(self, detail: OrderDetail) -> None:
         order = detail.order
         facts = [
@@ -361,16 +469,7 @@ class OrderDetailScreen(Screen[None]):
         self.query_one("#order-facts", Static).update(
             "\n".join(f"{name}: {value}" for name, value in facts)
         )
-        table = self.query_one("#order-lines", DataTable)
-        table.clear()
-        for line in detail.lines:
-            table.add_row(
-                line.address or "",
-                line.description,
-                str(line.quantity),
-                str(line.years),
-                format_money(line.total),
-            )
+        self._fill_lines()
         self.query_one("#order-totals", Static).update(
             _("Taxable: {net}   VAT: {vat}   Total: {gross}").format(
                 net=format_money(order.net),

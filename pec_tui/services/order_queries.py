@@ -12,13 +12,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Engine, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from pec_tui.db.batches import ID_CHUNK
-from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, OrderLine, Payment
+from pec_tui.db.batches import ID_CHUNK, driver_rows
+from pec_tui.db.models import Holder, Mailbox, Order, OrderLine, Payment
 from pec_tui.domain.enums import OrderStatus
 from pec_tui.domain.money import from_cents
-from pec_tui.domain.pricing import stored_line_description
+from pec_tui.domain.pricing import LineGroup, price_list_position, stored_line_description
 from pec_tui.domain.records import OrderRow
 from pec_tui.domain.validation import shown
 from pec_tui.i18n import _
@@ -200,7 +201,10 @@ class PaymentRow:
 @dataclass(frozen=True)
 class OrderDetail:
     order: OrderRow
+    # Every line, or none for a long order read without `all_lines` (then see `groups`).
     lines: tuple[OrderLineRow, ...]
+    line_count: int
+    groups: tuple[LineGroup, ...]
     payment: PaymentRow | None
     auto_renew: bool
     auto_generated: bool
@@ -208,39 +212,120 @@ class OrderDetail:
     confirmed_at: datetime | None
     paid_at: datetime | None
     cancelled_at: datetime | None
-    # Mailboxes this unpaid order still reserves (one open order per mailbox).
-    reserved_mailbox_ids: tuple[int, ...]
+
+
+# Up to this many lines an order's detail lists them; beyond, it sums them up by item
+# (`OrderDetail.groups`) and `order_lines` reads them all when asked.
+LINES_LISTED = 50
+
+
+def _line_rows(session: Session, order_id: int) -> tuple[OrderLineRow, ...]:
+    """The order's lines in the order they were written, as the driver gives them (an
+    order may hold tens of thousands: ORM objects took seconds)."""
+    t = OrderLine.__table__
+    query = (
+        sa_select(
+            t.c.address,
+            t.c.item,
+            t.c.description,
+            t.c.quantity,
+            t.c.years,
+            t.c.unit_cents,
+            t.c.total_cents,
+            t.c.plan,
+            t.c.previous_plan,
+        )
+        .where(t.c.order_id == order_id)
+        .order_by(t.c.id)
+    )
+    descriptions: dict[tuple[str, str], str] = {}
+
+    def described(item: str, stored: str) -> str:
+        key = (item, stored)
+        found = descriptions.get(key)
+        if found is None:
+            found = descriptions[key] = stored_line_description(item, stored)
+        return found
+
+    return tuple(
+        OrderLineRow(
+            address=address,
+            item=item,
+            description=described(item, description),
+            quantity=quantity,
+            years=years,
+            unit=from_cents(unit),
+            total=from_cents(total),
+            plan=plan,
+            previous_plan=previous,
+        )
+        for address, item, description, quantity, years, unit, total, plan, previous in (
+            driver_rows(session.connection(), query)
+        )
+    )
+
+
+def _line_groups(session: Session, order_id: int) -> tuple[LineGroup, ...]:
+    """The order's lines summed up by item, unit price and years (one GROUP BY), in
+    price-list order (plans, extra space, kits) as Conferma shows them."""
+    t = OrderLine.__table__
+    rows = session.execute(
+        sa_select(
+            t.c.item,
+            func.min(t.c.description),
+            t.c.unit_cents,
+            t.c.years,
+            func.count(),
+            func.sum(t.c.quantity),
+            func.sum(t.c.total_cents),
+        )
+        .where(t.c.order_id == order_id)
+        .group_by(t.c.item, t.c.unit_cents, t.c.years)
+    ).all()
+
+    return tuple(
+        LineGroup(
+            stored_line_description(item, description),
+            int(count),
+            int(quantity),
+            int(years),
+            from_cents(int(unit)),
+            from_cents(int(total)),
+        )
+        for item, description, unit, years, count, quantity, total in sorted(
+            rows, key=lambda row: (price_list_position(row[0]), row[3], row[2])
+        )
+    )
 
 
 @audit_denials("order.view")
-def get_order(engine: Engine, actor: Actor, ref: int | str) -> OrderDetail:
-    """One order with its lines and payment; LookupError or AccessDenied otherwise."""
+def order_lines(engine: Engine, actor: Actor, ref: int | str) -> tuple[OrderLineRow, ...]:
+    """Every line of an order (for the full list of a long one); LookupError or AccessDenied
+    otherwise."""
+    with Session(engine) as session:
+        order = load_order(session, actor, ref)
+        return _line_rows(session, order.id)
+
+
+@audit_denials("order.view")
+def get_order(engine: Engine, actor: Actor, ref: int | str, all_lines: bool = True) -> OrderDetail:
+    """One order with its lines and payment; LookupError or AccessDenied otherwise.
+
+    With `all_lines` False, an order of more than `LINES_LISTED` lines comes with its lines
+    summed up (`groups`) and none listed: what a screen shows of a reseller's whole book."""
     with Session(engine) as session:
         order = load_order(session, actor, ref)
         holder = session.get(Holder, order.holder_id) if order.holder_id else None
-        lines = session.exec(
-            select(OrderLine).where(OrderLine.order_id == order.id).order_by(col(OrderLine.id))
-        ).all()
+        groups = _line_groups(session, order.id)
+        line_count = sum(group.lines for group in groups)
+        listed = all_lines or line_count <= LINES_LISTED
+        lines = _line_rows(session, order.id) if listed else ()
         payment = session.exec(select(Payment).where(Payment.order_id == order.id)).first()
-        reserved = session.exec(
-            select(OpenRenewal.mailbox_id).where(OpenRenewal.order_id == order.id)
-        ).all()
         return OrderDetail(
             order=_order_row(order, holder.display_name if holder else None),
-            lines=tuple(
-                OrderLineRow(
-                    address=line.address,
-                    item=line.item,
-                    description=stored_line_description(line.item, line.description),
-                    quantity=line.quantity,
-                    years=line.years,
-                    unit=from_cents(line.unit_cents),
-                    total=from_cents(line.total_cents),
-                    plan=line.plan,
-                    previous_plan=line.previous_plan,
-                )
-                for line in lines
-            ),
+            lines=lines,
+            line_count=line_count,
+            groups=groups,
             payment=PaymentRow(
                 amount=from_cents(payment.amount_cents),
                 method=payment.method,
@@ -256,7 +341,6 @@ def get_order(engine: Engine, actor: Actor, ref: int | str) -> OrderDetail:
             confirmed_at=order.confirmed_at,
             paid_at=order.paid_at,
             cancelled_at=order.cancelled_at,
-            reserved_mailbox_ids=tuple(sorted(reserved)),
         )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
 
 from book_builder import add_holder, add_mailbox, add_reseller, confirm_renewal
 from sqlmodel import Session, select
@@ -14,6 +15,7 @@ from pec_tui.db.models import Mailbox, Order, Payment, Reseller
 from pec_tui.dialogs.confirm_cancel import ConfirmCancelModal
 from pec_tui.domain.enums import OrderStatus, Role
 from pec_tui.domain.lifecycle import renewed_expiry
+from pec_tui.screens.confirmation import OrderLinesScreen
 from pec_tui.screens.orders import (
     OrderDetailScreen,
     OrdersScreen,
@@ -21,6 +23,8 @@ from pec_tui.screens.orders import (
 )
 from pec_tui.services.actor import Actor
 from pec_tui.services.database import open_database
+from pec_tui.services.order_queries import LINES_LISTED
+from pec_tui.widgets.lazy_list import LazyList
 
 TODAY = date(2026, 11, 26)
 SIZE = (120, 40)
@@ -173,3 +177,76 @@ async def test_a_reseller_pays_with_credit_from_the_order_detail(sqlite_url):
         assert order.status == OrderStatus.PAID.value
         assert session.get(Reseller, shop).credit_cents == 10_000 - order.gross_cents
         assert session.get(Mailbox, box).expiry == renewed_expiry(date(2027, 1, 10), 1)
+
+
+def _long_book(engine, count: int) -> list[int]:
+    """`count` mailboxes of one holder: every third PRO, the rest STANDARD."""
+    holder = add_holder(engine)
+    return [
+        add_mailbox(
+            engine,
+            holder,
+            f"casella{i:03d}@pec.it",
+            date(2026, 12, 1) + timedelta(days=i % 20),
+            plan="PRO" if i % 3 == 0 else "STANDARD",
+        )
+        for i in range(count)
+    ]
+
+
+async def test_a_long_order_is_summed_up_by_item_and_l_lists_every_line(sqlite_url):
+    engine, app = _app(sqlite_url)
+    count = LINES_LISTED + 30
+    number = confirm_renewal(engine, _long_book(engine, count), TODAY).number
+    async with app.run_test(size=SIZE) as pilot:
+        detail = await _open_order(app, pilot, number)
+        assert detail.summarised and detail.detail is not None
+        assert detail.detail.lines == () and detail.detail.line_count == count
+        note = str(detail.query_one("#order-lines-note", Static).render())
+        assert str(count) in note and "l" in note
+        table = detail.query_one("#order-lines", DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        # By item in price-list order: 27 PRO (every third of 80), 53 STANDARD.
+        assert [(r[0], r[1]) for r in rows] == [("PEC STANDARD", "53"), ("PEC PRO", "27")]
+        await pilot.press("l")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, OrderLinesScreen)
+        every = app.screen.query_one("#order-lines-all", LazyList)
+        assert every.count == count
+        assert every.entry_text(0).startswith("casella000@pec.it")
+        assert every.entry_text(count - 1).startswith(f"casella{count - 1:03d}@pec.it")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, OrderDetailScreen)
+
+
+async def test_a_short_order_lists_its_lines_and_has_no_full_list(sqlite_url):
+    engine, app = _app(sqlite_url)
+    pro, _std = _book(engine)
+    number = _order(engine, pro)
+    async with app.run_test(size=SIZE) as pilot:
+        detail = await _open_order(app, pilot, number)
+        assert not detail.summarised
+        table = detail.query_one("#order-lines", DataTable)
+        assert table.get_row_at(0)[0] == "mario.rossi@pec.it"
+        assert not detail.check_action("lines", ())
+
+
+async def test_the_orders_list_fits_80_columns_with_whole_numbers_and_dates(sqlite_url):
+    engine, app = _app(sqlite_url)
+    pro, _std = _book(engine)
+    number = _order(engine, pro)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f6")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#orders-table", DataTable)
+        # Each column got its width when it was made: the first frame draws the rows whole,
+        # not at the widths of the empty table.
+        assert not any(column.auto_width for column in table.columns.values())
+        first = table.render_line(1).text
+        assert str(number) in first and re.search(r" \d\d/\d\d/\d{4} ", first)
+        assert table.max_scroll_x == 0
