@@ -70,38 +70,54 @@ def checked_by_triggers(table: str, columns: list[str], parent: str) -> bool:
 _READ_COMMITTED = "current_setting('transaction_isolation') = 'read committed'"
 
 
+def _violation(table: str, key: Key) -> str:
+    return (
+        f"        RAISE EXCEPTION USING\n"
+        f"            ERRCODE = 'foreign_key_violation',\n"
+        f"            MESSAGE = 'insert or update on table \"{table}\" violates foreign key'\n"
+        f"                || ' constraint \"{key.name}\"',\n"
+        f"            DETAIL = 'Key ({key.column})=(' || missing || ') is not present in'\n"
+        f"                || ' table \"{key.parent}\".',\n"
+        f"            SCHEMA = TG_TABLE_SCHEMA, TABLE = '{table}', COLUMN = '{key.column}',\n"
+        f"            CONSTRAINT = '{key.name}';\n"
+    )
+
+
 def _child_function(table: str) -> str:
     checks = []
     for key in (k for k in KEYS if k.table == table):
-        lock = (
-            f"    PERFORM 1 FROM {key.parent} p\n"
-            f"     WHERE p.{key.parent_column} IN (SELECT n.{key.column} FROM new_rows n)\n"
-            f"       FOR KEY SHARE OF p;\n"
-        )
+        parent, column = f"{key.parent} p", f"p.{key.parent_column}"
         if key.parent in _UNLOCKED_PARENTS:
-            lock = f"    IF NOT {_READ_COMMITTED} THEN\n    {lock}    END IF;\n"
-        checks.append(
-            f"{lock}"
-            f"    SELECT n.{key.column} INTO missing FROM new_rows n\n"
-            f"     WHERE n.{key.column} IS NOT NULL AND NOT EXISTS (\n"
-            f"         SELECT 1 FROM {key.parent} p WHERE p.{key.parent_column} = n.{key.column})\n"
-            f"     LIMIT 1;\n"
-            f"    IF FOUND THEN\n"
-            f"        RAISE EXCEPTION USING\n"
-            f"            ERRCODE = 'foreign_key_violation',\n"
-            f"            MESSAGE = 'insert or update on table \"{table}\" violates foreign key'\n"
-            f"                || ' constraint \"{key.name}\"',\n"
-            f"            DETAIL = 'Key ({key.column})=(' || missing || ') is not present in'\n"
-            f"                || ' table \"{key.parent}\".',\n"
-            f"            SCHEMA = TG_TABLE_SCHEMA, TABLE = '{table}', COLUMN = '{key.column}',\n"
-            f"            CONSTRAINT = '{key.name}';\n"
-            f"    END IF;\n"
-        )
+            # Tens of thousands of distinct parents: one anti-join of the new rows.
+            checks.append(
+                f"    IF NOT {_READ_COMMITTED} THEN\n"
+                f"        PERFORM 1 FROM {parent}\n"
+                f"         WHERE {column} IN (SELECT n.{key.column} FROM new_rows n)\n"
+                f"           FOR KEY SHARE OF p;\n"
+                f"    END IF;\n"
+                f"    SELECT n.{key.column} INTO missing FROM new_rows n\n"
+                f"     WHERE n.{key.column} IS NOT NULL\n"
+                f"       AND NOT EXISTS (SELECT 1 FROM {parent} WHERE {column} = n.{key.column})\n"
+                f"     LIMIT 1;\n"
+                f"    IF FOUND THEN\n{_violation(table, key)}    END IF;\n"
+            )
+        else:
+            # A few distinct parents (one order per statement): looked up once each.
+            checks.append(
+                f"    SELECT array_agg(DISTINCT n.{key.column}) INTO parents FROM new_rows n\n"
+                f"     WHERE n.{key.column} IS NOT NULL;\n"
+                f"    PERFORM 1 FROM {parent} WHERE {column} = ANY (parents) FOR KEY SHARE OF p;\n"
+                f"    SELECT x INTO missing FROM unnest(parents) x\n"
+                f"     WHERE NOT EXISTS (SELECT 1 FROM {parent} WHERE {column} = x)\n"
+                f"     LIMIT 1;\n"
+                f"    IF FOUND THEN\n{_violation(table, key)}    END IF;\n"
+            )
     return (
         f"CREATE OR REPLACE FUNCTION {table}_references_check() RETURNS trigger\n"
         f"LANGUAGE plpgsql AS $$\n"
         f"DECLARE\n"
         f"    missing bigint;\n"
+        f"    parents bigint[];\n"
         f"BEGIN\n" + "".join(checks) + "    RETURN NULL;\nEND\n$$"
     )
 
