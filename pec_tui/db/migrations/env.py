@@ -1,11 +1,11 @@
 """Alembic environment: runs on the connection or engine handed over by `pec_tui.db.engine`."""
 
 from alembic import context
-from sqlalchemy import Connection, engine_from_config, pool
+from sqlalchemy import Connection, ForeignKeyConstraint, engine_from_config, pool
 from sqlmodel import SQLModel
 
 import pec_tui.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from pec_tui.db import search_index
+from pec_tui.db import reference_checks, search_index
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -22,6 +22,20 @@ def _include_name(name: str | None, type_: str, _parents: object) -> bool:
     return True
 
 
+def _include_object(
+    obj: object, _name: str | None, type_: str, _reflected: bool, _compare_to: object
+) -> bool:
+    """On PostgreSQL, leave out the four foreign keys that migration 0014 replaced by
+    statement triggers (`reference_checks`): the models declare them (SQLite has them, and
+    they order the tables), the database enforces them otherwise."""
+    if type_ != "foreign_key_constraint" or context.get_context().dialect.name != "postgresql":
+        return True
+    assert isinstance(obj, ForeignKeyConstraint)
+    return not reference_checks.checked_by_triggers(
+        obj.parent.name, [column.name for column in obj.columns], obj.referred_table.name
+    )
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -29,6 +43,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_name=_include_name,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
