@@ -86,7 +86,7 @@ def _order_columns() -> tuple[Column, ...]:
         # At 80 columns the holder gives way most (the order's detail names it whole).
         Column(_("Holder"), flexible=True, minimum=7),
         Column(_("Total (euro)")),
-        Column(_("Order status"), flexible=True),
+        Column(_("Order status"), flexible=True, minimum=10),
     )
 
 

@@ -28,7 +28,12 @@ Cell = str | Text
 class Column:
     title: str
     flexible: bool = False
-    minimum: int = 10
+    # How narrow a flexible column may become; by default its title's width, at least 10.
+    minimum: int | None = None
+
+    @property
+    def narrowest(self) -> int:
+        return self.minimum if self.minimum is not None else max(10, cell_len(self.title))
 
 
 def clip(cell: Cell, width: int) -> Cell:
@@ -48,7 +53,7 @@ def clip(cell: Cell, width: int) -> Cell:
 
 def fit_widths(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], room: int) -> list[int]:
     """Each column as wide as its widest cell; if that is more than `room`, the flexible
-    columns share what the others leave, in proportion to their own widths."""
+    columns share what the others leave."""
     natural = [cell_len(column.title) for column in columns]
     for cells in rows:
         for n, cell in enumerate(cells):
@@ -60,17 +65,21 @@ def fit_widths(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], room: 
     left = room - sum(w for n, w in enumerate(natural) if n not in flexible)
     if wanted <= left:
         return natural
-    # Each flexible column first gets its minimum (or less, if it needs less), then what is
-    # left is shared in proportion to what each still wants.
+    # Each flexible column first gets its narrowest width (or less, if it needs less), then
+    # what is left is shared out evenly, a column that needs less than its share giving the
+    # rest to the others: a short name stays whole beside a long list of addresses.
     widths = list(natural)
     for n in flexible:
-        widths[n] = min(natural[n], columns[n].minimum)
+        widths[n] = min(natural[n], columns[n].narrowest)
     spare = left - sum(widths[n] for n in flexible)
-    still = {n: natural[n] - widths[n] for n in flexible}
-    wanted = sum(still.values())
-    if spare > 0 and wanted:
-        for n in flexible:
-            widths[n] += min(still[n], spare * still[n] // wanted)
+    wanting = [n for n in flexible if widths[n] < natural[n]]
+    while spare > 0 and wanting:
+        share = max(1, spare // len(wanting))
+        for n in sorted(wanting, key=lambda n: natural[n] - widths[n]):
+            given = min(natural[n] - widths[n], share, spare)
+            widths[n] += given
+            spare -= given
+        wanting = [n for n in wanting if widths[n] < natural[n]]
     return widths
 
 
