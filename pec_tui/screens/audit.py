@@ -187,7 +187,8 @@ class AuditScreen(Screen[None]):
         self._show()
 
     def on_resize(self) -> None:
-        self._show(keep_cursor=True)
+        # Once the table has its new size (`widgets.tables.table_room`).
+        self.call_after_refresh(self._show, keep_cursor=True)
 
     def _show(self, keep_cursor: bool = False) -> None:
         fill_table(

@@ -87,7 +87,8 @@ class DraftsScreen(Screen[int | None]):
         self.query_one("#drafts-table", DataTable).focus()
 
     def on_resize(self) -> None:
-        self._fill()
+        # Once the tables have their new size (`widgets.tables.table_room`).
+        self.call_after_refresh(self._fill)
 
     def _rows(self) -> list[tuple[str, ...]]:
         rows: list[tuple[str, ...]] = []

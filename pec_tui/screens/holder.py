@@ -83,12 +83,13 @@ def _order_columns() -> tuple[Column, ...]:
 
 def _mailbox_columns() -> tuple[Column, ...]:
     return (
+        # At 80 columns every column stays in sight: the long titles give way too.
         Column(_("Address"), flexible=True, minimum=16),
         Column(_("Type")),
         Column(_("Expiry")),
-        Column(_("State"), flexible=True),
-        Column(_("Mailbox space")),
-        Column(_("Auto-renew")),
+        Column(_("State"), flexible=True, minimum=8),
+        Column(_("Mailbox space"), flexible=True, minimum=7),
+        Column(_("Auto-renew"), flexible=True, minimum=8),
     )
 
 
@@ -160,7 +161,8 @@ class CustomerAreaScreen(Screen[None]):
         )
 
     def on_resize(self) -> None:
-        self._fill_tables()
+        # Once the tables have their new size (`widgets.tables.table_room`).
+        self.call_after_refresh(self._fill_tables)
 
     def _fill_tables(self) -> None:
         """Both tables from what was read, fitted to the window (`widgets.tables`)."""

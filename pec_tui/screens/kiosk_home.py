@@ -92,7 +92,8 @@ class KioskHomeScreen(Screen[None]):
         self.reload()
 
     def on_resize(self) -> None:
-        self._fill()
+        # Once the tables have their new size (`widgets.tables.table_room`).
+        self.call_after_refresh(self._fill)
 
     @property
     def today(self) -> date:

@@ -254,7 +254,8 @@ class OperatorsScreen(Screen[None]):
         self.action_refresh()
 
     def on_resize(self) -> None:
-        self._fill()
+        # Once the tables have their new size (`widgets.tables.table_room`).
+        self.call_after_refresh(self._fill)
 
     def _state(self, row: Any) -> str:
         if row.disabled:

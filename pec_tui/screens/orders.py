@@ -226,7 +226,8 @@ class OrdersScreen(Screen[None]):
         self._show()
 
     def on_resize(self) -> None:
-        self._show(keep_cursor=True)
+        # Once the table has its new size (`widgets.tables.table_room`).
+        self.call_after_refresh(self._show, keep_cursor=True)
 
     def _show(self, keep_cursor: bool = False) -> None:
         rows = self.pages[self.page_index] if self.page_index < len(self.pages) else []
@@ -420,7 +421,7 @@ class OrderDetailScreen(Screen[None]):
         self.notify(message)
 
     def on_resize(self) -> None:
-        self._fill_lines()
+        self.call_after_refresh(self._fill_lines)
 
     def _fill_lines(self) -> None:
         """The order's lines; a long order's summed up by item (`l` lists them all)."""

@@ -86,7 +86,8 @@ class OutboxScreen(Screen[None]):
         )
 
     def on_resize(self) -> None:
-        self._fill()
+        # Once the tables have their new size (`widgets.tables.table_room`).
+        self.call_after_refresh(self._fill)
 
     def _fill(self) -> None:
         fill_table(
