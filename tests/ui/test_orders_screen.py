@@ -47,20 +47,22 @@ def _app(sqlite_url: str):
     return engine, PecApp(Settings(database_url=sqlite_url), engine, today=lambda: TODAY)
 
 
-async def _open_order(app, pilot, number: int) -> OrderDetailScreen:
-    await pilot.press("f6")
+async def _press_settled(app, pilot, key: str) -> None:
+    """`key`, then what its workers read shown."""
+    await pilot.press(key)
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def _open_order(app, pilot, number: int) -> OrderDetailScreen:
+    await _press_settled(app, pilot, "f6")
     assert isinstance(app.screen, OrdersScreen)
     table = app.screen.query_one("#orders-table", DataTable)
     numbers = [table.get_row_at(i)[0] for i in range(table.row_count)]
     assert str(number) in numbers
     table.move_cursor(row=numbers.index(str(number)))
-    await pilot.press("enter")
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await _press_settled(app, pilot, "enter")
     assert isinstance(app.screen, OrderDetailScreen)
     return app.screen
 
@@ -208,10 +210,7 @@ async def test_a_long_order_is_summed_up_by_item_and_l_lists_every_line(sqlite_u
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         # By item in price-list order: 27 PRO (every third of 80), 53 STANDARD.
         assert [(r[0], r[1]) for r in rows] == [("PEC STANDARD", "53"), ("PEC PRO", "27")]
-        await pilot.press("l")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _press_settled(app, pilot, "l")
         assert isinstance(app.screen, OrderLinesScreen)
         every = app.screen.query_one("#order-lines-all", LazyList)
         assert every.count == count
@@ -239,10 +238,7 @@ async def test_the_orders_list_fits_80_columns_with_whole_numbers_and_dates(sqli
     pro, _std = _book(engine)
     number = _order(engine, pro)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("f6")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _press_settled(app, pilot, "f6")
         table = app.screen.query_one("#orders-table", DataTable)
         # Each column got its width when it was made: the first frame draws the rows whole,
         # not at the widths of the empty table.
