@@ -49,7 +49,7 @@ from pec_tui.domain.lifecycle import cancelled_from, renewed_expiry, state_of
 from pec_tui.domain.money import from_cents, to_cents
 from pec_tui.domain.plans import PLANS
 from pec_tui.domain.validation import shown
-from pec_tui.i18n import _, format_date, format_money
+from pec_tui.i18n import _, format_date, format_money, format_number
 from pec_tui.services import audit, invoices, notifications
 from pec_tui.services.actor import AccessDenied, Actor
 from pec_tui.services.addresses import existing_mailbox_for_purchase
@@ -111,7 +111,11 @@ class PaymentResult:
             )
         text = _(
             "Payment of {amount} registered for order no. {number}: {count} mailbox(es) renewed."
-        ).format(amount=format_money(self.amount), number=self.number, count=len(self.renewed))
+        ).format(
+            amount=format_money(self.amount),
+            number=self.number,
+            count=format_number(len(self.renewed)),
+        )
         if self.invoice is not None and self.invoice_problem:
             text += " " + _("Invoice {invoice} is waiting to be corrected: {reason}").format(
                 invoice=self.invoice, reason=self.invoice_problem
