@@ -36,7 +36,7 @@ from pec_tui.domain.enums import HolderKind, InvoiceStatus, PaymentMethod, Role
 from pec_tui.domain.enums import label as label_of
 from pec_tui.domain.money import from_cents
 from pec_tui.domain.validation import latin1, shown
-from pec_tui.i18n import _, format_date, format_money, ngettext
+from pec_tui.i18n import _, format_date, format_money, format_number, ngettext
 from pec_tui.services import audit
 from pec_tui.services.actor import Actor
 from pec_tui.services.order_lines import LineFacts, LinesSummary, holder_snapshot
@@ -272,7 +272,7 @@ def document_lines(rows: Sequence[Mapping[str, Any]]) -> tuple[fatturapa.Line, .
                 **row,
                 "description": ngettext(
                     "{item} ({count} mailbox)", "{item} ({count} mailboxes)", count
-                ).format(item=row["item"], count=count),
+                ).format(item=row["item"], count=format_number(count)),
             }
             for row in summed
             for count in [row["count"] or 1]
@@ -773,7 +773,7 @@ def invoice_text(invoice: InvoiceView) -> list[str]:
             else ""
         )
         out.append(
-            f"  {line.description}{period}: {line.quantity} × {format_money(line.unit)}"
+            f"  {line.description}{period}: {format_number(line.quantity)} × {format_money(line.unit)}"
             f" = {format_money(line.total)}"
         )
     out.append("")
