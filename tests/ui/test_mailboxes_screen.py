@@ -28,7 +28,7 @@ from pec_tui.screens.mailboxes import MailboxesScreen
 from pec_tui.services import mailboxes
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.database import open_database
-from pec_tui.services.mailboxes import MailboxFilter, MailboxSource
+from pec_tui.services.mailboxes import MailboxFilter, MailboxSource, Selection
 from pec_tui.widgets.mailbox_table import MailboxTable
 
 TODAY = date(2026, 11, 26)
@@ -135,9 +135,15 @@ async def wait_for_modal(pilot: Pilot, kind: type) -> None:
 
 
 def renewals(app: PecApp) -> list[list[int]]:
-    """Make `start_renewal` record its calls instead of opening the flow."""
+    """Make `start_renewal` and `renew_selection` record the mailboxes they were asked to
+    renew instead of opening the flow (a selection's as the renewal reads them: its ids)."""
     calls: list[list[int]] = []
+
+    def renew_selection(selection: Selection) -> None:
+        calls.append(selection.resolve_ids(app.engine, app.actor, TODAY))
+
     app.start_renewal = calls.append  # type: ignore[method-assign]
+    app.renew_selection = renew_selection  # type: ignore[method-assign]
     return calls
 
 
