@@ -349,9 +349,10 @@ def _selected_items(
     rows: list[tuple[Any, ...]] = []
     for part in selection.parts(actor, today, dialect):
         if dialect == "sqlite":
-            # The ids from the rule's index first, then the rows in id order: SQLite reads
-            # the table's pages one after the other, not in expiry order back and forth
-            # (0.25-0.35 s for a reseller's 54,000 mailboxes in a 1M book, 0.4-0.6 s).
+            # The ids from the rule's covering index first, then the rows in id order:
+            # SQLite reads the table's pages one after the other, not back and forth in
+            # expiry order (a reseller's 54,000 mailboxes of a 1M book: 0.25-0.35 s, by the
+            # range directly 0.4-0.6 s). PostgreSQL reads the range well as it is.
             part = _ITEM_COLUMNS[0].in_(sa_select(_ITEM_COLUMNS[0]).where(part))
         rows += driver_rows(connection, sa_select(*_ITEM_COLUMNS).where(part))
     rows.sort(key=itemgetter(1))

@@ -647,3 +647,17 @@ def test_the_draft_start_audit_row_names_the_selection_not_every_address(engine,
         "count": 1,
         "mailboxes": ["verdi.anna@pec.it"],
     }
+
+
+def test_a_renewal_of_mailboxes_picked_by_hand_alone(engine, book):
+    from pec_tui.services import orders
+
+    actor = _reseller(book)
+    rows = {r.address: r for r in _all_rows(engine, actor, MailboxFilter())}
+    selection = Selection()
+    for address in ("verdi.anna@pec.it", "auto.rossi@pec.it", "sospesa.rossi@pec.it"):
+        selection.toggle(rows[address])
+    draft = orders.start_renewal_of_selection(engine, actor, selection, TODAY)
+    assert [i.address for i in draft.items] == ["sospesa.rossi@pec.it", "verdi.anna@pec.it"]
+    ids = selection.resolve_ids(engine, actor, TODAY)
+    _same_draft(draft, orders.start_renewal(engine, actor, ids, TODAY))
