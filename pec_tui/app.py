@@ -24,6 +24,7 @@ from pec_tui.screens.messages import (
     OpenExpiries,
     OpenMailbox,
     OpenMailboxList,
+    RenewSelection,
     StartRenewal,
 )
 from pec_tui.services.actor import SYSTEM, Actor, session_terminal
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from pec_tui.screens.session import SessionStart
     from pec_tui.services.auth import AuthService, SignIn
     from pec_tui.services.context import Context
+    from pec_tui.services.mailboxes import Selection
 
 # Loads the settings and opens the database (schema check, reference data): slow, so run in
 # a worker thread while the sign-in form is on screen. Raises what it cannot get past.
@@ -284,6 +286,12 @@ class PecApp(App[None]):
 
         run_renewal(self, self.ctx, mailbox_ids=mailbox_ids)
 
+    def renew_selection(self, selection: Selection) -> None:
+        """Walk the renewal flow for the mailboxes `selection` holds (read when it starts)."""
+        from pec_tui.screens.flow import run_renewal
+
+        run_renewal(self, self.ctx, selection=selection)
+
     def resume_draft(self, order_id: int) -> None:
         """Resume a saved renewal draft at the step where it was left."""
         from pec_tui.screens.flow import run_renewal
@@ -295,6 +303,10 @@ class PecApp(App[None]):
     @on(StartRenewal)
     def _start_renewal(self, message: StartRenewal) -> None:
         self.start_renewal(message.mailbox_ids)
+
+    @on(RenewSelection)
+    def _renew_selection(self, message: RenewSelection) -> None:
+        self.renew_selection(message.selection)
 
     @on(OpenMailbox)
     def _open_mailbox(self, message: OpenMailbox) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from textual.dom import DOMNode
@@ -61,8 +61,18 @@ async def run_db(
     **kwargs: Any,
 ) -> T | None:
     """`fn(*args, **kwargs)` in a thread; None (after telling the user) when it failed."""
+    return await await_db(node, title, asyncio.to_thread(fn, *args, **kwargs), report=report)
+
+
+async def await_db(
+    node: DOMNode,
+    title: str,
+    work: Awaitable[T],
+    report: Callable[[str], object] | None = None,
+) -> T | None:
+    """As `run_db`, for database work begun earlier (a thread already running)."""
     try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return await work
     except Exception as exc:  # never a traceback on the terminal
         if not is_refusal(exc):
             log.exception("%s", title)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -29,7 +29,7 @@ from pec_tui.domain.pricing import PriceList
 from pec_tui.i18n import _
 from pec_tui.screens.confirmation import ConfirmationScreen
 from pec_tui.screens.contract import ContractScreen
-from pec_tui.screens.dbwork import error_message, run_db
+from pec_tui.screens.dbwork import await_db, error_message, run_db
 from pec_tui.screens.drafts import DraftsScreen
 from pec_tui.screens.flow_step import Direction, FlowStepScreen, StepResult
 from pec_tui.screens.holder_form import HolderFormScreen
@@ -39,6 +39,8 @@ from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import PlanScreen
 from pec_tui.services import draft_leases
 from pec_tui.services.context import Context
+from pec_tui.services.database import checkpoint_wal
+from pec_tui.services.mailboxes import Selection
 from pec_tui.services.orders import (
     confirm_order,
     discard_draft,
@@ -47,6 +49,7 @@ from pec_tui.services.orders import (
     save_draft,
     start_purchase,
     start_renewal,
+    start_renewal_of_selection,
 )
 from pec_tui.services.placing import Billing, ConfirmedOrder
 from pec_tui.services.prices import get_price_list
@@ -78,6 +81,33 @@ def _kept(fn: Callable[..., T]) -> Callable[..., T]:
             return fn(*args)
 
     return call
+
+
+def _opened(fn: Callable[..., Draft]) -> Callable[..., Draft]:
+    """`_kept(fn)` for a call that opens a draft, whose totals are then counted in the same
+    thread: the steps ask for them (by the items' identity, `Draft.choice_counts`), and the
+    UI thread would otherwise go through every item while the plan picker is drawn."""
+    kept = _kept(fn)
+
+    def call(*args: Any) -> Draft:
+        draft = kept(*args)
+        draft.choice_counts()
+        draft.promo  # noqa: B018 (remembered for the items, as the counts)
+        return draft
+
+    return call
+
+
+# A draft of this many mailboxes writes hundreds of pages at each save (its JSON).
+CHECKPOINT_ITEMS = 5_000
+_background: set[asyncio.Future[None]] = set()
+
+
+def _checkpoint_quietly(engine: Any) -> None:
+    try:
+        checkpoint_wal(engine)
+    except Exception:  # only a head start: SQLite checkpoints by itself anyway
+        log.exception("renewal flow: checkpointing the database's log")
 
 
 def step_screen(step: Step, ctx: Context, draft: Draft, prices: PriceList) -> FlowStepScreen:
@@ -126,15 +156,19 @@ def run_renewal(
     mailbox_ids: list[int] | None = None,
     order_id: int | None = None,
     purchase: PurchaseStart | None = None,
+    selection: Selection | None = None,
 ) -> None:
-    """Start the flow for `mailbox_ids` or a `purchase`, or resume the draft `order_id`.
+    """Start the flow for `mailbox_ids`, the mailboxes of a `selection` or a `purchase`, or
+    resume the draft `order_id`.
 
     A purchase walks the same steps as a renewal and is saved as a draft at each of them."""
     if flow_running(app):
         app.notify(_("A renewal is already in progress on this terminal."), severity="warning")
         return
     _started.add(app)
-    flow = RenewalFlow(app, ctx, mailbox_ids=mailbox_ids, order_id=order_id, purchase=purchase)
+    flow = RenewalFlow(
+        app, ctx, mailbox_ids=mailbox_ids, order_id=order_id, purchase=purchase, selection=selection
+    )
     app.run_worker(flow.run(), name="renewal flow", group=FLOW_GROUP, exit_on_error=False)
 
 
@@ -148,12 +182,14 @@ class RenewalFlow:
         mailbox_ids: list[int] | None = None,
         order_id: int | None = None,
         purchase: PurchaseStart | None = None,
+        selection: Selection | None = None,
     ) -> None:
         self.app = app
         self.ctx = ctx
         self.mailbox_ids = list(mailbox_ids or [])
         self.order_id = order_id
         self.purchase = purchase
+        self.selection = selection
         self.backdrop = FlowBackdrop()
         self.lease_timer: Timer | None = None
         # While the draft is being confirmed, and after, it is no longer held as a draft.
@@ -167,11 +203,12 @@ class RenewalFlow:
             self.backdrop.status(text)
 
     async def run(self) -> None:
+        opening = self._begin()
         await self.app.push_screen(self.backdrop)
         confirmed: list[ConfirmedOrder] | None = None
         failed = False
         try:
-            confirmed = await self._walk()
+            confirmed = await self._walk(opening)
         except asyncio.CancelledError:
             raise  # the app quits or the kiosk session ends: the app releases the lease
         except Exception as exc:  # a bug must not take the terminal down with the draft
@@ -197,46 +234,35 @@ class RenewalFlow:
             )
         )
 
-    async def _open(self) -> tuple[Draft, PriceList] | None:
-        self._status(_("Opening the renewal…"))
+    def _begin(self) -> tuple[str, Awaitable[Draft]]:
+        """Begin opening the draft in a thread, at once: it reads the database while the
+        backdrop is drawn. What to call a failure, and the work to await."""
         ctx = self.ctx
+        fn: Callable[..., Draft]
         if self.order_id is not None:
-            draft = await run_db(
-                self.app,
-                _("The draft cannot be resumed"),
-                _kept(resume_draft),
-                ctx.engine,
-                ctx.actor,
-                self.order_id,
-                ctx.lease,
-            )
+            title, fn = _("The draft cannot be resumed"), _opened(resume_draft)
+            args: tuple[Any, ...] = (self.order_id, ctx.lease)
         elif self.purchase is not None:
-            self._status(_("Opening the purchase…"))
-            draft = await run_db(
-                self.app,
-                _("The purchase cannot start"),
-                start_purchase,
-                ctx.engine,
-                ctx.actor,
-                self.purchase.holder_id,
-                self.purchase.address,
-                ctx.today(),
-                ctx.lease,
-            )
+            title, fn = _("The purchase cannot start"), start_purchase
+            args = (self.purchase.holder_id, self.purchase.address, ctx.today(), ctx.lease)
+        elif self.selection is not None:
+            title, fn = _("The renewal cannot start"), _opened(start_renewal_of_selection)
+            args = (self.selection, ctx.today(), ctx.lease)
         else:
-            draft = await run_db(
-                self.app,
-                _("The renewal cannot start"),
-                _kept(start_renewal),
-                ctx.engine,
-                ctx.actor,
-                self.mailbox_ids,
-                ctx.today(),
-                ctx.lease,
-            )
+            title, fn = _("The renewal cannot start"), _opened(start_renewal)
+            args = (self.mailbox_ids, ctx.today(), ctx.lease)
+        return title, asyncio.ensure_future(asyncio.to_thread(fn, ctx.engine, ctx.actor, *args))
+
+    async def _open(self, opening: tuple[str, Awaitable[Draft]]) -> tuple[Draft, PriceList] | None:
+        self._status(
+            _("Opening the purchase…") if self.purchase is not None else _("Opening the renewal…")
+        )
+        ctx = self.ctx
+        draft = await await_db(self.app, *opening)
         if draft is None:
             return None
         self.order_id = draft.order_id
+        self._checkpoint(draft)
         # This session holds the draft while the flow is open: renewed well before it ends.
         self.lease_timer = self.app.set_interval(
             ctx.lease.renew_every, self._renew_lease, name="draft lease"
@@ -248,8 +274,8 @@ class RenewalFlow:
             return None
         return draft, prices
 
-    async def _walk(self) -> list[ConfirmedOrder] | None:
-        opened = await self._open()
+    async def _walk(self, opening: tuple[str, Awaitable[Draft]]) -> list[ConfirmedOrder] | None:
+        opened = await self._open(opening)
         if opened is None:
             return None
         draft, prices = opened
@@ -329,6 +355,7 @@ class RenewalFlow:
             await asyncio.to_thread(
                 save_draft, self.ctx.engine, self.ctx.actor, draft, self.ctx.lease
             )
+            self._checkpoint(draft)
         except RenewalRefused as exc:
             await self._tell(_("The draft cannot be saved"), error_message(exc))
             return False
@@ -342,6 +369,15 @@ class RenewalFlow:
                 severity="error",
             )
         return True
+
+    def _checkpoint(self, draft: Draft) -> None:
+        """After a large draft was written, SQLite's log copied into the database in the
+        background (`checkpoint_wal`), while the next step is read: not in Conferma's commit."""
+        if len(draft.items) < CHECKPOINT_ITEMS:
+            return
+        task = asyncio.ensure_future(asyncio.to_thread(_checkpoint_quietly, self.ctx.engine))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
     async def _leave(self, draft: Draft) -> bool:
         """True when the user leaves the flow (keeping or discarding the draft)."""

@@ -23,6 +23,7 @@ from pec_tui.screens.messages import (
     OpenDashboard,
     OpenDrafts,
     OpenMailbox,
+    RenewSelection,
     StartRenewal,
 )
 from pec_tui.services.context import Context
@@ -484,17 +485,26 @@ class MailboxesScreen(Screen[None]):
     async def _renew_selection(self, selection: Selection) -> None:
         ctx = self.ctx
         today = ctx.today()
-
-        def resolve() -> tuple[list[int], list[tuple[str, str]]]:
-            return (
-                selection.resolve_ids(ctx.engine, ctx.actor, today),
-                selection.blocked(ctx.engine, ctx.actor, today),
-            )
-
-        resolved = await run_db(self, "resolving the selection", resolve, report=self._db_error)
-        if resolved is None:
+        if self.selected_count == 0:
+            self._start_renewal(None)
             return
-        ids, blocked = resolved
+        # The renewal reads the selection's mailboxes itself, by its rule (not resolved to
+        # ids here first): only those added by hand are looked at, for the ones that cannot
+        # be renewed any more, named before the renewal goes on without them.
+        selection = selection.snapshot()
+        blocked: list[tuple[str, str]] | None = []
+        if selection.added:
+            blocked = await run_db(
+                self,
+                "resolving the selection",
+                selection.blocked,
+                ctx.engine,
+                ctx.actor,
+                today,
+                report=self._db_error,
+            )
+        if blocked is None:
+            return
         if blocked:
             # Chosen by hand, then ordered or changed elsewhere: all named at once, the rest
             # goes on to the renewal.
@@ -505,14 +515,14 @@ class MailboxesScreen(Screen[None]):
                 len(blocked),
             ).format(n=format_number(len(blocked)))
             await self.app.push_screen_wait(MessageModal(title, "\n".join(lines), error=False))
-        self._start_renewal(ids)
+        self._start_renewal(selection)
 
-    def _start_renewal(self, ids: list[int]) -> None:
-        if not ids:
+    def _start_renewal(self, selection: Selection | None) -> None:
+        if selection is None:
             self._notice = _("None of the selected mailboxes can be renewed today.")
             self._show_status()
             return
-        self.app.post_message(StartRenewal(ids))
+        self.app.post_message(RenewSelection(selection))
 
     def action_manage(self) -> None:
         row = self.table.cursor_row

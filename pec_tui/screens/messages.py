@@ -11,6 +11,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from pec_tui.services.kiosk import Identified
+    from pec_tui.services.mailboxes import Selection
 
 
 class StartRenewal(Message):
@@ -19,6 +20,15 @@ class StartRenewal(Message):
     def __init__(self, mailbox_ids: list[int]) -> None:
         super().__init__()
         self.mailbox_ids = mailbox_ids
+
+
+class RenewSelection(Message):
+    """Walk the renewal flow for the mailboxes of a selection (a snapshot of it): read once,
+    by its rule, when the draft starts."""
+
+    def __init__(self, selection: Selection) -> None:
+        super().__init__()
+        self.selection = selection
 
 
 class OpenMailbox(Message):

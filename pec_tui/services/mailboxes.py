@@ -40,7 +40,7 @@ from sqlalchemy.sql.operators import custom_op
 
 from pec_tui.collector import gc_paused
 from pec_tui.db import search_index
-from pec_tui.db.batches import driver_rows
+from pec_tui.db.batches import driver_rows, in_ids
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order
 from pec_tui.domain.enums import MailboxState, Plan
 from pec_tui.domain.lifecycle import (
@@ -1254,6 +1254,49 @@ class Selection:
                     row = _to_row(r)
                     found.append((row.address, row.renewability(today).reason or ""))
         return sorted(found)
+
+    def snapshot(self) -> Selection:
+        """A copy that later changes to this selection leave alone (what a renewal starts)."""
+        copy = Selection(self.rule)
+        copy._added = set(self._added)
+        copy._removed = set(self._removed)
+        return copy
+
+    def described(self) -> dict[str, Any]:
+        """The selection as data (an audit row's): its rule and the ids by hand."""
+        rule = self.rule
+        return {
+            "rule": None
+            if rule is None
+            else {
+                "first_expiry": rule.first_expiry.isoformat(),
+                "last_expiry": rule.last_expiry.isoformat(),
+                "holder_id": rule.holder_id,
+                "reseller_id": rule.reseller_id,
+            },
+            "added": sorted(self._added),
+            "removed": sorted(self._removed),
+        }
+
+    def parts(self, actor: Actor, today: date, dialect: str) -> list[ColumnElement[bool]]:
+        """The WHERE condition of each part of the selection the actor may renew today: the
+        rule's mailboxes but those removed by hand (read by the rule's expiry range), then
+        those added by hand outside the rule. No mailbox is in two parts; a part with
+        nothing in it is left out. The ids by hand are one parameter (`in_ids`)."""
+        scope = _scope(actor)
+        renewable = _renewable_condition(today)
+        parts: list[ColumnElement[bool]] = []
+        if self.rule is not None:
+            rule = and_(self.rule.condition(), renewable, *scope)
+            if self._removed:
+                rule = and_(rule, ~in_ids(_m.id, sorted(self._removed), dialect))
+            parts.append(rule)
+        if self._added:
+            outside_rule = ~self.rule.condition() if self.rule is not None else true()
+            parts.append(
+                and_(in_ids(_m.id, sorted(self._added), dialect), outside_rule, renewable, *scope)
+            )
+        return parts
 
     def resolve_ids(
         self, engine: Engine, actor: Actor, today: date, limit: int | None = None

@@ -528,3 +528,136 @@ def test_holder_info_orders_and_mailboxes(engine, book):
     assert holders.get_holder(engine, kiosk, book.rossi).id == book.rossi
     with pytest.raises(AccessDenied):
         holders.get_holder(engine, kiosk, book.verdi)
+
+
+# --- a renewal started from the selection itself ------------------------------------------
+
+
+def _put_on_open_order(engine, mailbox_ids: list[int], number: int) -> None:
+    from pec_tui.db.models import OpenRenewal
+
+    with Session(engine) as session:
+        holder_id = session.get_one(Mailbox, mailbox_ids[0]).holder_id
+        order = Order(
+            type=OrderType.RENEWAL.value,
+            status=OrderStatus.AWAITING_PAYMENT.value,
+            holder_id=holder_id,
+            number=number,
+        )
+        session.add(order)
+        session.flush()
+        session.add_all(OpenRenewal(mailbox_id=i, order_id=order.id) for i in mailbox_ids)
+        session.commit()
+
+
+def _same_draft(a, b) -> None:
+    assert a.items == b.items
+    assert (a.holder, a.billed_to, a.payment_method, a.years, a.auto_renew, a.step) == (
+        b.holder,
+        b.billed_to,
+        b.payment_method,
+        b.years,
+        b.auto_renew,
+        b.step,
+    )
+
+
+@pytest.mark.parametrize("who", ["reseller", "administrator"])
+def test_a_renewal_of_the_selection_is_the_renewal_of_its_ids(engine, book, who):
+    """Read once by the rule (and the ids by hand), the draft is the one its resolved ids
+    start: same items in the same order, same billing, frequency and payment method; those
+    on an open order, renewing by themselves, cancelled or another reseller's are left out."""
+    from pec_tui.services import orders
+
+    actor = _reseller(book) if who == "reseller" else SYSTEM
+    _put_on_open_order(engine, [book.ids["ufficio022@pec.it"], book.ids["info024@pec.it"]], 901)
+    rows = {r.address: r for r in _all_rows(engine, SYSTEM, MailboxFilter())}
+    selection = Selection.by_rule(TODAY)
+    selection.toggle(rows["mario.rossi@pec.it"])  # removed by hand
+    selection.toggle(rows["rossi.archivio@pec.it"])  # added by hand, outside the rule
+    selection.select(rows["cancellata@pec.it"])  # cannot be renewed: left out
+    selection.select(rows["neri.luca@pec.it"])  # in the rule's range for the administrator
+    ids = selection.resolve_ids(engine, actor, TODAY)
+    assert len(ids) > 20
+    by_ids = orders.start_renewal(engine, actor, ids, TODAY)
+    by_selection = orders.start_renewal_of_selection(engine, actor, selection, TODAY)
+    _same_draft(by_selection, by_ids)
+    assert by_selection.order_id != by_ids.order_id
+    addresses = {i.address for i in by_selection.items}
+    assert "rossi.archivio@pec.it" in addresses and "mario.rossi@pec.it" not in addresses
+    assert not addresses & {"ufficio022@pec.it", "info024@pec.it", "cancellata@pec.it"}
+    assert not addresses & {"auto.rossi@pec.it", "sospesa.rossi@pec.it"}
+    assert ("neri.luca@pec.it" in addresses) == (who == "administrator")
+    # Loaded back, it is the same draft (the pipeline, the CLI and resuming read it so).
+    _same_draft(orders.load_draft(engine, actor, by_selection.order_id), by_selection)
+
+
+def test_a_renewal_of_an_empty_selection_is_refused(engine, book):
+    from pec_tui.domain.draft import RenewalRefused
+    from pec_tui.services import orders
+
+    actor = _reseller(book, "b")
+    selection = Selection.by_rule(TODAY, holder_id=book.rossi)  # not reseller B's holder
+    with pytest.raises(RenewalRefused, match="None of the selected mailboxes"):
+        orders.start_renewal_of_selection(engine, actor, selection, TODAY)
+
+
+def test_the_draft_start_audit_row_names_the_selection_not_every_address(engine, book, monkeypatch):
+    from pec_tui.services import orders
+
+    actor = _reseller(book)
+    rows = {r.address: r for r in _all_rows(engine, actor, MailboxFilter())}
+    selection = Selection.by_rule(TODAY)
+    selection.toggle(rows["mario.rossi@pec.it"])
+    selection.toggle(rows["rossi.archivio@pec.it"])
+    count = selection.count(engine, actor, TODAY)
+    monkeypatch.setattr(orders, "AUDIT_ADDRESSES", 5)
+    big = orders.start_renewal_of_selection(engine, actor, selection, TODAY)
+    ids = selection.resolve_ids(engine, actor, TODAY)
+    by_ids = orders.start_renewal(engine, actor, ids, TODAY)
+    one = orders.start_renewal(engine, actor, [book.ids["verdi.anna@pec.it"]], TODAY)
+    with Session(engine) as session:
+        started = {
+            e.entity_id: e.details
+            for e in session.exec(select(AuditEvent).where(AuditEvent.action == "draft.start"))
+        }
+    assert started[str(big.order_id)] == {
+        "type": "rinnovo",
+        "count": count,
+        "selection": {
+            "rule": {
+                "first_expiry": TODAY.isoformat(),
+                "last_expiry": IN_3_MONTHS.isoformat(),
+                "holder_id": None,
+                "reseller_id": None,
+            },
+            "added": [book.ids["rossi.archivio@pec.it"]],
+            "removed": [book.ids["mario.rossi@pec.it"]],
+        },
+    }
+    assert len(big.items) == count > 5
+    # Given by id, a long draft names the ids; one mailbox names its address.
+    assert started[str(by_ids.order_id)] == {
+        "type": "rinnovo",
+        "count": count,
+        "mailbox_ids": sorted(ids),
+    }
+    assert started[str(one.order_id)] == {
+        "type": "rinnovo",
+        "count": 1,
+        "mailboxes": ["verdi.anna@pec.it"],
+    }
+
+
+def test_a_renewal_of_mailboxes_picked_by_hand_alone(engine, book):
+    from pec_tui.services import orders
+
+    actor = _reseller(book)
+    rows = {r.address: r for r in _all_rows(engine, actor, MailboxFilter())}
+    selection = Selection()
+    for address in ("verdi.anna@pec.it", "auto.rossi@pec.it", "sospesa.rossi@pec.it"):
+        selection.toggle(rows[address])
+    draft = orders.start_renewal_of_selection(engine, actor, selection, TODAY)
+    assert [i.address for i in draft.items] == ["sospesa.rossi@pec.it", "verdi.anna@pec.it"]
+    ids = selection.resolve_ids(engine, actor, TODAY)
+    _same_draft(draft, orders.start_renewal(engine, actor, ids, TODAY))

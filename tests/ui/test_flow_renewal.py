@@ -490,3 +490,33 @@ async def test_the_flow_thaws_what_it_froze_when_it_ends(sqlite_url):
         await pilot.pause(0.2)
         assert not isinstance(app.screen, ConfirmationScreen)
         assert gc.get_freeze_count() == 0
+
+
+async def test_a_large_draft_has_the_database_log_copied_after_each_save(sqlite_url, monkeypatch):
+    """Past `CHECKPOINT_ITEMS` mailboxes, the flow checkpoints SQLite's log in the background
+    once the draft is opened and after each step's save; below it, never."""
+    from pec_tui.screens import flow
+
+    calls: list[object] = []
+    monkeypatch.setattr(flow, "checkpoint_wal", calls.append)
+    app = make_app(sqlite_url)
+    holder = add_holder(app.engine)
+    boxes = [add_mailbox(app.engine, holder, f"box{n}@pec.it") for n in range(3)]
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(flow, "CHECKPOINT_ITEMS", 4)
+        app.start_renewal(boxes)
+        await wait_for_screen(pilot, PlanScreen)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, KitScreen)
+        await pilot.pause(0.1)
+        assert calls == []
+        await pilot.press("escape")
+        await wait_for_screen(pilot, PlanScreen)
+        monkeypatch.setattr(flow, "CHECKPOINT_ITEMS", 3)
+        await pilot.press("enter")
+        await wait_for_screen(pilot, KitScreen)
+        for _ in range(50):
+            if calls:
+                break
+            await pilot.pause(0.02)
+        assert calls == [app.engine]

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -28,7 +28,7 @@ from pec_tui.screens.mailboxes import MailboxesScreen
 from pec_tui.services import mailboxes
 from pec_tui.services.actor import SYSTEM, Actor
 from pec_tui.services.database import open_database
-from pec_tui.services.mailboxes import MailboxFilter, MailboxSource
+from pec_tui.services.mailboxes import MailboxFilter, MailboxSource, Selection
 from pec_tui.widgets.mailbox_table import MailboxTable
 
 TODAY = date(2026, 11, 26)
@@ -135,9 +135,15 @@ async def wait_for_modal(pilot: Pilot, kind: type) -> None:
 
 
 def renewals(app: PecApp) -> list[list[int]]:
-    """Make `start_renewal` record its calls instead of opening the flow."""
+    """Make `start_renewal` and `renew_selection` record the mailboxes they were asked to
+    renew instead of opening the flow (a selection's as the renewal reads them: its ids)."""
     calls: list[list[int]] = []
+
+    def renew_selection(selection: Selection) -> None:
+        calls.append(selection.resolve_ids(app.engine, app.actor, TODAY))
+
     app.start_renewal = calls.append  # type: ignore[method-assign]
+    app.renew_selection = renew_selection  # type: ignore[method-assign]
     return calls
 
 
@@ -766,3 +772,38 @@ async def test_at_80_columns_the_reason_is_not_cut(book_url):
         await pilot.resize_terminal(120, 32)
         await settle(pilot)
         assert status.size.height == 1
+
+
+async def test_renew_opens_the_plan_picker_on_the_selection_read_by_its_rule(book_url):
+    """The real flow (not recorded): `t`, one mailbox unticked, `r` opens the plan picker on
+    exactly the selected mailboxes, by address, and the draft's audit row names the rule."""
+    from pec_tui.db.models import AuditEvent
+    from pec_tui.screens.plan import PlanScreen
+
+    book, url = book_url
+    mine = visible(book, reseller=book.reseller_id)
+    rule = [b for b in mine if TODAY <= b.expiry <= add_months(TODAY, 3) and not b.auto_renew]
+    app = make_app(url, Actor("op", Role.RESELLER, reseller_id=book.reseller_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        grid = table(app)
+        await pilot.press("home")
+        await settle(pilot)
+        while grid.cursor_row.auto_renew:
+            await pilot.press("down")
+        unticked = grid.cursor_row
+        await pilot.press("space")
+        await settle(pilot)
+        await pilot.press("r")
+        await wait_for_modal(pilot, PlanScreen)
+        draft = app.screen.draft
+        expected = sorted(b.address for b in rule if b.id != unticked.id)
+        assert [i.address for i in draft.items] == expected
+        with Session(app.engine) as session:
+            started = session.exec(
+                select(AuditEvent).where(AuditEvent.entity_id == str(draft.order_id))
+            ).one()
+        assert started.action == "draft.start" and started.details["count"] == len(expected)
+        assert started.details["selection"]["removed"] == [unticked.id]
