@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -66,6 +67,16 @@ def driver_rows(connection: Connection, query: Executable) -> list[tuple[Any, ..
     finally:
         result.close()
     return rows
+
+
+class DriverDates(dict[Any, date]):
+    """The `date` of a value as the driver gives it (ISO text on SQLite, a `date` on
+    PostgreSQL), made once per distinct value: tens of thousands of rows share a few dozen
+    expiry days."""
+
+    def __missing__(self, value: Any) -> date:
+        day = self[value] = value if isinstance(value, date) else date.fromisoformat(value)
+        return day
 
 
 # SQLite's page cache while one transaction changes tens of thousands of rows (KiB): with the

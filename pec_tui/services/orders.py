@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from pec_tui.collector import gc_paused
-from pec_tui.db.batches import bulk_cache, driver_rows
+from pec_tui.db.batches import DriverDates, bulk_cache, driver_rows
 from pec_tui.db.models import Holder, Mailbox, OpenRenewal, Order, Reseller, utcnow
 from pec_tui.domain import validation
 from pec_tui.domain.draft import (
@@ -106,12 +106,19 @@ class RenewableMailbox(Protocol):
 
 # Plan by stored value: a dictionary look-up, ten times quicker than `Plan(value)` for the
 # tens of thousands of mailboxes of a bulk renewal.
-_PLAN_OF = {plan.value: plan for plan in Plan}
+class _Plans(dict[str, Plan]):
+    """Plan by stored value, a C-level look-up per mailbox (`Plan(value)` for one unknown)."""
+
+    def __missing__(self, value: str) -> Plan:
+        return Plan(value)
+
+
+_PLAN_OF = _Plans((plan.value, plan) for plan in Plan)
 
 
 def renewal_item(mailbox: RenewableMailbox) -> DraftItem:
     """A mailbox as a draft item: renewed on its current plan unless the flow changes it."""
-    plan = _PLAN_OF.get(mailbox.plan) or Plan(mailbox.plan)
+    plan = _PLAN_OF[mailbox.plan]
     return new_item(
         mailbox_id=mailbox.id,
         address=mailbox.address,
@@ -302,22 +309,6 @@ def start_renewal(
         )
 
 
-class _Plans(dict[str, Plan]):
-    """Plan by stored value, a C-level look-up per mailbox (`Plan(value)` for one unknown)."""
-
-    def __missing__(self, value: str) -> Plan:
-        return Plan(value)
-
-
-class _Days(dict[Any, date]):
-    """The `date` of an expiry as the driver gives it (ISO text on SQLite), made once per day:
-    a selection's tens of thousands of mailboxes share a few dozen days."""
-
-    def __missing__(self, value: Any) -> date:
-        day = self[value] = value if isinstance(value, date) else date.fromisoformat(value)
-        return day
-
-
 # What a renewal item is made of, in the order `_selected_items` takes them.
 _ITEM_COLUMNS = [
     Mailbox.__table__.c[name]
@@ -345,7 +336,7 @@ def _selected_items(
     (`Selection.parts`), rows as the driver gives them, an item made straight from each."""
     connection = session.connection()
     dialect = connection.dialect.name
-    plans, days = _Plans(_PLAN_OF), _Days()
+    plans, days = _PLAN_OF, DriverDates()
     rows: list[tuple[Any, ...]] = []
     for part in selection.parts(actor, today, dialect):
         if dialect == "sqlite":

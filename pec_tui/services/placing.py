@@ -22,7 +22,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from pec_tui.config import load_settings
-from pec_tui.db.batches import driver_rows, in_ids, insert_plain_rows
+from pec_tui.db.batches import DriverDates, driver_rows, in_ids, insert_plain_rows
 from pec_tui.db.models import (
     Counter,
     Holder,
@@ -288,14 +288,7 @@ def mailbox_facts(session: Session, ids: Sequence[int], lock: bool = False) -> l
     if lock:
         query = query.order_by(table.c.id).with_for_update()
     rows = driver_rows(connection, query)
-    days: dict[Any, date] = {}
-
-    def day(value: Any) -> date:
-        found = days.get(value)
-        if found is None:
-            found = days[value] = value if isinstance(value, date) else date.fromisoformat(value)
-        return found
-
+    day = DriverDates().__getitem__
     make = MailboxFacts._make
     return [
         make((mailbox_id, address, holder, reseller, day(expiry), bool(auto), bool(promo), *rest))
