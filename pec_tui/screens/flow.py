@@ -39,7 +39,6 @@ from pec_tui.screens.order_form import OrderFormScreen
 from pec_tui.screens.plan import PlanScreen
 from pec_tui.services import draft_leases
 from pec_tui.services.context import Context
-from pec_tui.services.database import checkpoint_wal
 from pec_tui.services.mailboxes import Selection
 from pec_tui.services.orders import (
     confirm_order,
@@ -96,18 +95,6 @@ def _opened(fn: Callable[..., Draft]) -> Callable[..., Draft]:
         return draft
 
     return call
-
-
-# A draft of this many mailboxes writes hundreds of pages at each save (its JSON).
-CHECKPOINT_ITEMS = 5_000
-_background: set[asyncio.Future[None]] = set()
-
-
-def _checkpoint_quietly(engine: Any) -> None:
-    try:
-        checkpoint_wal(engine)
-    except Exception:  # only a head start: SQLite checkpoints by itself anyway
-        log.exception("renewal flow: checkpointing the database's log")
 
 
 def step_screen(step: Step, ctx: Context, draft: Draft, prices: PriceList) -> FlowStepScreen:
@@ -262,7 +249,6 @@ class RenewalFlow:
         if draft is None:
             return None
         self.order_id = draft.order_id
-        self._checkpoint(draft)
         # This session holds the draft while the flow is open: renewed well before it ends.
         self.lease_timer = self.app.set_interval(
             ctx.lease.renew_every, self._renew_lease, name="draft lease"
@@ -355,7 +341,6 @@ class RenewalFlow:
             await asyncio.to_thread(
                 save_draft, self.ctx.engine, self.ctx.actor, draft, self.ctx.lease
             )
-            self._checkpoint(draft)
         except RenewalRefused as exc:
             await self._tell(_("The draft cannot be saved"), error_message(exc))
             return False
@@ -369,15 +354,6 @@ class RenewalFlow:
                 severity="error",
             )
         return True
-
-    def _checkpoint(self, draft: Draft) -> None:
-        """After a large draft was written, SQLite's log copied into the database in the
-        background (`checkpoint_wal`), while the next step is read: not in Conferma's commit."""
-        if len(draft.items) < CHECKPOINT_ITEMS:
-            return
-        task = asyncio.ensure_future(asyncio.to_thread(_checkpoint_quietly, self.ctx.engine))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
 
     async def _leave(self, draft: Draft) -> bool:
         """True when the user leaves the flow (keeping or discarding the draft)."""

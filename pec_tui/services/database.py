@@ -207,19 +207,6 @@ def _read(engine: Engine, read: Callable[[], T]) -> T:
         ) from exc
 
 
-def checkpoint_wal(engine: Engine) -> None:
-    """Copy what SQLite's write-ahead log holds into the database now, without waiting for
-    anyone (PASSIVE: pages a reader still needs stay for later); nothing on PostgreSQL.
-
-    SQLite does it by itself in the commit that takes the log past 1,000 pages: the renewal
-    flow calls this after saving a large draft, while the person reads the next step, so
-    that the copy (and its fsync) of the drafts' pages is not added to Conferma's commit."""
-    if engine.dialect.name != "sqlite":
-        return
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-
-
 def backup_sqlite(engine: Engine, revision: str) -> Path | None:
     """A consistent copy of the SQLite file next to it, before an upgrade; its path."""
     url = engine.url.render_as_string(hide_password=False)

@@ -68,7 +68,7 @@ from pec_tui.services.placing import (
     refuse_unrenewable,
 )
 from pec_tui.services.scope import OutOfScope, audit_denials, check_owned
-from pec_tui.services.transactions import write_session
+from pec_tui.services.transactions import defer_checkpoint, write_session
 
 # --- drafts ------------------------------------------------------------------------------
 
@@ -296,6 +296,7 @@ def start_renewal(
         raise RenewalRefused(_("Select at least one mailbox to renew."))
     ids = sorted(set(mailbox_ids))
     with write_session(engine) as session, gc_paused():
+        defer_checkpoint(session, len(ids))
         mailboxes = mailbox_facts(session, ids)
         if len(mailboxes) != len(ids):
             raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))
@@ -422,6 +423,7 @@ def start_renewal_of_selection(
         items, owners, days = _selected_items(session, actor, selection, today)
         if not items:
             raise RenewalRefused(_("None of the selected mailboxes can be renewed today."))
+        defer_checkpoint(session, len(items))
         _refuse_unrenewable_items(actor, items, owners, days, today)
         holder, billed_to = _billed_party(session, owners)
         first_id = min(map(attrgetter("mailbox_id"), items))
@@ -546,6 +548,7 @@ def save_draft(
         if draft.holder is not None and draft.holder.holder_id != order.holder_id:
             # The draft comes from the caller: a crafted one must not name another holder.
             raise AccessDenied(_("This holder does not belong to the order."))
+        defer_checkpoint(session, len(draft.items))
         order.draft_state = draft_to_json(draft)
         order.years = draft.years
         order.payment_method = draft.payment_method.value if draft.payment_method else None
@@ -633,6 +636,7 @@ def _confirm_order(
         # Room for the pages of the lines and reservations an order of tens of thousands
         # of mailboxes writes, within the flow's memory (the whole-book CLI takes more).
         with write_session(engine) as session, bulk_cache(session.connection(), CONFIRM_CACHE_KIB):
+            defer_checkpoint(session, len(draft.items))
             row = _load_draft_row(session, actor, draft.order_id)
             check_holding(row, actor, utcnow())
             if draft.holder is not None and draft.holder.holder_id != row.holder_id:
@@ -692,6 +696,7 @@ def place_renewal(
     draft: Draft | None = None
     try:
         with write_session(engine) as session:
+            defer_checkpoint(session, len(ids))
             mailboxes = mailbox_facts(session, ids)
             if len(mailboxes) != len(ids):
                 raise RenewalRefused(_("Some of the selected mailboxes no longer exist."))

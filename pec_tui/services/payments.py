@@ -62,7 +62,7 @@ from pec_tui.services.order_lines import (
 )
 from pec_tui.services.order_queries import confirmed_number, load_order
 from pec_tui.services.scope import Denied, record_denial, require_role
-from pec_tui.services.transactions import write_session
+from pec_tui.services.transactions import defer_checkpoint, write_session
 
 
 class PaymentRefused(Exception):
@@ -446,6 +446,7 @@ def settle(
             else None
         )
         lines = summary or order_line_facts(session, order.id)
+        defer_checkpoint(session, len(renewed))
         if renewed:
             _apply_plan_lines(session, order)
 

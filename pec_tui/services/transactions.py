@@ -10,11 +10,20 @@ its busy timeout (`SQLITE_BUSY_TIMEOUT_SECONDS`), polling; should the wait run o
 refuse at once (it does in some cases instead of waiting), `write_session` tries again with
 growing pauses, up to `WRITE_WAIT_SECONDS` in all, before reporting the database as busy.
 Nothing has been done yet at that point, so trying again is always safe.
+
+A transaction that writes tens of thousands of rows (a whole book's payment) leaves SQLite's
+write-ahead log thousands of pages long. SQLite copies the log into the database in the
+commit that takes it past 1,000 pages (its automatic checkpoint), and the person waits for
+that copy and its fsync although the work is already safe in the log. `defer_checkpoint`
+makes such a transaction's commit leave the copy to a thread started right after it
+(`checkpoint_in_background`).
 """
 
 from __future__ import annotations
 
+import logging
 import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +36,12 @@ from sqlmodel import Session
 WRITE_WAIT_SECONDS = 180.0
 _FIRST_PAUSE = 0.01
 _LONGEST_PAUSE = 1.0
+# Where `defer_checkpoint` leaves the connection's own setting, for the end of the session.
+_AUTOCHECKPOINT = "pec_tui.wal_autocheckpoint"
+# A transaction changing this many rows writes thousands of pages: worth `defer_checkpoint`.
+MANY_ROWS = 5_000
+
+log = logging.getLogger(__name__)
 
 
 def is_busy(exc: OperationalError) -> bool:
@@ -66,3 +81,52 @@ def write_session(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+        finally:
+            deferred = session.info.pop(_AUTOCHECKPOINT, None)
+            if deferred is not None:
+                session.connection().exec_driver_sql(f"PRAGMA wal_autocheckpoint = {deferred}")
+                session.close()
+        if deferred is not None:
+            checkpoint_in_background(engine)
+
+
+def defer_checkpoint(session: Session, rows: int) -> None:
+    """From `MANY_ROWS` rows changed by this `write_session` on, its commit does not copy
+    SQLite's log into the database: a thread does it right after the commit
+    (`checkpoint_in_background`). Nothing on PostgreSQL, nor for fewer rows."""
+    connection = session.connection()
+    if rows < MANY_ROWS or connection.dialect.name != "sqlite" or _AUTOCHECKPOINT in session.info:
+        return
+    pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+    connection.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
+    session.info[_AUTOCHECKPOINT] = int(pages)
+
+
+def checkpoint_wal(engine: Engine) -> None:
+    """Copy what SQLite's write-ahead log holds into the database now, without waiting for
+    anyone (PASSIVE: pages a reader still needs stay for later); nothing on PostgreSQL.
+
+    SQLite does it by itself in the commit that takes the log past 1,000 pages: the renewal
+    flow calls this after saving a large draft, while the person reads the next step, so
+    that the copy (and its fsync) of the drafts' pages is not added to Conferma's commit."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _checkpoint_quietly(engine: Engine) -> None:
+    try:
+        checkpoint_wal(engine)
+    except Exception:  # only a head start: SQLite checkpoints by itself anyway
+        log.exception("checkpointing the database's log")
+
+
+def checkpoint_in_background(engine: Engine) -> threading.Thread | None:
+    """`checkpoint_wal` in a thread of its own, started now (None on PostgreSQL). Not a
+    daemon: a process that ends meanwhile waits for the copy rather than cut it short."""
+    if engine.dialect.name != "sqlite":
+        return None
+    thread = threading.Thread(target=_checkpoint_quietly, args=(engine,), name="pec-tui checkpoint")
+    thread.start()
+    return thread

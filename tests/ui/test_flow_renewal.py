@@ -493,17 +493,17 @@ async def test_the_flow_thaws_what_it_froze_when_it_ends(sqlite_url):
 
 
 async def test_a_large_draft_has_the_database_log_copied_after_each_save(sqlite_url, monkeypatch):
-    """Past `CHECKPOINT_ITEMS` mailboxes, the flow checkpoints SQLite's log in the background
-    once the draft is opened and after each step's save; below it, never."""
-    from pec_tui.screens import flow
+    """From `MANY_ROWS` mailboxes on, each save of the draft leaves SQLite's log to a
+    background checkpoint after its commit (`defer_checkpoint`); below it, never."""
+    from pec_tui.services import transactions
 
     calls: list[object] = []
-    monkeypatch.setattr(flow, "checkpoint_wal", calls.append)
+    monkeypatch.setattr(transactions, "checkpoint_in_background", calls.append)
     app = make_app(sqlite_url)
     holder = add_holder(app.engine)
     boxes = [add_mailbox(app.engine, holder, f"box{n}@pec.it") for n in range(3)]
     async with app.run_test(size=SIZE) as pilot:
-        monkeypatch.setattr(flow, "CHECKPOINT_ITEMS", 4)
+        monkeypatch.setattr(transactions, "MANY_ROWS", 4)
         app.start_renewal(boxes)
         await wait_for_screen(pilot, PlanScreen)
         await pilot.press("enter")
@@ -512,7 +512,7 @@ async def test_a_large_draft_has_the_database_log_copied_after_each_save(sqlite_
         assert calls == []
         await pilot.press("escape")
         await wait_for_screen(pilot, PlanScreen)
-        monkeypatch.setattr(flow, "CHECKPOINT_ITEMS", 3)
+        monkeypatch.setattr(transactions, "MANY_ROWS", 3)
         await pilot.press("enter")
         await wait_for_screen(pilot, KitScreen)
         for _ in range(50):
