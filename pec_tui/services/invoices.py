@@ -223,7 +223,7 @@ def invoice_lines(
 
 
 def summed_invoice_lines(summary: LinesSummary) -> list[dict[str, Any]]:
-    """A long order's invoice lines summed up in the database (JSON-ready), as
+    """A long order's invoice lines as its `LinesSummary` sums them up (JSON-ready), as
     `document_lines` sums up the lines of a longer order: one row per description, price and
     years, with how many mailboxes it covers (`mailboxes`, which marks a summed row)."""
     return [

@@ -90,7 +90,7 @@ def _summary_lines_text(quote: Quote) -> str:
 
 
 def summary_lines_text(summary: LinesSummary) -> str:
-    """`order_lines_text` of a long order from its lines summed up in the database."""
+    """`order_lines_text` of a long order from its lines summed up (`LinesSummary`)."""
     return _summed_lines_text(
         [
             (PriceItem(group.item), group.years, from_cents(group.unit_cents), group.quantity)
@@ -294,7 +294,7 @@ def queue_renewal_completed(
 ) -> OutboxMessage | None:
     """The Rinnovo completato e-mail: payment registered, new expiry of every mailbox; with
     the invoice's XML as `attachment` (file name, bytes), the courtesy copy. The lines of a
-    long order may come summed up in the database (`LinesSummary`)."""
+    long order may come summed up (`LinesSummary`)."""
     name, email_to = order_recipient(session, order)
     if not email_to:
         return None

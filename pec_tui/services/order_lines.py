@@ -5,7 +5,7 @@ Written by the order pipeline (`services.placing`); the e-mails print the same d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date
 from decimal import Decimal
@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from pec_tui.db.models import Holder, Mailbox, OrderLine
+from pec_tui.db.batches import driver_rows
+from pec_tui.db.models import Holder, OrderLine
 from pec_tui.domain.enums import Plan, PriceItem
 from pec_tui.domain.lifecycle import renewed_expiry
 from pec_tui.domain.money import to_cents
@@ -168,9 +169,9 @@ class InvoiceGroup:
 
 @dataclass(frozen=True)
 class LinesSummary:
-    """An order's lines summed up in the database, for an order too long to read line by
-    line (an order may hold tens of thousands): each kind of group in the order its first
-    line was written."""
+    """An order's lines summed up, for an order too long to handle line by line (an order
+    may hold tens of thousands): each kind of group in the order its first line was
+    written."""
 
     lines: int
     # Distinct addresses over every line.
@@ -179,83 +180,97 @@ class LinesSummary:
     invoice: tuple[InvoiceGroup, ...]
 
 
-def renewal_lines_summary(session: Session, order_id: int) -> LinesSummary | None:
-    """The lines of renewal `order_id` summed up, read BEFORE its mailboxes are renewed: an
+def renewal_lines_summary(
+    session: Session, order_id: int, old_expiries: Mapping[int, date]
+) -> LinesSummary | None:
+    """The lines of renewal `order_id` summed up, with `old_expiries` (each renewed
+    mailbox's expiry before the payment, by id, as the payment read and locked them): an
     invoice group's period runs from its mailboxes' old expiry to the renewed one.
+
+    One read of the lines as the driver gives them, summed up here (`summed_renewal_lines`):
+    four GROUP BY statements over the lines joined to their mailboxes took longer."""
+    lines = OrderLine.__table__
+    rows = driver_rows(
+        session.connection(),
+        select(*(lines.c[name] for name in SUMMED_COLUMNS))
+        .where(lines.c.order_id == order_id)
+        .order_by(lines.c.id),
+    )
+    return summed_renewal_lines(rows, old_expiries)
+
+
+# The columns of the lines `summed_renewal_lines` sums up, in their order.
+SUMMED_COLUMNS = (
+    "mailbox_id",
+    "address",
+    "item",
+    "description",
+    "quantity",
+    "years",
+    "unit_cents",
+    "total_cents",
+    "plan",
+)
+
+
+def summed_renewal_lines(
+    rows: Sequence[Sequence[Any]], old_expiries: Mapping[int, date]
+) -> LinesSummary | None:
+    """A renewal's lines (`SUMMED_COLUMNS`, in the order they were written) summed up: by
+    description, price and years for the invoice, by item, price and years for the e-mail,
+    each group in the order of its first line.
 
     None, for the caller to read the lines one by one, unless every line names a mailbox
     with a plan line in the order and every plan line renews for the same years (as the
     order pipeline writes them): a line's period is its mailbox's, found by address
     otherwise (`invoices.invoice_lines`)."""
-    lines, mailbox = OrderLine.__table__, Mailbox.__table__
-    of_order = lines.c.order_id == order_id
-    uncovered = (
-        select(lines.c.mailbox_id)
-        .where(of_order)
-        .group_by(lines.c.mailbox_id)
-        .having(func.count(lines.c.plan) == 0)
-    ).subquery()
-    plan_years = session.execute(
-        select(
-            select(func.count()).select_from(uncovered).scalar_subquery(),
-            func.min(lines.c.years),
-            func.max(lines.c.years),
-        ).where(of_order, lines.c.plan.is_not(None))
-    ).one()
-    if plan_years[0] or plan_years[1] is None or plan_years[1] != plan_years[2]:
+    covered: set[int] = set()
+    plan_years: set[int] = set()
+    for mailbox_id, _address, _item, _description, _quantity, years, _unit, _total, plan in rows:
+        if plan is not None:
+            covered.add(mailbox_id)
+            plan_years.add(years)
+    if len(plan_years) != 1 or None in covered or any(row[0] not in covered for row in rows):
         return None
-    years = int(plan_years[1])
-    invoice_rows = session.execute(
-        select(
-            lines.c.description,
-            lines.c.unit_cents,
-            lines.c.years,
-            func.sum(lines.c.quantity * lines.c.years),
-            func.sum(lines.c.total_cents),
-            func.count(lines.c.address.distinct()),
-            func.count(),
-            func.min(mailbox.c.expiry),
-            func.max(mailbox.c.expiry),
-        )
-        .join(mailbox, mailbox.c.id == lines.c.mailbox_id)
-        .where(of_order)
-        .group_by(lines.c.description, lines.c.unit_cents, lines.c.years)
-        .order_by(func.min(lines.c.id))
-    ).all()
-    invoice: list[InvoiceGroup] = []
-    count = 0
-    for description, unit, line_years, quantity, total, addresses, n, first, last in invoice_rows:
-        count += n
-        # min() and max() of a date column come back as text on SQLite.
-        old, last = _as_date(first), _as_date(last)
-        invoice.append(
+    [years] = plan_years
+    # (description, unit, years) -> [quantity × years, total, addresses, old expiries]
+    invoice: dict[tuple[str, int, int], list[Any]] = {}
+    by_item: dict[tuple[str, int, int], int] = {}
+    addresses: set[str | None] = set()
+    for mailbox_id, address, item, description, quantity, line_years, unit, total, _ in rows:
+        group = invoice.get((description, unit, line_years))
+        if group is None:
+            group = invoice[description, unit, line_years] = [0, 0, set(), set()]
+        group[0] += quantity * line_years
+        group[1] += total
+        group[2].add(address)
+        group[3].add(old_expiries[mailbox_id])
+        key = (item, line_years, unit)
+        by_item[key] = by_item.get(key, 0) + quantity
+        addresses.add(address)
+    groups = []
+    for (description, unit, line_years), (quantity, total, named, olds) in invoice.items():
+        old = next(iter(olds)) if len(olds) == 1 else None
+        groups.append(
             InvoiceGroup(
                 description,
-                unit,
-                line_years,
+                int(unit),
+                int(line_years),
                 int(quantity),
                 int(total),
-                addresses,
-                (old, renewed_expiry(old, years)) if old is not None and old == last else None,
+                len(named - {None}),  # as COUNT(DISTINCT address): a line may have none
+                (old, renewed_expiry(old, years)) if old is not None else None,
             )
         )
-    by_item = tuple(
-        ItemGroup(item, line_years, unit, int(quantity))
-        for item, line_years, unit, quantity in session.execute(
-            select(lines.c.item, lines.c.years, lines.c.unit_cents, func.sum(lines.c.quantity))
-            .where(of_order)
-            .group_by(lines.c.item, lines.c.years, lines.c.unit_cents)
-            .order_by(func.min(lines.c.id))
-        )
+    return LinesSummary(
+        len(rows),
+        len(addresses - {None}),
+        tuple(
+            ItemGroup(item, int(line_years), int(unit), int(quantity))
+            for (item, line_years, unit), quantity in by_item.items()
+        ),
+        tuple(groups),
     )
-    mailboxes = session.execute(
-        select(func.count(lines.c.address.distinct())).where(of_order)
-    ).scalar_one()
-    return LinesSummary(count, int(mailboxes), by_item, tuple(invoice))
-
-
-def _as_date(value: date | str | None) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def holder_snapshot(holder: Holder) -> dict[str, Any]:

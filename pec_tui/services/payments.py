@@ -328,6 +328,11 @@ def _renewals(session: Session, order: Order, paid_on: date) -> list[RenewedMail
     return renewed
 
 
+def _old_expiries(renewed: Sequence[RenewedMailbox]) -> dict[int, date]:
+    """Each renewed mailbox's expiry before the payment, by id."""
+    return {r.mailbox_id: r.old_expiry for r in renewed if r.old_expiry is not None}
+
+
 def _renewed_expiry_sql(dialect: str, expiry: Any, years: Any) -> Any:
     """`domain.lifecycle.renewed_expiry` in SQL: the same day `years` later, 29 February
     becoming 28 February in a common year."""
@@ -437,11 +442,10 @@ def settle(
         renewed = _buy_mailboxes(session, order, [line for line in lines if line.plan], today)
     else:
         renewed = _renewals(session, order, paid_on)
-        # A long order's lines are summed up in the database (its invoice and e-mail sum
-        # them up), before the mailboxes change: their old expiries start the invoice's
-        # periods.
+        # A long order's lines are summed up (its invoice and e-mail sum them up), with the
+        # mailboxes' old expiries just read: they start the invoice's periods.
         summary = (
-            renewal_lines_summary(session, order.id)
+            renewal_lines_summary(session, order.id, _old_expiries(renewed))
             if order_line_count(session, order.id) > invoices.ITEMISED_LINES
             else None
         )
@@ -779,7 +783,7 @@ def settle_many_with_credit(
         facts = order_line_facts(session, order.id)
         # A long order's lines summed up, as `settle` sums them up.
         summary = (
-            renewal_lines_summary(session, order.id)
+            renewal_lines_summary(session, order.id, _old_expiries(renewed))
             if len(facts) > invoices.ITEMISED_LINES
             else None
         )

@@ -71,3 +71,60 @@ def test_a_stored_long_order_is_summed_up_in_the_database_as_conferma_sums_its_q
     assert every == get_order(engine, SYSTEM, confirmed.number).lines
     assert [line.address for line in every] == [line.address for line in confirmed.quote.lines]
     assert sum(line.total for line in every) == confirmed.quote.net
+
+
+# --- a renewal's lines summed up for its payment (`summed_renewal_lines`) --------------------
+
+_JAN, _FEB = date(2027, 1, 10), date(2027, 2, 20)
+
+
+def _line(mailbox, address, item, description, unit, plan=None, quantity=1, years=1):
+    return (mailbox, address, item, description, quantity, years, unit, unit * quantity, plan)
+
+
+def _renewal_rows() -> list[tuple]:
+    return [
+        _line(1, "a@pec.it", "PRO", "PEC PRO", 2500, "PRO"),
+        _line(1, "a@pec.it", "EXTRA_MAILBOX_GB", "GB aggiuntivi casella", 300, quantity=2),
+        _line(2, "b@pec.it", "STANDARD", "PEC STANDARD", 990, "STANDARD"),
+        _line(3, "c@pec.it", "STANDARD", "PEC STANDARD", 990, "STANDARD"),
+        _line(4, "d@pec.it", "PRO", "PEC PRO", 2500, "PRO"),
+    ]
+
+
+def test_a_renewals_lines_are_summed_up_by_description_and_by_item():
+    from pec_tui.services.order_lines import InvoiceGroup, ItemGroup, summed_renewal_lines
+
+    old = {1: _JAN, 2: _FEB, 3: _FEB, 4: _JAN}
+    summary = summed_renewal_lines(_renewal_rows(), old)
+    assert summary is not None
+    assert (summary.lines, summary.mailboxes) == (5, 4)
+    # In the order of each group's first line; a period where all its mailboxes share one.
+    assert summary.invoice == (
+        InvoiceGroup("PEC PRO", 2500, 1, 2, 5000, 2, (_JAN, date(2028, 1, 10))),
+        InvoiceGroup("GB aggiuntivi casella", 300, 1, 2, 600, 1, (_JAN, date(2028, 1, 10))),
+        InvoiceGroup("PEC STANDARD", 990, 1, 2, 1980, 2, (_FEB, date(2028, 2, 20))),
+    )
+    assert summary.by_item == (
+        ItemGroup("PRO", 1, 2500, 2),
+        ItemGroup("EXTRA_MAILBOX_GB", 1, 300, 2),
+        ItemGroup("STANDARD", 1, 990, 2),
+    )
+    # Mailboxes of one group with different old expiries: no single period to print.
+    mixed = summed_renewal_lines(_renewal_rows(), {**old, 4: _FEB})
+    assert mixed is not None and mixed.invoice[0].period is None
+
+
+def test_a_renewals_lines_are_read_one_by_one_when_they_cannot_be_summed_up():
+    from pec_tui.services.order_lines import summed_renewal_lines
+
+    old = {1: _JAN, 2: _FEB, 3: _FEB, 4: _JAN, 5: _JAN}
+    rows = _renewal_rows()
+    # A line of a mailbox with no plan line in the order.
+    assert summed_renewal_lines([*rows, _line(5, "e@pec.it", "EXTRA", "GB", 300)], old) is None
+    # A line of no mailbox (a kit).
+    assert summed_renewal_lines([*rows, _line(None, None, "KIT", "Kit", 3990)], old) is None
+    # Plan lines renewing for different years.
+    longer = _line(5, "e@pec.it", "PRO", "PEC PRO", 2500, "PRO", years=2)
+    assert summed_renewal_lines([*rows, longer], old) is None
+    assert summed_renewal_lines([], old) is None
