@@ -199,18 +199,11 @@ def renewal_lines_summary(
     return summed_renewal_lines(rows, old_expiries)
 
 
-# The columns of the lines `summed_renewal_lines` sums up, in their order.
-SUMMED_COLUMNS = (
-    "mailbox_id",
-    "address",
-    "item",
-    "description",
-    "quantity",
-    "years",
-    "unit_cents",
-    "total_cents",
-    "plan",
-)
+# The columns of the lines `summed_renewal_lines` sums up, in their order: mailbox_id,
+# address, item, description, quantity, years, unit_cents, total_cents, plan.
+SUMMED_COLUMNS = ORDER_LINE_COLUMNS[
+    ORDER_LINE_COLUMNS.index("mailbox_id") : ORDER_LINE_COLUMNS.index("plan") + 1
+]
 
 
 def summed_renewal_lines(
