@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -84,10 +86,17 @@ def write_session(engine: Engine) -> Iterator[Session]:
         finally:
             deferred = session.info.pop(_AUTOCHECKPOINT, None)
             if deferred is not None:
-                session.connection().exec_driver_sql(f"PRAGMA wal_autocheckpoint = {deferred}")
-                session.close()
+                _restore_autocheckpoint(*deferred)
         if deferred is not None:
             checkpoint_in_background(engine)
+
+
+def _restore_autocheckpoint(dbapi_connection: Any, pages: int) -> None:
+    """The connection's own automatic checkpoint again, before the pool hands it out."""
+    try:
+        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+    except sqlite3.Error:  # a broken connection: the pool discards it anyway
+        log.warning("could not restore SQLite's automatic checkpoint", exc_info=True)
 
 
 def defer_checkpoint(session: Session, rows: int) -> None:
@@ -99,7 +108,8 @@ def defer_checkpoint(session: Session, rows: int) -> None:
         return
     pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
     connection.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
-    session.info[_AUTOCHECKPOINT] = int(pages)
+    # Put back on the driver's connection itself, whatever state the session ends in.
+    session.info[_AUTOCHECKPOINT] = (connection.connection.dbapi_connection, int(pages))
 
 
 def checkpoint_wal(engine: Engine) -> None:
