@@ -389,7 +389,11 @@ class OrderDetailScreen(Screen[None]):
         self.refresh_bindings()
 
     def _show_invoices(self) -> None:
-        if not self.invoices:
+        paid = self.detail is not None and self.detail.order.status == OrderStatus.PAID.value
+        if not self.invoices and paid:
+            # A paid order from before invoices were made here (or the demo book's).
+            text = _("No invoice was made here for this order.")
+        elif not self.invoices:
             text = _("No invoice yet: the invoice is made when the payment is registered.")
         else:
             text = "\n\n".join("\n".join(invoice_text(i)) for i in self.invoices)

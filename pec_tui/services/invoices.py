@@ -407,6 +407,18 @@ def issue_invoices(
             )
         ):
             descriptions[order_id][line_id] = description
+    # An order confirmed without a snapshot of its holder (placed before the pipeline kept
+    # one, imported, or the demo book's) is invoiced to its holder as the holder is now.
+    unsnapped = {order.holder_id for order, _lines, _periods in new if not order.holder_snapshot}
+    unsnapped.discard(None)
+    holders_now = (
+        {
+            holder.id: _holder_now(holder)
+            for holder in session.exec(select(Holder).where(col(Holder.id).in_(unsnapped)))
+        }
+        if unsnapped
+        else {}
+    )
     numbers = iter(next_numbers(session, paid_on.year, len(new)) if new else ())
     made: list[Invoice] = []
     for order, lines, periods in new:
@@ -415,7 +427,8 @@ def issue_invoices(
             if isinstance(lines, LinesSummary)
             else invoice_lines(lines, descriptions[order.id], periods)
         )
-        made.append(_new_invoice(order, rows, next(numbers), method, paid_on))
+        snapshot = order.holder_snapshot or holders_now.get(order.holder_id or 0) or {}
+        made.append(_new_invoice(order, snapshot, rows, next(numbers), method, paid_on))
     session.add_all(made)
     session.flush()  # their ids are the files' progressivi
     issuer = current_issuer(session)
@@ -426,10 +439,15 @@ def issue_invoices(
 
 
 def _new_invoice(
-    order: Order, rows: list[dict[str, Any]], number: int, method: PaymentMethod, paid_on: date
+    order: Order,
+    snapshot: dict[str, Any],
+    rows: list[dict[str, Any]],
+    number: int,
+    method: PaymentMethod,
+    paid_on: date,
 ) -> Invoice:
-    """The invoice row of `order` numbered `number`, to be rendered (`_render`)."""
-    snapshot = order.holder_snapshot or {}
+    """The invoice row of `order` to the holder `snapshot` holds, numbered `number`, to be
+    rendered (`_render`)."""
     buyer = None
     try:
         buyer = _buyer_json(buyer_of(snapshot))
@@ -497,13 +515,19 @@ def issue_credit_note(
     return note
 
 
+def _holder_now(holder: Holder) -> dict[str, Any]:
+    """The holder's data as they are now, in the shape of an order's snapshot of them."""
+    snapshot = holder_snapshot(holder)
+    snapshot["country"] = holder.country
+    return snapshot
+
+
 def _refresh_buyer(session: Session, invoice: Invoice) -> None:
     """A waiting invoice takes its holder's data as they are now (the fix being waited for)."""
     holder = session.get(Holder, invoice.holder_id) if invoice.holder_id else None
     if holder is None:
         return
-    snapshot = holder_snapshot(holder)
-    snapshot["country"] = holder.country
+    snapshot = _holder_now(holder)
     invoice.buyer = _buyer_json(buyer_of(snapshot))
     invoice.buyer_name = holder.display_name[:200]
 

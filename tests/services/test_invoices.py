@@ -115,6 +115,32 @@ def test_no_issuer_keeps_the_invoice_waiting_and_the_payment(engine, official):
     official.validate(issued.xml)
 
 
+def test_an_order_without_a_snapshot_of_its_holder_is_invoiced_to_the_holder_as_now(
+    engine, official
+):
+    """An order confirmed without the holder's snapshot (placed before the pipeline kept
+    one, imported, or the demo book's) is invoiced to its holder as the holder is now, not
+    left da correggere for want of billing data."""
+    set_issuer(engine)
+    holder = add_holder(engine, ("Giulia", "Bianchi"), "giulia.bianchi@example.it")
+    box = add_mailbox(engine, holder, "giulia.bianchi@pec.it", date(2027, 1, 10))
+    done = confirm_renewal(engine, [box], TODAY)
+    with Session(engine) as session:
+        order = session.get_one(Order, done.order_id)
+        order.holder_snapshot = None
+        session.add(order)
+        session.get_one(Holder, holder).city = "Bologna"  # changed since the order
+        session.commit()
+    result = _pay(engine, done)
+    assert result.invoice == "1/2026" and result.invoice_problem is None
+    [invoice] = _all_invoices(engine)
+    assert invoice.status == InvoiceStatus.ISSUED.value
+    assert invoice.buyer_name == "Giulia Bianchi"
+    official.validate(invoice.xml)
+    assert _texts(invoice.xml, ".//CessionarioCommittente//Nome") == ["Giulia"]
+    assert _texts(invoice.xml, ".//CessionarioCommittente/Sede/Comune") == ["Bologna"]
+
+
 def test_invalid_holder_waits_then_fixed_and_regenerated(engine, official):
     """A billing PEC the holder form takes (an accented address) but FatturaPA's EmailType
     refuses: the invoice waits, the payment does not; fixed, it is regenerated."""
