@@ -44,6 +44,9 @@ _AUTOCHECKPOINT = "pec_tui.wal_autocheckpoint"
 MANY_ROWS = 5_000
 
 log = logging.getLogger(__name__)
+# The background checkpoint of each engine (by id) while it runs.
+_checkpoints: dict[int, threading.Thread] = {}
+_checkpoints_lock = threading.Lock()
 
 
 def is_busy(exc: OperationalError) -> bool:
@@ -133,10 +136,19 @@ def _checkpoint_quietly(engine: Engine) -> None:
 
 
 def checkpoint_in_background(engine: Engine) -> threading.Thread | None:
-    """`checkpoint_wal` in a thread of its own, started now (None on PostgreSQL). Not a
-    daemon: a process that ends meanwhile waits for the copy rather than cut it short."""
+    """`checkpoint_wal` in a thread of its own, started now, or the one still copying for
+    this engine (one at a time is all SQLite runs; the next large commit starts another);
+    None on PostgreSQL. Not a daemon: a process that ends meanwhile waits for the copy
+    rather than cut it short."""
     if engine.dialect.name != "sqlite":
         return None
-    thread = threading.Thread(target=_checkpoint_quietly, args=(engine,), name="pec-tui checkpoint")
-    thread.start()
+    with _checkpoints_lock:
+        running = _checkpoints.get(id(engine))
+        if running is not None and running.is_alive():
+            return running
+        thread = threading.Thread(
+            target=_checkpoint_quietly, args=(engine,), name="pec-tui checkpoint"
+        )
+        _checkpoints[id(engine)] = thread
+        thread.start()
     return thread

@@ -112,3 +112,26 @@ def test_the_background_checkpoint_copies_the_log(sqlite_url, monkeypatch):
     frames, copied = _log_frames(database)
     assert frames > 1_000 and copied == frames
     engine.dispose()
+
+
+def test_one_background_checkpoint_at_a_time(sqlite_url, monkeypatch):
+    """While an engine's background checkpoint copies, asking for another gives that one;
+    once it is done, the next request starts a new one."""
+    engine = open_database(sqlite_url)
+    release = threading.Event()
+    copies: list[object] = []
+
+    def slow_copy(engine):
+        copies.append(engine)
+        release.wait(10)
+
+    monkeypatch.setattr(transactions, "_checkpoint_quietly", slow_copy)
+    first = checkpoint_in_background(engine)
+    assert first is not None and checkpoint_in_background(engine) is first
+    release.set()
+    first.join(10)
+    second = checkpoint_in_background(engine)
+    assert second is not None and second is not first
+    second.join(10)
+    assert copies == [engine, engine]
+    engine.dispose()
