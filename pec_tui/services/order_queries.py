@@ -6,6 +6,7 @@ back office and administrators all of them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -238,14 +239,8 @@ def _line_rows(session: Session, order_id: int) -> tuple[OrderLineRow, ...]:
         .where(t.c.order_id == order_id)
         .order_by(t.c.id)
     )
-    descriptions: dict[tuple[str, str], str] = {}
-
-    def described(item: str, stored: str) -> str:
-        key = (item, stored)
-        found = descriptions.get(key)
-        if found is None:
-            found = descriptions[key] = stored_line_description(item, stored)
-        return found
+    # Tens of thousands of lines share a few descriptions: each is worked out once.
+    described = functools.cache(stored_line_description)
 
     return tuple(
         OrderLineRow(

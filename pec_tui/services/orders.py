@@ -153,16 +153,32 @@ def renewal_draft(
     """The draft renewing `mailboxes` with the stored frequency and payment method of the
     first of them (by id)."""
     first = min(mailboxes, key=attrgetter("id"))
+    items = tuple(map(renewal_item, sorted(mailboxes, key=attrgetter("address"))))
+    stored = (first.renewal_years, first.payment_method)
+    return _renewal_of(order_id, items, holder, billed_to, stored, auto_renew)
+
+
+def _renewal_of(
+    order_id: int,
+    items: tuple[DraftItem, ...],
+    holder: HolderData | None,
+    billed_to: str,
+    stored: tuple[int, str | None],
+    auto_renew: bool = False,
+) -> Draft:
+    """The renewal draft of `items` at its first step; `stored` is the (frequency, payment
+    method) stored on the first mailbox, which the order starts from."""
+    renewal_years, payment_method = stored
     return Draft(
         order_id=order_id,
         step=Step.PLAN,
-        items=tuple(map(renewal_item, sorted(mailboxes, key=attrgetter("address")))),
+        items=items,
         kit=None,
         holder=holder,
         billed_to=billed_to,
-        payment_method=_stored_method(first.payment_method),
+        payment_method=_stored_method(payment_method),
         auto_renew=auto_renew,
-        years=default_years(first.renewal_years, any(m.promo for m in mailboxes)),
+        years=default_years(renewal_years, any(map(attrgetter("promo"), items))),
     )
 
 
@@ -430,17 +446,8 @@ def start_renewal_of_selection(
         renewal_years, payment_method = session.exec(
             select(Mailbox.renewal_years, Mailbox.payment_method).where(Mailbox.id == first_id)
         ).one()
-        draft = Draft(
-            order_id=0,
-            step=Step.PLAN,
-            items=tuple(items),
-            kit=None,
-            holder=holder,
-            billed_to=billed_to,
-            payment_method=_stored_method(payment_method),
-            auto_renew=False,
-            years=default_years(renewal_years, any(map(attrgetter("promo"), items))),
-        )
+        stored = (renewal_years, payment_method)
+        draft = _renewal_of(0, tuple(items), holder, billed_to, stored)
         del items
         order = _new_renewal(session, actor, draft, owners)
         return _store_new_draft(session, actor, draft, order, lease, selection)
