@@ -13,6 +13,7 @@ from __future__ import annotations
 import binascii
 import functools
 import re
+import time
 from dataclasses import dataclass
 from email import policy as email_policy
 from email import quoprimime
@@ -92,6 +93,14 @@ def _subject(value: str) -> tuple[str, str]:
     return line.replace(placeholder, address), text.replace(placeholder, address)
 
 
+@functools.lru_cache(maxsize=4096)
+def _qp_line(line: str) -> str:
+    """One line (no line break in it) as `quoprimime.body_encode` encodes it. The encoder
+    works line by line, so a body is the join of its lines' encodings; a notice's lines
+    repeat from one holder to the next but for the few naming the mailbox."""
+    return quoprimime.body_encode(line, _MAX)
+
+
 def _body(text: str) -> tuple[str, str] | None:
     """(Content-Transfer-Encoding, payload) as `set_content` chooses them, for 7bit and
     quoted-printable; None when it would choose 8bit or base64 (rendered the slow way)."""
@@ -101,13 +110,15 @@ def _body(text: str) -> tuple[str, str] | None:
         if body.isascii():
             return "7bit", body.decode("ascii")
         return None
-    sniff = b"\n".join(lines[:10]) + b"\n"
-    sniff_qp = quoprimime.body_encode(sniff.decode("latin-1"), _MAX)
-    if len(sniff_qp) > len(binascii.b2a_base64(sniff)):
+    # Each piece between two "\n" holds no other line break once quoted (the encoder quotes
+    # every other control character), so the encoder would split the body just there.
+    encoded = [_qp_line(line.decode("latin-1")) for line in lines]
+    sniff_qp = "\n".join(encoded[:10]) + "\n"
+    if len(sniff_qp) > len(binascii.b2a_base64(b"\n".join(lines[:10]) + b"\n")):
         return None
     if len(lines) <= 10:
         return "quoted-printable", sniff_qp
-    return "quoted-printable", quoprimime.body_encode(body.decode("latin-1"), _MAX)
+    return "quoted-printable", "\n".join(encoded) + "\n"
 
 
 def _slow(
@@ -128,6 +139,12 @@ def _slow(
     )
 
 
+@functools.lru_cache(maxsize=2)
+def _date_now(second: int) -> str:
+    """The Date header of a message written in this second (as `formatdate` writes it)."""
+    return formatdate(second, localtime=False)
+
+
 def render_plain(
     to: str,
     subject: str,
@@ -139,7 +156,7 @@ def render_plain(
 ) -> RenderedMail:
     """The text `notifications.new_message(to, subject, body, mail_from).as_string()` gives
     (with the same Date and Message-ID), and the values `outbox.enqueue` stores."""
-    date_header = date_header or formatdate(localtime=False)
+    date_header = date_header or _date_now(int(time.time()))
     message_id = message_id or make_msgid(domain="pec-tui.local")
     encoded = _body(body)
     if encoded is None:

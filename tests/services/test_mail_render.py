@@ -6,15 +6,18 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from decimal import Decimal
+from email.utils import formatdate
 from unittest import mock
 
 import pytest
 from book_builder import add_holder, add_mailbox, confirm_renewal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from pec_tui.config import load_settings
 from pec_tui.db.models import OutboxMessage
-from pec_tui.services import notifications
+from pec_tui.services import mail_render, notifications
 from pec_tui.services.lifecycle import JOB_ACTOR, _Run, run_lifecycle
 from pec_tui.services.mail_render import render_plain
 
@@ -64,6 +67,27 @@ def test_render_plain_writes_what_the_email_package_writes(to, subject, body, ma
     assert rendered.to_address == str(message["To"])
     assert rendered.subject == str(message["Subject"])
     assert rendered.message_id == MESSAGE_ID
+
+
+# Lines as notices have them: words, accents, the odd control character, trailing blanks,
+# lines longer than the encoder's 76 and exactly around it.
+_BODY_TEXT = st.lists(
+    st.sampled_from(list("abc xyz=.\tàèé€\x0b\x85\r") + ["a" * 70, "è" * 30, " " * 3]),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.lists(_BODY_TEXT, min_size=1, max_size=14).map("\n".join))
+def test_any_body_is_encoded_as_the_email_package_encodes_it(body):
+    rendered = render_plain("t@x.it", "s", body, "n@x.it", date_header=DATE, message_id=MESSAGE_ID)
+    assert rendered.message == _email_package("t@x.it", "s", body, "n@x.it")
+
+
+def test_the_date_header_is_the_email_packages_for_the_second_it_is_written():
+    with mock.patch.object(mail_render.time, "time", return_value=1_796_185_463.9):
+        rendered = render_plain("t@x.it", "s", "b", "n@x.it", message_id=MESSAGE_ID)
+    assert "\nDate: " + formatdate(1_796_185_463.9, localtime=False) + "\n" in rendered.message
 
 
 EXPIRY = date(2027, 3, 31)
