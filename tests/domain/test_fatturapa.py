@@ -309,3 +309,32 @@ def test_other_texts_go_through_the_schemas_encoder(official, text) -> None:
     xml = fatturapa.build_xml(doc)
     assert xml == _encoder_xml(doc)
     official.validate(xml.decode())
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ((b"<Nazione>IT</Nazione>", b"<Nazione>ITA</Nazione>"), "Nazione"),
+        (
+            (b"<TipoDocumento>TD01</TipoDocumento>", b"<TipoDocumento>XX</TipoDocumento>"),
+            "TipoDocumento",
+        ),
+        ((b"<Divisa>EUR</Divisa>", b""), "Divisa"),
+    ],
+)
+def test_a_document_outside_the_schema_is_refused_naming_the_element(change, reason) -> None:
+    """libxml2 gives the verdict; the refusal's words come from xmlschema's error."""
+    xml = fatturapa.build_xml(_doc(BUYERS[HolderKind.COMPANY], PaymentMethod.CARD))
+    assert change[0] in xml
+    with pytest.raises(InvoiceInvalid, match=reason):
+        fatturapa.validate(xml.replace(change[0], change[1], 1))
+
+
+def test_a_document_that_is_not_xml_or_brings_entities_is_refused() -> None:
+    with pytest.raises(InvoiceInvalid, match="well-formed"):
+        fatturapa.validate(b"<p:FatturaElettronica")
+    xml = fatturapa.build_xml(_doc(BUYERS[HolderKind.COMPANY], PaymentMethod.CARD))
+    declaration, _, body = xml.partition(b"?>")
+    entity = b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+    with pytest.raises(InvoiceInvalid):
+        fatturapa.validate(declaration + b"?>" + entity + body.replace(b"EUR", b"&e;", 1))
