@@ -64,7 +64,7 @@ from pec_tui.services.placing import (
 )
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.scope import require_admin
-from pec_tui.services.transactions import write_session
+from pec_tui.services.transactions import write_session, writers_waiting
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,13 @@ BATCH_SIZE = 500
 # Automatic renewal orders per write transaction, placed together (`place_orders`): a
 # fraction of a millisecond each, so a batch holds the write lock for a fraction of a second.
 AUTO_RENEWAL_BATCH = 500
-# On SQLite, after each write transaction the job pauses for this share of the time it held
-# the write lock: processes waiting for the lock poll for it (SQLite has no queue), and a
-# job that took it back at once would starve them.
+# On SQLite, processes waiting for the write lock poll for it (SQLite has no queue), and a
+# job that took it back at once would starve them. After each write transaction the job
+# asks whether anyone waits (`writers_waiting`): if so it pauses `HANDOVER_SECONDS`, longer
+# than the 100 ms SQLite's busy handler sleeps between two looks at the lock at most; if
+# nobody does it goes straight on. Where that cannot be known it pauses for a share of the
+# time it held the lock.
+HANDOVER_SECONDS = 0.12
 WRITE_PAUSE_SHARE = 0.25
 WRITE_PAUSE_MIN_SECONDS = 0.001
 WRITE_PAUSE_MAX_SECONDS = 0.1
@@ -312,9 +316,14 @@ class _Run:
         self._yearly_prices: dict[tuple[str, int, int], Decimal] = {}
 
     def let_others_write(self, since: float) -> None:
-        """After a write transaction begun at `since`: on SQLite, give the lock a chance to
-        pass to another process before taking it again."""
-        if self._sqlite:
+        """After a write transaction begun at `since`: on SQLite, let the lock pass to the
+        processes waiting for it before taking it again."""
+        if not self._sqlite:
+            return
+        waiting = writers_waiting(self.engine)
+        if waiting:
+            time.sleep(HANDOVER_SECONDS)
+        elif waiting is None:
             held = time.monotonic() - since
             time.sleep(
                 min(max(held * WRITE_PAUSE_SHARE, WRITE_PAUSE_MIN_SECONDS), WRITE_PAUSE_MAX_SECONDS)

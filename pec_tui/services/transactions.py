@@ -11,6 +11,13 @@ refuse at once (it does in some cases instead of waiting), `write_session` tries
 growing pauses, up to `WRITE_WAIT_SECONDS` in all, before reporting the database as busy.
 Nothing has been done yet at that point, so trying again is always safe.
 
+SQLite keeps no queue of the processes waiting for its lock, so a long job that took the
+lock back at once after each transaction would starve them. Each `write_session` waiting
+for the lock says so by holding a shared `flock` on a file beside the database (its name +
+`WAITERS_SUFFIX`); a long job asks `writers_waiting` after each transaction and pauses only
+when someone waits (`services.lifecycle`). Where that file cannot be used (no `flock`, a
+read-only folder, a database in memory) the answer is "unknown".
+
 A transaction that writes tens of thousands of rows (a whole book's payment) leaves SQLite's
 write-ahead log thousands of pages long. SQLite copies the log into the database in the
 commit that takes it past 1,000 pages (its automatic checkpoint), and the person waits for
@@ -22,6 +29,7 @@ makes such a transaction's commit leave the copy to a thread started right after
 from __future__ import annotations
 
 import logging
+import os
 import random
 import sqlite3
 import threading
@@ -29,6 +37,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: long jobs fall back to pausing by the clock
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -55,6 +68,66 @@ def is_busy(exc: OperationalError) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+# The file beside a SQLite database on which writers waiting for its lock hold a shared flock.
+WAITERS_SUFFIX = "-writers"
+
+
+def _waiters_file(engine: Engine) -> str | None:
+    """The waiting writers' file of a SQLite database in a file; None otherwise."""
+    database = engine.url.database
+    if (
+        fcntl is None
+        or engine.dialect.name != "sqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")
+    ):
+        return None
+    return database + WAITERS_SUFFIX
+
+
+@contextmanager
+def _waiting_for_the_lock(engine: Engine) -> Iterator[None]:
+    """A shared flock on the waiting writers' file while this writer waits for SQLite's lock
+    (none where the file cannot be opened: the wait itself is unchanged)."""
+    path = _waiters_file(engine)
+    descriptor = None
+    if path is not None:
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            fcntl.flock(descriptor, fcntl.LOCK_SH)
+        except OSError:
+            if descriptor is not None:
+                os.close(descriptor)
+            descriptor = None
+    try:
+        yield
+    finally:
+        if descriptor is not None:
+            os.close(descriptor)  # and the flock with it
+
+
+def writers_waiting(engine: Engine) -> bool | None:
+    """Whether a `write_session` of any process is waiting for this SQLite database's write
+    lock now; None when that cannot be known (not SQLite in a file, no `flock`)."""
+    path = _waiters_file(engine)
+    if path is None:
+        return None
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return False
+
+
 def _begin_immediate(session: Session) -> None:
     deadline = time.monotonic() + WRITE_WAIT_SECONDS
     pause = _FIRST_PAUSE
@@ -79,7 +152,8 @@ def write_session(engine: Engine) -> Iterator[Session]:
     """
     with Session(engine, expire_on_commit=False) as session:
         if engine.dialect.name == "sqlite":
-            _begin_immediate(session)
+            with _waiting_for_the_lock(engine):
+                _begin_immediate(session)
         try:
             yield session
             session.commit()

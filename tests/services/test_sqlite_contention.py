@@ -8,16 +8,19 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from pec_tui.config import load_settings
 from pec_tui.db import engine as engine_module
 from pec_tui.db.engine import make_engine
-from pec_tui.services import transactions
-from pec_tui.services.transactions import write_session
+from pec_tui.services import lifecycle, transactions
+from pec_tui.services.lifecycle import JOB_ACTOR
+from pec_tui.services.transactions import write_session, writers_waiting
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "sqlite_contention.py"
 
@@ -87,6 +90,57 @@ def test_write_session_gives_up_after_its_total_wait(sqlite_url, monkeypatch):
     finally:
         holder.join()
     engine.dispose()
+
+
+def test_a_writer_waiting_for_the_lock_is_seen_by_another_process(sqlite_url):
+    """`writers_waiting` is false with nobody waiting, true while a `write_session` waits
+    for the lock another connection holds, false again once that writer has it."""
+    engine = make_engine(sqlite_url)
+    job = make_engine(sqlite_url)
+    assert writers_waiting(job) is False
+    holding = threading.Event()
+    holder = threading.Thread(
+        target=_hold_write_lock, args=(sqlite_url.removeprefix("sqlite:///"), 1.0, holding)
+    )
+    holder.start()
+    written = threading.Event()
+
+    def write() -> None:
+        with write_session(engine) as session:
+            session.execute(text("INSERT INTO counter (name, value) VALUES ('after', 1)"))
+            assert writers_waiting(job) is False  # it holds the lock: it waits no more
+        written.set()
+
+    writer = threading.Thread(target=write)
+    try:
+        holding.wait(5)
+        writer.start()
+        deadline = time.monotonic() + 0.8
+        seen = False
+        while not seen and time.monotonic() < deadline:
+            seen = bool(writers_waiting(job))
+            time.sleep(0.01)
+        assert seen
+    finally:
+        holder.join()
+        writer.join()
+    assert written.is_set()
+    assert writers_waiting(job) is False
+    assert writers_waiting(make_engine("sqlite://")) is None
+    engine.dispose()
+    job.dispose()
+
+
+@pytest.mark.parametrize(("waiting", "pauses"), [(False, []), (True, [0.12]), (None, [0.001])])
+def test_the_lifecycle_job_pauses_only_for_a_waiting_writer(
+    sqlite_engine, monkeypatch, waiting, pauses
+):
+    monkeypatch.setattr(lifecycle, "writers_waiting", lambda engine: waiting)
+    slept: list[float] = []
+    monkeypatch.setattr(lifecycle.time, "sleep", slept.append)
+    run = lifecycle._Run(sqlite_engine, date(2026, 12, 2), load_settings(), JOB_ACTOR, None, None)
+    run.let_others_write(time.monotonic())
+    assert slept == pytest.approx(pauses, abs=0.002)
 
 
 @pytest.mark.stress
