@@ -25,12 +25,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVarTuple
 
-from sqlalchemy import Engine, Select, func, insert, select, tuple_
+from sqlalchemy import Engine, Select, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from pec_tui.config import Settings, load_settings
-from pec_tui.db.batches import in_ids
+from pec_tui.db.batches import in_ids, insert_rows
 from pec_tui.db.models import (
     Holder,
     Mailbox,
@@ -622,8 +622,9 @@ class _Run:
         if not rows:
             return
         now = utcnow()
-        session.execute(
-            insert(SentNotice.__table__),
+        insert_rows(
+            session.connection(),
+            SentNotice.__table__,
             [
                 {
                     "mailbox_id": row.id,

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
+from pec_tui.db.batches import insert_rows
 from pec_tui.db.models import OutboxMessage, utcnow
 from pec_tui.services.mail_render import RenderedMail
 
@@ -67,8 +67,10 @@ def enqueue_many(session: Session, rows: Sequence[dict[str, object]]) -> None:
     if not rows:
         return
     now = utcnow()
-    # The table's Core INSERT: the ORM's bulk insert costs as much again per row.
-    session.execute(
-        insert(OutboxMessage.__table__),
+    # The table's Core INSERT (COPY on PostgreSQL): the ORM's bulk insert costs as much
+    # again per row.
+    insert_rows(
+        session.connection(),
+        OutboxMessage.__table__,
         [{**row, "status": "queued", "attempts": 0, "created_at": now} for row in rows],
     )
