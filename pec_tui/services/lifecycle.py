@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -592,40 +593,72 @@ class _Run:
         """Send each mailbox of `window` its notice, once; returns how many were sent.
 
         A page is one write transaction: its `sent_notice` rows and e-mails go in with one
-        multi-row INSERT each, the e-mails rendered from their words by `mail_render`.
+        multi-row INSERT each (COPY on PostgreSQL), the e-mails rendered from their words by
+        `mail_render`. The next page is read and rendered by a thread while this one is
+        written, so that the database works on one page while Python works on the next.
         """
         sent = 0
         after: tuple[date, int] | None = None
-        while not self.stop_requested():
-            since = time.monotonic()
-            for attempt in (1, 2):
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifecycle-pages") as reader:
+            ahead = reader.submit(self._prepared_page, window, kind, text, with_open_orders, after)
+            while not self.stop_requested():
+                since = time.monotonic()
+                rows, mails = ahead.result()
+                if len(rows) == BATCH_SIZE:
+                    last = (rows[-1].expiry, rows[-1].id)
+                    ahead = reader.submit(
+                        self._prepared_page, window, kind, text, with_open_orders, last
+                    )
                 try:
-                    with write_session(self.engine) as session:
-                        rows = window.page(session, after)
-                        if rows:
-                            open_orders = (
-                                self._open_orders(session, [r.id for r in rows])
-                                if with_open_orders
-                                else {}
-                            )
+                    if rows:
+                        with write_session(self.engine) as session:
                             self._record_notices(session, window.notice, rows)
-                            outbox.enqueue_many(
-                                session, self._render(rows, kind, text, open_orders)
-                            )
-                    break
+                            outbox.enqueue_many(session, mails)
                 except IntegrityError:
-                    # A concurrent run sent some of these first: read the page again.
-                    if attempt == 2:
-                        raise
-            self.let_others_write(since)
-            if not rows:
-                break
-            sent += len(rows)
-            self.tick(len(rows))
-            after = (rows[-1].expiry, rows[-1].id)
-            if len(rows) < BATCH_SIZE:
-                break
+                    # A concurrent run sent some of these first: this page again, read under
+                    # the write lock, and the next one read after it.
+                    if len(rows) == BATCH_SIZE:
+                        ahead.result()
+                    with write_session(self.engine) as session:
+                        rows, mails = self._prepared_page(
+                            window, kind, text, with_open_orders, after, session
+                        )
+                        self._record_notices(session, window.notice, rows)
+                        outbox.enqueue_many(session, mails)
+                    if len(rows) == BATCH_SIZE:
+                        last = (rows[-1].expiry, rows[-1].id)
+                        ahead = reader.submit(
+                            self._prepared_page, window, kind, text, with_open_orders, last
+                        )
+                self.let_others_write(since)
+                if not rows:
+                    break
+                sent += len(rows)
+                self.tick(len(rows))
+                after = (rows[-1].expiry, rows[-1].id)
+                if len(rows) < BATCH_SIZE:
+                    break
         return sent
+
+    def _prepared_page(
+        self,
+        window: _Window,
+        kind: str,
+        text: Callable[[_Row, dict[int, tuple[int, str]]], tuple[str, str]],
+        with_open_orders: bool,
+        after: tuple[date, int] | None,
+        session: Session | None = None,
+    ) -> tuple[list[_Row], list[dict[str, object]]]:
+        """The page of `window` after `after` and the outbox rows of its e-mails, read in
+        `session` or in a session of its own."""
+        if session is None:
+            with Session(self.engine) as own:
+                return self._prepared_page(window, kind, text, with_open_orders, after, own)
+        rows = window.page(session, after, BATCH_SIZE)
+        open_orders = (
+            self._open_orders(session, [r.id for r in rows]) if with_open_orders and rows else {}
+        )
+        return rows, self._render(rows, kind, text, open_orders)
 
     def _record_notices(
         self, session: Session, notice: Notice, rows: Sequence[_Row | MailboxFacts]

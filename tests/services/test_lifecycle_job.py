@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from pec_tui.config import load_settings
 from pec_tui.db.models import Mailbox, OpenRenewal, Order, OrderLine, OutboxMessage, SentNotice
 from pec_tui.domain.enums import OrderStatus, PaymentMethod
-from pec_tui.services import credit, delivery, payments
+from pec_tui.services import credit, delivery, lifecycle, payments
 from pec_tui.services.actor import SYSTEM
 from pec_tui.services.lifecycle import Notice, run_lifecycle
 
@@ -212,3 +212,34 @@ def test_notice_kinds_are_the_stored_values():
     assert {n.value for n in Notice} >= {"reminder_90", "reminder_30", "reminder_7"}
     assert all(len(n.value) <= 24 for n in Notice)
     assert PaymentMethod.PREPAID_CREDIT.value == "credito"
+
+
+def test_a_page_another_run_noticed_meanwhile_is_read_again_under_the_lock(engine, monkeypatch):
+    """The next page is read while this one is written: when another run sent one of its
+    notices in between, the page is read again under the write lock and nothing is sent
+    twice or skipped."""
+    monkeypatch.setattr(lifecycle, "BATCH_SIZE", 3)
+    holder = add_holder(engine)
+    boxes = [add_mailbox(engine, holder, f"box{i}@pec.it", EXPIRY) for i in range(8)]
+    prepared = lifecycle._Run._prepared_page
+    calls = []
+
+    def racing(self, window, *args):
+        page = prepared(self, window, *args)
+        if not calls and window.notice is Notice.REMINDER_30:
+            with Session(engine) as other:  # another run sends box1's notice first
+                other.add(
+                    SentNotice(
+                        mailbox_id=boxes[1], kind="reminder_30", expiry=EXPIRY, sent_on=_day(-20)
+                    )
+                )
+                other.commit()
+        calls.append(window.notice)
+        return page
+
+    monkeypatch.setattr(lifecycle._Run, "_prepared_page", racing)
+    report = run_lifecycle(engine, _day(-20))
+    assert report.reminders == 7
+    assert sorted(n[0] for n in _notices(engine)) == sorted(boxes)
+    sent = [m.mailbox_id for m in _mails(engine, "expiry_reminder")]
+    assert sorted(sent) == sorted(b for b in boxes if b != boxes[1])
