@@ -19,12 +19,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Engine, Select, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -91,6 +92,7 @@ CANCELLED_NOTICE_CATCH_UP_DAYS = 30
 JOB_ACTOR = SYSTEM.on_terminal("lifecycle")
 
 _Ts = TypeVarTuple("_Ts")
+_T = TypeVar("_T")
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -300,6 +302,18 @@ def _unpaid_auto_renewals(today: date) -> Select[int]:
             .exists(),
         )
     )
+
+
+class _Inline(Executor):
+    """An executor that runs what it is given at once, in the caller's thread."""
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
 
 
 class _Run:
@@ -594,12 +608,19 @@ class _Run:
 
         A page is one write transaction: its `sent_notice` rows and e-mails go in with one
         multi-row INSERT each (COPY on PostgreSQL), the e-mails rendered from their words by
-        `mail_render`. The next page is read and rendered by a thread while this one is
-        written, so that the database works on one page while Python works on the next.
+        `mail_render`. On PostgreSQL the next page is read and rendered by a thread while
+        this one is written, so that the server works on one page while Python works on the
+        next.
         """
         sent = 0
         after: tuple[date, int] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifecycle-pages") as reader:
+        # SQLite works inside this process: a thread would only contend for the interpreter.
+        pages = (
+            nullcontext(_Inline())
+            if self._sqlite
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifecycle-pages")
+        )
+        with pages as reader:
             ahead = reader.submit(self._prepared_page, window, kind, text, with_open_orders, after)
             while not self.stop_requested():
                 since = time.monotonic()
