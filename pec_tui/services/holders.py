@@ -124,11 +124,14 @@ def holder_mailboxes(engine: Engine, actor: Actor, holder_id: int) -> list[Mailb
     return mailboxes.page(engine, actor, flt, date.today(), limit=MAX_HOLDER_MAILBOXES)
 
 
+# The fields of `HolderData` read from the stored holder as they are.
+_STORED_FIELDS = tuple(f.name for f in fields(HolderData) if f.name not in ("holder_id", "kind"))
+
+
 def holder_data(holder: Holder) -> HolderData:
     """The stored holder as the flow shows and edits it."""
-    names = {f.name for f in fields(HolderData)} - {"holder_id", "kind"}
     return HolderData(
         holder_id=holder.id,
         kind=HolderKind(holder.kind),
-        **{name: getattr(holder, name) for name in names},
+        **{name: getattr(holder, name) for name in _STORED_FIELDS},
     )

@@ -6,7 +6,7 @@ Written by the order pipeline (`services.placing`); the e-mails print the same d
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,6 +17,7 @@ from sqlmodel import Session
 from pec_tui.db.batches import driver_rows
 from pec_tui.db.models import Holder, OrderLine
 from pec_tui.domain.enums import Plan, PriceItem
+from pec_tui.domain.holder import HolderData
 from pec_tui.domain.lifecycle import renewed_expiry
 from pec_tui.domain.money import to_cents
 from pec_tui.domain.pricing import MailboxChoice, Quote, QuoteLine, item_description
@@ -266,8 +267,16 @@ def summed_renewal_lines(
     )
 
 
+_SNAPSHOT_FIELDS = tuple(f.name for f in fields(HolderData))
+
+
 def holder_snapshot(holder: Holder) -> dict[str, Any]:
-    """The holder and billing data as confirmed for an order (the invoice must not change)."""
-    data = asdict(holder_data(holder))
-    data.update(kind=holder.kind, display_name=holder.display_name)
-    return data
+    """The holder and billing data as confirmed for an order (the invoice must not change).
+
+    `HolderData` holds only texts, numbers, a flag and its kind: its fields are taken as they
+    are, which is what `asdict` gives, without its deep copy of each (the lifecycle job
+    snapshots tens of thousands of holders)."""
+    data = holder_data(holder)
+    snapshot = {name: getattr(data, name) for name in _SNAPSHOT_FIELDS}
+    snapshot.update(kind=holder.kind, display_name=holder.display_name)
+    return snapshot
