@@ -16,6 +16,7 @@ INSERT per table for the batch, those the reseller's credit pays at once paid to
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -302,6 +303,10 @@ def _unpaid_auto_renewals(today: date) -> Select[int]:
             .exists(),
         )
     )
+
+
+# A page of a window's mailboxes and the outbox rows of their e-mails.
+_PreparedPage = tuple[list[_Row], list[dict[str, object]]]
 
 
 class _Inline(Executor):
@@ -614,6 +619,7 @@ class _Run:
         """
         sent = 0
         after: tuple[date, int] | None = None
+        prepare = functools.partial(self._prepared_page, window, kind, text, with_open_orders)
         # SQLite works inside this process: a thread would only contend for the interpreter.
         pages = (
             nullcontext(_Inline())
@@ -621,45 +627,44 @@ class _Run:
             else ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifecycle-pages")
         )
         with pages as reader:
-            ahead = reader.submit(self._prepared_page, window, kind, text, with_open_orders, after)
-            while not self.stop_requested():
+
+            def read_after(rows: list[_Row]) -> Future[_PreparedPage] | None:
+                """The page after a full page `rows`, read ahead; None after the last."""
+                if len(rows) < BATCH_SIZE:
+                    return None
+                return reader.submit(prepare, (rows[-1].expiry, rows[-1].id))
+
+            ahead: Future[_PreparedPage] | None = reader.submit(prepare, None)
+            while ahead is not None and not self.stop_requested():
                 since = time.monotonic()
                 rows, mails = ahead.result()
-                if len(rows) == BATCH_SIZE:
-                    last = (rows[-1].expiry, rows[-1].id)
-                    ahead = reader.submit(
-                        self._prepared_page, window, kind, text, with_open_orders, last
-                    )
+                ahead = read_after(rows)
                 try:
                     if rows:
                         with write_session(self.engine) as session:
-                            self._record_notices(session, window.notice, rows)
-                            outbox.enqueue_many(session, mails)
+                            self._write_page(session, window.notice, rows, mails)
                 except IntegrityError:
                     # A concurrent run sent some of these first: this page again, read under
                     # the write lock, and the next one read after it.
-                    if len(rows) == BATCH_SIZE:
+                    if ahead is not None:
                         ahead.result()
                     with write_session(self.engine) as session:
-                        rows, mails = self._prepared_page(
-                            window, kind, text, with_open_orders, after, session
-                        )
-                        self._record_notices(session, window.notice, rows)
-                        outbox.enqueue_many(session, mails)
-                    if len(rows) == BATCH_SIZE:
-                        last = (rows[-1].expiry, rows[-1].id)
-                        ahead = reader.submit(
-                            self._prepared_page, window, kind, text, with_open_orders, last
-                        )
+                        rows, mails = prepare(after, session)
+                        self._write_page(session, window.notice, rows, mails)
+                    ahead = read_after(rows)
                 self.let_others_write(since)
                 if not rows:
                     break
                 sent += len(rows)
                 self.tick(len(rows))
                 after = (rows[-1].expiry, rows[-1].id)
-                if len(rows) < BATCH_SIZE:
-                    break
         return sent
+
+    def _write_page(
+        self, session: Session, notice: Notice, rows: list[_Row], mails: list[dict[str, object]]
+    ) -> None:
+        self._record_notices(session, notice, rows)
+        outbox.enqueue_many(session, mails)
 
     def _prepared_page(
         self,
@@ -669,7 +674,7 @@ class _Run:
         with_open_orders: bool,
         after: tuple[date, int] | None,
         session: Session | None = None,
-    ) -> tuple[list[_Row], list[dict[str, object]]]:
+    ) -> _PreparedPage:
         """The page of `window` after `after` and the outbox rows of its e-mails, read in
         `session` or in a session of its own."""
         if session is None:
