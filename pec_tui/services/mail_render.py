@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import binascii
 import functools
+import random
 import re
+import sys
 import time
 from dataclasses import dataclass
 from email import policy as email_policy
@@ -122,7 +124,13 @@ def _body(text: str) -> tuple[str, str] | None:
 
 
 def _slow(
-    to: str, subject: str, body: str, mail_from: str, date_header: str, message_id: str
+    to: str,
+    subject: str,
+    body: str,
+    mail_from: str,
+    date_header: str,
+    message_id: str,
+    attachment: tuple[str, bytes] | None = None,
 ) -> RenderedMail:
     message = EmailMessage()
     message["From"] = mail_from
@@ -131,6 +139,10 @@ def _slow(
     message["Date"] = date_header
     message["Message-ID"] = message_id
     message.set_content(body)
+    if attachment is not None:
+        message.add_attachment(
+            attachment[1], maintype="application", subtype="xml", filename=attachment[0]
+        )
     return RenderedMail(
         str(message["To"]),
         str(message["Subject"]),
@@ -153,30 +165,73 @@ def render_plain(
     *,
     date_header: str | None = None,
     message_id: str | None = None,
+    attachment: tuple[str, bytes] | None = None,
 ) -> RenderedMail:
     """The text `notifications.new_message(to, subject, body, mail_from).as_string()` gives
-    (with the same Date and Message-ID), and the values `outbox.enqueue` stores."""
+    (with the same Date and Message-ID), and the values `outbox.enqueue` stores. With
+    `attachment` (file name, XML bytes), what `add_attachment` of it as application/xml
+    then gives: a multipart/mixed message of the text and the file in base64."""
     date_header = date_header or _date_now(int(time.time()))
     message_id = message_id or make_msgid(domain="pec-tui.local")
     encoded = _body(body)
-    if encoded is None:
-        return _slow(to, subject, body, mail_from, date_header, message_id)
+    disposition = _attachment_disposition(attachment[0]) if attachment is not None else ""
+    if encoded is None or disposition is None:
+        return _slow(to, subject, body, mail_from, date_header, message_id, attachment)
     cte, payload = encoded
     from_line, _from = _header("From", mail_from)
     to_line, to_value = _header("To", to)
     subject_line, subject_value = _header("Subject", subject)
     date_line, _date = _header("Date", date_header)
     id_line, id_value = _header("Message-ID", message_id)
-    text = "".join(
-        (
-            from_line,
-            to_line,
-            subject_line,
-            date_line,
-            id_line,
-            _BODY_HEADERS.format(cte=cte),
-            "\n",
-            payload,
+    headers = (from_line, to_line, subject_line, date_line, id_line)
+    if attachment is None:
+        parts: tuple[str, ...] = (_BODY_HEADERS.format(cte=cte), "\n", payload)
+    else:
+        text_part = _TEXT_PART_HEADERS.format(cte=cte) + "\n" + payload
+        file_part = (
+            _FILE_PART_HEADERS.format(disposition=disposition) + "\n" + _base64(attachment[1])
         )
-    )
+        boundary = _boundary(text_part + file_part)
+        parts = (
+            f'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="{boundary}"\n\n',
+            f"--{boundary}\n{text_part}\n--{boundary}\n{file_part}\n--{boundary}--\n",
+        )
+    text = "".join((*headers, *parts))
     return RenderedMail(to_value, subject_value, text, id_value.strip()[:250])
+
+
+_TEXT_PART_HEADERS = 'Content-Type: text/plain; charset="utf-8"\nContent-Transfer-Encoding: {cte}\n'
+_FILE_PART_HEADERS = (
+    "Content-Type: application/xml\n"
+    "Content-Transfer-Encoding: base64\n"
+    "{disposition}"
+    "MIME-Version: 1.0\n"
+)
+# Bytes per base64 line: lines of 76 characters, as the email package writes them.
+_BASE64_CHUNK = _MAX // 4 * 3
+_PLAIN_FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _attachment_disposition(file_name: str) -> str | None:
+    """The Content-Disposition line of a file name the email package writes as it is;
+    None for any other (rendered the slow way)."""
+    line = f'Content-Disposition: attachment; filename="{file_name}"'
+    if _PLAIN_FILE_NAME.fullmatch(file_name) is None or len(line) > _MAX:
+        return None
+    return line + "\n"
+
+
+def _base64(data: bytes) -> str:
+    return "".join(
+        binascii.b2a_base64(data[i : i + _BASE64_CHUNK]).decode("ascii")
+        for i in range(0, len(data), _BASE64_CHUNK)
+    )
+
+
+def _boundary(text: str) -> str:
+    """A boundary as the email package makes one: 15 "=", 19 random digits, "==", found
+    nowhere in `text`."""
+    while True:
+        boundary = "=" * 15 + f"{random.randrange(sys.maxsize):019d}" + "=="
+        if boundary not in text:
+            return boundary

@@ -22,6 +22,7 @@ from pec_tui.domain.money import VAT_RATE, from_cents
 from pec_tui.domain.pricing import Quote, QuoteLine, item_description
 from pec_tui.i18n import _, format_date, format_money, format_number, ngettext, speaking
 from pec_tui.services import outbox
+from pec_tui.services.mail_render import render_plain
 from pec_tui.services.order_lines import LineFacts, LinesSummary, line_description
 
 # E-mails go out in the holder's language, whatever the operator's UI speaks. Holders carry
@@ -339,12 +340,14 @@ def queue_renewal_completed(
                 "itself reaches you through the Sistema di Interscambio."
             ).format(file=attachment[0])
         )
-    message = new_message(email_to, subject, "\n\n".join(parts), mail_from)
-    if attachment is not None:
-        message.add_attachment(
-            attachment[1], maintype="application", subtype="xml", filename=attachment[0]
-        )
-    return outbox.enqueue(session, message, "renewal_completed", order.id)
+    rendered = render_plain(
+        email_to,
+        subject,
+        "\n\n".join(parts),
+        mail_from or load_settings().mail_from,
+        attachment=attachment,
+    )
+    return outbox.enqueue_rendered(session, rendered, "renewal_completed", order.id)
 
 
 # --- lifecycle notices: their words, then the e-mail -------------------------------------

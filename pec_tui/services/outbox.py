@@ -33,17 +33,13 @@ def enqueue(
     """
     if message["Message-ID"] is None:
         message["Message-ID"] = make_msgid(domain=_domain_of(message["From"]))
-    row = OutboxMessage(
-        kind=kind,
-        to_address=str(message["To"]),
-        subject=str(message["Subject"]),
-        message=message.as_string(),
-        message_id=str(message["Message-ID"]).strip()[:250],
-        order_id=order_id,
-        mailbox_id=mailbox_id,
+    rendered = RenderedMail(
+        str(message["To"]),
+        str(message["Subject"]),
+        message.as_string(),
+        str(message["Message-ID"]).strip()[:250],
     )
-    session.add(row)
-    return row
+    return enqueue_rendered(session, rendered, kind, order_id, mailbox_id)
 
 
 def rendered_row(
@@ -59,6 +55,27 @@ def rendered_row(
         "order_id": order_id,
         "mailbox_id": mailbox_id,
     }
+
+
+def enqueue_rendered(
+    session: Session,
+    rendered: RenderedMail,
+    kind: str,
+    order_id: int | None = None,
+    mailbox_id: int | None = None,
+) -> OutboxMessage:
+    """`enqueue` of a message `mail_render` made."""
+    row = OutboxMessage(
+        kind=kind,
+        to_address=rendered.to_address,
+        subject=rendered.subject,
+        message=rendered.message,
+        message_id=rendered.message_id,
+        order_id=order_id,
+        mailbox_id=mailbox_id,
+    )
+    session.add(row)
+    return row
 
 
 def enqueue_many(session: Session, rows: Sequence[dict[str, object]]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from decimal import Decimal
+from email.generator import Generator
 from email.utils import formatdate
 from unittest import mock
 
@@ -17,7 +18,7 @@ from sqlmodel import Session, select
 
 from pec_tui.config import load_settings
 from pec_tui.db.models import OutboxMessage
-from pec_tui.services import mail_render, notifications
+from pec_tui.services import delivery, mail_render, notifications
 from pec_tui.services.lifecycle import JOB_ACTOR, _Run, run_lifecycle
 from pec_tui.services.mail_render import render_plain
 
@@ -82,6 +83,55 @@ _BODY_TEXT = st.lists(
 def test_any_body_is_encoded_as_the_email_package_encodes_it(body):
     rendered = render_plain("t@x.it", "s", body, "n@x.it", date_header=DATE, message_id=MESSAGE_ID)
     assert rendered.message == _email_package("t@x.it", "s", body, "n@x.it")
+
+
+BOUNDARY = "===============1234567890123456789=="
+XML = b"<?xml version='1.0' encoding='UTF-8'?>\n<p:FatturaElettronica>" + b"x" * 700 + b"</p>"
+
+
+@pytest.mark.parametrize(
+    ("body", "file_name"),
+    [
+        (LONG, "IT01234567890_00001.xml"),  # quoted-printable text
+        ("short ascii body\nof two lines", "IT01234567890_0000A.xml"),  # 7bit text
+        ("breve è", "IT01234567890_00001.xml"),  # 8bit: the email package's own way
+        (LONG, "fattura con spazi è.xml"),  # a name the email package encodes
+        (LONG, "IT" + "0" * 80 + ".xml"),  # a name the email package folds
+    ],
+)
+def test_an_attached_invoice_is_written_as_add_attachment_writes_it(body, file_name):
+    with (
+        mock.patch.object(
+            Generator, "_make_boundary", classmethod(lambda cls, text=None: BOUNDARY)
+        ),
+        mock.patch.object(mail_render, "_boundary", lambda text: BOUNDARY),
+    ):
+        rendered = render_plain(
+            "t1@example.it",
+            "Rinnovo completato: ordine n. 1000000001",
+            body,
+            "PEC <n@x.it>",
+            date_header=DATE,
+            message_id=MESSAGE_ID,
+            attachment=(file_name, XML),
+        )
+        with (
+            mock.patch.object(notifications, "formatdate", return_value=DATE),
+            mock.patch.object(notifications, "make_msgid", return_value=MESSAGE_ID),
+        ):
+            message = notifications.new_message(
+                "t1@example.it", "Rinnovo completato: ordine n. 1000000001", body, "PEC <n@x.it>"
+            )
+        message.add_attachment(XML, maintype="application", subtype="xml", filename=file_name)
+        assert rendered.message == message.as_string()
+    attached = delivery.parse_message(rendered.message).get_payload()[1]
+    assert attached.get_content() == XML and attached.get_filename() == file_name
+
+
+def test_a_boundary_is_never_found_in_the_text_it_bounds():
+    text = "=" * 15 + "0" * 19 + "=="
+    with mock.patch.object(mail_render.random, "randrange", side_effect=[0, 7]):
+        assert mail_render._boundary(text) == "=" * 15 + "0" * 18 + "7=="
 
 
 def test_the_date_header_is_the_email_packages_for_the_second_it_is_written():
