@@ -4,6 +4,7 @@ credit note, and the refusals."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -338,3 +339,21 @@ def test_a_document_that_is_not_xml_or_brings_entities_is_refused() -> None:
     entity = b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
     with pytest.raises(InvoiceInvalid):
         fatturapa.validate(declaration + b"?>" + entity + body.replace(b"EUR", b"&e;", 1))
+
+
+def test_invoices_are_validated_from_several_threads_at_once() -> None:
+    """Each thread has its own lxml parser and schema (lxml shares neither)."""
+    good = fatturapa.build_xml(_doc(BUYERS[HolderKind.COMPANY], PaymentMethod.CARD))
+    bad = good.replace(b"<Divisa>EUR</Divisa>", b"", 1)
+
+    def check(n: int) -> str:
+        try:
+            fatturapa.validate(bad if n % 5 == 0 else good)
+        except InvoiceInvalid as exc:
+            return str(exc)
+        return "valid"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(check, range(60)))
+    assert outcomes.count("valid") == 48
+    assert all("Divisa" in o for o in outcomes if o != "valid")
