@@ -76,3 +76,66 @@ def test_a_duplicate_is_refused_as_an_integrity_error(engine):
         session.commit()
     with Session(engine) as session, pytest.raises(IntegrityError):
         insert_rows(session.connection(), SentNotice.__table__, [row])
+
+
+def test_sqlite_binds_each_value_as_the_core_insert_does(tmp_path):
+    """SQLite's executemany gets what SQLAlchemy's Core INSERT would bind: the stored text of
+    dates, aware datetimes, booleans, decimals and JSON documents is the same either way,
+    with values of two kinds in one column (1 and True are equal keys of a dict) and NULLs."""
+    from decimal import Decimal
+
+    from sqlalchemy import (
+        JSON,
+        Boolean,
+        Column,
+        Date,
+        DateTime,
+        Integer,
+        MetaData,
+        Numeric,
+        String,
+        Table,
+        create_engine,
+    )
+
+    def table(name: str, metadata: MetaData) -> Table:
+        return Table(
+            name,
+            metadata,
+            Column("id", Integer, primary_key=True),
+            Column("day", Date),
+            Column("at", DateTime(timezone=True)),
+            Column("flag", Boolean),
+            Column("amount", Numeric(10, 2)),
+            Column("doc", JSON),
+            Column("word", String),
+        )
+
+    metadata = MetaData()
+    core, bulk = table("core", metadata), table("bulk", metadata)
+    rows = [
+        {
+            "day": date(2027, 1, 31) if i % 3 else None,
+            "at": AT if i % 2 else datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
+            "flag": (True, False, None)[i % 3],
+            "amount": (Decimal("1.50"), 1, None, 2.25)[i % 4],
+            "doc": {"i": i % 2, "words": ["a", "è"]} if i % 5 else None,
+            "word": f"w{i % 3}",
+        }
+        for i in range(40)
+    ]
+    engine = create_engine(f"sqlite:///{tmp_path / 'bind.db'}")
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(core.insert(), rows)
+        insert_rows(connection, bulk, rows)
+    with engine.connect() as connection:
+        stored = [
+            connection.exec_driver_sql(
+                f"SELECT day, at, flag, amount, doc, word FROM {name} ORDER BY id"
+            ).fetchall()
+            for name in ("core", "bulk")
+        ]
+    engine.dispose()
+    assert stored[1] == stored[0]
+    assert len(stored[1]) == 40
