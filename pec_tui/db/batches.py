@@ -63,7 +63,8 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     table's Core INSERT binds it (`_driver_values`).
 
     Values are what the columns' Python types are (dates, datetimes, booleans): psycopg
-    writes them for COPY as it binds them. A unique or foreign key violation is raised as
+    writes them for COPY as it binds them. A column the rows leave out gets the database's
+    default (NULL), never the model's Python-side one: give every column that has one. A unique or foreign key violation is raised as
     SQLAlchemy's `IntegrityError`, as the INSERT raises it."""
     if not rows:
         return
