@@ -67,7 +67,7 @@ from pec_tui.services.placing import (
 )
 from pec_tui.services.prices import load_price_list
 from pec_tui.services.scope import require_admin
-from pec_tui.services.transactions import write_session, writers_waiting
+from pec_tui.services.transactions import commit_without_flush, write_session, writers_waiting
 
 log = logging.getLogger(__name__)
 
@@ -663,6 +663,10 @@ class _Run:
     def _write_page(
         self, session: Session, notice: Notice, rows: list[_Row], mails: list[dict[str, object]]
     ) -> None:
+        # A page lost to a crash after its commit is sent again by the next run, e-mails and
+        # records together: its commit need not wait for the disk (~11 ms a commit in a
+        # profile of the first day on PostgreSQL, 527 pages).
+        commit_without_flush(session)
         self._record_notices(session, notice, rows)
         outbox.enqueue_many(session, mails)
 

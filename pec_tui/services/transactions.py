@@ -189,6 +189,21 @@ def defer_checkpoint(session: Session, rows: int) -> None:
     session.info[_AUTOCHECKPOINT] = (connection.connection.dbapi_connection, int(pages))
 
 
+def commit_without_flush(session: Session) -> None:
+    """PostgreSQL: the commit of this transaction returns without waiting for its log to
+    reach the disk (`synchronous_commit = off` for this transaction alone); nothing on
+    SQLite, whose `synchronous = NORMAL` in WAL mode already commits so.
+
+    The commit is as atomic and as visible to everyone as any other; what a crash of the
+    server or of the machine can lose is the last few such commits (PostgreSQL's WAL writer
+    flushes within three times `wal_writer_delay`, 0.6 s by default): wholly, never a part
+    of one. Only for work that a run does again as it was (the lifecycle job's notices,
+    recorded in the same transaction as their e-mails), never for money or invoices."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+
 def checkpoint_wal(engine: Engine) -> None:
     """Copy what SQLite's write-ahead log holds into the database now, without waiting for
     anyone (PASSIVE: pages a reader still needs stay for later); nothing on PostgreSQL.
