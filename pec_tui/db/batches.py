@@ -64,13 +64,15 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
 
     Values are what the columns' Python types are (dates, datetimes, booleans): psycopg
     writes them for COPY as it binds them. A column the rows leave out gets the database's
-    default (NULL), never the model's Python-side one: give every column that has one. A unique or foreign key violation is raised as
-    SQLAlchemy's `IntegrityError`, as the INSERT raises it."""
+    default (NULL), never the model's Python-side one: give every column that has one. A
+    unique or foreign key violation is raised as SQLAlchemy's `IntegrityError`, as the
+    INSERT raises it."""
     if not rows:
         return
     columns = list(rows[0])
     if connection.dialect.name != "postgresql":
-        insert_plain_rows(connection, table, columns, _driver_values(connection, table, rows))
+        values = _driver_values(connection, table, columns, rows)
+        insert_plain_rows(connection, table, columns, values)
         return
     names = ", ".join(f'"{name}"' for name in columns)
     raw: Any = connection.connection.dbapi_connection
@@ -84,7 +86,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
 
 
 def _driver_values(
-    connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
+    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
     """`rows` as the driver's tuples, each value through its column type's bind processor
     (on SQLite a date or datetime as SQLAlchemy writes it, a boolean as 0 or 1): what the
@@ -95,7 +97,6 @@ def _driver_values(
     processors and builds the parameters row by row, which took as long as SQLite's own
     insert of the lifecycle job's 290,000 notices and e-mails."""
     dialect = connection.dialect
-    columns = list(rows[0])
     picked = (
         map(itemgetter(*columns), rows)
         if len(columns) > 1

@@ -64,16 +64,8 @@ def enqueue_rendered(
     order_id: int | None = None,
     mailbox_id: int | None = None,
 ) -> OutboxMessage:
-    """`enqueue` of a message `mail_render` made."""
-    row = OutboxMessage(
-        kind=kind,
-        to_address=rendered.to_address,
-        subject=rendered.subject,
-        message=rendered.message,
-        message_id=rendered.message_id,
-        order_id=order_id,
-        mailbox_id=mailbox_id,
-    )
+    """`enqueue` of a message `mail_render` made: its `rendered_row` as an ORM row."""
+    row = OutboxMessage.model_validate(rendered_row(rendered, kind, order_id, mailbox_id))
     session.add(row)
     return row
 
@@ -84,8 +76,8 @@ def enqueue_many(session: Session, rows: Sequence[dict[str, object]]) -> None:
     if not rows:
         return
     now = utcnow()
-    # The table's Core INSERT (COPY on PostgreSQL): the ORM's bulk insert costs as much
-    # again per row.
+    # `insert_rows` (COPY on PostgreSQL, the driver's executemany on SQLite): the ORM's bulk
+    # insert costs as much again per row.
     insert_rows(
         session.connection(),
         OutboxMessage.__table__,
