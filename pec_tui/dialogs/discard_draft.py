@@ -11,8 +11,20 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from pec_tui.domain.draft import DraftSummary
-from pec_tui.i18n import N_, _
+from pec_tui.i18n import N_, _, format_number, ngettext
 from pec_tui.widgets.keys import translate_bindings
+
+
+def discard_text(summary: DraftSummary) -> str:
+    """What will be deleted: whose draft, how many mailboxes, the first three of them (a
+    renewal of tens of thousands is not mistaken for one of three)."""
+    count = max(summary.mailbox_count, len(summary.addresses))
+    shown = ", ".join(summary.addresses[:3]) + (", …" if count > 3 else "")
+    return ngettext(
+        "The renewal draft for {name} ({count} mailbox: {addresses}) will be deleted.",
+        "The renewal draft for {name} ({count} mailboxes: {addresses}) will be deleted.",
+        count,
+    ).format(name=summary.billed_to, count=format_number(count), addresses=shown)
 
 
 class DiscardDraftModal(ModalScreen[bool]):
@@ -33,12 +45,7 @@ class DiscardDraftModal(ModalScreen[bool]):
         summary = self.summary
         with Vertical(classes="modal-box -error"):
             yield Label(_("Discard this draft?"), classes="modal-title")
-            yield Static(
-                _("The renewal draft for {name} ({addresses}) will be deleted.").format(
-                    name=summary.billed_to, addresses=", ".join(summary.addresses[:3])
-                ),
-                markup=False,
-            )
+            yield Static(discard_text(summary), markup=False, id="discard-text")
             with Horizontal(classes="modal-buttons"):
                 yield Button(_("Discard (y)"), id="yes", variant="error")
                 yield Button(_("Keep (n)"), id="no", variant="primary")

@@ -155,3 +155,38 @@ async def test_renewing_one_mailbox_with_the_defaults_takes_few_keys(sqlite_url)
     assert pressed == 10
     [order] = _orders(app.engine)
     assert order.status == OrderStatus.AWAITING_PAYMENT.value
+
+
+async def test_the_discard_dialog_says_how_many_mailboxes_the_draft_holds(italian):
+    """A whole-book draft is not mistaken for the three addresses the dialog names."""
+    from datetime import UTC, datetime
+
+    from textual.app import App
+
+    from pec_tui.domain.draft import DraftSummary, Step
+
+    def summary(addresses: tuple[str, ...], count: int) -> DraftSummary:
+        return DraftSummary(
+            order_id=7,
+            billed_to="Rete PEC Italia S.r.l.",
+            addresses=addresses,
+            step=Step.PLAN,
+            updated_at=datetime(2026, 12, 3, tzinfo=UTC),
+            mailbox_count=count,
+        )
+
+    big = summary(("a@pec.it", "b@pec.it", "c@pec.it"), 51_059)
+    one = summary(("a@pec.it",), 1)
+    app: App[None] = App()
+    async with app.run_test() as pilot:
+        for draft, expected in (
+            (big, "(51.059 caselle: a@pec.it, b@pec.it, c@pec.it, …) sarà eliminata."),
+            (one, "(1 casella: a@pec.it) sarà eliminata."),
+        ):
+            app.push_screen(DiscardDraftModal(draft))
+            await pilot.pause()
+            text = str(app.screen.query_one("#discard-text").render())
+            assert "La bozza di rinnovo per Rete PEC Italia S.r.l." in text
+            assert expected in text
+            await pilot.press("n")
+            await pilot.pause()
