@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Label, Static
 
 from pec_tui.dialogs.discard_draft import DiscardDraftModal
 from pec_tui.domain.draft import DraftSummary
-from pec_tui.i18n import N_, _, format_datetime
+from pec_tui.i18n import N_, _, format_datetime, format_number
 from pec_tui.screens.dbwork import run_db
 from pec_tui.services.context import Context
 from pec_tui.services.orders import discard_draft, list_drafts
@@ -95,7 +95,9 @@ class DraftsScreen(Screen[int | None]):
         for summary in self.drafts:
             addresses = ", ".join(summary.addresses[:2])
             if summary.mailbox_count > 2:
-                addresses += f" (+{summary.mailbox_count - 2})"
+                # The count first: a narrow column cuts the addresses, not how many there are.
+                count = format_number(summary.mailbox_count)
+                addresses = f"{count}: {addresses}, …"
             rows.append(
                 (
                     str(summary.order_id),

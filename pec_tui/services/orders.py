@@ -661,6 +661,7 @@ def _confirm_order(
                             today,
                             billing or Billing(),
                             order=row if i == 0 else None,
+                            checked=True,  # the whole draft, above
                         )
                     )
                 except RenewalRefused as exc:

@@ -420,17 +420,22 @@ def _apply_holder(session: Session, actor: Actor, data: HolderData) -> Holder:
     return holder
 
 
-def _problems(draft: Draft, actor: Actor, origin: Origin) -> list[str]:
-    problems = draft_problems(draft, check_holder=origin is not Origin.AUTO_RENEWAL)
+def _problems(draft: Draft, actor: Actor, origin: Origin, checked: bool = False) -> list[str]:
+    problems = (
+        [] if checked else draft_problems(draft, check_holder=origin is not Origin.AUTO_RENEWAL)
+    )
     if actor.is_kiosk and draft.payment_method is PaymentMethod.PREPAID_CREDIT:
         # The reseller's credit is the reseller's to spend, never a walk-in customer's.
         problems.append(_("The reseller's prepaid credit cannot be used from a kiosk."))
     return problems
 
 
-def _checked_method(draft: Draft, actor: Actor, origin: Origin) -> PaymentMethod:
-    """The draft's payment method once `_problems` finds nothing (else its refusal)."""
-    problems = _problems(draft, actor, origin)
+def _checked_method(
+    draft: Draft, actor: Actor, origin: Origin, checked: bool = False
+) -> PaymentMethod:
+    """The draft's payment method once `_problems` finds nothing (else its refusal);
+    `checked`: the caller found no `draft_problems` in it (or in the draft it is part of)."""
+    problems = _problems(draft, actor, origin, checked)
     if problems:
         refusal = PurchaseRefused if draft.is_purchase else RenewalRefused
         raise refusal("\n".join(problems))
@@ -449,17 +454,19 @@ def place_order(
     origin: Origin = Origin.OPERATOR,
     prices: PriceList | None = None,
     facts: Mapping[int, MailboxFacts] | None = None,
+    checked: bool = False,
 ) -> ConfirmedOrder:
     """Place `draft` as an order awaiting payment (paid at once with enough prepaid credit).
 
     `order` is the draft's own row, locked by the caller; without it a new row is made. Runs in
     the caller's transaction: RenewalRefused (or AccessDenied, LookupError) leaves it to be
     rolled back; `prices` saves a batch job reading the price list for every order, `facts`
-    re-reading mailboxes read in this transaction (`mailbox_facts`); an
-    IntegrityError means a mailbox was reserved meanwhile by another order
+    re-reading mailboxes read in this transaction (`mailbox_facts`); `checked` that the
+    caller found no `draft_problems` in the draft, or in the draft it is a part of (a pass
+    over tens of thousands of items, not made twice); an IntegrityError means a mailbox was reserved meanwhile by another order
     (`open_order_conflict` says which).
     """
-    method = _checked_method(draft, actor, origin)
+    method = _checked_method(draft, actor, origin, checked)
     if order is not None and order.status != OrderStatus.DRAFT.value:
         raise RenewalRefused(_("This order has already been confirmed or discarded."))
 
