@@ -69,7 +69,9 @@ class GbStepper(Horizontal):
         self.unit = unit if unit is not None else _("GB")
 
     def compose(self) -> ComposeResult:
-        dec, inc = Button("-", id="dec", compact=True), Button("+", id="inc", compact=True)
+        # Enabled or not from the start: changed once mounted, each restyles the button.
+        dec = Button("-", id="dec", compact=True, disabled=self.value <= self.minimum)
+        inc = Button("+", id="inc", compact=True, disabled=self.value >= self.maximum)
         # Keyboard users step with the screen's keys; the buttons are for the mouse.
         dec.can_focus = inc.can_focus = False
         if self.label:
@@ -77,9 +79,6 @@ class GbStepper(Horizontal):
         yield dec
         yield Label(self._value_text(), classes="stepper-value")
         yield inc
-
-    def on_mount(self) -> None:
-        self._sync_buttons()
 
     def _value_text(self) -> str:
         unit = self.unit(self.value) if callable(self.unit) else self.unit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 from textual import events
 from textual.app import ComposeResult
@@ -34,6 +35,23 @@ class PlanCardData:
 
 def _tick(yes: bool) -> str:
     return "[$success]✓[/]" if yes else "[$text-muted]✗[/]"
+
+
+def _classes(data: PlanCardData) -> dict[str, bool]:
+    """Which of the card's classes `data` gives it."""
+    return {"-current": data.is_current, "-selected": data.is_selected}
+
+
+def _price_text(data: PlanCardData) -> str:
+    return _("{amount} + VAT / year").format(amount=format_money(data.price))
+
+
+def _select_label(data: PlanCardData) -> str:
+    return _("SELECTED") if data.is_selected else _("SELECT")
+
+
+def _select_variant(data: PlanCardData) -> Literal["primary", "default"]:
+    return "primary" if data.is_selected else "default"
 
 
 class PlanCard(Vertical):
@@ -106,7 +124,12 @@ class PlanCard(Vertical):
             self.delta = delta
 
     def __init__(self, data: PlanCardData, *, id: str | None = None) -> None:
-        super().__init__(id=id or f"plan-{data.plan.value.lower()}")
+        # Composed as `data` shows it: each change of a class or of a button's state once
+        # mounted restyles the card again (a dozen times for the three cards, 0.1-0.2 s).
+        super().__init__(
+            id=id or f"plan-{data.plan.value.lower()}",
+            classes=" ".join(name for name, on in _classes(data).items() if on),
+        )
         self.data = data
         self.spec = PLANS[data.plan]
 
@@ -130,39 +153,42 @@ class PlanCard(Vertical):
         )
         for present, name in features:
             yield Label(f"{_tick(present)} {name}", classes="plan-feature")
+        data = self.data
         yield Label(_("Extra mailbox space"), classes="stepper-title", id="extra-mailbox-title")
-        yield GbStepper("", maximum=s.max_extra_mailbox_gb, id="extra-mailbox")
+        yield GbStepper(
+            "", data.extra_mailbox_gb, maximum=s.max_extra_mailbox_gb, id="extra-mailbox"
+        )
         if s.has_archive:
             yield Label(_("Extra archive space"), classes="stepper-title")
-            yield GbStepper("", maximum=s.max_extra_archive_gb, id="extra-archive")
-        yield Label("", classes="plan-price")
-        yield Label(_("Your current mailbox"), classes="plan-current")
-        select = Button(_("SELECT"), id="select", compact=True)
+            yield GbStepper(
+                "", data.extra_archive_gb, maximum=s.max_extra_archive_gb, id="extra-archive"
+            )
+        yield Label(_price_text(data), classes="plan-price")
+        current = Label(_("Your current mailbox"), classes="plan-current")
+        current.display = data.is_current
+        yield current
+        select = Button(
+            _select_label(data), id="select", compact=True, variant=_select_variant(data)
+        )
         select.can_focus = False  # keyboard users choose with the screen's keys
+        select.display = not data.is_current
         yield select
-
-    def on_mount(self) -> None:
-        self.show(self.data)
 
     def show(self, data: PlanCardData) -> None:
         """Redraw the card for `data` (plain values computed by the screen)."""
-        if data == self.data and self.has_class("-shown"):
+        if data == self.data:
             return  # every key redraws the three cards: skip the ones that did not change
-        self.add_class("-shown")
         self.data = data
-        self.set_class(data.is_selected, "-selected")
-        self.set_class(data.is_current, "-current")
+        self.update_classes(_classes(data))  # one restyle of the card for both, if any
         self.query_one("#extra-mailbox", GbStepper).show(data.extra_mailbox_gb)
         if self.spec.has_archive:
             self.query_one("#extra-archive", GbStepper).show(data.extra_archive_gb)
-        self.query_one(".plan-price", Label).update(
-            _("{amount} + VAT / year").format(amount=format_money(data.price))
-        )
+        self.query_one(".plan-price", Label).update(_price_text(data))
         self.query_one(".plan-current", Label).display = data.is_current
         select = self.query_one("#select", Button)
         select.display = not data.is_current
-        select.label = _("SELECTED") if data.is_selected else _("SELECT")
-        select.variant = "primary" if data.is_selected else "default"
+        select.label = _select_label(data)
+        select.variant = _select_variant(data)
 
     def on_click(self, event: events.Click) -> None:
         self.post_message(self.Selected(self.data.plan))
