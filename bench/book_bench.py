@@ -309,6 +309,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.sqlite and not args.postgres:
         parser.error("give --sqlite FILE and/or --postgres URL")
+    if args.work_dir is not None:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="book-bench-", dir=args.work_dir))
     try:
         print(f"baselines (best of 3), load {load()}", flush=True)
