@@ -22,7 +22,6 @@ from textual.widgets import Label, LoadingIndicator
 from textual.worker import WorkerState
 
 from pec_tui import collector
-from pec_tui.dialogs.leave_flow import LeaveFlowModal
 from pec_tui.dialogs.message import MessageModal
 from pec_tui.domain.draft import STEPS, Draft, RenewalRefused, Step
 from pec_tui.domain.pricing import PriceList
@@ -272,12 +271,11 @@ class RenewalFlow:
             )
             draft = result.draft
             index = STEPS.index(step)
+            if result.direction in (Direction.KEEP, Direction.DISCARD):
+                await self._leave(draft, result.direction)
+                return None
             if result.direction is Direction.BACK:
-                if index == 0:
-                    if await self._leave(draft):
-                        return None
-                    continue
-                step = STEPS[index - 1]
+                step = STEPS[max(index - 1, 0)]
             elif step is Step.CONTRACT:
                 self._confirming = True
                 confirmed = await self._confirm(draft)
@@ -355,12 +353,10 @@ class RenewalFlow:
             )
         return True
 
-    async def _leave(self, draft: Draft) -> bool:
-        """True when the user leaves the flow (keeping or discarding the draft)."""
-        choice = await self.app.push_screen_wait(LeaveFlowModal())
-        if choice is None:
-            return False
-        if choice == "discard":
+    async def _leave(self, draft: Draft, choice: Direction) -> None:
+        """The user leaves the flow (`LeaveFlowModal`, asked by the first step), keeping or
+        discarding the draft."""
+        if choice is Direction.DISCARD:
             await run_db(
                 self.app,
                 _("The draft cannot be discarded"),
@@ -375,7 +371,6 @@ class RenewalFlow:
             self.app.notify(
                 _("Draft kept: resume it from the drafts list (b in the mailbox list).")
             )
-        return True
 
     async def _still_a_draft(self, draft: Draft) -> bool:
         """False when the order left the draft state meanwhile (confirmed, discarded)."""

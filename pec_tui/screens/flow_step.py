@@ -15,7 +15,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
-from pec_tui.domain.draft import Draft, Step
+from pec_tui.dialogs.leave_flow import LeaveFlowModal
+from pec_tui.domain.draft import STEPS, Draft, Step
 from pec_tui.domain.pricing import PriceList
 from pec_tui.i18n import N_, _, format_money, ngettext
 from pec_tui.services.context import Context
@@ -27,6 +28,10 @@ from pec_tui.widgets.keys import ScreenKeysProvider, translate_bindings
 class Direction(Enum):
     NEXT = "next"
     BACK = "back"
+    # Escape on the first step, answered in `LeaveFlowModal`: leave the flow, keeping the
+    # draft for later or discarding it.
+    KEEP = "keep"
+    DISCARD = "discard"
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,15 @@ class FlowStepScreen(Screen[StepResult]):
         return self.draft
 
     def action_back(self) -> None:
+        if self.STEP is STEPS[0]:
+            # Asked over the step itself: staying costs nothing, the step is still there.
+            self.app.push_screen(LeaveFlowModal(), self._leave)
+            return
         self.dismiss(StepResult(Direction.BACK, self.current_draft()))
+
+    def _leave(self, choice: str | None) -> None:
+        if choice:
+            self.dismiss(StepResult(Direction(choice), self.current_draft()))
 
     def go_next(self, draft: Draft | None = None) -> None:
         self.dismiss(StepResult(Direction.NEXT, draft or self.current_draft()))

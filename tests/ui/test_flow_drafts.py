@@ -84,11 +84,13 @@ async def test_leaving_the_flow_keeps_or_discards_the_draft(sqlite_url):
     mailbox = add_mailbox(app.engine, holder, "mario.rossi@pec.it")
     async with app.run_test(size=SIZE) as pilot:
         app.start_renewal([mailbox])
-        await wait_for_screen(pilot, PlanScreen)
+        plan = await wait_for_screen(pilot, PlanScreen)
         await pilot.press("escape")
         await wait_for_screen(pilot, LeaveFlowModal)
-        await pilot.press("escape")  # stay
-        await wait_for_screen(pilot, PlanScreen)
+        # Asked over the first step itself, not over an empty backdrop.
+        assert app.screen_stack[-2] is plan
+        await pilot.press("escape")  # stay: the very same step, nothing opened again
+        assert await wait_for_screen(pilot, PlanScreen) is plan
         await pilot.press("3", "escape")
         await wait_for_screen(pilot, LeaveFlowModal)
         await pilot.press("k")  # keep the draft
