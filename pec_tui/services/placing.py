@@ -463,8 +463,8 @@ def place_order(
     rolled back; `prices` saves a batch job reading the price list for every order, `facts`
     re-reading mailboxes read in this transaction (`mailbox_facts`); `checked` that the
     caller found no `draft_problems` in the draft, or in the draft it is a part of (a pass
-    over tens of thousands of items, not made twice); an IntegrityError means a mailbox was reserved meanwhile by another order
-    (`open_order_conflict` says which).
+    over tens of thousands of items, not made twice). An IntegrityError means a mailbox was
+    reserved meanwhile by another order (`open_order_conflict` says which).
     """
     method = _checked_method(draft, actor, origin, checked)
     if order is not None and order.status != OrderStatus.DRAFT.value:
